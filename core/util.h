@@ -1,0 +1,70 @@
+/* util.h - allocation, bounded buffers, error sentences, dates. */
+#ifndef OB_UTIL_H
+#define OB_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define OB_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Allocation that cannot fail: on exhaustion they log and abort. */
+void *ob_xmalloc(size_t n);
+void *ob_xcalloc(size_t n, size_t size);
+void *ob_xrealloc(void *p, size_t n);
+char *ob_xstrdup(const char *s);
+char *ob_xstrndup(const char *s, size_t n);
+char *ob_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A growable text buffer with a size cap (curl's dynbuf). The text is always
+ * NUL-terminated. ob_buf_free() releases it; the struct itself is the caller's. */
+struct ob_buf {
+	char *data;
+	size_t len;
+	size_t cap;
+	size_t max; /* 0 = no cap */
+};
+void ob_buf_init(struct ob_buf *b, size_t max);
+int ob_buf_add(struct ob_buf *b, const void *p, size_t n);    /* -1 past max */
+int ob_buf_adds(struct ob_buf *b, const char *s);
+int ob_buf_addc(struct ob_buf *b, char c);
+int ob_buf_printf(struct ob_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int ob_buf_vprintf(struct ob_buf *b, const char *fmt, va_list ap);
+void ob_buf_reset(struct ob_buf *b);
+char *ob_buf_steal(struct ob_buf *b); /* caller frees; buffer is reset */
+void ob_buf_free(struct ob_buf *b);
+
+/* An error sentence that names what and where, written by the callee.
+ * ob_err_set() keeps the first message unless the error is cleared. */
+struct ob_err {
+	char msg[1024];
+};
+void ob_err_set(struct ob_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void ob_err_clear(struct ob_err *err);
+
+/* Dates that are dates: days since 1970-01-01 (proleptic Gregorian). */
+int32_t ob_days_from_civil(int y, int m, int d);
+void ob_civil_from_days(int32_t days, int *y, int *m, int *d);
+int ob_days_in_month(int y, int m);
+/* Parses "YYYY-MM-DD", optionally followed by "T..." (a KITOS timestamp; the
+ * time is ignored), "DD-MM-YYYY" or "DD.MM.YYYY". Returns 1 and sets *days,
+ * 0 for "no date" (empty, or KITOS's 0001-01-01), -1 if malformed. */
+int ob_date_parse(const char *s, int32_t *days);
+/* Writes "YYYY-MM-DD" into out (11 bytes). */
+void ob_date_format(int32_t days, char out[11]);
+/* Today's date in the local time zone. */
+int32_t ob_date_today(void);
+
+/* Reads a whole file. Returns 0 and a NUL-terminated owned buffer, -1 with
+ * errno set. */
+int ob_read_file(const char *path, char **out, size_t *len);
+/* Creates a directory and its parents (mode 0750); 0 ok, -1 with errno. */
+int ob_mkdir_p(const char *path);
+/* Joins two path parts with one slash; caller frees. */
+char *ob_path_join(const char *a, const char *b);
+
+/* Trims ASCII white space at both ends, in place; returns s. */
+char *ob_trim(char *s);
+int ob_streq_ci(const char *a, const char *b);
+
+#endif
