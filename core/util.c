@@ -286,7 +286,10 @@ void ob_date_format(int32_t days, char out[11])
 {
 	int y, m, d;
 	ob_civil_from_days(days, &y, &m, &d);
-	snprintf(out, 11, "%04d-%02d-%02d", y % 10000, m % 100, d % 100);
+	char tmp[48];
+	snprintf(tmp, sizeof(tmp), "%04d-%02d-%02d", y, m, d);
+	memcpy(out, tmp, 10);
+	out[10] = '\0';
 }
 
 int32_t ob_date_today(void)

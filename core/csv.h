@@ -1,0 +1,3 @@
+#ifndef OB_CSV_H
+#define OB_CSV_H
+#endif

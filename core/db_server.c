@@ -1,0 +1,3 @@
+/* placeholder */
+#include "config.h"
+extern int ob_placeholder_db_server;

@@ -1,0 +1,3 @@
+#ifndef OB_DEMO_H
+#define OB_DEMO_H
+#endif
