@@ -1,1 +1,354 @@
-int main(void) { return 0; }
+/* cli.c - overblik, the command line: migrate, import, summary, demo-data,
+ * db, check-config. */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "db.h"
+#include "db_server.h"
+#include "demo.h"
+#include "import.h"
+#include "log.h"
+#include "summary.h"
+
+#define DEFAULT_CONFIG "etc/overblik.json"
+
+static const char usage_text[] =
+	"Usage: overblik [-c FILE] [-v|-q] COMMAND [ARGS...]\n"
+	"\n"
+	"The command line of overblik, which keeps a municipality's IT portfolio\n"
+	"(systems, owners, contracts, GDPR work, the target picture) in MariaDB and\n"
+	"reports on it. The server is overblikd(8).\n"
+	"\n"
+	"Options:\n"
+	"  -c, --config FILE   configuration (default " DEFAULT_CONFIG "; when that file does\n"
+	"                      not exist, the embedded defaults: a private MariaDB under\n"
+	"                      var/db, started and stopped as needed)\n"
+	"  -v, --verbose       log more (debug)\n"
+	"  -q, --quiet         log only warnings and errors\n"
+	"  -h, --help          this text\n"
+	"  -V, --version       print the version\n"
+	"\n"
+	"Commands:\n"
+	"  migrate             apply the schema migrations this overblik knows and the\n"
+	"                      database has not had yet; print the schema version\n"
+	"  import kitos [--json] [--org ORG] FILE...\n"
+	"                      import KITOS API v2 JSON (it-system-usages, it-contracts,\n"
+	"                      data-processing-registrations, organisation users); one\n"
+	"                      transaction for all files; prints created, updated,\n"
+	"                      unchanged and skipped objects by kind, and every problem\n"
+	"                      with file, index, uuid and field (--json: as one object)\n"
+	"  import csv [--json] [--org ORG] FILE\n"
+	"                      import one CSV file of the kinds in the README (category,\n"
+	"                      segments, review dates, incidents, target picture, ...)\n"
+	"  summary [--org ORG] print a summary of each organisation's portfolio\n"
+	"  demo-data [--municipalities N] [--seed S] [--as-of DATE] DIR\n"
+	"                      write the fictional demo municipality (or N of them) as\n"
+	"                      KITOS JSON under DIR/kitos and CSV under DIR/csv\n"
+	"  db start|stop|status\n"
+	"                      the managed MariaDB: start it and keep it running, stop\n"
+	"                      it, or tell whether it runs\n"
+	"  check-config [FILE] validate a configuration without starting anything\n"
+	"\n"
+	"ORG is an organisation's KITOS uuid or CVR number. DATE is YYYY-MM-DD.\n"
+	"\n"
+	"Exit status: 0 on success, 1 when the command failed (the error names what\n"
+	"and where), 2 on a usage error.\n"
+	"\n"
+	"Files: the configuration's state_dir (default var/) holds the managed\n"
+	"database (db/), and later the reports and the outbox.\n";
+
+static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "overblik: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'overblik --help'.\n");
+	exit(2);
+}
+
+static struct ob_db *open_db(const struct ob_config *cfg)
+{
+	struct ob_err err = {{0}};
+	struct ob_db *db = NULL;
+	int applied;
+
+	if (ob_db_open(cfg, &db, &err) < 0)
+		ob_fatalx("%s", err.msg);
+	if (ob_db_migrate(db, &applied, &err) < 0) {
+		ob_log(OB_LOG_ERR, "%s", err.msg);
+		ob_db_close(db);
+		exit(1);
+	}
+	return db;
+}
+
+static int cmd_migrate(const struct ob_config *cfg, int argc, char **argv)
+{
+	struct ob_err err = {{0}};
+	struct ob_db *db = NULL;
+	int applied, rc = 1;
+
+	if (argc > 1)
+		usage_error("migrate takes no arguments, got '%s'", argv[1]);
+	if (ob_db_open(cfg, &db, &err) < 0)
+		ob_fatalx("%s", err.msg);
+	if (ob_db_migrate(db, &applied, &err) < 0)
+		ob_log(OB_LOG_ERR, "%s", err.msg);
+	else {
+		printf("schema at version %d: %d migration%s applied\n", ob_db_schema_version_known(),
+		       applied, applied == 1 ? "" : "s");
+		rc = 0;
+	}
+	ob_db_close(db);
+	return rc;
+}
+
+static int cmd_import(const struct ob_config *cfg, int argc, char **argv)
+{
+	static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
+					     {"org", required_argument, NULL, 'o'},
+					     {"help", no_argument, NULL, 'h'},
+					     {NULL, 0, NULL, 0}};
+	struct ob_import_opts io = {NULL, cfg->owner_role, 0, stdout};
+	struct ob_err err = {{0}};
+	struct ob_db *db;
+	const char *kind;
+	int c, rc;
+
+	if (argc < 2)
+		usage_error("import needs a kind: kitos or csv");
+	kind = argv[1];
+	if (strcmp(kind, "kitos") != 0 && strcmp(kind, "csv") != 0)
+		usage_error("import: unknown kind '%s' (expected kitos or csv)", kind);
+	argc--;
+	argv++;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+jo:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j': io.json = 1; break;
+		case 'o': io.org = optarg; break;
+		case 'h': fputs(usage_text, stdout); exit(0);
+		default: exit(2);
+		}
+	}
+	if (optind >= argc)
+		usage_error("import %s needs at least one FILE", kind);
+	if (strcmp(kind, "csv") == 0 && argc - optind != 1)
+		usage_error("import csv takes one FILE; run it once per file (got %s more)", argv[optind + 1]);
+	db = open_db(cfg);
+	if (strcmp(kind, "kitos") == 0)
+		rc = ob_import_kitos(db, argv + optind, (size_t)(argc - optind), &io, &err);
+	else
+		rc = ob_import_csv(db, argv[optind], &io, &err);
+	if (rc < 0)
+		ob_log(OB_LOG_ERR, "import %s: %s; nothing was changed", kind, err.msg);
+	ob_db_close(db);
+	return rc < 0 ? 1 : 0;
+}
+
+static int cmd_summary(const struct ob_config *cfg, int argc, char **argv)
+{
+	static const struct option opts[] = {{"org", required_argument, NULL, 'o'}, {NULL, 0, NULL, 0}};
+	struct ob_err err = {{0}};
+	const char *org = NULL;
+	struct ob_db *db;
+	int c, rc;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+o:", opts, NULL)) != -1) {
+		if (c == 'o')
+			org = optarg;
+		else
+			exit(2);
+	}
+	if (optind < argc)
+		usage_error("summary: unexpected argument '%s'", argv[optind]);
+	db = open_db(cfg);
+	rc = ob_summary_print(db, stdout, org, &err);
+	if (rc < 0)
+		ob_log(OB_LOG_ERR, "summary: %s", err.msg);
+	ob_db_close(db);
+	return rc < 0 ? 1 : 0;
+}
+
+static int cmd_demo_data(int argc, char **argv)
+{
+	static const struct option opts[] = {{"municipalities", required_argument, NULL, 'n'},
+					     {"seed", required_argument, NULL, 's'},
+					     {"as-of", required_argument, NULL, 'a'},
+					     {NULL, 0, NULL, 0}};
+	struct ob_err err = {{0}};
+	unsigned long n = 1;
+	unsigned long long seed = 2026;
+	int32_t as_of = ob_date_today();
+	char *end;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+n:s:a:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'n':
+			n = strtoul(optarg, &end, 10);
+			if (*end || n < 1 || n > 1000)
+				usage_error("--municipalities: '%s': expected a number from 1 to 1000", optarg);
+			break;
+		case 's':
+			seed = strtoull(optarg, &end, 10);
+			if (*end || !*optarg)
+				usage_error("--seed: '%s': expected a whole number", optarg);
+			break;
+		case 'a':
+			if (ob_date_parse(optarg, &as_of) != 1)
+				usage_error("--as-of: '%s': expected a date YYYY-MM-DD", optarg);
+			break;
+		default: exit(2);
+		}
+	}
+	if (argc - optind != 1)
+		usage_error("demo-data needs one output directory");
+	if (ob_demo_write(argv[optind], (unsigned)n, seed, as_of, &err) < 0) {
+		ob_log(OB_LOG_ERR, "demo-data: %s", err.msg);
+		return 1;
+	}
+	return 0;
+}
+
+static int cmd_db(const struct ob_config *cfg, int argc, char **argv)
+{
+	struct ob_err err = {{0}};
+	long pid;
+
+	if (argc != 2)
+		usage_error("db needs one of start, stop, status");
+	if (!cfg->db.managed) {
+		fprintf(stderr, "overblik: db %s: %s configures a server of its own (%s), not the managed "
+				"one\n",
+			argv[1], cfg->path, cfg->db.host ? cfg->db.host : cfg->db.socket);
+		return 1;
+	}
+	if (strcmp(argv[1], "start") == 0) {
+		struct ob_db *db = open_db(cfg);
+		int rc = 0;
+		/* Pinned: the server outlives this command until "db stop". */
+		if (ob_db_pin_server(db, &err) < 0) {
+			ob_log(OB_LOG_ERR, "%s", err.msg);
+			rc = 1;
+		} else
+			printf("managed MariaDB running under %s/db, schema at version %d\n", cfg->state_dir,
+			       ob_db_schema_version_known());
+		ob_db_close(db);
+		return rc;
+	}
+	if (strcmp(argv[1], "stop") == 0) {
+		if (ob_dbserver_stop(cfg, &err) < 0) {
+			ob_log(OB_LOG_ERR, "%s", err.msg);
+			return 1;
+		}
+		printf("managed MariaDB under %s/db is stopped\n", cfg->state_dir);
+		return 0;
+	}
+	if (strcmp(argv[1], "status") == 0) {
+		int st = ob_dbserver_status(cfg, &pid, &err);
+		if (st < 0) {
+			ob_log(OB_LOG_ERR, "%s", err.msg);
+			return 1;
+		}
+		if (st == 1)
+			printf("running (pid %ld) under %s/db\n", pid, cfg->state_dir);
+		else
+			printf("not running (%s/db)\n", cfg->state_dir);
+		return st == 1 ? 0 : 3;
+	}
+	usage_error("db: unknown action '%s' (expected start, stop or status)", argv[1]);
+}
+
+static int cmd_check_config(const char *path, int explicit_path, int argc, char **argv)
+{
+	struct ob_err err = {{0}};
+	struct ob_config *cfg = NULL;
+
+	if (argc > 2)
+		usage_error("check-config takes at most one FILE, got '%s' too", argv[2]);
+	if (argc == 2) {
+		path = argv[1];
+		explicit_path = 1;
+	}
+	if (ob_config_load(path, explicit_path, &cfg, &err) < 0) {
+		fprintf(stderr, "%s\n", err.msg);
+		return 1;
+	}
+	printf("%s: ok\n", cfg->path);
+	ob_config_free(cfg);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+					     {"verbose", no_argument, NULL, 'v'},
+					     {"quiet", no_argument, NULL, 'q'},
+					     {"help", no_argument, NULL, 'h'},
+					     {"version", no_argument, NULL, 'V'},
+					     {NULL, 0, NULL, 0}};
+	const char *path = DEFAULT_CONFIG, *cmd;
+	int explicit_path = 0, c, rc, verbosity = 0;
+	struct ob_config *cfg = NULL;
+	struct ob_err err = {{0}};
+
+	while ((c = getopt_long(argc, argv, "+c:vqhV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': path = optarg; explicit_path = 1; break;
+		case 'v': verbosity = 1; break;
+		case 'q': verbosity = -1; break;
+		case 'h': fputs(usage_text, stdout); return 0;
+		case 'V': printf("overblik %s\n", PACKAGE_VERSION); return 0;
+		default: fprintf(stderr, "Try 'overblik --help'.\n"); return 2;
+		}
+	}
+	if (optind >= argc)
+		usage_error("no command given");
+	cmd = argv[optind];
+	argc -= optind;
+	argv += optind;
+	if (strcmp(cmd, "help") == 0) {
+		fputs(usage_text, stdout);
+		return 0;
+	}
+	if (strcmp(cmd, "check-config") == 0)
+		return cmd_check_config(path, explicit_path, argc, argv);
+	if (strcmp(cmd, "demo-data") == 0)
+		return cmd_demo_data(argc, argv);
+	if (ob_config_load(path, explicit_path, &cfg, &err) < 0)
+		ob_fatalx("%s", err.msg);
+	ob_log_threshold = ob_log_level_parse(cfg->log_level);
+	if (verbosity > 0)
+		ob_log_threshold = OB_LOG_DEBUG;
+	else if (verbosity < 0)
+		ob_log_threshold = OB_LOG_WARNING;
+	if (strcmp(cmd, "migrate") == 0)
+		rc = cmd_migrate(cfg, argc, argv);
+	else if (strcmp(cmd, "import") == 0)
+		rc = cmd_import(cfg, argc, argv);
+	else if (strcmp(cmd, "summary") == 0)
+		rc = cmd_summary(cfg, argc, argv);
+	else if (strcmp(cmd, "db") == 0)
+		rc = cmd_db(cfg, argc, argv);
+	else {
+		ob_config_free(cfg);
+		usage_error("unknown command '%s'", cmd);
+	}
+	ob_config_free(cfg);
+	return rc;
+}

@@ -1,3 +1,288 @@
-/* placeholder */
+/* conf.c - the JSON configuration, validated into struct ob_config.
+ *
+ * Every error names the file and the JSON pointer of the offending value:
+ * "etc/overblik.json: /database/port: expected an integer from 1 to 65535". */
 #include "config.h"
-extern int ob_placeholder_conf;
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "log.h"
+
+struct ob_config *ob_config_defaults(void)
+{
+	struct ob_config *c = ob_xcalloc(1, sizeof(*c));
+
+	c->path = ob_xstrdup("(defaults)");
+	c->state_dir = ob_xstrdup("var");
+	c->timezone = ob_xstrdup("Europe/Copenhagen");
+	c->log_level = ob_xstrdup("info");
+	c->db.managed = 1;
+	c->db.port = 3306;
+	c->db.database = ob_xstrdup("overblik");
+	c->db.mariadbd = ob_xstrdup(OB_MARIADBD);
+	c->db.install_db = ob_xstrdup(OB_MARIADB_INSTALL_DB);
+	c->db.connect_timeout = 10;
+	c->owner_role = ob_xstrdup("Systemejer");
+	return c;
+}
+
+void ob_config_free(struct ob_config *c)
+{
+	if (c == NULL)
+		return;
+	free(c->path);
+	free(c->state_dir);
+	free(c->timezone);
+	free(c->log_level);
+	free(c->db.host);
+	free(c->db.socket);
+	free(c->db.user);
+	free(c->db.password_file);
+	free(c->db.database);
+	free(c->db.mariadbd);
+	free(c->db.install_db);
+	free(c->owner_role);
+	free(c);
+}
+
+/* Line and column of a position in text, for syntax errors. */
+static void position(const char *text, const char *at, int *line, int *col)
+{
+	*line = 1;
+	*col = 1;
+	for (const char *p = text; p < at && *p; p++) {
+		if (*p == '\n') {
+			(*line)++;
+			*col = 1;
+		} else if (((unsigned char)*p & 0xC0) != 0x80)
+			(*col)++;
+	}
+}
+
+static int set_string(const char *file, const char *ptr, const cJSON *v, char **dst, int allow_empty,
+		      struct ob_err *err)
+{
+	if (!cJSON_IsString(v) || (!allow_empty && v->valuestring[0] == '\0')) {
+		ob_err_set(err, "%s: %s: expected a%s string", file, ptr, allow_empty ? "" : " non-empty");
+		return -1;
+	}
+	free(*dst);
+	*dst = ob_xstrdup(v->valuestring);
+	return 0;
+}
+
+static int set_int(const char *file, const char *ptr, const cJSON *v, long lo, long hi, long *dst,
+		   struct ob_err *err)
+{
+	if (!cJSON_IsNumber(v) || v->valuedouble != (double)(long)v->valuedouble || v->valuedouble < lo ||
+	    v->valuedouble > hi) {
+		ob_err_set(err, "%s: %s: expected an integer from %ld to %ld", file, ptr, lo, hi);
+		return -1;
+	}
+	*dst = (long)v->valuedouble;
+	return 0;
+}
+
+static int set_bool(const char *file, const char *ptr, const cJSON *v, int *dst, struct ob_err *err)
+{
+	if (!cJSON_IsBool(v)) {
+		ob_err_set(err, "%s: %s: expected true or false", file, ptr);
+		return -1;
+	}
+	*dst = cJSON_IsTrue(v);
+	return 0;
+}
+
+static int expect_object(const char *file, const char *ptr, const cJSON *v, struct ob_err *err)
+{
+	if (!cJSON_IsObject(v)) {
+		ob_err_set(err, "%s: %s: expected an object", file, ptr);
+		return -1;
+	}
+	return 0;
+}
+
+static int unknown_key(const char *file, const char *parent, const cJSON *item, const char *known,
+		       struct ob_err *err)
+{
+	ob_err_set(err, "%s: %s/%s: unknown key (known here: %s)", file, parent, item->string, known);
+	return -1;
+}
+
+static int load_database(const char *file, const cJSON *o, struct ob_config_db *db, struct ob_err *err)
+{
+	const cJSON *it;
+	int managed_given = 0, server_given = 0;
+	long n;
+
+	if (expect_object(file, "/database", o, err) < 0)
+		return -1;
+	cJSON_ArrayForEach(it, o)
+	{
+		char ptr[128];
+		snprintf(ptr, sizeof(ptr), "/database/%s", it->string);
+		if (strcmp(it->string, "managed") == 0) {
+			if (set_bool(file, ptr, it, &db->managed, err) < 0)
+				return -1;
+			managed_given = 1;
+		} else if (strcmp(it->string, "host") == 0) {
+			if (set_string(file, ptr, it, &db->host, 0, err) < 0)
+				return -1;
+			server_given = 1;
+		} else if (strcmp(it->string, "port") == 0) {
+			if (set_int(file, ptr, it, 1, 65535, &n, err) < 0)
+				return -1;
+			db->port = (unsigned)n;
+		} else if (strcmp(it->string, "socket") == 0) {
+			if (set_string(file, ptr, it, &db->socket, 0, err) < 0)
+				return -1;
+			server_given = 1;
+		} else if (strcmp(it->string, "user") == 0) {
+			if (set_string(file, ptr, it, &db->user, 0, err) < 0)
+				return -1;
+		} else if (strcmp(it->string, "password_file") == 0) {
+			if (set_string(file, ptr, it, &db->password_file, 0, err) < 0)
+				return -1;
+		} else if (strcmp(it->string, "database") == 0) {
+			if (set_string(file, ptr, it, &db->database, 0, err) < 0)
+				return -1;
+		} else if (strcmp(it->string, "mariadbd") == 0) {
+			if (set_string(file, ptr, it, &db->mariadbd, 0, err) < 0)
+				return -1;
+		} else if (strcmp(it->string, "install_db") == 0) {
+			if (set_string(file, ptr, it, &db->install_db, 0, err) < 0)
+				return -1;
+		} else if (strcmp(it->string, "connect_timeout") == 0) {
+			if (set_int(file, ptr, it, 1, 3600, &n, err) < 0)
+				return -1;
+			db->connect_timeout = (int)n;
+		} else if (it->string[0] == '_') {
+			/* "_comment" keys document a file */
+		} else
+			return unknown_key(file, "/database", it,
+					   "managed, host, port, socket, user, password_file, database, "
+					   "mariadbd, install_db, connect_timeout",
+					   err);
+	}
+	if (server_given) {
+		if (managed_given && db->managed) {
+			ob_err_set(err, "%s: /database/managed: true, but host or socket names a server: "
+					"choose one",
+				   file);
+			return -1;
+		}
+		db->managed = 0;
+	} else if (managed_given && !db->managed) {
+		ob_err_set(err, "%s: /database: managed is false, so host or socket must name the server",
+			   file);
+		return -1;
+	}
+	if (!db->managed && db->user == NULL) {
+		ob_err_set(err, "%s: /database/user: required when connecting to a server", file);
+		return -1;
+	}
+	return 0;
+}
+
+static int load_import(const char *file, const cJSON *o, struct ob_config *c, struct ob_err *err)
+{
+	const cJSON *it;
+
+	if (expect_object(file, "/import", o, err) < 0)
+		return -1;
+	cJSON_ArrayForEach(it, o)
+	{
+		if (strcmp(it->string, "owner_role") == 0) {
+			if (set_string(file, "/import/owner_role", it, &c->owner_role, 0, err) < 0)
+				return -1;
+		} else if (it->string[0] != '_')
+			return unknown_key(file, "/import", it, "owner_role", err);
+	}
+	return 0;
+}
+
+static int load_tree(const char *file, const cJSON *root, struct ob_config *c, struct ob_err *err)
+{
+	const cJSON *it;
+
+	if (expect_object(file, "(top level)", root, err) < 0)
+		return -1;
+	cJSON_ArrayForEach(it, root)
+	{
+		char ptr[128];
+		snprintf(ptr, sizeof(ptr), "/%s", it->string);
+		if (strcmp(it->string, "state_dir") == 0) {
+			if (set_string(file, ptr, it, &c->state_dir, 0, err) < 0)
+				return -1;
+		} else if (strcmp(it->string, "timezone") == 0) {
+			if (set_string(file, ptr, it, &c->timezone, 0, err) < 0)
+				return -1;
+		} else if (strcmp(it->string, "log_level") == 0) {
+			if (set_string(file, ptr, it, &c->log_level, 0, err) < 0)
+				return -1;
+			if (ob_log_level_parse(c->log_level) < 0) {
+				ob_err_set(err, "%s: /log_level: \"%s\": expected error, warning, notice, info "
+						"or debug",
+					   file, c->log_level);
+				return -1;
+			}
+		} else if (strcmp(it->string, "database") == 0) {
+			if (load_database(file, it, &c->db, err) < 0)
+				return -1;
+		} else if (strcmp(it->string, "import") == 0) {
+			if (load_import(file, it, c, err) < 0)
+				return -1;
+		} else if (it->string[0] == '_' || strcmp(it->string, "comment") == 0) {
+			/* "_comment" keys document a file */
+		} else
+			return unknown_key(file, "", it, "state_dir, timezone, log_level, database, import", err);
+	}
+	return 0;
+}
+
+int ob_config_load(const char *path, int explicit_path, struct ob_config **out, struct ob_err *err)
+{
+	struct ob_config *c = ob_config_defaults();
+	char *text = NULL;
+	size_t len;
+	cJSON *root = NULL;
+	const char *end = NULL;
+	int rc = -1;
+
+	if (ob_read_file(path, &text, &len) < 0) {
+		if (errno == ENOENT && !explicit_path) {
+			*out = c; /* the embedded defaults */
+			return 0;
+		}
+		ob_err_set(err, "%s: cannot read the configuration: %s", path, strerror(errno));
+		goto out;
+	}
+	free(c->path);
+	c->path = ob_xstrdup(path);
+	root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+	if (root == NULL) {
+		int line, col;
+		const char *at = end ? end : cJSON_GetErrorPtr();
+		if (at == NULL || at < text || at > text + len)
+			at = text + len;
+		position(text, at, &line, &col);
+		ob_err_set(err, "%s:%d:%d: JSON syntax error%s", path, line, col,
+			   at >= text + len ? ": unexpected end of file" : "");
+		goto out;
+	}
+	if (load_tree(path, root, c, err) < 0)
+		goto out;
+	*out = c;
+	c = NULL;
+	rc = 0;
+out:
+	cJSON_Delete(root);
+	free(text);
+	ob_config_free(c);
+	return rc;
+}

@@ -94,6 +94,10 @@ int ob_db_begin(struct ob_db *db, struct ob_err *err);
 int ob_db_commit(struct ob_db *db, struct ob_err *err);
 int ob_db_rollback(struct ob_db *db);
 
+/* Managed mode: keeps the server running after this process exits, until
+ * "overblik db stop". -1 when the database is not the managed one. */
+int ob_db_pin_server(struct ob_db *db, struct ob_err *err);
+
 /* Where the connection goes, for messages: "unix socket var/db/mysqld.sock". */
 const char *ob_db_address(const struct ob_db *db);
 
