@@ -1,3 +1,582 @@
-/* placeholder */
+/* csv.c - a CSV reader over text in memory, and the value parsers of the
+ * documented CSV import. */
 #include "config.h"
-extern int ob_placeholder_csv;
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "csv.h"
+
+struct ob_csv {
+	char *name;
+	const char *text;
+	size_t len;
+	size_t pos;
+	unsigned long line;  /* physical line at pos, 1-based */
+	char sep;
+	int sep_known;
+	int failed;
+	struct ob_buf data;  /* the fields of the current record, each NUL-terminated */
+	size_t *offs;
+	char **fields;
+	size_t nfields, cap;
+};
+
+struct ob_csv *ob_csv_open(const char *name, const char *text, size_t len)
+{
+	struct ob_csv *r = ob_xcalloc(1, sizeof(*r));
+
+	r->name = ob_xstrdup(name ? name : "(csv)");
+	r->text = text;
+	r->len = len;
+	if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
+		r->pos = 3;
+	r->line = 1;
+	r->sep = ';';
+	ob_buf_init(&r->data, 0);
+	return r;
+}
+
+void ob_csv_free(struct ob_csv *r)
+{
+	if (r == NULL)
+		return;
+	free(r->name);
+	ob_buf_free(&r->data);
+	free(r->offs);
+	free(r->fields);
+	free(r);
+}
+
+char ob_csv_separator(const struct ob_csv *r)
+{
+	return r->sep;
+}
+
+/* Counts the candidate separators outside quotes up to the end of the
+ * first record and picks the most frequent. */
+static void detect_separator(struct ob_csv *r)
+{
+	size_t semi = 0, comma = 0, tab = 0;
+	int quoted = 0;
+
+	for (size_t i = r->pos; i < r->len; i++) {
+		char c = r->text[i];
+		if (c == '"')
+			quoted = !quoted;
+		else if (quoted)
+			continue;
+		else if (c == '\n' || c == '\r')
+			break;
+		else if (c == ';')
+			semi++;
+		else if (c == ',')
+			comma++;
+		else if (c == '\t')
+			tab++;
+	}
+	r->sep = ';';
+	if (comma > semi && comma >= tab)
+		r->sep = ',';
+	else if (tab > semi && tab > comma)
+		r->sep = '\t';
+	r->sep_known = 1;
+}
+
+int ob_utf8_check(const char *str, size_t len, size_t *bad)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0;
+
+	while (i < len) {
+		unsigned c = s[i];
+		size_t n;
+		unsigned cp, min;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xC2 && c <= 0xDF) {
+			n = 1;
+			cp = c & 0x1F;
+			min = 0x80;
+		} else if (c >= 0xE0 && c <= 0xEF) {
+			n = 2;
+			cp = c & 0x0F;
+			min = 0x800;
+		} else if (c >= 0xF0 && c <= 0xF4) {
+			n = 3;
+			cp = c & 0x07;
+			min = 0x10000;
+		} else
+			goto bad;
+		if (i + n >= len)
+			goto bad; /* truncated sequence */
+		for (size_t k = 1; k <= n; k++) {
+			if ((s[i + k] & 0xC0) != 0x80)
+				goto bad;
+			cp = (cp << 6) | (s[i + k] & 0x3F);
+		}
+		if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+			goto bad;
+		i += n + 1;
+	}
+	return 0;
+bad:
+	if (bad)
+		*bad = i;
+	return -1;
+}
+
+size_t ob_utf8_len(const char *s)
+{
+	size_t n = 0;
+	for (; *s; s++)
+		if (((unsigned char)*s & 0xC0) != 0x80)
+			n++;
+	return n;
+}
+
+static int fail(struct ob_csv *r, struct ob_err *err, unsigned long line, const char *what)
+{
+	r->failed = 1;
+	ob_err_set(err, "%s:%lu: %s", r->name, line, what);
+	return -1;
+}
+
+static void end_field(struct ob_csv *r)
+{
+	ob_buf_addc(&r->data, '\0');
+}
+
+static void start_field(struct ob_csv *r)
+{
+	if (r->nfields == r->cap) {
+		r->cap = r->cap ? r->cap * 2 : 16;
+		r->offs = ob_xrealloc(r->offs, r->cap * sizeof(*r->offs));
+		r->fields = ob_xrealloc(r->fields, r->cap * sizeof(*r->fields));
+	}
+	r->offs[r->nfields++] = r->data.len;
+}
+
+/* Validates the field just read; line is where it started. */
+static int check_field(struct ob_csv *r, unsigned long line, struct ob_err *err)
+{
+	size_t off = r->offs[r->nfields - 1];
+	const char *f = r->data.data + off;
+	size_t flen = r->data.len - off, bad;
+
+	if (ob_utf8_check(f, flen, &bad) == 0)
+		return 0;
+	for (size_t i = 0; i < bad; i++)
+		if (f[i] == '\n')
+			line++;
+	r->failed = 1;
+	ob_err_set(err, "%s:%lu: field %zu: invalid UTF-8 (save the file as \"CSV UTF-8\")", r->name, line,
+		   r->nfields);
+	return -1;
+}
+
+int ob_csv_next(struct ob_csv *r, char ***fields, size_t *n, unsigned long *line,
+		struct ob_err *err)
+{
+	const char *t = r->text;
+	unsigned long start;
+
+	if (r->failed) {
+		ob_err_set(err, "%s: the reader failed before", r->name);
+		return -1;
+	}
+	if (!r->sep_known)
+		detect_separator(r);
+	/* Empty lines are no records. */
+	while (r->pos < r->len && (t[r->pos] == '\n' || t[r->pos] == '\r')) {
+		if (t[r->pos] == '\r' && r->pos + 1 < r->len && t[r->pos + 1] == '\n')
+			r->pos++;
+		r->pos++;
+		r->line++;
+	}
+	if (r->pos >= r->len)
+		return 0;
+
+	start = r->line;
+	ob_buf_reset(&r->data);
+	r->nfields = 0;
+	for (;;) {
+		unsigned long fline = r->line;
+
+		start_field(r);
+		if (r->pos < r->len && t[r->pos] == '"') {
+			r->pos++;
+			for (;;) {
+				char c;
+				if (r->pos >= r->len)
+					return fail(r, err, fline,
+						    "unterminated quoted field (the quote opened here is never closed)");
+				c = t[r->pos];
+				if (c == '"') {
+					if (r->pos + 1 < r->len && t[r->pos + 1] == '"') {
+						ob_buf_addc(&r->data, '"');
+						r->pos += 2;
+						continue;
+					}
+					r->pos++;
+					break;
+				}
+				if (c == '\0')
+					return fail(r, err, r->line, "NUL byte in a field");
+				if (c == '\r') {
+					/* A line end inside quotes is part of the value, as "\n". */
+					if (r->pos + 1 < r->len && t[r->pos + 1] == '\n')
+						r->pos++;
+					c = '\n';
+				}
+				if (c == '\n')
+					r->line++;
+				ob_buf_addc(&r->data, c);
+				r->pos++;
+			}
+			if (r->pos < r->len && t[r->pos] != r->sep && t[r->pos] != '\n' &&
+			    t[r->pos] != '\r') {
+				char msg[160];
+				unsigned char c = (unsigned char)t[r->pos];
+				if (c >= 0x20 && c < 0x7F)
+					snprintf(msg, sizeof(msg),
+						 "field %zu: '%c' after the closing quote (a quote inside a quoted field is written \"\")",
+						 r->nfields, c);
+				else
+					snprintf(msg, sizeof(msg),
+						 "field %zu: text after the closing quote (a quote inside a quoted field is written \"\")",
+						 r->nfields);
+				return fail(r, err, r->line, msg);
+			}
+		} else {
+			while (r->pos < r->len) {
+				char c = t[r->pos];
+				if (c == r->sep || c == '\n' || c == '\r')
+					break;
+				if (c == '"') {
+					char msg[160];
+					snprintf(msg, sizeof(msg),
+						 "field %zu: quote inside an unquoted field (quote the whole field and write the quote as \"\")",
+						 r->nfields);
+					return fail(r, err, r->line, msg);
+				}
+				if (c == '\0')
+					return fail(r, err, r->line, "NUL byte in a field");
+				ob_buf_addc(&r->data, c);
+				r->pos++;
+			}
+		}
+		if (check_field(r, fline, err) < 0)
+			return -1;
+		end_field(r);
+		if (r->pos < r->len && t[r->pos] == r->sep) {
+			r->pos++;
+			continue;
+		}
+		/* End of the record: consume the line end. */
+		if (r->pos < r->len) {
+			if (t[r->pos] == '\r' && r->pos + 1 < r->len && t[r->pos + 1] == '\n')
+				r->pos++;
+			r->pos++;
+			r->line++;
+		}
+		break;
+	}
+	for (size_t i = 0; i < r->nfields; i++)
+		r->fields[i] = r->data.data + r->offs[i];
+	*fields = r->fields;
+	*n = r->nfields;
+	*line = start;
+	return 1;
+}
+
+/* ---- values ---- */
+
+/* Trims ASCII white space: [*b, *e) is the value. */
+static void span_trim(const char *s, const char **b, const char **e)
+{
+	const char *end = s + strlen(s);
+	while (s < end && isspace((unsigned char)*s))
+		s++;
+	while (end > s && isspace((unsigned char)end[-1]))
+		end--;
+	*b = s;
+	*e = end;
+}
+
+int ob_csv_parse_bool(const char *s, int *out)
+{
+	static const char *const yes[] = {"ja", "j", "yes", "y", "1", "true", "sand", "x"};
+	static const char *const no[] = {"nej", "n", "no", "0", "false", "falsk"};
+	const char *b, *e;
+	char v[8];
+	size_t len;
+
+	if (s == NULL)
+		return 0;
+	span_trim(s, &b, &e);
+	len = (size_t)(e - b);
+	if (len == 0)
+		return 0;
+	if (len >= sizeof(v))
+		return -1;
+	for (size_t i = 0; i < len; i++)
+		v[i] = (char)tolower((unsigned char)b[i]);
+	v[len] = '\0';
+	for (size_t i = 0; i < OB_ARRAY_LEN(yes); i++)
+		if (strcmp(v, yes[i]) == 0) {
+			*out = 1;
+			return 1;
+		}
+	for (size_t i = 0; i < OB_ARRAY_LEN(no); i++)
+		if (strcmp(v, no[i]) == 0) {
+			*out = 0;
+			return 1;
+		}
+	return -1;
+}
+
+/* Strips a currency word at either end of [*b, *e). */
+static void strip_currency(const char **b, const char **e)
+{
+	static const char *const words[] = {"kr.", "kr", "dkk"};
+	for (size_t i = 0; i < OB_ARRAY_LEN(words); i++) {
+		size_t wl = strlen(words[i]);
+		if ((size_t)(*e - *b) > wl && strncasecmp(*e - wl, words[i], wl) == 0) {
+			*e -= wl;
+			while (*e > *b && isspace((unsigned char)(*e)[-1]))
+				(*e)--;
+			break;
+		}
+	}
+	for (size_t i = 0; i < OB_ARRAY_LEN(words); i++) {
+		size_t wl = strlen(words[i]);
+		if ((size_t)(*e - *b) > wl && strncasecmp(*b, words[i], wl) == 0 &&
+		    !isalpha((unsigned char)(*b)[wl])) {
+			*b += wl;
+			while (*b < *e && isspace((unsigned char)**b))
+				(*b)++;
+			break;
+		}
+	}
+}
+
+#define AMOUNT_MAX_GROUPS 16
+
+/* Checks thousands grouping: the first group 1-3 digits, every other 3. */
+static int grouping_ok(const size_t *glen, size_t ngroups)
+{
+	if (glen[0] < 1 || glen[0] > 3)
+		return 0;
+	for (size_t i = 1; i < ngroups; i++)
+		if (glen[i] != 3)
+			return 0;
+	return 1;
+}
+
+int ob_csv_parse_amount(const char *s, double *out, const char **why)
+{
+	const char *b, *e, *p;
+	const char *gstart[AMOUNT_MAX_GROUPS];
+	size_t glen[AMOUNT_MAX_GROUPS];
+	char seps[AMOUNT_MAX_GROUPS];
+	size_t ngroups = 0, nint, intdigits = 0, ndec = 0;
+	size_t cnt_dot = 0, cnt_comma = 0;
+	char last, group = 0, num[64];
+	size_t k = 0;
+	int neg = 0;
+	const char *dummy;
+
+	if (why == NULL)
+		why = &dummy;
+	*why = "not an amount";
+	if (s == NULL)
+		return 0;
+	span_trim(s, &b, &e);
+	if (b == e)
+		return 0;
+	strip_currency(&b, &e);
+	if (b < e && (*b == '-' || *b == '+')) {
+		neg = *b == '-';
+		b++;
+	}
+	p = b;
+	for (;;) {
+		const char *d = p;
+		while (p < e && isdigit((unsigned char)*p))
+			p++;
+		if (p == d)
+			return -1; /* a separator not between digits, or no digits */
+		if (ngroups == AMOUNT_MAX_GROUPS)
+			return -1;
+		gstart[ngroups] = d;
+		glen[ngroups] = (size_t)(p - d);
+		ngroups++;
+		if (p == e)
+			break;
+		/* One separator: '.', ',', a space, a no-break space (U+00A0) or
+		 * a narrow no-break space (U+202F). */
+		if (*p == '.' || *p == ',' || *p == ' ') {
+			seps[ngroups - 1] = *p;
+			p++;
+		} else if (e - p >= 2 && (unsigned char)p[0] == 0xC2 && (unsigned char)p[1] == 0xA0) {
+			seps[ngroups - 1] = ' ';
+			p += 2;
+		} else if (e - p >= 3 && (unsigned char)p[0] == 0xE2 && (unsigned char)p[1] == 0x80 &&
+			   (unsigned char)p[2] == 0xAF) {
+			seps[ngroups - 1] = ' ';
+			p += 3;
+		} else
+			return -1;
+	}
+	for (size_t i = 0; i + 1 < ngroups; i++) {
+		if (seps[i] == '.')
+			cnt_dot++;
+		else if (seps[i] == ',')
+			cnt_comma++;
+	}
+	nint = ngroups;
+	if (ngroups > 1) {
+		last = seps[ngroups - 2];
+		if (last != ' ' && (last == '.' ? cnt_dot : cnt_comma) == 1) {
+			/* The last separator may be the decimal one. */
+			size_t dl = glen[ngroups - 1];
+			if (dl == 3 && ngroups == 2 && glen[0] <= 3) {
+				*why = "ambiguous amount (thousands or decimals?)";
+				return -1;
+			}
+			if (dl > 2) {
+				*why = "more than 2 decimals";
+				return -1;
+			}
+			nint = ngroups - 1;
+			ndec = dl;
+		}
+		/* The separators inside the integer part group thousands: all the same. */
+		for (size_t i = 0; i + 1 < nint; i++) {
+			if (group == 0)
+				group = seps[i];
+			else if (seps[i] != group) {
+				*why = "mixed thousands separators";
+				return -1;
+			}
+		}
+		if (nint > 1 && !grouping_ok(glen, nint)) {
+			*why = "malformed thousands grouping";
+			return -1;
+		}
+	}
+	for (size_t i = 0; i < nint; i++)
+		intdigits += glen[i];
+	if (intdigits > 12) {
+		*why = "too large";
+		return -1;
+	}
+	if (neg)
+		num[k++] = '-';
+	for (size_t i = 0; i < nint; i++) {
+		memcpy(num + k, gstart[i], glen[i]);
+		k += glen[i];
+	}
+	if (ndec) {
+		num[k++] = '.';
+		memcpy(num + k, gstart[ngroups - 1], ndec);
+		k += ndec;
+	}
+	num[k] = '\0';
+	*out = strtod(num, NULL);
+	return 1;
+}
+
+/* A folded copy of s for comparison: trimmed, lower case (ASCII and the
+ * Latin-1 letters: ÆØÅ become æøå), '_' and '-' as ' '. Caller frees. */
+static char *fold(const char *s)
+{
+	const char *b, *e;
+	char *out, *o;
+
+	span_trim(s, &b, &e);
+	out = o = ob_xmalloc((size_t)(e - b) + 1);
+	for (const char *p = b; p < e; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c == 0xC3 && p + 1 < e) {
+			/* U+00C0..U+00DE except U+00D7 (x): the capital is 0x20 below
+			 * the small letter (Æ C3 86 / æ C3 A6, Ø C3 98 / ø C3 B8,
+			 * Å C3 85 / å C3 A5). */
+			unsigned char c2 = (unsigned char)p[1];
+			if (c2 >= 0x80 && c2 <= 0x9E && c2 != 0x97)
+				c2 += 0x20;
+			*o++ = (char)c;
+			*o++ = (char)c2;
+			p++;
+			continue;
+		}
+		if (c == '_' || c == '-')
+			c = ' ';
+		*o++ = (char)tolower(c);
+	}
+	*o = '\0';
+	return out;
+}
+
+int ob_csv_streq_fold(const char *a, const char *b)
+{
+	char *fa = fold(a), *fb = fold(b);
+	int eq = strcmp(fa, fb) == 0;
+	free(fa);
+	free(fb);
+	return eq;
+}
+
+int ob_csv_parse_enum(const char *s, const struct ob_csv_enum *table, size_t n, const char **id)
+{
+	char *fs;
+	int rc = -1;
+
+	if (s == NULL)
+		return 0;
+	fs = fold(s);
+	if (fs[0] == '\0') {
+		rc = 0;
+		goto out;
+	}
+	for (size_t i = 0; i < n && rc < 0; i++) {
+		char *f = fold(table[i].id);
+		if (strcmp(fs, f) == 0)
+			rc = 1;
+		free(f);
+		for (size_t k = 0; k < OB_ARRAY_LEN(table[i].alias) && table[i].alias[k] && rc < 0;
+		     k++) {
+			f = fold(table[i].alias[k]);
+			if (strcmp(fs, f) == 0)
+				rc = 1;
+			free(f);
+		}
+		if (rc == 1)
+			*id = table[i].id;
+	}
+out:
+	free(fs);
+	return rc;
+}
+
+char *ob_csv_enum_expected(const struct ob_csv_enum *table, size_t n)
+{
+	struct ob_buf b;
+
+	ob_buf_init(&b, 0);
+	for (size_t i = 0; i < n; i++) {
+		ob_buf_printf(&b, "%s%s", i ? ", " : "", table[i].id);
+		for (size_t k = 0; k < OB_ARRAY_LEN(table[i].alias) && table[i].alias[k]; k++)
+			ob_buf_printf(&b, "%s%s", k ? ", " : " (", table[i].alias[k]);
+		if (table[i].alias[0])
+			ob_buf_addc(&b, ')');
+	}
+	return ob_buf_steal(&b);
+}

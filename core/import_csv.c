@@ -1,3 +1,1768 @@
-/* placeholder */
+/* import_csv.c - the documented CSV import (README "CSV"): one file of one
+ * kind, recognised from its header, written in one transaction. Every bad
+ * row is reported as "FILE:LINE: column: problem" and nothing changes. */
 #include "config.h"
-extern int ob_placeholder_import_csv;
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/time.h>
+
+#include "csv.h"
+#include "db.h"
+#include "import.h"
+
+#define MAX_LISTED 20     /* row errors listed in err->msg */
+#define MAX_MSG 400       /* one listed error, at most */
+#define MAX_SET 16        /* settable columns of one kind */
+
+/* ---- the kinds and their columns ---- */
+
+#define E(t) t, OB_ARRAY_LEN(t)
+
+static const struct ob_csv_enum en_category[] = {
+	{"foundation", {"grundlæggende"}},
+	{"cross_cutting", {"tværgående"}},
+	{"line_of_business", {"fagsystem"}},
+};
+static const struct ob_csv_enum en_phase[] = {
+	{"needs", {"behovsopgørelse"}},
+	{"procurement", {"anskaffelse"}},
+	{"contract_followup", {"kontraktopfølgning", "drift"}},
+	{"exit", {NULL}},
+};
+static const struct ob_csv_enum en_citizen[] = {
+	{"self_service", {"selvbetjening"}},
+	{"data_display", {"udstilling af data"}},
+	{"information", {"information/portal", "portal"}},
+	{"digital_meeting", {"digitalt møde"}},
+	{"digital_communication", {"digital kommunikation"}},
+};
+static const struct ob_csv_enum en_assessment[] = {
+	{"risk_assessment", {"risikovurdering"}},
+	{"dpia", {"konsekvensanalyse"}},
+	{"data_ethics", {"dataetisk vurdering"}},
+};
+static const struct ob_csv_enum en_result[] = {
+	{"low", {"lav"}},
+	{"medium", {"middel"}},
+	{"high", {"høj"}},
+	{"undecided", {"uafklaret"}},
+};
+static const struct ob_csv_enum en_reason[] = {
+	{"acquisition", {"anskaffelse"}},
+	{"annual", {"årlig"}},
+	{"incident", {"hændelse"}},
+	{"change", {"ændring"}},
+	{"other", {"andet"}},
+};
+static const struct ob_csv_enum en_severity[] = {
+	{"low", {"lav"}},
+	{"medium", {"middel"}},
+	{"high", {"høj"}},
+	{"critical", {"kritisk"}},
+};
+static const struct ob_csv_enum en_segment[] = {
+	{"A", {NULL}},
+	{"B", {NULL}},
+	{"C", {NULL}},
+};
+static const struct ob_csv_enum en_exit[] = {
+	{"undecided", {"uafklaret"}},
+	{"extend", {"forlæng"}},
+	{"terminate", {"opsig"}},
+	{"retender", {"genudbud"}},
+};
+static const struct ob_csv_enum en_maturity[] = {
+	{"green", {"grøn"}},
+	{"yellow", {"gul"}},
+	{"red", {"rød"}},
+};
+static const struct ob_csv_enum en_change[] = {
+	{"keep", {"bevar"}},
+	{"replace", {"erstat"}},
+	{"phase_out", {"udfas"}},
+	{"consolidate", {"konsolider"}},
+	{"new", {"ny"}},
+	{"align", {"tilpas"}},
+};
+
+enum vtype { V_KEY, V_TEXT, V_DATE, V_BOOL, V_ENUM, V_AMOUNT, V_UNIT };
+
+struct colspec {
+	const char *name;                /* the CSV column */
+	const char *sql;                 /* the column a present cell sets; NULL: the kind's code */
+	enum vtype type;
+	const struct ob_csv_enum *tab;
+	size_t ntab;
+	unsigned maxlen;                 /* V_TEXT: characters */
+	int notnull;                     /* an empty cell is an error */
+	const char *empty;               /* stored for an empty cell instead of NULL */
+};
+
+enum kind { K_ASSESSMENTS, K_INCIDENTS, K_TARGET, K_FUTURE, K_SHARED, K_PEOPLE, K_UNITS,
+	    K_CONTRACTS, K_SYSTEMS };
+
+struct kind_def {
+	enum kind kind;
+	const char *key;         /* the column that recognises it */
+	const char *name;        /* "target picture": "... for a target picture file" */
+	const char *article;     /* "a" or "an" */
+	const char *json;        /* "target_picture" */
+	const char *one, *many;  /* what the summary counts: "system", "systems" */
+	const struct colspec *cols;
+	size_t ncols;
+	const char *const *required;
+};
+
+static const struct colspec c_assessments[] = {
+	{"system_uuid", NULL, V_KEY, NULL, 0, 0, 1, NULL},
+	{"kind", NULL, V_ENUM, E(en_assessment), 0, 1, NULL},
+	{"done_on", NULL, V_DATE, NULL, 0, 0, 1, NULL},
+	{"result", "result", V_ENUM, E(en_result), 0, 0, NULL},
+	{"reason", "reason", V_ENUM, E(en_reason), 0, 0, NULL},
+	{"next_due", "next_due", V_DATE, NULL, 0, 0, 0, NULL},
+	{"note", "note", V_TEXT, NULL, 0, 1000, 0, NULL},
+};
+static const struct colspec c_incidents[] = {
+	{"system_uuid", NULL, V_KEY, NULL, 0, 0, 1, NULL},
+	{"occurred_on", NULL, V_DATE, NULL, 0, 0, 1, NULL},
+	{"severity", "severity", V_ENUM, E(en_severity), 0, 0, NULL},
+	{"title", NULL, V_TEXT, NULL, 0, 255, 1, NULL},
+};
+static const struct colspec c_target[] = {
+	{"target_version", NULL, V_TEXT, NULL, 0, 32, 1, NULL},
+	{"adopted_on", NULL, V_DATE, NULL, 0, 0, 1, NULL},
+	{"future_version", NULL, V_TEXT, NULL, 0, 32, 1, NULL},
+	{"action_code", NULL, V_TEXT, NULL, 0, 32, 1, NULL},
+	{"action", NULL, V_TEXT, NULL, 0, 500, 1, NULL},
+	{"change", NULL, V_ENUM, E(en_change), 0, 0, NULL},
+	{"system_uuids", NULL, V_TEXT, NULL, 0, 0, 0, NULL},
+};
+static const struct colspec c_future[] = {
+	{"future_version", NULL, V_TEXT, NULL, 0, 32, 1, NULL},
+	{"adopted_on", NULL, V_DATE, NULL, 0, 0, 1, NULL},
+	{"need_code", NULL, V_TEXT, NULL, 0, 32, 1, NULL},
+	{"need", NULL, V_TEXT, NULL, 0, 500, 1, NULL},
+};
+static const struct colspec c_shared[] = {
+	{"solution", NULL, V_TEXT, NULL, 0, 255, 1, NULL},
+	{"maturity", NULL, V_ENUM, E(en_maturity), 0, 1, NULL},
+	{"changed_on", NULL, V_DATE, NULL, 0, 0, 1, NULL},
+};
+static const struct colspec c_units[] = {
+	{"unit_uuid", NULL, V_KEY, NULL, 0, 0, 1, NULL},
+	{"name", NULL, V_TEXT, NULL, 0, 255, 1, NULL},
+	{"parent_uuid", NULL, V_KEY, NULL, 0, 0, 0, NULL},
+};
+static const struct colspec c_people[] = {
+	{"person_uuid", NULL, V_KEY, NULL, 0, 0, 1, NULL},
+	{"name", "name", V_TEXT, NULL, 0, 255, 1, NULL},
+	{"email", "email", V_TEXT, NULL, 0, 320, 0, NULL},
+	{"unit_uuid", "org_unit_id", V_UNIT, NULL, 0, 0, 0, NULL},
+};
+static const struct colspec c_contracts[] = {
+	{"contract_uuid", NULL, V_KEY, NULL, 0, 0, 1, NULL},
+	{"segment", "segment", V_ENUM, E(en_segment), 0, 0, NULL},
+	{"exit_decision", "exit_decision", V_ENUM, E(en_exit), 0, 0, "undecided"},
+	{"annual_cost", "annual_cost", V_AMOUNT, NULL, 0, 0, 0, NULL},
+	{"auto_renewal", "auto_renewal", V_BOOL, NULL, 0, 0, 0, NULL},
+};
+static const struct colspec c_systems[] = {
+	{"system_uuid", NULL, V_KEY, NULL, 0, 0, 1, NULL},
+	{"category", "category", V_ENUM, E(en_category), 0, 0, NULL},
+	{"lifecycle_phase", "lifecycle_phase", V_ENUM, E(en_phase), 0, 0, NULL},
+	{"department_uuid", "department_id", V_UNIT, NULL, 0, 0, 0, NULL},
+	{"supplier", "supplier", V_TEXT, NULL, 0, 255, 0, NULL},
+	{"last_data_review", "last_data_review", V_DATE, NULL, 0, 0, 0, NULL},
+	{"citizen_facing", "citizen_facing", V_ENUM, E(en_citizen), 0, 0, NULL},
+	{"ai", "uses_ai", V_BOOL, NULL, 0, 0, 0, NULL},
+	{"algorithmic_decision_support", "algorithmic_support", V_BOOL, NULL, 0, 0, 0, NULL},
+	{"rpa", "uses_rpa", V_BOOL, NULL, 0, 0, 0, NULL},
+	{"data_matching", "data_matching", V_BOOL, NULL, 0, 0, 0, NULL},
+};
+
+static const char *const r_assessments[] = {"system_uuid", "kind", "done_on", NULL};
+static const char *const r_incidents[] = {"system_uuid", "occurred_on", "title", NULL};
+static const char *const r_target[] = {"target_version", "adopted_on", "future_version",
+				       "action_code", "action", NULL};
+static const char *const r_future[] = {"future_version", "adopted_on", "need_code", "need", NULL};
+static const char *const r_shared[] = {"solution", "maturity", "changed_on", NULL};
+static const char *const r_units[] = {"unit_uuid", "name", NULL};
+static const char *const r_people[] = {"person_uuid", "name", NULL};
+static const char *const r_contracts[] = {"contract_uuid", NULL};
+static const char *const r_systems[] = {"system_uuid", NULL};
+
+/* In the order the kinds are recognised (README "CSV"), except that people
+ * (person_uuid) come before org units: a people file has a unit_uuid
+ * column too. */
+static const struct kind_def kinds[] = {
+	{K_ASSESSMENTS, "done_on", "assessments", "an", "assessments", "assessment", "assessments",
+	 E(c_assessments), r_assessments},
+	{K_INCIDENTS, "occurred_on", "incidents", "an", "incidents", "incident", "incidents", E(c_incidents),
+	 r_incidents},
+	{K_TARGET, "target_version", "target picture", "a", "target_picture", "action", "actions", E(c_target),
+	 r_target},
+	{K_FUTURE, "future_version", "future picture", "a", "future_picture", "need", "needs", E(c_future), r_future},
+	{K_SHARED, "solution", "shared solutions", "a", "shared_solutions", "maturity entry",
+	 "maturity entries", E(c_shared), r_shared},
+	{K_PEOPLE, "person_uuid", "people", "a", "people", "person", "people", E(c_people), r_people},
+	{K_UNITS, "unit_uuid", "org units", "an", "org_units", "org unit", "org units", E(c_units), r_units},
+	{K_CONTRACTS, "contract_uuid", "contracts", "a", "contracts", "contract", "contracts", E(c_contracts),
+	 r_contracts},
+	{K_SYSTEMS, "system_uuid", "systems", "a", "systems", "system", "systems", E(c_systems), r_systems},
+};
+
+/* ---- state ---- */
+
+struct org {
+	char *spec;           /* as given; NULL for "the only one" */
+	int found;
+	unsigned long id;
+	char *name;
+};
+
+/* A set of keys (lower case) with the line each was first seen on. */
+struct seen {
+	char **keys;
+	unsigned long *lines;
+	size_t cap, n;
+};
+
+/* A picture version met in the file. */
+struct version {
+	unsigned long org;
+	char *version;
+	int32_t adopted_on;
+	char *future;         /* target: the future version named */
+	unsigned long line;
+	unsigned long id;     /* 0: the version could not be written */
+	unsigned long long affected;
+};
+
+/* An org unit row, kept for the second pass (parents). */
+struct unit_row {
+	unsigned long line;
+	unsigned long org;
+	unsigned long id;
+	char *uuid;
+	char *parent;         /* NULL: parent_uuid absent; "": no parent */
+	int state;            /* 1 created, 2 updated, 0 unchanged */
+};
+
+struct imp {
+	struct ob_db *db;
+	const char *file;
+	const struct ob_import_opts *opts;
+	const struct kind_def *k;
+
+	char **hdr;
+	size_t nhdr;
+	int *colof;                  /* per kind column: the header index or -1 */
+	int orgcol;
+	const char **vals;           /* the current row, trimmed */
+	unsigned long line;
+	int row_bad;
+
+	size_t set[MAX_SET];         /* the present settable columns, indexes into k->cols */
+	size_t nset;
+	char *sql;                   /* the kind's statement, built from the header */
+
+	char *errs[MAX_LISTED];      /* the first row errors */
+	size_t nstored;
+	unsigned long nerr;
+	char *fatal;                 /* a database or reader error that stopped the import */
+
+	struct org *orgs;
+	size_t norgs;
+	struct seen seen;
+	struct version *versions;
+	size_t nversions;
+	struct unit_row *units;
+	size_t nunits;
+
+	unsigned long rows, created, updated, unchanged;
+	unsigned long extra_created, extra_updated; /* shared solutions; picture rows */
+};
+
+/* ---- errors ---- */
+
+static void store_error(struct imp *im, char *msg)
+{
+	if (strlen(msg) > MAX_MSG)
+		strcpy(msg + MAX_MSG - 3, "...");
+	im->nerr++;
+	if (im->nstored < MAX_LISTED)
+		im->errs[im->nstored++] = msg;
+	else
+		free(msg);
+}
+
+/* A problem with the current row: "FILE:LINE: col: problem". */
+static void row_err(struct imp *im, const char *col, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void row_err(struct imp *im, const char *col, const char *fmt, ...)
+{
+	char what[MAX_MSG];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	if (col)
+		store_error(im, ob_xasprintf("%s:%lu: %s: %s", im->file, im->line, col, what));
+	else
+		store_error(im, ob_xasprintf("%s:%lu: %s", im->file, im->line, what));
+	im->row_bad = 1;
+}
+
+static void db_fail(struct imp *im, const struct ob_err *e)
+{
+	if (im->fatal)
+		return;
+	if (im->line > 0)
+		im->fatal = ob_xasprintf("%s:%lu: database: %s", im->file, im->line, e->msg);
+	else
+		im->fatal = ob_xasprintf("%s: database: %s", im->file, e->msg);
+}
+
+/* Writes the collected errors into err: the fatal one first, then the row
+ * errors as they fit, then "... and N more errors". */
+static void report_errors(struct imp *im, struct ob_err *err)
+{
+	const size_t cap = sizeof(err->msg) - 1, tail = 40;
+	unsigned long total = im->nerr + (im->fatal ? 1 : 0), shown = 0;
+	struct ob_buf b;
+
+	ob_buf_init(&b, 0);
+	for (size_t i = 0; i <= im->nstored; i++) {
+		const char *m = i == 0 ? im->fatal : im->errs[i - 1];
+		if (m == NULL)
+			continue;
+		if (b.len + (b.len ? 1 : 0) + strlen(m) + tail > cap)
+			break;
+		if (b.len)
+			ob_buf_addc(&b, '\n');
+		ob_buf_adds(&b, m);
+		shown++;
+	}
+	if (shown < total)
+		ob_buf_printf(&b, "%s... and %lu more error%s", b.len ? "\n" : "", total - shown,
+			      total - shown == 1 ? "" : "s");
+	ob_err_set(err, "%s", b.data ? b.data : "");
+	ob_buf_free(&b);
+}
+
+/* A value for a message: at most 60 bytes (on a UTF-8 boundary). */
+static const char *shown(const char *v, char buf[80])
+{
+	size_t n = strlen(v);
+	if (n <= 60)
+		return v;
+	n = 57;
+	while (n > 0 && ((unsigned char)v[n] & 0xC0) == 0x80)
+		n--;
+	memcpy(buf, v, n);
+	strcpy(buf + n, "...");
+	return buf;
+}
+
+/* ---- the database ---- */
+
+static int exec(struct imp *im, const char *sql, const struct ob_db_param *p, size_t n,
+		unsigned long long *affected)
+{
+	struct ob_err e;
+
+	ob_err_clear(&e);
+	if (ob_db_exec(im->db, sql, p, n, affected, &e) == 0)
+		return 0;
+	db_fail(im, &e);
+	return -1;
+}
+
+/* Runs a query for one id: 1 and *id, 0 no row, -1 database error. */
+static int lookup(struct imp *im, const char *sql, const struct ob_db_param *p, size_t n,
+		  unsigned long *id)
+{
+	struct ob_db_rows *r = NULL;
+	struct ob_err e;
+	int rc = 0;
+
+	ob_err_clear(&e);
+	if (ob_db_query(im->db, sql, p, n, &r, &e) < 0) {
+		db_fail(im, &e);
+		return -1;
+	}
+	if (r->nrows > 0 && ob_db_cell(r, 0, 0) != NULL) {
+		*id = strtoul(ob_db_cell(r, 0, 0), NULL, 10);
+		rc = 1;
+	}
+	ob_db_rows_free(r);
+	return rc;
+}
+
+/* The organisation of the current row: the organisation column, else
+ * --org, else the only one. Returns 1, 0 (row error) or -1. */
+static int row_org(struct imp *im, struct org **out)
+{
+	const char *spec = im->orgcol >= 0 ? im->vals[im->orgcol] : NULL;
+	struct org *o = NULL;
+	struct ob_err e;
+	char b[80];
+
+	if (spec == NULL || *spec == '\0')
+		spec = im->opts->org;
+	for (size_t i = 0; i < im->norgs; i++) {
+		const char *s = im->orgs[i].spec;
+		if ((s == NULL && spec == NULL) || (s && spec && strcmp(s, spec) == 0)) {
+			o = &im->orgs[i];
+			break;
+		}
+	}
+	if (o == NULL) {
+		im->orgs = ob_xrealloc(im->orgs, (im->norgs + 1) * sizeof(*im->orgs));
+		o = &im->orgs[im->norgs++];
+		memset(o, 0, sizeof(*o));
+		o->spec = spec ? ob_xstrdup(spec) : NULL;
+		ob_err_clear(&e);
+		o->found = ob_import_find_org(im->db, spec, &o->id, &e);
+		if (o->found < 0) {
+			db_fail(im, &e);
+			return -1;
+		}
+		if (o->found) {
+			struct ob_db_rows *r = NULL;
+			struct ob_db_param p[1] = {ob_p_int((long long)o->id)};
+			ob_err_clear(&e);
+			if (ob_db_query(im->db, "SELECT name FROM organisations WHERE id = ?", p, 1, &r,
+					&e) < 0) {
+				db_fail(im, &e);
+				return -1;
+			}
+			o->name = ob_xstrdup(r->nrows && ob_db_cell(r, 0, 0) ? ob_db_cell(r, 0, 0) : "?");
+			ob_db_rows_free(r);
+		} else if (spec == NULL) {
+			/* Say whether there is none or several. */
+			struct ob_db_rows *r = NULL;
+			ob_err_clear(&e);
+			if (ob_db_query(im->db, "SELECT COUNT(*) FROM organisations", NULL, 0, &r, &e) <
+			    0) {
+				db_fail(im, &e);
+				return -1;
+			}
+			o->id = r->nrows && ob_db_cell(r, 0, 0) ? strtoul(ob_db_cell(r, 0, 0), NULL, 10)
+								: 0;
+			ob_db_rows_free(r);
+		}
+	}
+	if (o->found) {
+		*out = o;
+		return 1;
+	}
+	if (spec != NULL)
+		row_err(im, "organisation",
+			"no organisation with KITOS uuid or CVR \"%s\" in the database (import KITOS first)",
+			shown(spec, b));
+	else if (o->id == 0)
+		row_err(im, "organisation",
+			"the database holds no organisation (import KITOS first, or give --org)");
+	else
+		row_err(im, "organisation",
+			"the database holds %lu organisations: say which with --org UUID|CVR or an organisation column",
+			o->id);
+	return 0;
+}
+
+/* ---- values ---- */
+
+static const char *val(const struct imp *im, const char *col)
+{
+	for (size_t i = 0; i < im->k->ncols; i++)
+		if (strcmp(im->k->cols[i].name, col) == 0)
+			return im->colof[i] >= 0 ? im->vals[im->colof[i]] : NULL;
+	return NULL;
+}
+
+static const struct colspec *spec_of(const struct imp *im, const char *col)
+{
+	for (size_t i = 0; i < im->k->ncols; i++)
+		if (strcmp(im->k->cols[i].name, col) == 0)
+			return &im->k->cols[i];
+	return NULL;
+}
+
+static int is_uuid(const char *s)
+{
+	for (int i = 0; i < 36; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				return 0;
+		} else if (!isxdigit((unsigned char)s[i]))
+			return 0;
+	}
+	return s[36] == '\0';
+}
+
+/* A required, non-empty value. 0 ok, -1 reported. */
+static int need(struct imp *im, const char *col, const char *v)
+{
+	if (v == NULL || *v == '\0') {
+		row_err(im, col, "empty (a value is required)");
+		return -1;
+	}
+	return 0;
+}
+
+static int chk_uuid(struct imp *im, const char *col, const char *v)
+{
+	char b[80];
+	if (!is_uuid(v)) {
+		row_err(im, col, "not a KITOS uuid: \"%s\"", shown(v, b));
+		return -1;
+	}
+	return 0;
+}
+
+static int chk_text(struct imp *im, const char *col, const char *v, unsigned maxlen)
+{
+	size_t n = ob_utf8_len(v);
+	if (maxlen && n > maxlen) {
+		row_err(im, col, "%zu characters, at most %u", n, maxlen);
+		return -1;
+	}
+	return 0;
+}
+
+/* Parses a date: 1, 0 for empty (*d = no date), -1 reported. */
+static int get_date(struct imp *im, const char *col, const char *v, int32_t *d)
+{
+	char b[80];
+	int rc;
+
+	*d = INT32_MIN;
+	if (v == NULL || *v == '\0')
+		return 0;
+	rc = ob_date_parse(v, d);
+	if (rc < 0) {
+		row_err(im, col, "not a date: \"%s\" (write 2026-11-26, 26-11-2026 or 26.11.2026)",
+			shown(v, b));
+		*d = INT32_MIN;
+	} else if (rc == 0)
+		*d = INT32_MIN;
+	return rc;
+}
+
+static int get_enum(struct imp *im, const struct colspec *c, const char *v, const char **id)
+{
+	char b[80];
+	int rc;
+
+	*id = NULL;
+	if (v == NULL)
+		return 0;
+	rc = ob_csv_parse_enum(v, c->tab, c->ntab, id);
+	if (rc < 0) {
+		char *exp = ob_csv_enum_expected(c->tab, c->ntab);
+		row_err(im, c->name, "unknown value \"%s\" (expected: %s)", shown(v, b), exp);
+		free(exp);
+	}
+	return rc;
+}
+
+static int find_unit(struct imp *im, const struct org *o, const char *col, const char *uuid,
+		     unsigned long *id)
+{
+	struct ob_db_param p[2] = {ob_p_int((long long)o->id), ob_p_str(uuid)};
+	int rc = lookup(im, "SELECT id FROM org_units WHERE org_id = ? AND kitos_uuid = ?", p, 2, id);
+	if (rc == 0)
+		row_err(im, col, "%s: no such org unit in %s (import KITOS or an org units file first)",
+			uuid, o->name);
+	return rc;
+}
+
+static int find_system(struct imp *im, const struct org *o, const char *col, const char *uuid,
+		       unsigned long *id)
+{
+	struct ob_db_param p[2] = {ob_p_int((long long)o->id), ob_p_str(uuid)};
+	int rc = lookup(im, "SELECT id FROM systems WHERE org_id = ? AND kitos_uuid = ?", p, 2, id);
+	if (rc == 0)
+		row_err(im, col, "%s: no such system in %s (import KITOS first)", uuid, o->name);
+	return rc;
+}
+
+static int find_contract(struct imp *im, const struct org *o, const char *col, const char *uuid,
+			 unsigned long *id)
+{
+	struct ob_db_param p[2] = {ob_p_int((long long)o->id), ob_p_str(uuid)};
+	int rc = lookup(im, "SELECT id FROM contracts WHERE org_id = ? AND kitos_uuid = ?", p, 2, id);
+	if (rc == 0)
+		row_err(im, col, "%s: no such contract in %s (import KITOS first)", uuid, o->name);
+	return rc;
+}
+
+/* Converts the cell of a settable column into a parameter; scratch holds
+ * an amount's text. Returns 0, or -1 (reported, or a database error). */
+static int conv(struct imp *im, const struct colspec *c, const char *v, const struct org *o,
+		struct ob_db_param *p, char scratch[32])
+{
+	char b[80];
+
+	*p = ob_p_null();
+	if (*v == '\0') {
+		if (c->notnull)
+			return need(im, c->name, v);
+		if (c->empty)
+			*p = ob_p_str(c->empty);
+		return 0;
+	}
+	switch (c->type) {
+	case V_KEY:
+	case V_TEXT:
+		if (chk_text(im, c->name, v, c->maxlen) < 0)
+			return -1;
+		if (strcmp(c->name, "email") == 0) {
+			const char *at = strchr(v, '@');
+			if (at == NULL || at == v || at[1] == '\0' || strchr(at + 1, '@') ||
+			    strpbrk(v, " \t,;<>")) {
+				row_err(im, c->name, "not an e-mail address: \"%s\"", shown(v, b));
+				return -1;
+			}
+		}
+		*p = ob_p_str(v);
+		return 0;
+	case V_DATE: {
+		int32_t d;
+		if (get_date(im, c->name, v, &d) < 0)
+			return -1;
+		*p = ob_p_date(d);
+		return 0;
+	}
+	case V_BOOL: {
+		int yes;
+		if (ob_csv_parse_bool(v, &yes) < 0) {
+			row_err(im, c->name, "not yes or no: \"%s\" (write ja/nej, yes/no, 1/0 or true/false)",
+				shown(v, b));
+			return -1;
+		}
+		*p = ob_p_int(yes);
+		return 0;
+	}
+	case V_ENUM: {
+		const char *id;
+		if (get_enum(im, c, v, &id) < 0)
+			return -1;
+		*p = ob_p_str(id);
+		return 0;
+	}
+	case V_AMOUNT: {
+		double d;
+		const char *why;
+		if (ob_csv_parse_amount(v, &d, &why) < 0) {
+			row_err(im, c->name, "%s: \"%s\" (write 1234567,50, 1.234.567,50 or 1234567.50)",
+				why, shown(v, b));
+			return -1;
+		}
+		/* DECIMAL(14,2): pass the exact decimal text. */
+		snprintf(scratch, 32, "%.2f", d);
+		*p = ob_p_str(scratch);
+		return 0;
+	}
+	case V_UNIT: {
+		unsigned long id;
+		if (chk_uuid(im, c->name, v) < 0)
+			return -1;
+		if (find_unit(im, o, c->name, v, &id) <= 0)
+			return -1;
+		*p = ob_p_int((long long)id);
+		return 0;
+	}
+	}
+	return -1;
+}
+
+/* The present settable columns of the row, appended to p[*n]. */
+static void set_params(struct imp *im, const struct org *o, struct ob_db_param *p, size_t *n,
+		       char (*scratch)[32])
+{
+	for (size_t i = 0; i < im->nset && !im->fatal; i++) {
+		const struct colspec *c = &im->k->cols[im->set[i]];
+		conv(im, c, im->vals[im->colof[im->set[i]]], o, &p[*n], scratch[i]);
+		(*n)++;
+	}
+}
+
+/* Remembers key; returns 0 if new, else the line it was first seen on. */
+static unsigned long seen_add(struct seen *s, const char *key, unsigned long line)
+{
+	uint64_t h = 1469598103934665603ULL;
+	char *k = ob_xstrdup(key);
+	size_t i;
+
+	for (char *c = k; *c; c++) {
+		*c = (char)tolower((unsigned char)*c);
+		h = (h ^ (unsigned char)*c) * 1099511628211ULL;
+	}
+	if (2 * (s->n + 1) > s->cap) {
+		struct seen g = {NULL, NULL, s->cap ? s->cap * 2 : 64, 0};
+		g.keys = ob_xcalloc(g.cap, sizeof(*g.keys));
+		g.lines = ob_xcalloc(g.cap, sizeof(*g.lines));
+		for (size_t j = 0; j < s->cap; j++) {
+			if (s->keys[j] == NULL)
+				continue;
+			uint64_t hh = 1469598103934665603ULL;
+			for (const char *c = s->keys[j]; *c; c++)
+				hh = (hh ^ (unsigned char)*c) * 1099511628211ULL;
+			for (i = hh & (g.cap - 1); g.keys[i]; i = (i + 1) & (g.cap - 1))
+				;
+			g.keys[i] = s->keys[j];
+			g.lines[i] = s->lines[j];
+			g.n++;
+		}
+		free(s->keys);
+		free(s->lines);
+		*s = g;
+	}
+	for (i = h & (s->cap - 1); s->keys[i]; i = (i + 1) & (s->cap - 1))
+		if (strcmp(s->keys[i], k) == 0) {
+			free(k);
+			return s->lines[i];
+		}
+	s->keys[i] = k;
+	s->lines[i] = line;
+	s->n++;
+	return 0;
+}
+
+static void seen_free(struct seen *s)
+{
+	for (size_t i = 0; i < s->cap; i++)
+		free(s->keys[i]);
+	free(s->keys);
+	free(s->lines);
+}
+
+/* Reports a key seen before in this file. 0 new, -1 reported. */
+static int dup_check(struct imp *im, const char *col, const char *what, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int dup_check(struct imp *im, const char *col, const char *what, const char *fmt, ...)
+{
+	char key[512];
+	unsigned long first;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(key, sizeof(key), fmt, ap);
+	va_end(ap);
+	first = seen_add(&im->seen, key, im->line);
+	if (first == 0)
+		return 0;
+	row_err(im, col, "%s appears twice in the file (first on line %lu)", what, first);
+	return -1;
+}
+
+static void count(struct imp *im, unsigned long long affected)
+{
+	if (affected == 1)
+		im->created++;
+	else if (affected >= 2)
+		im->updated++;
+	else
+		im->unchanged++;
+}
+
+/* ---- the kinds ---- */
+
+/* systems and contracts: the row must exist; UPDATE the present columns. */
+static void row_update(struct imp *im)
+{
+	int is_sys = im->k->kind == K_SYSTEMS;
+	const char *keycol = is_sys ? "system_uuid" : "contract_uuid";
+	const char *uuid = val(im, keycol);
+	struct ob_db_param p[MAX_SET + 1];
+	char scratch[MAX_SET][32];
+	unsigned long id = 0;
+	unsigned long long aff = 0;
+	struct org *o;
+	size_t n = 0;
+
+	if (row_org(im, &o) <= 0)
+		return;
+	if (need(im, keycol, uuid) == 0 && chk_uuid(im, keycol, uuid) == 0 &&
+	    dup_check(im, keycol, is_sys ? "the system" : "the contract", "%lu|%s", o->id, uuid) == 0) {
+		if (is_sys)
+			find_system(im, o, keycol, uuid, &id);
+		else
+			find_contract(im, o, keycol, uuid, &id);
+	}
+	set_params(im, o, p, &n, scratch);
+	if (im->row_bad || im->fatal)
+		return;
+	if (n == 0) {
+		im->unchanged++;
+		return;
+	}
+	p[n++] = ob_p_int((long long)id);
+	if (exec(im, im->sql, p, n, &aff) < 0)
+		return;
+	/* An UPDATE: 1 changed row, 0 unchanged (CLIENT_FOUND_ROWS is off). */
+	if (aff)
+		im->updated++;
+	else
+		im->unchanged++;
+}
+
+/* people: upsert by (org, person_uuid). */
+static void row_people(struct imp *im)
+{
+	const char *uuid = val(im, "person_uuid");
+	struct ob_db_param p[MAX_SET + 2];
+	char scratch[MAX_SET][32];
+	unsigned long long aff = 0;
+	struct org *o;
+	size_t n = 0;
+
+	if (row_org(im, &o) <= 0)
+		return;
+	if (need(im, "person_uuid", uuid) == 0 && chk_uuid(im, "person_uuid", uuid) == 0)
+		dup_check(im, "person_uuid", "the person", "%lu|%s", o->id, uuid);
+	p[n++] = ob_p_int((long long)o->id);
+	p[n++] = ob_p_str(uuid);
+	set_params(im, o, p, &n, scratch);
+	if (im->row_bad || im->fatal)
+		return;
+	if (exec(im, im->sql, p, n, &aff) == 0)
+		count(im, aff);
+}
+
+/* assessments: upsert on (system, kind, done_on). */
+static void row_assessment(struct imp *im)
+{
+	const char *uuid = val(im, "system_uuid");
+	const char *kind = NULL;
+	struct ob_db_param p[MAX_SET + 3];
+	char scratch[MAX_SET][32];
+	unsigned long sys = 0;
+	unsigned long long aff = 0;
+	int32_t done = INT32_MIN;
+	struct org *o;
+	size_t n = 0;
+
+	if (row_org(im, &o) <= 0)
+		return;
+	if (need(im, "system_uuid", uuid) == 0 && chk_uuid(im, "system_uuid", uuid) == 0)
+		find_system(im, o, "system_uuid", uuid, &sys);
+	if (need(im, "kind", val(im, "kind")) == 0)
+		get_enum(im, spec_of(im, "kind"), val(im, "kind"), &kind);
+	if (need(im, "done_on", val(im, "done_on")) == 0)
+		get_date(im, "done_on", val(im, "done_on"), &done);
+	if (sys && kind && done != INT32_MIN)
+		dup_check(im, "done_on", "the assessment", "%lu|%s|%ld", sys, kind, (long)done);
+	p[n++] = ob_p_int((long long)sys);
+	p[n++] = ob_p_str(kind);
+	p[n++] = ob_p_date(done);
+	set_params(im, o, p, &n, scratch);
+	if (im->row_bad || im->fatal)
+		return;
+	if (exec(im, im->sql, p, n, &aff) == 0)
+		count(im, aff);
+}
+
+/* incidents: once per (system, occurred_on, title). */
+static void row_incident(struct imp *im)
+{
+	const char *uuid = val(im, "system_uuid"), *title = val(im, "title");
+	struct ob_db_param p[MAX_SET + 3];
+	char scratch[MAX_SET][32];
+	unsigned long sys = 0;
+	unsigned long long aff = 0;
+	int32_t when = INT32_MIN;
+	struct org *o;
+	size_t n = 0;
+
+	if (row_org(im, &o) <= 0)
+		return;
+	if (need(im, "system_uuid", uuid) == 0 && chk_uuid(im, "system_uuid", uuid) == 0)
+		find_system(im, o, "system_uuid", uuid, &sys);
+	if (need(im, "occurred_on", val(im, "occurred_on")) == 0)
+		get_date(im, "occurred_on", val(im, "occurred_on"), &when);
+	if (need(im, "title", title) == 0)
+		chk_text(im, "title", title, 255);
+	p[n++] = ob_p_int((long long)sys);
+	p[n++] = ob_p_date(when);
+	p[n++] = ob_p_str(title);
+	set_params(im, o, p, &n, scratch);
+	if (im->row_bad || im->fatal)
+		return;
+	if (exec(im, im->sql, p, n, &aff) == 0)
+		count(im, aff);
+}
+
+static int cmp_ulong(const void *a, const void *b)
+{
+	unsigned long x = *(const unsigned long *)a, y = *(const unsigned long *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* org units, pass 1: upsert the name; parents wait for pass 2. */
+static void row_unit(struct imp *im)
+{
+	const char *uuid = val(im, "unit_uuid"), *name = val(im, "name");
+	const char *parent = val(im, "parent_uuid");
+	unsigned long long aff = 0;
+	struct unit_row *u;
+	struct org *o;
+
+	if (row_org(im, &o) <= 0)
+		return;
+	if (need(im, "unit_uuid", uuid) == 0 && chk_uuid(im, "unit_uuid", uuid) == 0)
+		dup_check(im, "unit_uuid", "the org unit", "%lu|%s", o->id, uuid);
+	if (need(im, "name", name) == 0)
+		chk_text(im, "name", name, 255);
+	if (parent && *parent)
+		chk_uuid(im, "parent_uuid", parent);
+	if (im->row_bad || im->fatal)
+		return;
+	{
+		struct ob_db_param p[3] = {ob_p_int((long long)o->id), ob_p_str(uuid), ob_p_str(name)};
+		if (exec(im,
+			 "INSERT INTO org_units (org_id, kitos_uuid, name) VALUES (?, ?, ?) "
+			 "ON DUPLICATE KEY UPDATE name = VALUES(name)",
+			 p, 3, &aff) < 0)
+			return;
+	}
+	im->units = ob_xrealloc(im->units, (im->nunits + 1) * sizeof(*im->units));
+	u = &im->units[im->nunits++];
+	memset(u, 0, sizeof(*u));
+	u->line = im->line;
+	u->org = o->id;
+	u->uuid = ob_xstrdup(uuid);
+	u->parent = parent ? ob_xstrdup(parent) : NULL;
+	u->state = aff == 1 ? 1 : aff >= 2 ? 2 : 0;
+	{
+		struct ob_db_param p[2] = {ob_p_int((long long)o->id), ob_p_str(uuid)};
+		if (lookup(im, "SELECT id FROM org_units WHERE org_id = ? AND kitos_uuid = ?", p, 2,
+			   &u->id) == 0)
+			row_err(im, "unit_uuid", "%s: not found after writing it", uuid);
+	}
+}
+
+/* org units, pass 2: set the parents, then refuse cycles. */
+static void units_parents(struct imp *im)
+{
+	for (size_t i = 0; i < im->nunits && !im->fatal; i++) {
+		struct unit_row *u = &im->units[i];
+		struct org o = {NULL, 1, u->org, (char *)"?"};
+		unsigned long pid = 0;
+		unsigned long long aff = 0;
+
+		if (u->parent == NULL || u->id == 0)
+			continue;
+		im->line = u->line;
+		im->row_bad = 0;
+		if (*u->parent) {
+			if (strcasecmp(u->parent, u->uuid) == 0) {
+				row_err(im, "parent_uuid", "%s: the unit cannot be its own parent",
+					u->parent);
+				continue;
+			}
+			for (size_t j = 0; j < im->norgs; j++)
+				if (im->orgs[j].found && im->orgs[j].id == u->org)
+					o.name = im->orgs[j].name;
+			if (find_unit(im, &o, "parent_uuid", u->parent, &pid) <= 0)
+				continue;
+		}
+		{
+			struct ob_db_param p[2] = {ob_p_intu(pid ? (long long)pid : -1),
+						   ob_p_int((long long)u->id)};
+			if (exec(im, "UPDATE org_units SET parent_id = ? WHERE id = ?", p, 2, &aff) < 0)
+				return;
+		}
+		if (aff > 0 && u->state == 0)
+			u->state = 2;
+	}
+	if (im->fatal)
+		return;
+	/* Cycles: walk up from every unit of the file with a parent, in the
+	 * organisation's whole tree as it now stands. */
+	for (size_t i = 0; i < im->nunits && !im->fatal; i++) {
+		struct unit_row *u = &im->units[i];
+		struct ob_db_rows *r = NULL;
+		struct ob_db_param q[1] = {ob_p_int((long long)u->org)};
+		struct ob_err e;
+		unsigned long(*tree)[2];
+		int done_org = 0;
+
+		for (size_t j = 0; j < i; j++)
+			if (im->units[j].org == u->org)
+				done_org = 1;
+		if (done_org)
+			continue;
+		ob_err_clear(&e);
+		if (ob_db_query(im->db, "SELECT id, parent_id FROM org_units WHERE org_id = ?", q, 1,
+				&r, &e) < 0) {
+			db_fail(im, &e);
+			return;
+		}
+		tree = ob_xcalloc(r->nrows + 1, sizeof(*tree));
+		for (size_t k = 0; k < r->nrows; k++) {
+			const char *c = ob_db_cell(r, k, 0), *pc = ob_db_cell(r, k, 1);
+			tree[k][0] = c ? strtoul(c, NULL, 10) : 0;
+			tree[k][1] = pc ? strtoul(pc, NULL, 10) : 0;
+		}
+		qsort(tree, r->nrows, sizeof(*tree), cmp_ulong);
+		for (size_t j = i; j < im->nunits; j++) {
+			struct unit_row *w = &im->units[j];
+			unsigned long at = w->id;
+			size_t steps = 0;
+
+			if (w->org != u->org || w->parent == NULL || *w->parent == '\0')
+				continue;
+			for (;;) {
+				unsigned long(*hit)[2] = bsearch(&at, tree, r->nrows, sizeof(*tree), cmp_ulong);
+				if (hit == NULL || (*hit)[1] == 0)
+					break;
+				if ((*hit)[1] == w->id || ++steps > r->nrows) {
+					im->line = w->line;
+					row_err(im, "parent_uuid", "%s: the parents would form a cycle",
+						w->parent);
+					break;
+				}
+				at = (*hit)[1];
+			}
+		}
+		free(tree);
+		ob_db_rows_free(r);
+	}
+}
+
+static struct version *version_find(struct imp *im, unsigned long org, const char *version)
+{
+	for (size_t i = 0; i < im->nversions; i++)
+		if (im->versions[i].org == org && strcmp(im->versions[i].version, version) == 0)
+			return &im->versions[i];
+	return NULL;
+}
+
+static struct version *version_add(struct imp *im, unsigned long org, const char *version)
+{
+	struct version *v;
+
+	im->versions = ob_xrealloc(im->versions, (im->nversions + 1) * sizeof(*im->versions));
+	v = &im->versions[im->nversions++];
+	memset(v, 0, sizeof(*v));
+	v->org = org;
+	v->version = ob_xstrdup(version);
+	v->line = im->line;
+	return v;
+}
+
+/* The version of a picture row: the first row of a version writes it,
+ * later rows must agree. Returns the version's id, or 0. */
+static unsigned long picture_version(struct imp *im, const struct org *o, int target)
+{
+	const char *vcol = target ? "target_version" : "future_version";
+	const char *version = val(im, vcol), *future = target ? val(im, "future_version") : NULL;
+	struct version *v;
+	int32_t adopted = INT32_MIN;
+	char d1[11], d2[11];
+	int bad = 0;
+
+	if (need(im, vcol, version) < 0 || chk_text(im, vcol, version, 32) < 0)
+		bad = 1;
+	if (need(im, "adopted_on", val(im, "adopted_on")) < 0 ||
+	    get_date(im, "adopted_on", val(im, "adopted_on"), &adopted) <= 0)
+		bad = 1;
+	if (target && (need(im, "future_version", future) < 0 ||
+		       chk_text(im, "future_version", future, 32) < 0))
+		bad = 1;
+	if (bad)
+		return 0;
+	v = version_find(im, o->id, version);
+	if (v != NULL) {
+		if (v->adopted_on != adopted) {
+			ob_date_format(adopted, d1);
+			ob_date_format(v->adopted_on, d2);
+			row_err(im, "adopted_on", "%s, but %s on line %lu for version %s", d1, d2, v->line,
+				version);
+			return 0;
+		}
+		if (target && strcmp(v->future, future) != 0) {
+			row_err(im, "future_version", "%s, but %s on line %lu for version %s", future,
+				v->future, v->line, version);
+			return 0;
+		}
+		return v->id;
+	}
+	v = version_add(im, o->id, version);
+	v->adopted_on = adopted;
+	if (!target) {
+		struct ob_db_param p[3] = {ob_p_int((long long)o->id), ob_p_str(version),
+					   ob_p_date(adopted)};
+		if (exec(im,
+			 "INSERT INTO future_pictures (org_id, version, adopted_on) VALUES (?, ?, ?) "
+			 "ON DUPLICATE KEY UPDATE adopted_on = VALUES(adopted_on)",
+			 p, 3, &v->affected) < 0)
+			return 0;
+		if (lookup(im, "SELECT id FROM future_pictures WHERE org_id = ? AND version = ?", p, 2,
+			   &v->id) < 0)
+			return 0;
+		return v->id;
+	}
+	v->future = ob_xstrdup(future);
+	{
+		struct ob_db_param q[2] = {ob_p_int((long long)o->id), ob_p_str(future)};
+		unsigned long fid = 0;
+		int rc = lookup(im, "SELECT id FROM future_pictures WHERE org_id = ? AND version = ?",
+				q, 2, &fid);
+		if (rc < 0)
+			return 0;
+		if (rc == 0) {
+			row_err(im, "future_version",
+				"no future picture \"%s\" in %s (import the future picture first)",
+				future, o->name);
+			return 0;
+		}
+		struct ob_db_param p[4] = {ob_p_int((long long)o->id), ob_p_str(version),
+					   ob_p_date(adopted), ob_p_int((long long)fid)};
+		if (exec(im,
+			 "INSERT INTO target_pictures (org_id, version, adopted_on, future_picture_id) "
+			 "VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE adopted_on = VALUES(adopted_on), "
+			 "future_picture_id = VALUES(future_picture_id)",
+			 p, 4, &v->affected) < 0)
+			return 0;
+		if (lookup(im, "SELECT id FROM target_pictures WHERE org_id = ? AND version = ?", p, 2,
+			   &v->id) < 0)
+			return 0;
+	}
+	return v->id;
+}
+
+/* future picture: the version, then the need by code. */
+static void row_future(struct imp *im)
+{
+	const char *code = val(im, "need_code"), *title = val(im, "need");
+	unsigned long long aff = 0;
+	unsigned long pic;
+	struct org *o;
+
+	if (row_org(im, &o) <= 0)
+		return;
+	pic = picture_version(im, o, 0);
+	if (need(im, "need_code", code) == 0 && chk_text(im, "need_code", code, 32) == 0 && pic)
+		dup_check(im, "need_code", "the need", "%lu|%s", pic, code);
+	if (need(im, "need", title) == 0)
+		chk_text(im, "need", title, 500);
+	if (im->row_bad || im->fatal || pic == 0)
+		return;
+	struct ob_db_param p[3] = {ob_p_int((long long)pic), ob_p_str(code), ob_p_str(title)};
+	if (exec(im,
+		 "INSERT INTO future_needs (future_picture_id, code, title) VALUES (?, ?, ?) "
+		 "ON DUPLICATE KEY UPDATE title = VALUES(title)",
+		 p, 3, &aff) == 0)
+		count(im, aff);
+}
+
+/* Replaces the action's systems with ids[0..n) (sorted, unique). Returns
+ * 1 if anything changed, 0 if not, -1 on a database error. */
+static int action_systems(struct imp *im, unsigned long action, const unsigned long *ids, size_t n)
+{
+	struct ob_db_param q[1] = {ob_p_int((long long)action)};
+	struct ob_db_rows *r = NULL;
+	struct ob_err e;
+	unsigned long *cur;
+	size_t ncur = 0;
+	int changed = 0, rc = -1;
+
+	ob_err_clear(&e);
+	if (ob_db_query(im->db, "SELECT system_id FROM target_action_systems WHERE action_id = ?", q,
+			1, &r, &e) < 0) {
+		db_fail(im, &e);
+		return -1;
+	}
+	cur = ob_xcalloc(r->nrows + 1, sizeof(*cur));
+	for (size_t i = 0; i < r->nrows; i++)
+		if (ob_db_cell(r, i, 0))
+			cur[ncur++] = strtoul(ob_db_cell(r, i, 0), NULL, 10);
+	ob_db_rows_free(r);
+	qsort(cur, ncur, sizeof(*cur), cmp_ulong);
+	for (size_t i = 0; i < ncur; i++) {
+		if (bsearch(&cur[i], ids, n, sizeof(*ids), cmp_ulong))
+			continue;
+		struct ob_db_param p[2] = {ob_p_int((long long)action), ob_p_int((long long)cur[i])};
+		if (exec(im, "DELETE FROM target_action_systems WHERE action_id = ? AND system_id = ?",
+			 p, 2, NULL) < 0)
+			goto out;
+		changed = 1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (bsearch(&ids[i], cur, ncur, sizeof(*cur), cmp_ulong))
+			continue;
+		struct ob_db_param p[2] = {ob_p_int((long long)action), ob_p_int((long long)ids[i])};
+		if (exec(im, "INSERT INTO target_action_systems (action_id, system_id) VALUES (?, ?)",
+			 p, 2, NULL) < 0)
+			goto out;
+		changed = 1;
+	}
+	rc = changed;
+out:
+	free(cur);
+	return rc;
+}
+
+/* target picture: the version (its future picture must exist), the
+ * action by code, and the action's systems. */
+static void row_target(struct imp *im)
+{
+	const char *code = val(im, "action_code"), *title = val(im, "action");
+	const char *list = val(im, "system_uuids"), *change = NULL;
+	unsigned long *ids = NULL, pic, action = 0;
+	unsigned long long aff = 0;
+	size_t nids = 0;
+	struct org *o;
+
+	if (row_org(im, &o) <= 0)
+		return;
+	pic = picture_version(im, o, 1);
+	if (need(im, "action_code", code) == 0 && chk_text(im, "action_code", code, 32) == 0 && pic)
+		dup_check(im, "action_code", "the action", "%lu|%s", pic, code);
+	if (need(im, "action", title) == 0)
+		chk_text(im, "action", title, 500);
+	get_enum(im, spec_of(im, "change"), val(im, "change"), &change);
+	if (list != NULL) {
+		char *copy = ob_xstrdup(list), *save = NULL;
+		ids = ob_xcalloc(strlen(list) / 2 + 1, sizeof(*ids));
+		for (char *t = strtok_r(copy, " |\t\r\n", &save); t && !im->fatal;
+		     t = strtok_r(NULL, " |\t\r\n", &save)) {
+			unsigned long id;
+			if (chk_uuid(im, "system_uuids", t) == 0 &&
+			    find_system(im, o, "system_uuids", t, &id) > 0)
+				ids[nids++] = id;
+		}
+		free(copy);
+		qsort(ids, nids, sizeof(*ids), cmp_ulong);
+		size_t u = 0;
+		for (size_t i = 0; i < nids; i++)
+			if (u == 0 || ids[u - 1] != ids[i])
+				ids[u++] = ids[i];
+		nids = u;
+	}
+	if (im->row_bad || im->fatal || pic == 0)
+		goto out;
+	{
+		int has_change = val(im, "change") != NULL;
+		struct ob_db_param p[4] = {ob_p_int((long long)pic), ob_p_str(code), ob_p_str(title),
+					   ob_p_str(change)};
+		if (exec(im,
+			 has_change
+				 ? "INSERT INTO target_actions (target_picture_id, code, title, change_kind) "
+				   "VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE title = VALUES(title), "
+				   "change_kind = VALUES(change_kind)"
+				 : "INSERT INTO target_actions (target_picture_id, code, title) "
+				   "VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE title = VALUES(title)",
+			 p, has_change ? 4 : 3, &aff) < 0)
+			goto out;
+		if (lookup(im, "SELECT id FROM target_actions WHERE target_picture_id = ? AND code = ?",
+			   p, 2, &action) <= 0)
+			goto out;
+	}
+	if (list != NULL) {
+		int rc = action_systems(im, action, ids, nids);
+		if (rc < 0)
+			goto out;
+		if (rc > 0 && aff == 0)
+			aff = 2;
+	}
+	count(im, aff);
+out:
+	free(ids);
+}
+
+/* shared solutions: the solution by (org, name), the maturity by
+ * (solution, changed_on). */
+static void row_shared(struct imp *im)
+{
+	const char *name = val(im, "solution"), *maturity = NULL;
+	unsigned long long aff = 0;
+	unsigned long sol = 0;
+	int32_t on = INT32_MIN;
+	struct org *o;
+
+	if (row_org(im, &o) <= 0)
+		return;
+	if (need(im, "solution", name) == 0)
+		chk_text(im, "solution", name, 255);
+	if (need(im, "maturity", val(im, "maturity")) == 0)
+		get_enum(im, spec_of(im, "maturity"), val(im, "maturity"), &maturity);
+	if (need(im, "changed_on", val(im, "changed_on")) == 0)
+		get_date(im, "changed_on", val(im, "changed_on"), &on);
+	if (im->row_bad || im->fatal)
+		return;
+	if (dup_check(im, "changed_on", "the solution's maturity on this date", "%lu|%s|%ld", o->id,
+		      name, (long)on) < 0)
+		return;
+	{
+		struct ob_db_param p[2] = {ob_p_int((long long)o->id), ob_p_str(name)};
+		if (exec(im,
+			 "INSERT INTO shared_solutions (org_id, name) VALUES (?, ?) "
+			 "ON DUPLICATE KEY UPDATE id = id",
+			 p, 2, &aff) < 0)
+			return;
+		if (aff == 1)
+			im->extra_created++;
+		if (lookup(im, "SELECT id FROM shared_solutions WHERE org_id = ? AND name = ?", p, 2,
+			   &sol) <= 0)
+			return;
+	}
+	{
+		struct ob_db_param p[3] = {ob_p_int((long long)sol), ob_p_date(on), ob_p_str(maturity)};
+		if (exec(im,
+			 "INSERT INTO shared_solution_maturity (solution_id, changed_on, maturity) "
+			 "VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE maturity = VALUES(maturity)",
+			 p, 3, &aff) == 0)
+			count(im, aff);
+	}
+}
+
+/* ---- header ---- */
+
+static void header_err(struct imp *im, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void header_err(struct imp *im, const char *fmt, ...)
+{
+	char what[MAX_MSG];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	store_error(im, ob_xasprintf("%s:%lu: %s", im->file, im->line, what));
+}
+
+static int hdr_index(const struct imp *im, const char *name)
+{
+	for (size_t i = 0; i < im->nhdr; i++)
+		if (strcmp(im->hdr[i], name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* "a, b, c" of a kind's columns, organisation last. Caller frees. */
+static char *columns_of(const struct kind_def *k)
+{
+	struct ob_buf b;
+
+	ob_buf_init(&b, 0);
+	for (size_t i = 0; i < k->ncols; i++)
+		ob_buf_printf(&b, "%s, ", k->cols[i].name);
+	ob_buf_adds(&b, "organisation");
+	return ob_buf_steal(&b);
+}
+
+/* Reads the header: the kind, the columns, the statements. 0 or -1 (errors
+ * stored). */
+static int read_header(struct imp *im, char **f, size_t n)
+{
+	const struct kind_def *k = NULL;
+	int bad = 0;
+
+	im->hdr = ob_xcalloc(n + 1, sizeof(*im->hdr));
+	im->nhdr = n;
+	for (size_t i = 0; i < n; i++) {
+		char *h = ob_xstrdup(ob_trim(f[i]));
+		for (char *c = h; *c; c++)
+			*c = (char)tolower((unsigned char)*c);
+		im->hdr[i] = h;
+	}
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < i; j++)
+			if (im->hdr[i][0] && strcmp(im->hdr[i], im->hdr[j]) == 0) {
+				header_err(im, "column \"%s\" appears twice", im->hdr[i]);
+				bad = 1;
+				break;
+			}
+	for (size_t i = 0; i < OB_ARRAY_LEN(kinds) && k == NULL; i++) {
+		const struct kind_def *kk = &kinds[i];
+		if (hdr_index(im, kk->key) >= 0 &&
+		    (kk->kind != K_ASSESSMENTS || hdr_index(im, "kind") >= 0))
+			k = &kinds[i];
+	}
+	if (k == NULL) {
+		header_err(im,
+			   "cannot tell the kind of file from its header (expected a column system_uuid, "
+			   "contract_uuid, unit_uuid, person_uuid, solution, future_version, "
+			   "target_version, occurred_on, or kind and done_on; see README \"CSV\")");
+		return -1;
+	}
+	im->k = k;
+	im->colof = ob_xcalloc(k->ncols, sizeof(*im->colof));
+	for (size_t i = 0; i < k->ncols; i++)
+		im->colof[i] = hdr_index(im, k->cols[i].name);
+	im->orgcol = hdr_index(im, "organisation");
+	for (size_t i = 0; i < n; i++) {
+		int known = im->hdr[i][0] == '\0' || strcmp(im->hdr[i], "organisation") == 0;
+		for (size_t c = 0; c < k->ncols && !known; c++)
+			known = strcmp(im->hdr[i], k->cols[c].name) == 0;
+		if (!known) {
+			char *exp = columns_of(k), b[80];
+			header_err(im, "unknown column \"%s\" for %s %s file (expected: %s)",
+				   shown(im->hdr[i], b), k->article, k->name, exp);
+			free(exp);
+			bad = 1;
+		}
+	}
+	for (size_t i = 0; k->required[i]; i++)
+		if (hdr_index(im, k->required[i]) < 0) {
+			header_err(im, "missing column \"%s\" for %s %s file", k->required[i], k->article,
+				   k->name);
+			bad = 1;
+		}
+	if (bad)
+		return -1;
+
+	/* The present settable columns and the kind's statement. */
+	struct ob_buf s;
+	ob_buf_init(&s, 0);
+	for (size_t i = 0; i < k->ncols; i++)
+		if (k->cols[i].sql && im->colof[i] >= 0 && im->nset < MAX_SET)
+			im->set[im->nset++] = i;
+	switch (k->kind) {
+	case K_SYSTEMS:
+	case K_CONTRACTS:
+		ob_buf_printf(&s, "UPDATE %s SET ", k->kind == K_SYSTEMS ? "systems" : "contracts");
+		for (size_t i = 0; i < im->nset; i++)
+			ob_buf_printf(&s, "%s%s = ?", i ? ", " : "", k->cols[im->set[i]].sql);
+		ob_buf_adds(&s, " WHERE id = ?");
+		break;
+	case K_PEOPLE:
+	case K_ASSESSMENTS:
+	case K_INCIDENTS: {
+		const char *table = k->kind == K_PEOPLE        ? "people"
+				    : k->kind == K_ASSESSMENTS ? "gdpr_assessments"
+							       : "incidents";
+		const char *fixed = k->kind == K_PEOPLE        ? "org_id, kitos_uuid"
+				    : k->kind == K_ASSESSMENTS ? "system_id, kind, done_on"
+							       : "system_id, occurred_on, title";
+		const char *fixedv = k->kind == K_PEOPLE ? "?, ?" : "?, ?, ?";
+		ob_buf_printf(&s, "INSERT INTO %s (%s", table, fixed);
+		if (k->kind == K_PEOPLE)
+			ob_buf_adds(&s, ", src_hash");
+		for (size_t i = 0; i < im->nset; i++)
+			ob_buf_printf(&s, ", %s", k->cols[im->set[i]].sql);
+		ob_buf_printf(&s, ") VALUES (%s", fixedv);
+		if (k->kind == K_PEOPLE)
+			ob_buf_adds(&s, ", 0");
+		for (size_t i = 0; i < im->nset; i++)
+			ob_buf_adds(&s, ", ?");
+		ob_buf_adds(&s, ") ON DUPLICATE KEY UPDATE ");
+		for (size_t i = 0; i < im->nset; i++)
+			ob_buf_printf(&s, "%s%s = VALUES(%s)", i ? ", " : "", k->cols[im->set[i]].sql,
+				      k->cols[im->set[i]].sql);
+		if (im->nset == 0)
+			ob_buf_adds(&s, "id = id");
+		break;
+	}
+	default:
+		break;
+	}
+	im->sql = ob_buf_steal(&s);
+	return 0;
+}
+
+/* ---- summary ---- */
+
+static void json_str(struct ob_buf *b, const char *s)
+{
+	ob_buf_addc(b, '"');
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			ob_buf_printf(b, "\\%c", c);
+		else if (c < 0x20)
+			ob_buf_printf(b, "\\u%04x", c);
+		else
+			ob_buf_addc(b, (char)c);
+	}
+	ob_buf_addc(b, '"');
+}
+
+static char *summary_json(const struct imp *im)
+{
+	struct ob_buf b;
+
+	ob_buf_init(&b, 0);
+	ob_buf_adds(&b, "{\"file\": ");
+	json_str(&b, im->file);
+	ob_buf_printf(&b, ", \"kind\": \"%s\", \"created\": %lu, \"updated\": %lu, \"unchanged\": %lu}",
+		      im->k->json, im->created, im->updated, im->unchanged);
+	return ob_buf_steal(&b);
+}
+
+/* "12 updated, 319 unchanged": the counts that are not 0. */
+static void counts_text(const struct imp *im, struct ob_buf *b)
+{
+	const char *sep = "";
+	if (im->created) {
+		ob_buf_printf(b, "%lu created", im->created);
+		sep = ", ";
+	}
+	if (im->updated) {
+		ob_buf_printf(b, "%s%lu updated", sep, im->updated);
+		sep = ", ";
+	}
+	if (im->unchanged)
+		ob_buf_printf(b, "%s%lu unchanged", sep, im->unchanged);
+}
+
+static char *summary_text(const struct imp *im)
+{
+	const struct kind_def *k = im->k;
+	unsigned long n = im->created + im->updated + im->unchanged;
+	struct ob_buf b;
+
+	ob_buf_init(&b, 0);
+	ob_buf_printf(&b, "%s: ", im->file);
+	if (k->kind == K_TARGET || k->kind == K_FUTURE) {
+		int changed = 0;
+		if (im->nversions == 0) {
+			ob_buf_printf(&b, "no %s rows", k->name);
+			return ob_buf_steal(&b);
+		}
+		ob_buf_printf(&b, "%s%s ", k->name, im->nversions > 1 ? "s" : "");
+		for (size_t i = 0; i < im->nversions; i++) {
+			ob_buf_printf(&b, "%s%s", i ? ", " : "", im->versions[i].version);
+			if (im->versions[i].affected >= 2)
+				changed = 1;
+		}
+		ob_buf_printf(&b, ": %lu %s", n, n == 1 ? k->one : k->many);
+		if (n) {
+			ob_buf_adds(&b, " (");
+			counts_text(im, &b);
+			ob_buf_addc(&b, ')');
+		}
+		if (changed)
+			ob_buf_adds(&b, k->kind == K_TARGET ? "; adoption date or future version updated"
+							    : "; adoption date updated");
+		return ob_buf_steal(&b);
+	}
+	if (k->kind == K_SHARED && im->extra_created)
+		ob_buf_printf(&b, "%lu new shared solution%s; ", im->extra_created,
+			      im->extra_created == 1 ? "" : "s");
+	ob_buf_printf(&b, "%lu %s", n, n == 1 ? k->one : k->many);
+	if (n) {
+		ob_buf_adds(&b, ": ");
+		counts_text(im, &b);
+	}
+	return ob_buf_steal(&b);
+}
+
+/* ---- the import ---- */
+
+static void imp_free(struct imp *im)
+{
+	for (size_t i = 0; i < im->nhdr; i++)
+		free(im->hdr[i]);
+	free(im->hdr);
+	free(im->colof);
+	free(im->vals);
+	free(im->sql);
+	for (size_t i = 0; i < im->nstored; i++)
+		free(im->errs[i]);
+	free(im->fatal);
+	for (size_t i = 0; i < im->norgs; i++) {
+		free(im->orgs[i].spec);
+		free(im->orgs[i].name);
+	}
+	free(im->orgs);
+	seen_free(&im->seen);
+	for (size_t i = 0; i < im->nversions; i++) {
+		free(im->versions[i].version);
+		free(im->versions[i].future);
+	}
+	free(im->versions);
+	for (size_t i = 0; i < im->nunits; i++) {
+		free(im->units[i].uuid);
+		free(im->units[i].parent);
+	}
+	free(im->units);
+}
+
+/* The row's cells, trimmed, into im->vals. 0, or -1 (reported) when the
+ * row has more or fewer cells than the header. Sets *blank for a row of
+ * empty cells (Excel writes those). */
+static int take_row(struct imp *im, char **f, size_t n, int *blank)
+{
+	*blank = 1;
+	for (size_t i = 0; i < n; i++) {
+		f[i] = ob_trim(f[i]);
+		if (f[i][0])
+			*blank = 0;
+	}
+	if (*blank)
+		return 0;
+	if (n != im->nhdr) {
+		/* Trailing empty cells past the header are harmless. */
+		size_t last = n;
+		while (last > im->nhdr && f[last - 1][0] == '\0')
+			last--;
+		if (last != im->nhdr) {
+			row_err(im, NULL, "%zu fields, but the header has %zu", n, im->nhdr);
+			return -1;
+		}
+	}
+	for (size_t i = 0; i < im->nhdr; i++) {
+		im->vals[i] = f[i];
+		if (im->hdr[i][0] == '\0' && f[i][0] != '\0') {
+			row_err(im, NULL, "field %zu has a value, but its column has no name in the header",
+				i + 1);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void record_import(struct imp *im, const struct timeval *start)
+{
+	char *json = summary_json(im);
+	char t0[40];
+	struct ob_db_param p[3];
+
+	snprintf(t0, sizeof(t0), "%lld.%03ld", (long long)start->tv_sec, (long)start->tv_usec / 1000);
+	p[0] = ob_p_str(im->file);
+	p[1] = ob_p_str(t0);
+	p[2] = ob_p_str(json);
+	exec(im,
+	     "INSERT INTO imports (kind, files, started_at, finished_at, summary) "
+	     "VALUES ('csv', ?, FROM_UNIXTIME(?), NOW(3), ?)",
+	     p, 3, NULL);
+	free(json);
+}
+
+int ob_import_csv(struct ob_db *db, const char *file, const struct ob_import_opts *opts,
+		  struct ob_err *err)
+{
+	static const struct ob_import_opts no_opts = {NULL, NULL, 0, NULL};
+	struct imp im;
+	struct ob_csv *csv = NULL;
+	struct ob_err e;
+	struct timeval start;
+	char *text = NULL, **f;
+	size_t len = 0, n;
+	int rc = -1, began = 0, r;
+
+	memset(&im, 0, sizeof(im));
+	im.db = db;
+	im.file = file;
+	im.opts = opts ? opts : &no_opts;
+	gettimeofday(&start, NULL);
+
+	if (ob_read_file(file, &text, &len) < 0) {
+		ob_err_set(err, "%s: cannot read: %s", file, strerror(errno));
+		return -1;
+	}
+	csv = ob_csv_open(file, text, len);
+	ob_err_clear(&e);
+	r = ob_csv_next(csv, &f, &n, &im.line, &e);
+	if (r < 0) {
+		ob_err_set(err, "%s", e.msg);
+		goto out;
+	}
+	if (r == 0) {
+		ob_err_set(err, "%s: empty file (expected a header row; see README \"CSV\")", file);
+		goto out;
+	}
+	if (read_header(&im, f, n) < 0) {
+		report_errors(&im, err);
+		goto out;
+	}
+	im.vals = ob_xcalloc(im.nhdr + 1, sizeof(*im.vals));
+
+	ob_err_clear(&e);
+	if (ob_db_begin(db, &e) < 0) {
+		ob_err_set(err, "%s: database: %s", file, e.msg);
+		goto out;
+	}
+	began = 1;
+	while (!im.fatal) {
+		int blank;
+
+		ob_err_clear(&e);
+		r = ob_csv_next(csv, &f, &n, &im.line, &e);
+		if (r == 0)
+			break;
+		if (r < 0) {
+			im.fatal = ob_xstrdup(e.msg);
+			break;
+		}
+		im.row_bad = 0;
+		if (take_row(&im, f, n, &blank) < 0 || blank)
+			continue;
+		im.rows++;
+		switch (im.k->kind) {
+		case K_SYSTEMS:
+		case K_CONTRACTS:
+			row_update(&im);
+			break;
+		case K_PEOPLE:
+			row_people(&im);
+			break;
+		case K_UNITS:
+			row_unit(&im);
+			break;
+		case K_ASSESSMENTS:
+			row_assessment(&im);
+			break;
+		case K_INCIDENTS:
+			row_incident(&im);
+			break;
+		case K_FUTURE:
+			row_future(&im);
+			break;
+		case K_TARGET:
+			row_target(&im);
+			break;
+		case K_SHARED:
+			row_shared(&im);
+			break;
+		}
+	}
+	if (im.k->kind == K_UNITS && !im.fatal) {
+		units_parents(&im);
+		for (size_t i = 0; i < im.nunits; i++)
+			count(&im, (unsigned long long)im.units[i].state);
+	}
+	if (im.fatal || im.nerr) {
+		report_errors(&im, err);
+		goto out;
+	}
+	im.line = 0;
+	record_import(&im, &start);
+	if (im.fatal) {
+		report_errors(&im, err);
+		goto out;
+	}
+	ob_err_clear(&e);
+	if (ob_db_commit(db, &e) < 0) {
+		ob_err_set(err, "%s: database: commit: %s", file, e.msg);
+		goto out;
+	}
+	began = 0;
+	{
+		FILE *out = im.opts->out ? im.opts->out : stdout;
+		char *s = im.opts->json ? summary_json(&im) : summary_text(&im);
+		fprintf(out, "%s\n", s);
+		fflush(out);
+		free(s);
+	}
+	rc = 0;
+out:
+	if (began)
+		ob_db_rollback(db);
+	ob_csv_free(csv);
+	free(text);
+	imp_free(&im);
+	return rc;
+}

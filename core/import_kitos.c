@@ -38,6 +38,7 @@ struct imp {
 	long long *orgs;             /* every organisation this import touches */
 	size_t norgs;
 	struct ob_map units, people, systems, contracts, dprs; /* "org:uuid" -> id */
+	struct ob_map no_email;      /* "org:uuid" of people without an e-mail address */
 	struct counts c_sys, c_con, c_ppl, c_dpr;
 };
 
@@ -383,6 +384,19 @@ static int import_people(struct imp *im)
 	free(orgs);
 	if (rc == 0)
 		rc = load_ids(im, "people", &im->people, NULL);
+	for (size_t i = 0; i < im->norgs && rc == 0; i++) {
+		struct ob_db_param p[1] = {ob_p_int(im->orgs[i])};
+		struct ob_db_rows *r;
+		if ((rc = ob_db_query(im->db, "SELECT kitos_uuid FROM people WHERE org_id = ? AND email IS NULL",
+				      p, 1, &r, im->err)) < 0)
+			break;
+		for (size_t j = 0; j < r->nrows; j++) {
+			char key[96];
+			key_of(key, sizeof(key), im->orgs[i], ob_db_cell(r, j, 0));
+			ob_map_put(&im->no_email, key, 1);
+		}
+		ob_db_rows_free(r);
+	}
 	ob_map_free(&hashes);
 	ob_map_free(&last);
 	ob_map_free(&owner_org);
@@ -476,6 +490,11 @@ static int import_systems(struct imp *im)
 			ob_kitos_warn(b, u->file, u->index, u->uuid, "roles",
 				      "system owner %s (%s) is not among the organisation's users: no e-mail "
 				      "address to send reminders to",
+				      u->owner_name ? u->owner_name : "?", u->owner_uuid);
+		else if (u->owner_uuid && lookup(&im->no_email, orgs[i], u->owner_uuid, NULL))
+			ob_kitos_warn(b, u->file, u->index, u->uuid, "roles",
+				      "system owner %s (%s) has no e-mail address: reminders go to IT support "
+				      "instead",
 				      u->owner_name ? u->owner_name : "?", u->owner_uuid);
 		lookup(&im->units, orgs[i], u->department_uuid, &dept);
 		h = usage_hash(u);
@@ -996,6 +1015,7 @@ int ob_import_kitos(struct ob_db *db, char *const *files, size_t nfiles, const s
 	ob_map_init(&im.systems);
 	ob_map_init(&im.contracts);
 	ob_map_init(&im.dprs);
+	ob_map_init(&im.no_email);
 	ob_map_init(&c_last);
 	ob_map_init(&d_last);
 	ob_buf_init(&names, 0);
@@ -1069,6 +1089,7 @@ out:
 	ob_map_free(&im.systems);
 	ob_map_free(&im.contracts);
 	ob_map_free(&im.dprs);
+	ob_map_free(&im.no_email);
 	free(im.orgs);
 	ob_kitos_batch_free(&b);
 	return rc;
