@@ -270,6 +270,11 @@ int ob_config_load(const char *path, int explicit_path, struct ob_config **out, 
 		const char *at = end ? end : cJSON_GetErrorPtr();
 		if (at == NULL || at < text || at > text + len)
 			at = text + len;
+		const char *rest = at;
+		while (rest < text + len && (*rest == ' ' || *rest == '\t' || *rest == '\r' || *rest == '\n'))
+			rest++;
+		if (rest >= text + len)
+			at = text + len;
 		position(text, at, &line, &col);
 		ob_err_set(err, "%s:%d:%d: JSON syntax error%s", path, line, col,
 			   at >= text + len ? ": unexpected end of file" : "");

@@ -849,8 +849,8 @@ static int import_links(struct imp *im, const long long *c_orgs, struct ob_map *
 				links_want(&cs, cid, sid);
 			else
 				ob_kitos_warn(b, c->file, c->index, c->uuid, "systemUsages",
-					      "it-system-usage %s is not in the portfolio; the contract is "
-					      "imported without it",
+					      "it-system-usage %s is not in this organisation's portfolio; "
+					      "the contract is imported without it",
 					      c->usage_uuids[j]);
 		}
 		for (size_t j = 0; j < c->n_dpr_uuids; j++) {
@@ -858,7 +858,8 @@ static int import_links(struct imp *im, const long long *c_orgs, struct ob_map *
 				links_want(&dc, did, cid);
 			else
 				ob_kitos_warn(b, c->file, c->index, c->uuid, "dataProcessingRegistrations",
-					      "data-processing-registration %s is not in the portfolio",
+					      "data-processing-registration %s is not in this organisation's "
+					      "portfolio",
 					      c->dpr_uuids[j]);
 		}
 	}
@@ -875,14 +876,16 @@ static int import_links(struct imp *im, const long long *c_orgs, struct ob_map *
 				links_want(&ds, did, id);
 			else
 				ob_kitos_warn(b, d->file, d->index, d->uuid, "systemUsages",
-					      "it-system-usage %s is not in the portfolio", d->usage_uuids[j]);
+					      "it-system-usage %s is not in this organisation's portfolio",
+					      d->usage_uuids[j]);
 		}
 		for (size_t j = 0; j < d->n_contract_uuids; j++) {
 			if (lookup(&im->contracts, d_orgs[i], d->contract_uuids[j], &id))
 				links_want(&dc, did, id);
 			else
 				ob_kitos_warn(b, d->file, d->index, d->uuid, "general.associatedContracts",
-					      "it-contract %s is not in the portfolio", d->contract_uuids[j]);
+					      "it-contract %s is not in this organisation's portfolio",
+					      d->contract_uuids[j]);
 		}
 	}
 	for (size_t i = 0; i < b->n_usages; i++) {

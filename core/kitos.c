@@ -1,3 +1,1611 @@
-/* placeholder */
+/* kitos.c - KITOS API v2 JSON into typed records (see kitos.h).
+ *
+ * One cJSON tree per file, walked once: every value the database needs is
+ * copied into the batch and the tree is freed before returning. Problems
+ * with one object become warnings naming the object and the JSON path of
+ * the field; only a file that is not JSON, or not KITOS data, is fatal, and
+ * those are found before anything is appended, so a fatal error leaves the
+ * batch as it was. */
 #include "config.h"
-extern int ob_placeholder_kitos;
+
+#include <cjson/cJSON.h>
+#include <limits.h>
+#include <math.h>
+#include <stdalign.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kitos.h"
+
+#define DEFAULT_OWNER_ROLE "Systemejer"
+#define SNIPPET_CHARS 20   /* characters of context in a syntax error */
+#define VALUE_MAX 60       /* bytes of a bad value quoted in a warning */
+
+/* Appends one zeroed slot to a growable array, doubling its capacity. */
+#define GROW(arr, n, cap)                                                                \
+	do {                                                                             \
+		if ((n) == (cap)) {                                                      \
+			(cap) = (cap) ? (cap)*2 : 16;                                    \
+			(arr) = ob_xrealloc((arr), (cap) * sizeof(*(arr)));              \
+		}                                                                        \
+	} while (0)
+
+static const char *const kind_names[OB_KITOS_NKINDS] = {
+	"it-system-usage", "it-contract", "data-processing-registration", "user"};
+
+/* What a warning needs to name the object it is about. */
+struct ctx {
+	struct ob_kitos_batch *b;
+	const char *file;       /* the batch's copy */
+	long index;
+	const char *uuid;       /* the object's uuid once known (borrowed from the tree) */
+	const char *owner_role; /* trimmed */
+	size_t owner_role_len;
+};
+
+/* ---------------------------------------------------------------- warnings */
+
+static char *xvasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+static char *xvasprintf(const char *fmt, va_list ap)
+{
+	va_list aq;
+	int n;
+	char *s;
+
+	va_copy(aq, ap);
+	n = vsnprintf(NULL, 0, fmt, aq);
+	va_end(aq);
+	if (n < 0)
+		return ob_xstrdup("");
+	s = ob_xmalloc((size_t)n + 1);
+	vsnprintf(s, (size_t)n + 1, fmt, ap);
+	return s;
+}
+
+static void kitos_vwarn(struct ob_kitos_batch *b, const char *file, long index, const char *uuid,
+			const char *field, const char *fmt, va_list ap)
+	__attribute__((format(printf, 6, 0)));
+static void kitos_vwarn(struct ob_kitos_batch *b, const char *file, long index, const char *uuid,
+			const char *field, const char *fmt, va_list ap)
+{
+	struct ob_kitos_warning *w;
+
+	GROW(b->warnings, b->n_warnings, b->cap_warnings);
+	w = &b->warnings[b->n_warnings++];
+	w->file = file ? ob_xstrdup(file) : NULL;
+	w->index = index;
+	w->uuid = uuid ? ob_xstrdup(uuid) : NULL;
+	w->field = ob_xstrdup(field ? field : "");
+	w->message = xvasprintf(fmt, ap);
+}
+
+void ob_kitos_warn(struct ob_kitos_batch *b, const char *file, long index, const char *uuid,
+		   const char *field, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	kitos_vwarn(b, file, index, uuid, field, fmt, ap);
+	va_end(ap);
+}
+
+static void cwarn(struct ctx *c, const char *field, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void cwarn(struct ctx *c, const char *field, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	kitos_vwarn(c->b, c->file, c->index, c->uuid, field, fmt, ap);
+	va_end(ap);
+}
+
+/* ------------------------------------------------------------------- batch */
+
+void ob_kitos_batch_init(struct ob_kitos_batch *b)
+{
+	memset(b, 0, sizeof(*b));
+}
+
+static void free_list(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void free_org(struct ob_kitos_org *o)
+{
+	free(o->uuid);
+	free(o->cvr);
+	free(o->name);
+}
+
+static void free_usage(struct ob_kitos_usage *u)
+{
+	free(u->uuid);
+	free_org(&u->org);
+	free(u->name);
+	free(u->local_name);
+	free(u->owner_uuid);
+	free(u->owner_name);
+	free(u->department_uuid);
+	free(u->department_name);
+	free(u->main_contract_uuid);
+	free_list(u->dpr_uuids, u->n_dpr_uuids);
+}
+
+static void free_contract(struct ob_kitos_contract *k)
+{
+	free(k->uuid);
+	free_org(&k->org);
+	free(k->name);
+	free(k->contract_number);
+	free(k->supplier);
+	free(k->supplier_cvr);
+	free(k->responsible_unit_uuid);
+	free(k->responsible_unit_name);
+	free(k->extension_options);
+	free_list(k->usage_uuids, k->n_usage_uuids);
+	free_list(k->dpr_uuids, k->n_dpr_uuids);
+}
+
+static void free_dpr(struct ob_kitos_dpr *d)
+{
+	free(d->uuid);
+	free_org(&d->org);
+	free(d->name);
+	free(d->processors);
+	free_list(d->usage_uuids, d->n_usage_uuids);
+	free_list(d->contract_uuids, d->n_contract_uuids);
+}
+
+static void free_user(struct ob_kitos_user *u)
+{
+	free(u->uuid);
+	free_org(&u->org);
+	free(u->name);
+	free(u->email);
+}
+
+void ob_kitos_batch_free(struct ob_kitos_batch *b)
+{
+	if (b == NULL)
+		return;
+	for (size_t i = 0; i < b->n_usages; i++)
+		free_usage(&b->usages[i]);
+	for (size_t i = 0; i < b->n_contracts; i++)
+		free_contract(&b->contracts[i]);
+	for (size_t i = 0; i < b->n_dprs; i++)
+		free_dpr(&b->dprs[i]);
+	for (size_t i = 0; i < b->n_users; i++)
+		free_user(&b->users[i]);
+	for (size_t i = 0; i < b->n_warnings; i++) {
+		free(b->warnings[i].file);
+		free(b->warnings[i].uuid);
+		free(b->warnings[i].field);
+		free(b->warnings[i].message);
+	}
+	free(b->usages);
+	free(b->contracts);
+	free(b->dprs);
+	free(b->users);
+	free(b->warnings);
+	free_list(b->files, b->n_files);
+	ob_kitos_batch_init(b);
+}
+
+/* ------------------------------------------------------------ text helpers */
+
+static int is_ws(char ch)
+{
+	return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r';
+}
+
+/* Trimmed bounds of s: *start and the length. */
+static size_t trim_bounds(const char *s, const char **start)
+{
+	size_t n;
+
+	while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
+		s++;
+	n = strlen(s);
+	while (n > 0 && is_ws(s[n - 1]))
+		n--;
+	*start = s;
+	return n;
+}
+
+/* One byte folded for a case-insensitive comparison: ASCII letters, and the
+ * second byte of the UTF-8 Latin-1 letters (Æ/æ, Ø/ø, Å/å share the lead
+ * byte 0xC3 and differ by 0x20 in the second). */
+static unsigned char fold(const unsigned char *s, size_t i)
+{
+	unsigned char ch = s[i];
+
+	if (ch >= 'A' && ch <= 'Z')
+		return (unsigned char)(ch + 32);
+	if (i > 0 && s[i - 1] == 0xC3 && ch >= 0x80 && ch <= 0x9E && ch != 0x97)
+		return (unsigned char)(ch + 0x20);
+	return ch;
+}
+
+static int eq_ci(const char *a, size_t alen, const char *b, size_t blen)
+{
+	if (alen != blen)
+		return 0;
+	for (size_t i = 0; i < alen; i++)
+		if (fold((const unsigned char *)a, i) != fold((const unsigned char *)b, i))
+			return 0;
+	return 1;
+}
+
+static int is_hex(char ch)
+{
+	return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F');
+}
+
+/* 8-4-4-4-12 hexadecimal digits. */
+static int is_uuid(const char *s)
+{
+	for (int i = 0; i < 36; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				return 0;
+		} else if (!is_hex(s[i]))
+			return 0;
+	}
+	return s[36] == '\0';
+}
+
+/* A JSON value quoted for a warning: compact JSON, cut at VALUE_MAX bytes. */
+static char *show_value(const cJSON *j)
+{
+	char *s = cJSON_PrintUnformatted(j);
+	char *out;
+	size_t n;
+
+	if (s == NULL)
+		return ob_xstrdup("(unprintable)");
+	n = strlen(s);
+	if (n <= VALUE_MAX) {
+		out = ob_xstrdup(s);
+	} else {
+		n = VALUE_MAX;
+		while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+			n--; /* do not cut a UTF-8 sequence */
+		out = ob_xmalloc(n + 4);
+		memcpy(out, s, n);
+		memcpy(out + n, "...", 4);
+	}
+	cJSON_free(s);
+	return out;
+}
+
+static const char *type_name(const cJSON *j)
+{
+	if (cJSON_IsObject(j))
+		return "an object";
+	if (cJSON_IsArray(j))
+		return "an array";
+	if (cJSON_IsString(j))
+		return "a string";
+	if (cJSON_IsNumber(j))
+		return "a number";
+	if (cJSON_IsBool(j))
+		return "a boolean";
+	if (cJSON_IsNull(j))
+		return "null";
+	return "an unknown JSON value";
+}
+
+/* ------------------------------------------------------------ JSON helpers */
+
+/* The member k of o; NULL when o is not an object, k is absent or null. */
+static const cJSON *jget(const cJSON *o, const char *k)
+{
+	const cJSON *j;
+
+	if (!cJSON_IsObject(o))
+		return NULL;
+	j = cJSON_GetObjectItemCaseSensitive(o, k);
+	return cJSON_IsNull(j) ? NULL : j;
+}
+
+/* Whether o has member k at all (null counts: it names the shape). */
+static int jhas(const cJSON *o, const char *k)
+{
+	return cJSON_IsObject(o) && cJSON_GetObjectItemCaseSensitive(o, k) != NULL;
+}
+
+/* An owned trimmed copy of a string member; NULL if absent, null or blank.
+ * A number is taken as its decimal text (a CVR or contract id written as a
+ * number); anything else is warned about under path. */
+static char *str_dup(struct ctx *c, const cJSON *o, const char *k, const char *path)
+{
+	const cJSON *j = jget(o, k);
+	const char *s;
+	size_t n;
+
+	if (j == NULL)
+		return NULL;
+	if (cJSON_IsString(j)) {
+		n = trim_bounds(j->valuestring, &s);
+		return n ? ob_xstrndup(s, n) : NULL;
+	}
+	if (cJSON_IsNumber(j) && j->valuedouble == floor(j->valuedouble) &&
+	    fabs(j->valuedouble) < 1e15)
+		return ob_xasprintf("%.0f", j->valuedouble);
+	cwarn(c, path, "expected a string, got %s", type_name(j));
+	return NULL;
+}
+
+/* A uuid member: a valid uuid is copied; blank is NULL; anything else is
+ * warned about under path and NULL. */
+static char *uuid_dup(struct ctx *c, const cJSON *o, const char *k, const char *path)
+{
+	const cJSON *j = jget(o, k);
+	char *v;
+
+	if (j == NULL)
+		return NULL;
+	if (cJSON_IsString(j) && is_uuid(j->valuestring))
+		return ob_xstrdup(j->valuestring);
+	if (cJSON_IsString(j) && j->valuestring[0] == '\0')
+		return NULL;
+	v = show_value(j);
+	cwarn(c, path, "not a UUID: %s", v);
+	free(v);
+	return NULL;
+}
+
+/* A date member: OB_NO_DATE when absent, null or KITOS's 0001-01-01; a
+ * malformed date is warned about. */
+static int32_t date_get(struct ctx *c, const cJSON *o, const char *k, const char *path)
+{
+	const cJSON *j = jget(o, k);
+	int32_t days;
+	char *v;
+
+	if (j == NULL)
+		return OB_NO_DATE;
+	if (cJSON_IsString(j)) {
+		switch (ob_date_parse(j->valuestring, &days)) {
+		case 1:
+			return days;
+		case 0:
+			return OB_NO_DATE;
+		default:
+			break;
+		}
+	}
+	v = show_value(j);
+	cwarn(c, path, "malformed date %s", v);
+	free(v);
+	return OB_NO_DATE;
+}
+
+/* A boolean member: 1, 0, or -1 when absent or null. Also takes 0/1. */
+static int bool_get(struct ctx *c, const cJSON *o, const char *k, const char *path)
+{
+	const cJSON *j = jget(o, k);
+	char *v;
+
+	if (j == NULL)
+		return -1;
+	if (cJSON_IsBool(j))
+		return cJSON_IsTrue(j) ? 1 : 0;
+	if (cJSON_IsNumber(j) && (j->valuedouble == 0 || j->valuedouble == 1))
+		return (int)j->valuedouble;
+	v = show_value(j);
+	cwarn(c, path, "expected true or false, got %s", v);
+	free(v);
+	return -1;
+}
+
+/* A whole number 0..max: the value, or -1 when absent, null or bad (warned). */
+static int int_get(struct ctx *c, const cJSON *o, const char *k, const char *path, int max)
+{
+	const cJSON *j = jget(o, k);
+	char *v;
+
+	if (j == NULL)
+		return -1;
+	if (cJSON_IsNumber(j) && j->valuedouble == floor(j->valuedouble) && j->valuedouble >= 0 &&
+	    j->valuedouble <= max)
+		return (int)j->valuedouble;
+	v = show_value(j);
+	cwarn(c, path, "expected a whole number from 0 to %d, got %s", max, v);
+	free(v);
+	return -1;
+}
+
+/* -------------------------------------------------------------------- enums */
+
+/* Names match case-insensitively; an integer is the index into vals, for
+ * the first nint entries (the order of the KITOS enum). Later entries are
+ * names only. */
+struct enum_val {
+	const char *name;
+	const char *out; /* the database's ENUM value, NULL for "not known" */
+	int iv;          /* for tri-state flags */
+};
+struct enum_def {
+	const struct enum_val *vals;
+	size_t n, nint;
+};
+#define ENUM_DEF(v, nint) {(v), OB_ARRAY_LEN(v), (nint)}
+
+/* HostingChoice */
+static const struct enum_val hosted_vals[] = {
+	{"Undecided", NULL, -1}, {"OnPremise", "internal", -1},
+	{"External", "supplier_hosted", -1}, {"Hybrid", "hybrid", -1}};
+/* LifeCycleStatusChoice (+ Pilot, in newer versions) */
+static const struct enum_val lifecycle_vals[] = {
+	{"Undecided", "undecided", -1},     {"NotInUse", "not_in_use", -1},
+	{"PhasingIn", "phasing_in", -1},    {"Operational", "operational", -1},
+	{"PhasingOut", "phasing_out", -1},  {"Pilot", "pilot", -1}};
+/* YesNoDontKnowChoice (+ Irrelevant for riskAssessmentConducted) */
+static const struct enum_val ra_conducted_vals[] = {
+	{"No", "no", 0},		{"Yes", "yes", 1},	     {"DontKnow", "dont_know", -1},
+	{"Undecided", "undecided", -1}, {"Irrelevant", "irrelevant", -1}};
+/* YesNoDontKnowChoice */
+static const struct enum_val yes_no_dont_know_vals[] = {
+	{"No", "no", 0}, {"Yes", "yes", 1}, {"DontKnow", "dont_know", -1}, {"Undecided", "undecided", -1}};
+/* RiskLevelChoice */
+static const struct enum_val risk_vals[] = {
+	{"Low", "low", -1}, {"Medium", "medium", -1}, {"High", "high", -1}, {"Undecided", "undecided", -1}};
+/* DataSensitivityLevelChoice */
+enum { SENS_NONE, SENS_PERSON, SENS_SENSITIVE, SENS_LEGAL };
+static const struct enum_val sensitivity_vals[] = {
+	{"None", NULL, -1}, {"PersonData", NULL, -1}, {"SensitiveData", NULL, -1}, {"LegalData", NULL, -1}};
+/* IsDataProcessingAgreementRequiredChoice; DontKnow/Undecided from older
+ * versions mean "not known" */
+static const struct enum_val dpa_vals[] = {
+	{"No", "no", -1},	   {"Yes", "yes", -1},	{"DecidedByLaw", "decided_by_law", -1},
+	{"DontKnow", NULL, -1}, {"Undecided", NULL, -1}};
+/* YearSegmentChoice: EndOfCalendarYear = 0, EndOfQuarter = 1, EndOfMonth = 2 */
+static const struct enum_val year_segment_vals[] = {
+	{"EndOfCalendarYear", "year", -1}, {"EndOfQuarter", "quarter", -1}, {"EndOfMonth", "month", -1}};
+/* YesNoIrrelevantChoice */
+static const struct enum_val yes_no_irrelevant_vals[] = {
+	{"No", "no", -1}, {"Yes", "yes", -1}, {"Irrelevant", "irrelevant", -1}, {"Undecided", "undecided", -1}};
+/* YesNoUndecidedChoice (No = 0, Yes = 1, Undecided = 2); DontKnow by name */
+static const struct enum_val yes_no_undecided_vals[] = {
+	{"No", "no", -1}, {"Yes", "yes", -1}, {"Undecided", "undecided", -1}, {"DontKnow", "dont_know", -1}};
+
+static const struct enum_def hosted_def = ENUM_DEF(hosted_vals, 4);
+static const struct enum_def lifecycle_def = ENUM_DEF(lifecycle_vals, 6);
+static const struct enum_def ra_conducted_def = ENUM_DEF(ra_conducted_vals, 5);
+static const struct enum_def yes_no_dont_know_def = ENUM_DEF(yes_no_dont_know_vals, 4);
+static const struct enum_def risk_def = ENUM_DEF(risk_vals, 4);
+static const struct enum_def sensitivity_def = ENUM_DEF(sensitivity_vals, 4);
+static const struct enum_def dpa_def = ENUM_DEF(dpa_vals, 3);
+static const struct enum_def year_segment_def = ENUM_DEF(year_segment_vals, 3);
+static const struct enum_def yes_no_irrelevant_def = ENUM_DEF(yes_no_irrelevant_vals, 4);
+static const struct enum_def yes_no_undecided_def = ENUM_DEF(yes_no_undecided_vals, 3);
+
+/* Looks a JSON value up in def: its index, or -1 when it is not there. */
+static int enum_lookup(const cJSON *j, const struct enum_def *def)
+{
+	if (cJSON_IsString(j)) {
+		const char *s;
+		size_t n = trim_bounds(j->valuestring, &s);
+		for (size_t i = 0; i < def->n; i++)
+			if (eq_ci(s, n, def->vals[i].name, strlen(def->vals[i].name)))
+				return (int)i;
+		return -1;
+	}
+	if (cJSON_IsNumber(j) && j->valuedouble == floor(j->valuedouble) && j->valuedouble >= 0 &&
+	    j->valuedouble < (double)def->nint)
+		return (int)j->valuedouble;
+	return -1;
+}
+
+static void enum_warn(struct ctx *c, const char *path, const cJSON *j, const struct enum_def *def)
+{
+	struct ob_buf buf;
+	char *v = show_value(j);
+
+	ob_buf_init(&buf, 0);
+	for (size_t i = 0; i < def->n; i++) {
+		if (i > 0)
+			ob_buf_adds(&buf, i + 1 == def->n ? " or " : ", ");
+		ob_buf_adds(&buf, def->vals[i].name);
+	}
+	if (def->nint > 0 && !cJSON_IsString(j))
+		ob_buf_printf(&buf, ", or 0 to %zu", def->nint - 1);
+	cwarn(c, path, "unknown value %s (expected %s)", v, buf.data);
+	ob_buf_free(&buf);
+	free(v);
+}
+
+/* An enum member: its index in def; -1 when absent or null; -2 when the
+ * value is unknown (warned about under path). */
+static int enum_get(struct ctx *c, const cJSON *o, const char *k, const char *path,
+		    const struct enum_def *def)
+{
+	const cJSON *j = jget(o, k);
+	int i;
+
+	if (j == NULL)
+		return -1;
+	i = enum_lookup(j, def);
+	if (i < 0) {
+		enum_warn(c, path, j, def);
+		return -2;
+	}
+	return i;
+}
+
+/* The ENUM value of an enum member, NULL when absent or unknown. */
+static const char *enum_str(struct ctx *c, const cJSON *o, const char *k, const char *path,
+			    const struct enum_def *def)
+{
+	int i = enum_get(c, o, k, path, def);
+	return i >= 0 ? def->vals[i].out : NULL;
+}
+
+/* ----------------------------------------------------------- shared parts */
+
+static void org_get(struct ctx *c, const cJSON *o, struct ob_kitos_org *org)
+{
+	const cJSON *oc = jget(o, "organizationContext");
+
+	if (oc == NULL)
+		return;
+	if (!cJSON_IsObject(oc)) {
+		cwarn(c, "organizationContext", "expected an object, got %s", type_name(oc));
+		return;
+	}
+	org->uuid = uuid_dup(c, oc, "uuid", "organizationContext.uuid");
+	org->cvr = str_dup(c, oc, "cvr", "organizationContext.cvr");
+	org->name = str_dup(c, oc, "name", "organizationContext.name");
+}
+
+static void list_add_unique(char ***v, size_t *n, size_t *cap, const char *s)
+{
+	/* The lists are a handful of links per object, so a scan is cheapest. */
+	for (size_t i = 0; i < *n; i++)
+		if (strcmp((*v)[i], s) == 0)
+			return;
+	GROW(*v, *n, *cap);
+	(*v)[(*n)++] = ob_xstrdup(s);
+}
+
+/* The uuids of an array of {uuid, name} references, deduplicated. */
+static void uuid_list(struct ctx *c, const cJSON *arr, const char *path, char ***v, size_t *n,
+		      size_t *cap)
+{
+	const cJSON *e;
+	long i = 0;
+	char field[160];
+
+	if (arr == NULL)
+		return;
+	if (!cJSON_IsArray(arr)) {
+		cwarn(c, path, "expected an array, got %s", type_name(arr));
+		return;
+	}
+	cJSON_ArrayForEach(e, arr)
+	{
+		/* {uuid, name} references; a bare uuid string in some exports */
+		const cJSON *u = cJSON_IsString(e) ? e : jget(e, "uuid");
+		if (u != NULL && cJSON_IsString(u) && is_uuid(u->valuestring)) {
+			list_add_unique(v, n, cap, u->valuestring);
+		} else if (!cJSON_IsNull(e)) {
+			char *s = show_value(u ? u : e);
+			snprintf(field, sizeof(field), "%s[%ld].uuid", path, i);
+			cwarn(c, field, "not a UUID: %s", s);
+			free(s);
+		}
+		i++;
+	}
+}
+
+/* -------------------------------------------------------------------- usage */
+
+static const char *phase_of(const char *lifecycle)
+{
+	if (lifecycle == NULL)
+		return NULL;
+	if (strcmp(lifecycle, "undecided") == 0)
+		return "needs";
+	if (strcmp(lifecycle, "pilot") == 0 || strcmp(lifecycle, "phasing_in") == 0)
+		return "procurement";
+	if (strcmp(lifecycle, "operational") == 0)
+		return "contract_followup";
+	return "exit"; /* phasing_out, not_in_use */
+}
+
+static void owner_get(struct ctx *c, const cJSON *o, struct ob_kitos_usage *u)
+{
+	const cJSON *roles = jget(o, "roles"), *r, *first = NULL;
+	const char *first_user_uuid = NULL;
+	size_t matches = 0, others = 0;
+
+	if (roles == NULL)
+		return;
+	if (!cJSON_IsArray(roles)) {
+		cwarn(c, "roles", "expected an array, got %s", type_name(roles));
+		return;
+	}
+	cJSON_ArrayForEach(r, roles)
+	{
+		const cJSON *name = jget(jget(r, "role"), "name");
+		const cJSON *uu;
+		const char *s;
+		size_t n;
+
+		if (!cJSON_IsString(name))
+			continue;
+		n = trim_bounds(name->valuestring, &s);
+		if (!eq_ci(s, n, c->owner_role, c->owner_role_len))
+			continue;
+		uu = jget(jget(r, "user"), "uuid");
+		matches++;
+		if (first == NULL) {
+			first = r;
+			first_user_uuid = cJSON_IsString(uu) ? uu->valuestring : NULL;
+		} else if (!cJSON_IsString(uu) || first_user_uuid == NULL ||
+			   strcmp(uu->valuestring, first_user_uuid) != 0) {
+			others++; /* the same person twice is no conflict */
+		}
+	}
+	if (first == NULL)
+		return; /* no owner: the database import reports it */
+	u->owner_uuid = uuid_dup(c, jget(first, "user"), "uuid", "roles.user.uuid");
+	u->owner_name = str_dup(c, jget(first, "user"), "name", "roles.user.name");
+	if (others > 0)
+		cwarn(c, "roles", "%zu roles are \"%.*s\"; using the first, %s", matches,
+		      (int)c->owner_role_len, c->owner_role, u->owner_name ? u->owner_name : "(no name)");
+}
+
+static void sensitivity_get(struct ctx *c, const cJSON *gdpr, struct ob_kitos_usage *u)
+{
+	static const char path[] = "gdpr.dataSensitivityLevels";
+	const cJSON *arr = jget(gdpr, "dataSensitivityLevels"), *e;
+	int seen[4] = {0, 0, 0, 0}, unknown = 0;
+	long i = 0;
+	char field[64];
+
+	if (arr == NULL)
+		return;
+	if (!cJSON_IsArray(arr)) {
+		cwarn(c, path, "expected an array, got %s", type_name(arr));
+		return;
+	}
+	cJSON_ArrayForEach(e, arr)
+	{
+		int k = enum_lookup(e, &sensitivity_def);
+		if (k >= 0) {
+			seen[k] = 1;
+		} else {
+			snprintf(field, sizeof(field), "%s[%ld]", path, i);
+			enum_warn(c, field, e, &sensitivity_def);
+			unknown = 1;
+		}
+		i++;
+	}
+	if (seen[SENS_SENSITIVE])
+		u->personal_data = "sensitive";
+	else if (seen[SENS_PERSON] || seen[SENS_LEGAL])
+		u->personal_data = "ordinary";
+	else if (!unknown)
+		u->personal_data = "none";
+	if (seen[SENS_LEGAL])
+		u->legal_data = 1;
+	else if (!unknown)
+		u->legal_data = 0;
+}
+
+/* general.isBusinessCritical, or gdpr.businessCritical in older versions. */
+static int business_critical_get(struct ctx *c, const cJSON *o, const char *k, const char *path,
+				 int *found)
+{
+	const cJSON *j = jget(o, k);
+	int i;
+
+	*found = j != NULL;
+	if (j == NULL)
+		return -1;
+	if (cJSON_IsBool(j))
+		return cJSON_IsTrue(j) ? 1 : 0;
+	i = enum_get(c, o, k, path, &yes_no_dont_know_def);
+	return i >= 0 ? yes_no_dont_know_vals[i].iv : -1;
+}
+
+static void users_get(struct ctx *c, const cJSON *general, struct ob_kitos_usage *u)
+{
+	const cJSON *n = jget(general, "numberOfExpectedUsers");
+
+	if (n == NULL)
+		return;
+	if (!cJSON_IsObject(n)) {
+		cwarn(c, "general.numberOfExpectedUsers", "expected an object, got %s", type_name(n));
+		return;
+	}
+	u->users_min = int_get(c, n, "lowerBound", "general.numberOfExpectedUsers.lowerBound", INT_MAX);
+	u->users_max = int_get(c, n, "upperBound", "general.numberOfExpectedUsers.upperBound", INT_MAX);
+}
+
+static void usage_fill(struct ctx *c, const cJSON *o, struct ob_kitos_usage *u)
+{
+	const cJSON *general = jget(o, "general");
+	const cJSON *gdpr = jget(o, "gdpr");
+	const cJSON *validity = jget(general, "validity");
+	const cJSON *unit = jget(jget(o, "organizationUsage"), "responsibleOrganizationUnit");
+	const cJSON *dprs = jget(o, "dataProcessingRegistrations");
+	size_t cap = 0;
+	int found, i;
+
+	org_get(c, o, &u->org);
+	u->local_name = str_dup(c, general, "localCallName", "general.localCallName");
+	owner_get(c, o, u);
+	u->department_uuid = uuid_dup(c, unit, "uuid", "organizationUsage.responsibleOrganizationUnit.uuid");
+	u->department_name = str_dup(c, unit, "name", "organizationUsage.responsibleOrganizationUnit.name");
+	u->users_min = u->users_max = -1;
+	users_get(c, general, u);
+
+	i = enum_get(c, general, "hostedAt", "general.hostedAt", &hosted_def);
+	if (i == -1)
+		i = enum_get(c, gdpr, "hostedAt", "gdpr.hostedAt", &hosted_def);
+	u->operations_model = i >= 0 ? hosted_vals[i].out : NULL;
+
+	u->kitos_lifecycle = enum_str(c, validity, "lifeCycleStatus", "general.validity.lifeCycleStatus",
+				      &lifecycle_def);
+	u->lifecycle_phase = phase_of(u->kitos_lifecycle);
+
+	u->legal_data = -1;
+	sensitivity_get(c, gdpr, u);
+
+	u->business_critical = business_critical_get(c, general, "isBusinessCritical",
+						     "general.isBusinessCritical", &found);
+	if (!found)
+		u->business_critical = business_critical_get(c, gdpr, "businessCritical",
+							     "gdpr.businessCritical", &found);
+
+	u->ra_conducted = enum_str(c, gdpr, "riskAssessmentConducted", "gdpr.riskAssessmentConducted",
+				   &ra_conducted_def);
+	u->ra_date = date_get(c, gdpr, "riskAssessmentConductedDate", "gdpr.riskAssessmentConductedDate");
+	u->ra_result = enum_str(c, gdpr, "riskAssessmentResult", "gdpr.riskAssessmentResult", &risk_def);
+	u->ra_planned = date_get(c, gdpr, "plannedRiskAssessmentDate", "gdpr.plannedRiskAssessmentDate");
+	u->dpia_conducted = enum_str(c, gdpr, "dpiaConducted", "gdpr.dpiaConducted", &yes_no_dont_know_def);
+	u->dpia_date = date_get(c, gdpr, "dpiaDate", "gdpr.dpiaDate");
+	u->dpa_required = enum_str(c, gdpr, "isDataProcessingAgreementRequired",
+				   "gdpr.isDataProcessingAgreementRequired", &dpa_def);
+
+	u->main_contract_uuid = uuid_dup(c, jget(general, "mainContract"), "uuid", "general.mainContract.uuid");
+	uuid_list(c, dprs, "dataProcessingRegistrations", &u->dpr_uuids, &u->n_dpr_uuids, &cap);
+}
+
+/* ----------------------------------------------------------------- contract */
+
+/* "3" -> 3; -1 with a warning for anything but a whole number. */
+static int notice_months_get(struct ctx *c, const cJSON *terms)
+{
+	static const char path[] = "termination.terms.noticePeriodMonths.name";
+	const cJSON *npm = jget(terms, "noticePeriodMonths");
+	const cJSON *j;
+	const char *s;
+	char *v;
+	size_t n;
+
+	if (npm == NULL)
+		return -1;
+	if (cJSON_IsNumber(npm)) /* a bare number in some exports */
+		return int_get(c, terms, "noticePeriodMonths", "termination.terms.noticePeriodMonths", 65535);
+	j = jget(npm, "name");
+	if (j == NULL)
+		return -1;
+	if (cJSON_IsString(j)) {
+		long m = 0;
+		size_t k;
+		n = trim_bounds(j->valuestring, &s);
+		for (k = 0; k < n && s[k] >= '0' && s[k] <= '9' && m <= 65535; k++)
+			m = m * 10 + (s[k] - '0');
+		if (n > 0 && k == n && m <= 65535)
+			return (int)m;
+	} else if (cJSON_IsNumber(j)) {
+		return int_get(c, npm, "name", path, 65535);
+	}
+	v = show_value(j);
+	cwarn(c, path, "not a whole number of months: %s", v);
+	free(v);
+	return -1;
+}
+
+/* The leading count of "2 x 1 år"; -1 when the text starts otherwise. */
+static int leading_int(const char *s)
+{
+	long m = 0;
+	int any = 0;
+
+	while (is_ws(*s))
+		s++;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		m = m * 10 + (*s - '0');
+		any = 1;
+		if (m > 65535)
+			return -1;
+	}
+	return any ? (int)m : -1;
+}
+
+static void contract_fill(struct ctx *c, const cJSON *o, struct ob_kitos_contract *k)
+{
+	const cJSON *general = jget(o, "general");
+	const cJSON *validity = jget(general, "validity");
+	const cJSON *supplier_org = jget(jget(o, "supplier"), "organization");
+	const cJSON *unit = jget(jget(o, "responsible"), "organizationUnit");
+	const cJSON *period = jget(o, "agreementPeriod");
+	const cJSON *termination = jget(o, "termination");
+	const cJSON *terms = jget(termination, "terms");
+	size_t cap = 0;
+
+	org_get(c, o, &k->org);
+	k->contract_number = str_dup(c, general, "contractId", "general.contractId");
+	k->supplier = str_dup(c, supplier_org, "name", "supplier.organization.name");
+	k->supplier_cvr = str_dup(c, supplier_org, "cvr", "supplier.organization.cvr");
+	k->responsible_unit_uuid = uuid_dup(c, unit, "uuid", "responsible.organizationUnit.uuid");
+	k->responsible_unit_name = str_dup(c, unit, "name", "responsible.organizationUnit.name");
+	k->start_date = date_get(c, validity, "validFrom", "general.validity.validFrom");
+	k->end_date = date_get(c, validity, "validTo", "general.validity.validTo");
+	k->enforced_valid = bool_get(c, validity, "enforcedValid", "general.validity.enforcedValid");
+	k->continuous = bool_get(c, period, "isContinuous", "agreementPeriod.isContinuous");
+	k->notice_months = notice_months_get(c, terms);
+	k->notice_by_end_of = enum_str(c, terms, "noticeByEndOf", "termination.terms.noticeByEndOf",
+				       &year_segment_def);
+	k->extension_options = str_dup(c, jget(period, "extensionOptions"), "name",
+				       "agreementPeriod.extensionOptions.name");
+	k->extension_total = k->extension_options ? leading_int(k->extension_options) : -1;
+	k->extensions_used = int_get(c, period, "extensionOptionsUsed", "agreementPeriod.extensionOptionsUsed",
+				     65535);
+	k->irrevocable_until = date_get(c, period, "irrevocableUntil", "agreementPeriod.irrevocableUntil");
+	k->terminated_at = date_get(c, termination, "terminatedAt", "termination.terminatedAt");
+	uuid_list(c, jget(o, "systemUsages"), "systemUsages", &k->usage_uuids, &k->n_usage_uuids, &cap);
+	cap = 0;
+	uuid_list(c, jget(o, "dataProcessingRegistrations"), "dataProcessingRegistrations", &k->dpr_uuids,
+		  &k->n_dpr_uuids, &cap);
+}
+
+/* ---------------------------------------------------------------------- DPR */
+
+static char *processors_get(struct ctx *c, const cJSON *general)
+{
+	const cJSON *arr = jget(general, "dataProcessors"), *e;
+	struct ob_buf buf;
+
+	if (arr == NULL)
+		return NULL;
+	if (!cJSON_IsArray(arr)) {
+		cwarn(c, "general.dataProcessors", "expected an array, got %s", type_name(arr));
+		return NULL;
+	}
+	ob_buf_init(&buf, 0);
+	cJSON_ArrayForEach(e, arr)
+	{
+		const cJSON *name = jget(e, "name");
+		const char *s;
+		size_t n;
+
+		if (!cJSON_IsString(name))
+			continue;
+		n = trim_bounds(name->valuestring, &s);
+		if (n == 0)
+			continue;
+		if (buf.len > 0)
+			ob_buf_adds(&buf, "; ");
+		ob_buf_add(&buf, s, n);
+	}
+	if (buf.len == 0) {
+		ob_buf_free(&buf);
+		return NULL;
+	}
+	return ob_buf_steal(&buf);
+}
+
+static void dpr_fill(struct ctx *c, const cJSON *o, struct ob_kitos_dpr *d)
+{
+	const cJSON *general = jget(o, "general");
+	const cJSON *validity = jget(general, "validity");
+	size_t cap = 0;
+	char *main_uuid;
+
+	org_get(c, o, &d->org);
+	d->agreement_concluded = enum_str(c, general, "isAgreementConcluded", "general.isAgreementConcluded",
+					  &yes_no_irrelevant_def);
+	d->concluded_on = date_get(c, general, "agreementConcludedAt", "general.agreementConcludedAt");
+	if (jget(validity, "valid") != NULL)
+		d->valid = bool_get(c, validity, "valid", "general.validity.valid");
+	else
+		d->valid = bool_get(c, general, "valid", "general.valid"); /* older shape */
+	d->third_country = enum_str(c, general, "transferToInsecureThirdCountries",
+				    "general.transferToInsecureThirdCountries", &yes_no_undecided_def);
+	d->processors = processors_get(c, general);
+	d->oversight_next = date_get(c, jget(o, "oversight"), "oversightScheduledInspectionDate",
+				     "oversight.oversightScheduledInspectionDate");
+	uuid_list(c, jget(o, "systemUsages"), "systemUsages", &d->usage_uuids, &d->n_usage_uuids, &cap);
+	cap = 0;
+	main_uuid = uuid_dup(c, jget(general, "mainContract"), "uuid", "general.mainContract.uuid");
+	if (main_uuid != NULL) {
+		list_add_unique(&d->contract_uuids, &d->n_contract_uuids, &cap, main_uuid);
+		free(main_uuid);
+	}
+	uuid_list(c, jget(general, "associatedContracts"), "general.associatedContracts", &d->contract_uuids,
+		  &d->n_contract_uuids, &cap);
+}
+
+/* --------------------------------------------------------------------- user */
+
+static void user_fill(struct ctx *c, const cJSON *o, struct ob_kitos_user *u)
+{
+	const cJSON *j = jget(o, "email");
+	const char *s;
+	size_t n;
+
+	org_get(c, o, &u->org);
+	if (j == NULL)
+		return;
+	if (!cJSON_IsString(j)) {
+		cwarn(c, "email", "expected a string, got %s", type_name(j));
+		return;
+	}
+	n = trim_bounds(j->valuestring, &s);
+	if (n == 0)
+		return;
+	if (memchr(s, '@', n) == NULL || memchr(s, ' ', n) != NULL) {
+		char *v = show_value(j);
+		cwarn(c, "email", "not an e-mail address: %s", v);
+		free(v);
+		return;
+	}
+	u->email = ob_xstrndup(s, n);
+}
+
+/* "firstName lastName", or name; NULL when there is neither. */
+static char *user_name(struct ctx *c, const cJSON *o)
+{
+	char *first = str_dup(c, o, "firstName", "firstName");
+	char *last = str_dup(c, o, "lastName", "lastName");
+	char *name;
+
+	if (first != NULL && last != NULL)
+		name = ob_xasprintf("%s %s", first, last);
+	else if (first != NULL || last != NULL)
+		name = ob_xstrdup(first ? first : last);
+	else
+		name = str_dup(c, o, "name", "name");
+	free(first);
+	free(last);
+	return name;
+}
+
+/* -------------------------------------------------------------- one object */
+
+static int kind_of(const cJSON *o)
+{
+	const cJSON *general = jget(o, "general");
+
+	if (jhas(o, "systemContext") || jhas(o, "gdpr") || jhas(o, "organizationUsage") ||
+	    jhas(o, "archiving"))
+		return OB_KITOS_USAGE;
+	/* Before contracts: a minimal DPR is {name, uuid, general: {validity:
+	 * {valid, enforceInvalidity}}}. */
+	if (jhas(o, "oversight") || jhas(general, "isAgreementConcluded") ||
+	    jhas(general, "dataProcessors") || jhas(jget(general, "validity"), "enforceInvalidity"))
+		return OB_KITOS_DPR;
+	if (jhas(o, "agreementPeriod") || jhas(o, "termination") || jhas(o, "supplier") ||
+	    jhas(o, "procurement") || jhas(general, "contractId") || jhas(general, "contractType"))
+		return OB_KITOS_CONTRACT;
+	if (jhas(o, "email") || jhas(o, "firstName") || jhas(o, "lastName"))
+		return OB_KITOS_USER;
+	return -1;
+}
+
+static void parse_object(struct ctx *c, const cJSON *o)
+{
+	struct ob_kitos_batch *b = c->b;
+	const cJSON *ju = jget(o, "uuid");
+	int kind = kind_of(o);
+	const char *what;
+	char *name = NULL;
+
+	c->uuid = cJSON_IsString(ju) && is_uuid(ju->valuestring) ? ju->valuestring : NULL;
+	if (kind < 0) {
+		cwarn(c, "", "object of unknown kind (not an it-system-usage, it-contract, "
+			     "data-processing-registration or user)");
+		b->skipped_unknown++;
+		return;
+	}
+	what = kind_names[kind];
+	if (c->uuid == NULL) {
+		if (ju == NULL || (cJSON_IsString(ju) && ju->valuestring[0] == '\0')) {
+			cwarn(c, "uuid", "missing uuid; %s skipped", what);
+		} else {
+			char *v = show_value(ju);
+			cwarn(c, "uuid", "not a UUID: %s; %s skipped", v, what);
+			free(v);
+		}
+		b->skipped[kind]++;
+		return;
+	}
+
+	switch (kind) {
+	case OB_KITOS_USAGE:
+		name = str_dup(c, jget(o, "systemContext"), "name", "systemContext.name");
+		if (name == NULL)
+			name = str_dup(c, jget(o, "general"), "localCallName", "general.localCallName");
+		if (name == NULL) {
+			cwarn(c, "systemContext.name", "no name (neither systemContext.name nor "
+						       "general.localCallName); %s skipped", what);
+			break;
+		}
+		GROW(b->usages, b->n_usages, b->cap_usages);
+		{
+			struct ob_kitos_usage *u = &b->usages[b->n_usages++];
+			memset(u, 0, sizeof(*u));
+			u->file = c->file;
+			u->index = c->index;
+			u->uuid = ob_xstrdup(c->uuid);
+			u->name = name;
+			usage_fill(c, o, u);
+		}
+		return;
+	case OB_KITOS_CONTRACT:
+	case OB_KITOS_DPR:
+		name = str_dup(c, o, "name", "name");
+		if (name == NULL) {
+			cwarn(c, "name", "no name; %s skipped", what);
+			break;
+		}
+		if (kind == OB_KITOS_CONTRACT) {
+			struct ob_kitos_contract *k;
+			GROW(b->contracts, b->n_contracts, b->cap_contracts);
+			k = &b->contracts[b->n_contracts++];
+			memset(k, 0, sizeof(*k));
+			k->file = c->file;
+			k->index = c->index;
+			k->uuid = ob_xstrdup(c->uuid);
+			k->name = name;
+			contract_fill(c, o, k);
+		} else {
+			struct ob_kitos_dpr *d;
+			GROW(b->dprs, b->n_dprs, b->cap_dprs);
+			d = &b->dprs[b->n_dprs++];
+			memset(d, 0, sizeof(*d));
+			d->file = c->file;
+			d->index = c->index;
+			d->uuid = ob_xstrdup(c->uuid);
+			d->name = name;
+			dpr_fill(c, o, d);
+		}
+		return;
+	case OB_KITOS_USER:
+		name = user_name(c, o);
+		if (name == NULL) {
+			cwarn(c, "name", "no firstName, lastName or name; %s skipped", what);
+			break;
+		}
+		GROW(b->users, b->n_users, b->cap_users);
+		{
+			struct ob_kitos_user *u = &b->users[b->n_users++];
+			memset(u, 0, sizeof(*u));
+			u->file = c->file;
+			u->index = c->index;
+			u->uuid = ob_xstrdup(c->uuid);
+			u->name = name;
+			user_fill(c, o, u);
+		}
+		return;
+	}
+	b->skipped[kind]++;
+}
+
+/* ------------------------------------------------------------ fatal errors */
+
+static size_t skip_bom(const char *s, size_t len)
+{
+	return len >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+}
+
+/* 1-based line and column (in characters) of byte offset pos. */
+static void line_col(const char *s, size_t len, size_t pos, long *line, long *col)
+{
+	size_t i = skip_bom(s, len), start;
+
+	*line = 1;
+	if (pos > len)
+		pos = len;
+	start = i;
+	for (; i < pos; i++)
+		if (s[i] == '\n') {
+			(*line)++;
+			start = i + 1;
+		}
+	*col = 1;
+	for (i = start; i < pos; i++)
+		if (((unsigned char)s[i] & 0xC0) != 0x80)
+			(*col)++;
+}
+
+/* Up to SNIPPET_CHARS characters from pos, on one line. */
+static void snippet(const char *s, size_t len, size_t pos, char *out, size_t outsz)
+{
+	size_t o = 0, chars = 0;
+
+	for (size_t i = pos; i < len && o + 5 < outsz; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		if (ch == '\n' || ch == '\r')
+			break;
+		if ((ch & 0xC0) != 0x80 && chars++ == SNIPPET_CHARS)
+			break;
+		out[o++] = (ch < 0x20 || ch == 0x7F) ? ' ' : (char)ch;
+	}
+	out[o] = '\0';
+}
+
+/* A small JSON checker, run only after cJSON has refused the text, to say
+ * where and why. cJSON reports the start of the token it could not use and
+ * clamps positions past the end, so a truncated file cannot be told from
+ * one with a bad last character; this checker can. Lenient where cJSON is
+ * (numbers go through strtod, strings may hold control characters). */
+enum { X_VALUE, X_ARR_FIRST, X_ARR_NEXT, X_OBJ_FIRST, X_OBJ_KEY, X_COLON, X_OBJ_NEXT, X_DONE };
+
+struct jerr {
+	size_t pos;
+	int eof;
+	const char *expected;
+	size_t max_depth;
+};
+
+static int scan_string(const char *s, size_t len, size_t *i, struct jerr *e)
+{
+	size_t p = *i + 1;
+
+	while (p < len) {
+		char ch = s[p];
+		if (ch == '"') {
+			*i = p + 1;
+			return 0;
+		}
+		if (ch == '\\') {
+			if (++p >= len)
+				break;
+			if (s[p] == 'u') {
+				for (int k = 1; k <= 4; k++) {
+					if (p + (size_t)k >= len)
+						goto eof;
+					if (!is_hex(s[p + (size_t)k])) {
+						e->pos = p + (size_t)k;
+						e->expected = "four hexadecimal digits after \\u";
+						return -1;
+					}
+				}
+				p += 5;
+				continue;
+			}
+			if (strchr("\"\\/bfnrt", s[p]) == NULL || s[p] == '\0') {
+				e->pos = p - 1;
+				e->expected = "a valid escape (\\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX)";
+				return -1;
+			}
+		}
+		p++;
+	}
+eof:
+	e->pos = len;
+	e->eof = 1;
+	return -1;
+}
+
+static int scan_number(const char *s, size_t len, size_t *i, struct jerr *e)
+{
+	char tmp[64], *end;
+	size_t p = *i, n = 0, used;
+
+	while (p < len && n < sizeof(tmp) - 1 && strchr("0123456789+-eE.", s[p]) != NULL && s[p] != '\0')
+		tmp[n++] = s[p++];
+	tmp[n] = '\0';
+	(void)strtod(tmp, &end);
+	used = (size_t)(end - tmp);
+	if (used == 0) {
+		if (p == len) {
+			e->pos = len;
+			e->eof = 1;
+		} else {
+			e->pos = *i;
+			e->expected = "a number";
+		}
+		return -1;
+	}
+	if (used < n && p == len) { /* "1.5e" at the end: cut off mid-number */
+		e->pos = len;
+		e->eof = 1;
+		return -1;
+	}
+	*i += used;
+	return 0;
+}
+
+static int scan_literal(const char *s, size_t len, size_t *i, struct jerr *e)
+{
+	static const char *const lits[] = {"true", "false", "null"};
+
+	for (size_t k = 0; k < OB_ARRAY_LEN(lits); k++) {
+		size_t n = strlen(lits[k]), avail = len - *i;
+		if (s[*i] != lits[k][0])
+			continue;
+		if (avail < n && memcmp(s + *i, lits[k], avail) == 0) {
+			e->pos = len;
+			e->eof = 1;
+			return -1;
+		}
+		if (avail >= n && memcmp(s + *i, lits[k], n) == 0) {
+			*i += n;
+			return 0;
+		}
+	}
+	e->pos = *i;
+	e->expected = "a value (object, array, string, number, true, false or null)";
+	return -1;
+}
+
+/* Returns 1 with e set when the text is not JSON, 0 when it is. */
+static int json_check(const char *s, size_t len, struct jerr *e)
+{
+	char *stack = NULL;
+	size_t depth = 0, cap = 0, i = skip_bom(s, len);
+	int state = X_VALUE, rc = 1;
+
+	memset(e, 0, sizeof(*e));
+	for (;;) {
+		while (i < len && is_ws(s[i]))
+			i++;
+		if (i == len) {
+			if (state == X_DONE)
+				rc = 0;
+			else {
+				e->pos = len;
+				e->eof = 1;
+			}
+			goto out;
+		}
+		switch (state) {
+		case X_VALUE:
+		case X_ARR_FIRST:
+			if (state == X_ARR_FIRST && s[i] == ']') {
+				i++;
+				depth--;
+				break;
+			}
+			if (s[i] == '{' || s[i] == '[') {
+				GROW(stack, depth, cap);
+				stack[depth++] = s[i];
+				if (depth > e->max_depth)
+					e->max_depth = depth;
+				state = s[i] == '{' ? X_OBJ_FIRST : X_ARR_FIRST;
+				i++;
+				continue;
+			}
+			if (s[i] == '"') {
+				if (scan_string(s, len, &i, e) < 0)
+					goto out;
+			} else if (s[i] == '-' || (s[i] >= '0' && s[i] <= '9')) {
+				if (scan_number(s, len, &i, e) < 0)
+					goto out;
+			} else if (scan_literal(s, len, &i, e) < 0) {
+				goto out;
+			}
+			break;
+		case X_OBJ_FIRST:
+		case X_OBJ_KEY:
+			if (state == X_OBJ_FIRST && s[i] == '}') {
+				i++;
+				depth--;
+				break;
+			}
+			if (s[i] != '"') {
+				e->pos = i;
+				e->expected = state == X_OBJ_FIRST ? "a member name in double quotes or '}'"
+								   : "a member name in double quotes";
+				goto out;
+			}
+			if (scan_string(s, len, &i, e) < 0)
+				goto out;
+			state = X_COLON;
+			continue;
+		case X_COLON:
+			if (s[i] != ':') {
+				e->pos = i;
+				e->expected = "':'";
+				goto out;
+			}
+			i++;
+			state = X_VALUE;
+			continue;
+		case X_ARR_NEXT:
+			if (s[i] == ',') {
+				i++;
+				state = X_VALUE;
+				continue;
+			}
+			if (s[i] != ']') {
+				e->pos = i;
+				e->expected = "',' or ']'";
+				goto out;
+			}
+			i++;
+			depth--;
+			break;
+		case X_OBJ_NEXT:
+			if (s[i] == ',') {
+				i++;
+				state = X_OBJ_KEY;
+				continue;
+			}
+			if (s[i] != '}') {
+				e->pos = i;
+				e->expected = "',' or '}'";
+				goto out;
+			}
+			i++;
+			depth--;
+			break;
+		default: /* X_DONE with text left */
+			e->pos = i;
+			e->expected = "the end of the file after the JSON value";
+			goto out;
+		}
+		/* a value is complete */
+		if (depth == 0)
+			state = X_DONE;
+		else
+			state = stack[depth - 1] == '[' ? X_ARR_NEXT : X_OBJ_NEXT;
+	}
+out:
+	free(stack);
+	return rc;
+}
+
+static void syntax_error(const char *file, const char *text, size_t len, const char *cjson_pos,
+			 struct ob_err *err)
+{
+	struct jerr e;
+	long line, col;
+	char near[4 * SNIPPET_CHARS + 8];
+
+	if (json_check(text, len, &e) == 0) {
+		/* Valid JSON that cJSON refused (nesting deeper than it allows,
+		 * a lone UTF-16 surrogate): trust its position. */
+		e.pos = cjson_pos && cjson_pos >= text && cjson_pos <= text + len ? (size_t)(cjson_pos - text) : 0;
+		e.eof = 0;
+		e.expected = NULL;
+	}
+	line_col(text, len, e.pos, &line, &col);
+	if (e.eof) {
+		ob_err_set(err, "%s:%ld:%ld: JSON syntax error: unexpected end of file", file, line, col);
+		return;
+	}
+	snippet(text, len, e.pos, near, sizeof(near));
+	if (e.expected == NULL && e.max_depth > CJSON_NESTING_LIMIT)
+		ob_err_set(err, "%s:%ld:%ld: JSON syntax error near '%s': nested deeper than %d arrays and "
+				"objects", file, line, col, near, (int)CJSON_NESTING_LIMIT);
+	else if (e.expected)
+		ob_err_set(err, "%s:%ld:%ld: JSON syntax error near '%s': expected %s", file, line, col, near,
+			   e.expected);
+	else
+		ob_err_set(err, "%s:%ld:%ld: JSON syntax error near '%s'", file, line, col, near);
+}
+
+/* Byte offset of element n of the top-level array, found by scanning the
+ * text; (size_t)-1 if it cannot be found. Only run for an error message. */
+static size_t element_pos(const char *s, size_t len, long n)
+{
+	size_t i = skip_bom(s, len);
+	long depth = 0, k = 0;
+	int want = 1; /* the next non-blank character starts element k */
+
+	while (i < len && is_ws(s[i]))
+		i++;
+	if (i == len || s[i] != '[')
+		return (size_t)-1;
+	for (i++; i < len; i++) {
+		char ch = s[i];
+		if (is_ws(ch))
+			continue;
+		if (want && depth == 0) {
+			if (k == n)
+				return i;
+			want = 0;
+		}
+		if (ch == '"') {
+			for (i++; i < len && s[i] != '"'; i++)
+				if (s[i] == '\\')
+					i++;
+		} else if (ch == '[' || ch == '{') {
+			depth++;
+		} else if (ch == ']' || ch == '}') {
+			if (--depth < 0)
+				break;
+		} else if (ch == ',' && depth == 0) {
+			k++;
+			want = 1;
+		}
+	}
+	return (size_t)-1;
+}
+
+/* ------------------------------------------------------------------- arena */
+
+/* cJSON makes one malloc() per value and per string, and cJSON_Delete one
+ * free() each: for a 60 MB export that is millions of calls and about half
+ * the time of the parse. While ob_kitos_parse runs, this thread's cJSON
+ * allocations come from an arena released in one go instead. The hooks are
+ * installed once for the process; outside an arena (other threads, other
+ * callers) they are plain malloc() and free(). cJSON_Delete is still called,
+ * so a tree stays correct even if someone else replaces the hooks. */
+struct arena_chunk {
+	struct arena_chunk *next;
+	size_t used, cap;
+	alignas(max_align_t) unsigned char data[];
+};
+
+#define ARENA_FIRST ((size_t)64 * 1024)
+#define ARENA_MAX ((size_t)16 * 1024 * 1024)
+
+static _Thread_local struct arena_chunk *arena;
+static _Thread_local int arena_on;
+static int hooks_installed;
+
+static void *hook_alloc(size_t n)
+{
+	size_t a = alignof(max_align_t), cap;
+	struct arena_chunk *ch;
+	void *p;
+
+	if (!arena_on)
+		return malloc(n);
+	n = (n + a - 1) & ~(a - 1);
+	if (arena == NULL || arena->cap - arena->used < n) {
+		cap = arena ? arena->cap * 2 : ARENA_FIRST;
+		if (cap > ARENA_MAX)
+			cap = ARENA_MAX;
+		if (cap < n)
+			cap = n;
+		ch = malloc(sizeof(*ch) + cap);
+		if (ch == NULL)
+			return NULL; /* cJSON reports it as a failed parse */
+		ch->next = arena;
+		ch->used = 0;
+		ch->cap = cap;
+		arena = ch;
+	}
+	p = arena->data + arena->used;
+	arena->used += n;
+	return p;
+}
+
+static void hook_free(void *p)
+{
+	if (!arena_on)
+		free(p);
+	/* else: the arena's, released by arena_end() */
+}
+
+static void arena_begin(void)
+{
+	if (!__atomic_load_n(&hooks_installed, __ATOMIC_ACQUIRE)) {
+		cJSON_Hooks h = {hook_alloc, hook_free};
+		cJSON_InitHooks(&h);
+		__atomic_store_n(&hooks_installed, 1, __ATOMIC_RELEASE);
+	}
+	arena_on = 1;
+}
+
+static void arena_end(void)
+{
+	while (arena != NULL) {
+		struct arena_chunk *next = arena->next;
+		free(arena);
+		arena = next;
+	}
+	arena_on = 0;
+}
+
+/* ------------------------------------------------------------------- parse */
+
+int ob_kitos_parse(struct ob_kitos_batch *b, const char *file, const char *text, size_t len,
+		   const struct ob_kitos_opts *opts, struct ob_err *err)
+{
+	cJSON *root = NULL;
+	const cJSON *e;
+	const char *end = NULL, *role;
+	size_t i = skip_bom(text, len);
+	long line, col, n;
+	struct ctx c;
+	int rc = -1;
+
+	if (file == NULL)
+		file = "(input)";
+	while (i < len && is_ws(text[i]))
+		i++;
+	if (i == len) {
+		ob_err_set(err, "%s: empty file, expected KITOS JSON", file);
+		goto out;
+	}
+	arena_begin();
+	root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+	if (root == NULL) {
+		syntax_error(file, text, len, end ? end : cJSON_GetErrorPtr(), err);
+		goto out;
+	}
+	/* cJSON stops after the value; what follows must be blank. */
+	if (end != NULL && end >= text && end < text + len) {
+		size_t p = (size_t)(end - text);
+		while (p < len && is_ws(text[p]))
+			p++;
+		if (p < len) {
+			char near[4 * SNIPPET_CHARS + 8];
+			line_col(text, len, p, &line, &col);
+			snippet(text, len, p, near, sizeof(near));
+			ob_err_set(err, "%s:%ld:%ld: JSON syntax error near '%s': expected the end of the file "
+					"after the JSON value", file, line, col, near);
+			goto out;
+		}
+	}
+	if (!cJSON_IsObject(root) && !cJSON_IsArray(root)) {
+		line_col(text, len, i, &line, &col);
+		ob_err_set(err, "%s:%ld:%ld: not KITOS data: top-level JSON is %s, expected an object or an "
+				"array of objects", file, line, col, type_name(root));
+		goto out;
+	}
+	if (cJSON_IsArray(root)) {
+		n = 0;
+		cJSON_ArrayForEach(e, root)
+		{
+			if (!cJSON_IsObject(e)) {
+				size_t p = element_pos(text, len, n);
+				if (p != (size_t)-1) {
+					line_col(text, len, p, &line, &col);
+					ob_err_set(err, "%s:%ld:%ld: not KITOS data: element %ld of the top-level "
+							"array is %s, expected an object", file, line, col, n,
+						   type_name(e));
+				} else {
+					ob_err_set(err, "%s: not KITOS data: element %ld of the top-level array is "
+							"%s, expected an object", file, n, type_name(e));
+				}
+				goto out;
+			}
+			n++;
+		}
+	}
+
+	/* From here on nothing is fatal. */
+	GROW(b->files, b->n_files, b->cap_files);
+	b->files[b->n_files++] = ob_xstrdup(file);
+	memset(&c, 0, sizeof(c));
+	c.b = b;
+	c.file = b->files[b->n_files - 1];
+	role = opts && opts->owner_role ? opts->owner_role : DEFAULT_OWNER_ROLE;
+	c.owner_role_len = trim_bounds(role, &c.owner_role);
+	if (cJSON_IsObject(root)) {
+		c.index = -1;
+		parse_object(&c, root);
+	} else {
+		c.index = 0;
+		cJSON_ArrayForEach(e, root)
+		{
+			parse_object(&c, e);
+			c.index++;
+		}
+	}
+	rc = 0;
+out:
+	cJSON_Delete(root);
+	arena_end();
+	return rc;
+}

@@ -1,2 +1,1049 @@
-#include "tap.h"
-int main(void) { OK(1); END_TEST; }
+/* test_kitos.c - the KITOS JSON parser against the upstream fixtures and
+ * against the broken and odd inputs real exports contain. */
+#include "config.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "kitos.h"
+#include "../tap.h"
+
+static char fixtures[1024];
+
+static int32_t day(int y, int m, int d)
+{
+	return ob_days_from_civil(y, m, d);
+}
+
+/* Parses a string as a file called name into b; returns ob_kitos_parse's result. */
+static int parse_str(struct ob_kitos_batch *b, const char *name, const char *json,
+		     const struct ob_kitos_opts *opts, struct ob_err *err)
+{
+	ob_err_clear(err);
+	return ob_kitos_parse(b, name, json, strlen(json), opts, err);
+}
+
+/* Parses fixtures/rel into b; -2 when the file cannot be read. */
+static int parse_fixture(struct ob_kitos_batch *b, const char *rel, struct ob_err *err)
+{
+	char *path = ob_path_join(fixtures, rel), *text;
+	size_t len;
+	int rc;
+
+	ob_err_clear(err);
+	if (ob_read_file(path, &text, &len) < 0) {
+		printf("# cannot read %s\n", path);
+		free(path);
+		return -2;
+	}
+	rc = ob_kitos_parse(b, rel, text, len, NULL, err);
+	if (rc < 0)
+		printf("# %s\n", err->msg);
+	free(text);
+	free(path);
+	return rc;
+}
+
+/* The first warning about field, or NULL. */
+static const struct ob_kitos_warning *warning_for(const struct ob_kitos_batch *b, const char *field)
+{
+	for (size_t i = 0; i < b->n_warnings; i++)
+		if (strcmp(b->warnings[i].field, field) == 0)
+			return &b->warnings[i];
+	return NULL;
+}
+
+static const char *warning_msg(const struct ob_kitos_batch *b, const char *field)
+{
+	const struct ob_kitos_warning *w = warning_for(b, field);
+	return w ? w->message : NULL;
+}
+
+/* ------------------------------------------------------------------ fixtures */
+
+static const struct {
+	const char *file;
+	size_t usages, contracts, dprs, warnings;
+} expected[] = {
+	{"dpr/data-processing-registration.json", 0, 0, 1, 0},
+	{"dpr/data-processing-registrations.json", 0, 0, 1, 0},
+	{"dpr/it-system-usage-data-processing-registrations.json", 0, 0, 2, 0},
+	{"it-contracts/it-contract.json", 0, 1, 0, 0},
+	{"it-contracts/it-contract-with-external-references.json", 0, 1, 0, 0},
+	{"it-contracts/it-contracts-by-it-system-usage-uuid.json", 0, 2, 0, 0},
+	{"it-contracts/it-contracts-with-newly-associated-contract.json", 0, 1, 0, 0},
+	{"it-contracts/deadlines/it-contract-with-continous-true.json", 0, 1, 0, 0},
+	{"it-system-usage/it-system-usage.json", 1, 0, 0, 0},
+	{"it-system-usage/it-system-usage-valid-main-contract.json", 1, 0, 0, 0},
+	{"it-system-usage/it-system-usage-invalid-main-contract.json", 1, 0, 0, 0},
+	{"it-system-usage/it-system-usage-no-main-contract.json", 1, 0, 0, 0},
+	{"it-system-usage/it-system-usage-no-organization.json", 1, 0, 0, 0},
+	{"it-system-usage/relations/it-system-usage-no-relations.json", 1, 0, 0, 0},
+	{"it-system-usage/archiving/it-system-usage-with-journal-period.json", 1, 0, 0, 0},
+	{"it-system-usage/gdpr/it-system-usage-gdpr-no-link.json", 1, 0, 0, 0},
+	{"it-system-usage/gdpr/it-system-usage-full-gdpr.json", 1, 0, 0, 0},
+	{"it-system-usage/gdpr/it-system-usage-gdpr-sensitive-data.json", 1, 0, 0, 0},
+	/* plannedRiskAssessmentDate "2024-01-15T00:00:000Z" */
+	{"it-system-usage/gdpr/it-system-usage-risk-assessment.json", 1, 0, 0, 1},
+	/* riskAssessmentResult "LowRisk", two malformed dates */
+	{"it-system-usage/gdpr/it-system-usage-updated-gdpr.json", 1, 0, 0, 3},
+};
+
+/* Every .json under dir (relative to fixtures) that the table above lacks. */
+static void walk_unlisted(const char *rel, int *found, int *unlisted)
+{
+	char *dir = rel[0] ? ob_path_join(fixtures, rel) : ob_xstrdup(fixtures);
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	if (d == NULL) {
+		free(dir);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		char *sub, *full;
+		struct stat st;
+		size_t n = strlen(de->d_name);
+		int listed = 0;
+
+		if (de->d_name[0] == '.')
+			continue;
+		sub = rel[0] ? ob_path_join(rel, de->d_name) : ob_xstrdup(de->d_name);
+		full = ob_path_join(fixtures, sub);
+		if (stat(full, &st) == 0 && S_ISDIR(st.st_mode)) {
+			walk_unlisted(sub, found, unlisted);
+		} else if (n > 5 && strcmp(de->d_name + n - 5, ".json") == 0) {
+			(*found)++;
+			for (size_t i = 0; i < OB_ARRAY_LEN(expected); i++)
+				if (strcmp(expected[i].file, sub) == 0)
+					listed = 1;
+			if (!listed) {
+				struct ob_kitos_batch b;
+				struct ob_err err;
+				(*unlisted)++;
+				ob_kitos_batch_init(&b);
+				EXPECT_EQ_INT(0, parse_fixture(&b, sub, &err));
+				OK(b.n_usages + b.n_contracts + b.n_dprs + b.n_users > 0);
+				ob_kitos_batch_free(&b);
+			}
+		}
+		free(sub);
+		free(full);
+	}
+	closedir(d);
+	free(dir);
+}
+
+DEF_TEST(every_fixture_parses)
+{
+	struct stat st;
+	int found = 0, unlisted = 0;
+
+	if (stat(fixtures, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		TAP_RESULT(0, "fixture directory %s exists (set OB_SHARED_DIR)", fixtures);
+		return;
+	}
+	for (size_t i = 0; i < OB_ARRAY_LEN(expected); i++) {
+		struct ob_kitos_batch b;
+		struct ob_err err;
+
+		printf("# %s\n", expected[i].file);
+		ob_kitos_batch_init(&b);
+		EXPECT_EQ_INT(0, parse_fixture(&b, expected[i].file, &err));
+		EXPECT_EQ_INT(expected[i].usages, b.n_usages);
+		EXPECT_EQ_INT(expected[i].contracts, b.n_contracts);
+		EXPECT_EQ_INT(expected[i].dprs, b.n_dprs);
+		EXPECT_EQ_INT(0, b.n_users);
+		EXPECT_EQ_INT(expected[i].warnings, b.n_warnings);
+		for (size_t w = 0; w < b.n_warnings; w++)
+			printf("#   warning %s: %s\n", b.warnings[w].field, b.warnings[w].message);
+		EXPECT_EQ_INT(0, b.skipped_unknown);
+		EXPECT_EQ_INT(1, b.n_files);
+		if (b.n_files == 1)
+			EXPECT_EQ_STR(expected[i].file, b.files[0]);
+		ob_kitos_batch_free(&b);
+	}
+	walk_unlisted("", &found, &unlisted);
+	EXPECT_EQ_INT(OB_ARRAY_LEN(expected), found);
+	EXPECT_EQ_INT(0, unlisted);
+}
+
+DEF_TEST(usage_fixture_values)
+{
+	struct ob_kitos_batch b;
+	struct ob_err err;
+	const struct ob_kitos_usage *u;
+
+	ob_kitos_batch_init(&b);
+	if (parse_fixture(&b, "it-system-usage/it-system-usage.json", &err) != 0 || b.n_usages != 1) {
+		OK(0);
+		ob_kitos_batch_free(&b);
+		return;
+	}
+	u = &b.usages[0];
+	EXPECT_EQ_STR("it-system-usage/it-system-usage.json", u->file);
+	OK(u->file == b.files[0]);
+	EXPECT_EQ_INT(-1, u->index);
+	EXPECT_EQ_STR("85cc6bd8-da66-4d4e-8e56-4dbc16e5c109", u->uuid);
+	EXPECT_EQ_STR("System 3", u->name);
+	EXPECT_EQ_STR("kaldenavn", u->local_name);
+	EXPECT_EQ_STR("b971f663-2c0e-44d2-9da2-fbf9cdd8df85", u->org.uuid);
+	EXPECT_EQ_STR("23232", u->org.cvr);
+	EXPECT_EQ_STR("Fælles Kommune", u->org.name);
+	EXPECT_EQ_STR("803fd406-27e2-4785-b162-02ee6ea876d1", u->department_uuid);
+	EXPECT_EQ_STR("Direktørområde", u->department_name);
+	EXPECT_EQ_INT(100, u->users_min);
+	EXPECT_EQ_INT(499, u->users_max);
+	EXPECT_EQ_STR("internal", u->operations_model); /* general.hostedAt "OnPremise" */
+	EXPECT_EQ_STR("operational", u->kitos_lifecycle);
+	EXPECT_EQ_STR("contract_followup", u->lifecycle_phase);
+	EXPECT_EQ_STR("sensitive", u->personal_data); /* [0, 1, 3, 2] */
+	EXPECT_EQ_INT(1, u->legal_data);
+	EXPECT_EQ_INT(1, u->business_critical); /* "Yes" */
+	EXPECT_EQ_STR("yes", u->ra_conducted);  /* 1 */
+	EXPECT_EQ_INT(OB_NO_DATE, u->ra_date);
+	EXPECT_EQ_STR(NULL, u->ra_result);
+	EXPECT_EQ_INT(OB_NO_DATE, u->ra_planned);
+	EXPECT_EQ_STR("yes", u->dpia_conducted);
+	EXPECT_EQ_INT(OB_NO_DATE, u->dpia_date);
+	EXPECT_EQ_STR(NULL, u->dpa_required);
+	EXPECT_EQ_STR(NULL, u->owner_uuid); /* roles hold no Systemejer: no warning */
+	EXPECT_EQ_STR(NULL, u->owner_name);
+	EXPECT_EQ_STR(NULL, u->main_contract_uuid);
+	EXPECT_EQ_INT(0, u->n_dpr_uuids);
+	EXPECT_EQ_INT(0, b.n_warnings);
+	ob_kitos_batch_free(&b);
+
+	/* The same usage with integer enums in the older shape (gdpr.hostedAt 1,
+	 * isBusinessCritical 1) and a main contract. */
+	ob_kitos_batch_init(&b);
+	if (parse_fixture(&b, "it-system-usage/it-system-usage-valid-main-contract.json", &err) == 0 &&
+	    b.n_usages == 1) {
+		u = &b.usages[0];
+		EXPECT_EQ_STR("internal", u->operations_model);
+		EXPECT_EQ_INT(1, u->business_critical);
+		EXPECT_EQ_STR("dcc373bd-d11c-4cb9-9d0a-7160e578979a", u->main_contract_uuid);
+	} else
+		OK(0);
+	ob_kitos_batch_free(&b);
+
+	ob_kitos_batch_init(&b);
+	if (parse_fixture(&b, "it-system-usage/relations/it-system-usage-no-relations.json", &err) == 0 &&
+	    b.n_usages == 1) {
+		EXPECT_EQ_INT(100, b.usages[0].users_min);
+		EXPECT_EQ_INT(-1, b.usages[0].users_max); /* upperBound null */
+	} else
+		OK(0);
+	ob_kitos_batch_free(&b);
+
+	ob_kitos_batch_init(&b);
+	if (parse_fixture(&b, "it-system-usage/it-system-usage-no-organization.json", &err) == 0 &&
+	    b.n_usages == 1) {
+		EXPECT_EQ_STR(NULL, b.usages[0].department_uuid); /* responsibleOrganizationUnit {} */
+		EXPECT_EQ_STR(NULL, b.usages[0].department_name);
+	} else
+		OK(0);
+	ob_kitos_batch_free(&b);
+}
+
+DEF_TEST(gdpr_fixture_values)
+{
+	struct ob_kitos_batch b;
+	struct ob_err err;
+	const struct ob_kitos_usage *u;
+	const struct ob_kitos_warning *w;
+
+	/* ["LegalData"], gdpr.businessCritical "Yes", userSupervisionDate 0001-01-01 */
+	ob_kitos_batch_init(&b);
+	if (parse_fixture(&b, "it-system-usage/gdpr/it-system-usage-full-gdpr.json", &err) == 0 &&
+	    b.n_usages == 1) {
+		u = &b.usages[0];
+		EXPECT_EQ_STR("ordinary", u->personal_data);
+		EXPECT_EQ_INT(1, u->legal_data);
+		EXPECT_EQ_INT(1, u->business_critical);
+		EXPECT_EQ_STR("internal", u->operations_model);
+		EXPECT_EQ_INT(0, b.n_warnings);
+	} else
+		OK(0);
+	ob_kitos_batch_free(&b);
+
+	ob_kitos_batch_init(&b);
+	if (parse_fixture(&b, "it-system-usage/gdpr/it-system-usage-gdpr-sensitive-data.json", &err) == 0 &&
+	    b.n_usages == 1) {
+		u = &b.usages[0];
+		EXPECT_EQ_STR("sensitive", u->personal_data);
+		EXPECT_EQ_INT(1, u->legal_data);
+		EXPECT_EQ_INT(0, u->business_critical); /* "No" */
+		EXPECT_EQ_STR("supplier_hosted", u->operations_model); /* "External" */
+	} else
+		OK(0);
+	ob_kitos_batch_free(&b);
+
+	/* A malformed date in a field we store is named; the one in
+	 * userSupervisionDate, which we do not store, is not. */
+	ob_kitos_batch_init(&b);
+	if (parse_fixture(&b, "it-system-usage/gdpr/it-system-usage-risk-assessment.json", &err) == 0 &&
+	    b.n_usages == 1) {
+		u = &b.usages[0];
+		w = warning_for(&b, "gdpr.plannedRiskAssessmentDate");
+		OK(w != NULL);
+		if (w != NULL) {
+			EXPECT_EQ_STR("malformed date \"2024-01-15T00:00:000Z\"", w->message);
+			EXPECT_EQ_STR("85cc6bd8-da66-4d4e-8e56-4dbc16e5c109", w->uuid);
+			EXPECT_EQ_STR("it-system-usage/gdpr/it-system-usage-risk-assessment.json", w->file);
+			EXPECT_EQ_INT(-1, w->index);
+		}
+		OK(warning_for(&b, "gdpr.userSupervisionDate") == NULL);
+		EXPECT_EQ_INT(OB_NO_DATE, u->ra_planned);
+		EXPECT_EQ_STR("yes", u->ra_conducted); /* "Yes" */
+		EXPECT_EQ_STR("ordinary", u->personal_data);
+	} else
+		OK(0);
+	ob_kitos_batch_free(&b);
+
+	/* "LowRisk" is not a KITOS risk level: warned, and the usage kept. */
+	ob_kitos_batch_init(&b);
+	if (parse_fixture(&b, "it-system-usage/gdpr/it-system-usage-updated-gdpr.json", &err) == 0 &&
+	    b.n_usages == 1) {
+		u = &b.usages[0];
+		EXPECT_EQ_STR("unknown value \"LowRisk\" (expected Low, Medium, High or Undecided)",
+			      warning_msg(&b, "gdpr.riskAssessmentResult"));
+		EXPECT_CONTAINS("malformed date", warning_msg(&b, "gdpr.riskAssessmentConductedDate"));
+		EXPECT_EQ_STR(NULL, u->ra_result);
+		EXPECT_EQ_INT(OB_NO_DATE, u->ra_date);
+	} else
+		OK(0);
+	ob_kitos_batch_free(&b);
+}
+
+DEF_TEST(contract_fixture_values)
+{
+	struct ob_kitos_batch b;
+	struct ob_err err;
+	const struct ob_kitos_contract *k;
+
+	ob_kitos_batch_init(&b);
+	if (parse_fixture(&b, "it-contracts/it-contract.json", &err) == 0 && b.n_contracts == 1) {
+		k = &b.contracts[0];
+		EXPECT_EQ_INT(-1, k->index);
+		EXPECT_EQ_STR("ffcdc85f-9448-4355-b519-e2dd89b76758", k->uuid);
+		EXPECT_EQ_STR("TestName", k->name);
+		EXPECT_EQ_STR("3dc52c64-3706-40f4-bf58-45035bb37ddd", k->org.uuid);
+		EXPECT_EQ_STR(NULL, k->org.cvr); /* null */
+		EXPECT_EQ_STR("Organisation 1", k->org.name);
+		EXPECT_EQ_STR("TestId", k->contract_number);
+		EXPECT_EQ_STR("Organisation 1", k->supplier);
+		EXPECT_EQ_STR(NULL, k->supplier_cvr);
+		EXPECT_EQ_STR("f4db9743-41e3-4a7a-ad62-683d10abe418", k->responsible_unit_uuid);
+		EXPECT_EQ_STR("Test - 1", k->responsible_unit_name);
+		EXPECT_EQ_INT(OB_NO_DATE, k->start_date);
+		EXPECT_EQ_INT(OB_NO_DATE, k->end_date);
+		EXPECT_EQ_INT(1, k->enforced_valid);
+		EXPECT_EQ_INT(0, k->continuous);
+		EXPECT_EQ_INT(3, k->notice_months);
+		EXPECT_EQ_STR("year", k->notice_by_end_of); /* EndOfCalendarYear */
+		EXPECT_EQ_STR("1 x ½ år", k->extension_options);
+		EXPECT_EQ_INT(1, k->extension_total);
+		EXPECT_EQ_INT(20, k->extensions_used);
+		EXPECT_EQ_INT(day(2024, 4, 18), k->irrevocable_until);
+		EXPECT_EQ_INT(day(2024, 4, 11), k->terminated_at);
+		EXPECT_EQ_INT(1, k->n_usage_uuids);
+		if (k->n_usage_uuids == 1)
+			EXPECT_EQ_STR("3e9ebd8b-b37e-4019-9b33-906cac65011b", k->usage_uuids[0]);
+		EXPECT_EQ_INT(1, k->n_dpr_uuids);
+		if (k->n_dpr_uuids == 1)
+			EXPECT_EQ_STR("23477ce5-57ac-43c6-818d-17d8dced8469", k->dpr_uuids[0]);
+	} else
+		OK(0);
+	ob_kitos_batch_free(&b);
+
+	ob_kitos_batch_init(&b);
+	if (parse_fixture(&b, "it-contracts/deadlines/it-contract-with-continous-true.json", &err) == 0 &&
+	    b.n_contracts == 1)
+		EXPECT_EQ_INT(1, b.contracts[0].continuous);
+	else
+		OK(0);
+	ob_kitos_batch_free(&b);
+
+	ob_kitos_batch_init(&b);
+	if (parse_fixture(&b, "it-contracts/it-contracts-by-it-system-usage-uuid.json", &err) == 0 &&
+	    b.n_contracts == 2) {
+		k = &b.contracts[0];
+		EXPECT_EQ_INT(0, k->index);
+		EXPECT_EQ_STR("The valid contract", k->name);
+		EXPECT_EQ_STR("Ballerup kommune", k->supplier);
+		EXPECT_EQ_STR(NULL, k->contract_number);
+		EXPECT_EQ_INT(day(2023, 2, 28), k->start_date);
+		EXPECT_EQ_INT(day(2023, 4, 9), k->end_date);
+		EXPECT_EQ_INT(0, k->enforced_valid);
+		EXPECT_EQ_INT(-1, k->notice_months);
+		EXPECT_EQ_STR(NULL, k->notice_by_end_of);
+		EXPECT_EQ_STR(NULL, k->extension_options);
+		EXPECT_EQ_INT(-1, k->extension_total);
+		EXPECT_EQ_INT(0, k->extensions_used);
+		EXPECT_EQ_INT(day(2023, 6, 10), k->terminated_at);
+		k = &b.contracts[1];
+		EXPECT_EQ_INT(1, k->index);
+		EXPECT_EQ_STR("The invalid contract", k->name);
+		EXPECT_EQ_INT(OB_NO_DATE, k->terminated_at);
+		OK(b.contracts[0].file == b.contracts[1].file);
+	} else
+		OK(0);
+	ob_kitos_batch_free(&b);
+}
+
+DEF_TEST(dpr_fixture_values)
+{
+	struct ob_kitos_batch b;
+	struct ob_err err;
+	const struct ob_kitos_dpr *d;
+
+	ob_kitos_batch_init(&b);
+	if (parse_fixture(&b, "dpr/data-processing-registration.json", &err) == 0 && b.n_dprs == 1) {
+		d = &b.dprs[0];
+		EXPECT_EQ_STR("DefaultDpa", d->name);
+		EXPECT_EQ_STR("10759456-569b-44a5-8c1a-96716ce141f5", d->uuid);
+		EXPECT_EQ_STR("11111111", d->org.cvr);
+		EXPECT_EQ_STR("no", d->agreement_concluded);
+		EXPECT_EQ_INT(OB_NO_DATE, d->concluded_on);
+		EXPECT_EQ_INT(1, d->valid);
+		EXPECT_EQ_STR("no", d->third_country);
+		EXPECT_EQ_STR("Fælles Kommune", d->processors);
+		EXPECT_EQ_INT(OB_NO_DATE, d->oversight_next);
+		EXPECT_EQ_INT(0, d->n_usage_uuids);
+		EXPECT_EQ_INT(1, d->n_contract_uuids);
+		if (d->n_contract_uuids == 1)
+			EXPECT_EQ_STR("c06074f6-6a3c-43b9-862e-47ea6421d1e0", d->contract_uuids[0]);
+	} else
+		OK(0);
+	ob_kitos_batch_free(&b);
+
+	ob_kitos_batch_init(&b);
+	if (parse_fixture(&b, "dpr/data-processing-registrations.json", &err) == 0 && b.n_dprs == 1) {
+		d = &b.dprs[0];
+		EXPECT_EQ_STR("Dpa 1", d->name);
+		EXPECT_EQ_STR("yes", d->agreement_concluded);
+		EXPECT_EQ_INT(day(2024, 5, 24), d->concluded_on);
+		EXPECT_EQ_STR("yes", d->third_country);
+	} else
+		OK(0);
+	ob_kitos_batch_free(&b);
+
+	/* Minimal DPRs: {name, uuid, general: {validity: {valid, enforceInvalidity}}} */
+	ob_kitos_batch_init(&b);
+	if (parse_fixture(&b, "dpr/it-system-usage-data-processing-registrations.json", &err) == 0 &&
+	    b.n_dprs == 2) {
+		EXPECT_EQ_STR("DPA 1 - INVALID", b.dprs[0].name);
+		EXPECT_EQ_INT(0, b.dprs[0].valid);
+		EXPECT_EQ_INT(0, b.dprs[0].index);
+		EXPECT_EQ_STR("DPA 2 - VALID", b.dprs[1].name);
+		EXPECT_EQ_INT(1, b.dprs[1].valid);
+		EXPECT_EQ_INT(1, b.dprs[1].index);
+		EXPECT_EQ_STR(NULL, b.dprs[1].agreement_concluded);
+		EXPECT_EQ_STR(NULL, b.dprs[1].org.uuid);
+		EXPECT_EQ_INT(0, b.n_contracts);
+	} else
+		OK(0);
+	ob_kitos_batch_free(&b);
+}
+
+/* ------------------------------------------------------------- fatal errors */
+
+#define U1 "\"uuid\": \"11111111-2222-3333-4444-555555555555\""
+#define U2 "\"uuid\": \"11111111-2222-3333-4444-666666666666\""
+
+static const char good_usage[] = "{" U1 ", \"systemContext\": {\"name\": \"Cura\"}}";
+
+/* Counts that must not move when a file fails. */
+struct snap {
+	size_t usages, contracts, dprs, users, warnings, files, skipped_unknown, skipped0;
+};
+
+static struct snap snap_of(const struct ob_kitos_batch *b)
+{
+	struct snap s = {b->n_usages, b->n_contracts, b->n_dprs, b->n_users, b->n_warnings,
+			 b->n_files, b->skipped_unknown, b->skipped[OB_KITOS_USAGE]};
+	return s;
+}
+
+static int snap_eq(struct snap a, struct snap b)
+{
+	return memcmp(&a, &b, sizeof(a)) == 0;
+}
+
+/* A fatal error, and the batch exactly as it was before. */
+#define EXPECT_FATAL(name, json)                                                         \
+	do {                                                                             \
+		EXPECT_EQ_INT(-1, parse_str(&b, (name), (json), NULL, &err));            \
+		OK(snap_eq(before, snap_of(&b)));                                        \
+	} while (0)
+
+DEF_TEST(fatal_errors)
+{
+	struct ob_kitos_batch b;
+	struct ob_err err;
+	struct snap before;
+
+	ob_kitos_batch_init(&b);
+	/* a valid file first, so "unchanged" means something */
+	EXPECT_EQ_INT(0, parse_str(&b, "good.json", good_usage, NULL, &err));
+	EXPECT_EQ_INT(1, b.n_usages);
+	before = snap_of(&b);
+
+	EXPECT_FATAL("t.json", "{\n  \"uuid\": \"x\",\n  oops\n}");
+	EXPECT_EQ_STR("t.json:3:3: JSON syntax error near 'oops': expected a member name in double quotes",
+		      err.msg);
+
+	EXPECT_FATAL("c.json", "[{\"a\": 1,}]");
+	EXPECT_CONTAINS("c.json:1:10: JSON syntax error near '}]'", err.msg);
+
+	EXPECT_FATAL("m.json", "[\n {\"a\": 1\n  \"b\": 2}]");
+	EXPECT_EQ_STR("m.json:3:3: JSON syntax error near '\"b\": 2}]': expected ',' or '}'", err.msg);
+
+	/* columns count characters, not bytes */
+	EXPECT_FATAL("u.json", "{\"navn\": \"Fælles\" x}");
+	EXPECT_CONTAINS("u.json:1:19: JSON syntax error near 'x}'", err.msg);
+
+	/* truncated: the position is the end of the file */
+	EXPECT_FATAL("trunc.json", "[\n  {" U1 ",\n   \"name\": \"Cu");
+	EXPECT_EQ_STR("trunc.json:3:15: JSON syntax error: unexpected end of file", err.msg);
+	EXPECT_FATAL("trunc2.json", "[{\"a\": 1}");
+	EXPECT_EQ_STR("trunc2.json:1:10: JSON syntax error: unexpected end of file", err.msg);
+	EXPECT_FATAL("trunc3.json", "{\"a\": tr");
+	EXPECT_CONTAINS("unexpected end of file", err.msg);
+	EXPECT_FATAL("trunc4.json", "{\"a\": 1.5e");
+	EXPECT_CONTAINS("unexpected end of file", err.msg);
+	/* ...but a bad last character is not the end of the file */
+	EXPECT_FATAL("x.json", "{\"a\": 1x");
+	EXPECT_EQ_STR("x.json:1:8: JSON syntax error near 'x': expected ',' or '}'", err.msg);
+
+	{
+		char deep[2500];
+		memset(deep, '[', 1200);
+		memset(deep + 1200, ']', 1200);
+		deep[2400] = '\0';
+		EXPECT_FATAL("deep.json", deep);
+		EXPECT_CONTAINS("deep.json:1:1001: JSON syntax error near '[[[", err.msg);
+		EXPECT_CONTAINS("nested deeper than", err.msg);
+	}
+
+	EXPECT_FATAL("tail.json", "{\"a\": 1}\n]");
+	EXPECT_CONTAINS("tail.json:2:1: JSON syntax error near ']'", err.msg);
+
+	EXPECT_FATAL("empty.json", "");
+	EXPECT_EQ_STR("empty.json: empty file, expected KITOS JSON", err.msg);
+	EXPECT_FATAL("blank.json", " \n\t\n");
+	EXPECT_EQ_STR("blank.json: empty file, expected KITOS JSON", err.msg);
+
+	EXPECT_FATAL("n.json", "42");
+	EXPECT_EQ_STR("n.json:1:1: not KITOS data: top-level JSON is a number, expected an object or an "
+		      "array of objects", err.msg);
+	EXPECT_FATAL("s.json", "\n  \"hello\"");
+	EXPECT_CONTAINS("s.json:2:3: not KITOS data: top-level JSON is a string", err.msg);
+
+	EXPECT_FATAL("a.json", "[\"a\", \"b\"]");
+	EXPECT_EQ_STR("a.json:1:2: not KITOS data: element 0 of the top-level array is a string, expected "
+		      "an object", err.msg);
+	/* the objects before the bad element are not kept either */
+	EXPECT_FATAL("mixed.json", "[\n  {" U1 ", \"systemContext\": {\"name\": \"A\"}},\n"
+				   "  {\"x\": [1, {\"y\": \"],\"}]},\n  {},\n  3\n]");
+	EXPECT_EQ_STR("mixed.json:5:3: not KITOS data: element 3 of the top-level array is a number, "
+		      "expected an object", err.msg);
+	EXPECT_EQ_INT(1, b.n_files);
+	EXPECT_EQ_STR("good.json", b.files[0]);
+
+	/* a byte-order mark is allowed */
+	EXPECT_EQ_INT(0, parse_str(&b, "bom.json", "\xEF\xBB\xBF[]", NULL, &err));
+	EXPECT_EQ_INT(2, b.n_files);
+	ob_kitos_batch_free(&b);
+}
+
+/* ------------------------------------------------------------- object level */
+
+DEF_TEST(enums_strings_and_integers)
+{
+	static const char strings[] =
+		"[{" U1 ", \"systemContext\": {\"name\": \"A\"},"
+		" \"general\": {\"hostedAt\": \"hybrid\", \"isBusinessCritical\": \"DontKnow\","
+		"   \"validity\": {\"lifeCycleStatus\": \"PhasingOut\"}},"
+		" \"gdpr\": {\"riskAssessmentConducted\": \"Irrelevant\", \"riskAssessmentResult\": \"High\","
+		"   \"dpiaConducted\": \"DontKnow\", \"isDataProcessingAgreementRequired\": \"DecidedByLaw\","
+		"   \"dataSensitivityLevels\": [\"None\"],"
+		"   \"riskAssessmentConductedDate\": \"0001-01-01T00:00:00Z\", \"dpiaDate\": null,"
+		"   \"plannedRiskAssessmentDate\": \"2025-03-01T00:00:00.000Z\"}}]";
+	static const char integers[] =
+		"[{" U1 ", \"systemContext\": {\"name\": \"A\"},"
+		" \"general\": {\"hostedAt\": 3, \"isBusinessCritical\": 2,"
+		"   \"validity\": {\"lifeCycleStatus\": 4}},"
+		" \"gdpr\": {\"riskAssessmentConducted\": 4, \"riskAssessmentResult\": 2,"
+		"   \"dpiaConducted\": 2, \"isDataProcessingAgreementRequired\": 2,"
+		"   \"dataSensitivityLevels\": [0],"
+		"   \"riskAssessmentConductedDate\": null,"
+		"   \"plannedRiskAssessmentDate\": \"2025-03-01T00:00:00Z\"}}]";
+	const char *texts[2] = {strings, integers};
+
+	for (int t = 0; t < 2; t++) {
+		struct ob_kitos_batch b;
+		struct ob_err err;
+		const struct ob_kitos_usage *u;
+
+		printf("# %s\n", t ? "integers" : "strings");
+		ob_kitos_batch_init(&b);
+		EXPECT_EQ_INT(0, parse_str(&b, "e.json", texts[t], NULL, &err));
+		EXPECT_EQ_INT(0, b.n_warnings);
+		if (b.n_usages != 1) {
+			OK(0);
+			ob_kitos_batch_free(&b);
+			continue;
+		}
+		u = &b.usages[0];
+		EXPECT_EQ_INT(0, u->index);
+		EXPECT_EQ_STR("hybrid", u->operations_model);
+		EXPECT_EQ_INT(-1, u->business_critical);
+		EXPECT_EQ_STR("phasing_out", u->kitos_lifecycle);
+		EXPECT_EQ_STR("exit", u->lifecycle_phase);
+		EXPECT_EQ_STR("irrelevant", u->ra_conducted);
+		EXPECT_EQ_STR("high", u->ra_result);
+		EXPECT_EQ_STR("dont_know", u->dpia_conducted);
+		EXPECT_EQ_STR("decided_by_law", u->dpa_required);
+		EXPECT_EQ_STR("none", u->personal_data);
+		EXPECT_EQ_INT(0, u->legal_data);
+		EXPECT_EQ_INT(OB_NO_DATE, u->ra_date); /* 0001-01-01 and null: no date, silently */
+		EXPECT_EQ_INT(OB_NO_DATE, u->dpia_date);
+		EXPECT_EQ_INT(day(2025, 3, 1), u->ra_planned);
+		ob_kitos_batch_free(&b);
+	}
+}
+
+DEF_TEST(lifecycle_phases)
+{
+	static const struct {
+		const char *status, *lifecycle, *phase;
+	} cases[] = {
+		{"\"Undecided\"", "undecided", "needs"},	{"0", "undecided", "needs"},
+		{"\"NotInUse\"", "not_in_use", "exit"},		{"1", "not_in_use", "exit"},
+		{"\"PhasingIn\"", "phasing_in", "procurement"}, {"2", "phasing_in", "procurement"},
+		{"\"operational\"", "operational", "contract_followup"},
+		{"3", "operational", "contract_followup"},	{"\"Pilot\"", "pilot", "procurement"},
+		{"null", NULL, NULL},
+	};
+
+	for (size_t i = 0; i < OB_ARRAY_LEN(cases); i++) {
+		struct ob_kitos_batch b;
+		struct ob_err err;
+		char *json = ob_xasprintf("{" U1 ", \"systemContext\": {\"name\": \"A\"}, \"general\": "
+					  "{\"validity\": {\"lifeCycleStatus\": %s}}}", cases[i].status);
+
+		ob_kitos_batch_init(&b);
+		EXPECT_EQ_INT(0, parse_str(&b, "l.json", json, NULL, &err));
+		if (b.n_usages == 1) {
+			EXPECT_EQ_STR(cases[i].lifecycle, b.usages[0].kitos_lifecycle);
+			EXPECT_EQ_STR(cases[i].phase, b.usages[0].lifecycle_phase);
+		} else
+			OK(0);
+		ob_kitos_batch_free(&b);
+		free(json);
+	}
+}
+
+DEF_TEST(unknown_enum_values)
+{
+	struct ob_kitos_batch b;
+	struct ob_err err;
+
+	ob_kitos_batch_init(&b);
+	EXPECT_EQ_INT(0, parse_str(&b, "e.json",
+				   "[{" U1 ", \"systemContext\": {\"name\": \"A\"},"
+				   " \"general\": {\"hostedAt\": \"Cloud\"},"
+				   " \"gdpr\": {\"riskAssessmentResult\": \"Maybe\", \"riskAssessmentConducted\": 9,"
+				   "   \"dpiaConducted\": true, \"dataSensitivityLevels\": [\"PersonData\", \"Secret\"],"
+				   "   \"riskAssessmentConductedDate\": \"2024-02-30\"}}]",
+				   NULL, &err));
+	EXPECT_EQ_INT(1, b.n_usages); /* still imported */
+	EXPECT_EQ_STR("unknown value \"Maybe\" (expected Low, Medium, High or Undecided)",
+		      warning_msg(&b, "gdpr.riskAssessmentResult"));
+	EXPECT_EQ_STR("unknown value 9 (expected No, Yes, DontKnow, Undecided or Irrelevant, or 0 to 4)",
+		      warning_msg(&b, "gdpr.riskAssessmentConducted"));
+	EXPECT_CONTAINS("unknown value true", warning_msg(&b, "gdpr.dpiaConducted"));
+	EXPECT_CONTAINS("unknown value \"Cloud\"", warning_msg(&b, "general.hostedAt"));
+	EXPECT_CONTAINS("unknown value \"Secret\"", warning_msg(&b, "gdpr.dataSensitivityLevels[1]"));
+	EXPECT_EQ_STR("malformed date \"2024-02-30\"", warning_msg(&b, "gdpr.riskAssessmentConductedDate"));
+	if (b.n_usages == 1) {
+		const struct ob_kitos_usage *u = &b.usages[0];
+		EXPECT_EQ_STR(NULL, u->ra_result);
+		EXPECT_EQ_STR(NULL, u->ra_conducted);
+		EXPECT_EQ_STR(NULL, u->dpia_conducted);
+		EXPECT_EQ_STR(NULL, u->operations_model);
+		EXPECT_EQ_STR("ordinary", u->personal_data); /* PersonData is known */
+		EXPECT_EQ_INT(-1, u->legal_data);	      /* the unknown one might have been */
+		EXPECT_EQ_INT(OB_NO_DATE, u->ra_date);
+	}
+	if (b.n_warnings > 0) {
+		EXPECT_EQ_STR("e.json", b.warnings[0].file);
+		EXPECT_EQ_INT(0, b.warnings[0].index);
+		EXPECT_EQ_STR("11111111-2222-3333-4444-555555555555", b.warnings[0].uuid);
+	}
+	ob_kitos_batch_free(&b);
+}
+
+DEF_TEST(uuid_and_name_required)
+{
+	struct ob_kitos_batch b;
+	struct ob_err err;
+
+	ob_kitos_batch_init(&b);
+	EXPECT_EQ_INT(0, parse_str(&b, "u.json",
+				   "[{\"systemContext\": {\"name\": \"No uuid\"}},"
+				   " {\"uuid\": \"\", \"systemContext\": {\"name\": \"Empty\"}},"
+				   " {\"uuid\": \"not-a-uuid\", \"name\": \"C\", \"agreementPeriod\": {}},"
+				   " {" U1 ", \"systemContext\": {\"name\": \" \"}},"
+				   " {" U1 ", \"systemContext\": {}, \"general\": {\"localCallName\": \"Local\"}},"
+				   " {" U2 ", \"supplier\": null},"
+				   " {" U2 ", \"foo\": 1},"
+				   " {" U2 ", \"email\": \"a@b.dk\"}]",
+				   NULL, &err));
+	EXPECT_EQ_INT(1, b.n_usages);
+	if (b.n_usages == 1) {
+		EXPECT_EQ_STR("Local", b.usages[0].name); /* general.localCallName */
+		EXPECT_EQ_INT(4, b.usages[0].index);
+	}
+	EXPECT_EQ_INT(3, b.skipped[OB_KITOS_USAGE]);
+	EXPECT_EQ_INT(2, b.skipped[OB_KITOS_CONTRACT]);
+	EXPECT_EQ_INT(0, b.n_contracts);
+	EXPECT_EQ_INT(1, b.skipped[OB_KITOS_USER]);
+	EXPECT_EQ_INT(1, b.skipped_unknown);
+	EXPECT_EQ_INT(7, b.n_warnings);
+	if (b.n_warnings == 7) {
+		EXPECT_EQ_STR("uuid", b.warnings[0].field);
+		EXPECT_EQ_STR("missing uuid; it-system-usage skipped", b.warnings[0].message);
+		EXPECT_EQ_STR(NULL, b.warnings[0].uuid);
+		EXPECT_EQ_INT(0, b.warnings[0].index);
+		EXPECT_EQ_STR("uuid", b.warnings[1].field);
+		EXPECT_EQ_INT(1, b.warnings[1].index);
+		EXPECT_EQ_STR("uuid", b.warnings[2].field);
+		EXPECT_EQ_STR("not a UUID: \"not-a-uuid\"; it-contract skipped", b.warnings[2].message);
+		EXPECT_EQ_STR("systemContext.name", b.warnings[3].field);
+		EXPECT_CONTAINS("it-system-usage skipped", b.warnings[3].message);
+		EXPECT_EQ_STR("name", b.warnings[4].field);
+		EXPECT_EQ_STR("no name; it-contract skipped", b.warnings[4].message);
+		EXPECT_EQ_STR("", b.warnings[5].field);
+		EXPECT_EQ_STR("object of unknown kind (not an it-system-usage, it-contract, "
+			      "data-processing-registration or user)", b.warnings[5].message);
+		EXPECT_EQ_STR("11111111-2222-3333-4444-666666666666", b.warnings[5].uuid);
+		EXPECT_EQ_INT(6, b.warnings[5].index);
+		EXPECT_EQ_STR("name", b.warnings[6].field);
+	}
+	ob_kitos_batch_free(&b);
+}
+
+static const char roles_usage[] =
+	"{" U1 ", \"systemContext\": {\"name\": \"A\"}, \"roles\": ["
+	" {\"user\": {\"uuid\": \"aaaaaaaa-0000-0000-0000-000000000001\", \"name\": \"Arkiv Person\"},"
+	"  \"role\": {\"uuid\": \"2b66627d-93d7-4c2d-b84d-cbf1b704fa01\", \"name\": \"Arkivansvarlig\"}},"
+	" {\"user\": {\"uuid\": \"aaaaaaaa-0000-0000-0000-000000000002\", \"name\": \"Ejer Et\"},"
+	"  \"role\": {\"uuid\": \"2b66627d-93d7-4c2d-b84d-cbf1b704fa02\", \"name\": \" Systemejer \"}},"
+	" {\"user\": {\"uuid\": \"aaaaaaaa-0000-0000-0000-000000000003\", \"name\": \"Ejer To\"},"
+	"  \"role\": {\"uuid\": \"2b66627d-93d7-4c2d-b84d-cbf1b704fa02\", \"name\": \"SYSTEMEJER\"}},"
+	" {\"user\": {\"uuid\": \"aaaaaaaa-0000-0000-0000-000000000004\", \"name\": \"Øvrig\"},"
+	"  \"role\": {\"uuid\": \"2b66627d-93d7-4c2d-b84d-cbf1b704fa03\", \"name\": \"Økonomiansvarlig\"}}]}";
+
+DEF_TEST(owner_role)
+{
+	struct ob_kitos_batch b;
+	struct ob_err err;
+	struct ob_kitos_opts opts = {"Arkivansvarlig"};
+
+	/* default role, two holders: the first, and a warning */
+	ob_kitos_batch_init(&b);
+	EXPECT_EQ_INT(0, parse_str(&b, "r.json", roles_usage, NULL, &err));
+	if (b.n_usages == 1) {
+		EXPECT_EQ_STR("aaaaaaaa-0000-0000-0000-000000000002", b.usages[0].owner_uuid);
+		EXPECT_EQ_STR("Ejer Et", b.usages[0].owner_name);
+	} else
+		OK(0);
+	EXPECT_EQ_INT(1, b.n_warnings);
+	EXPECT_EQ_STR("2 roles are \"Systemejer\"; using the first, Ejer Et", warning_msg(&b, "roles"));
+	ob_kitos_batch_free(&b);
+
+	/* a configured role, matched case-insensitively and trimmed */
+	ob_kitos_batch_init(&b);
+	opts.owner_role = "  arkivANSVARLIG ";
+	EXPECT_EQ_INT(0, parse_str(&b, "r.json", roles_usage, &opts, &err));
+	if (b.n_usages == 1)
+		EXPECT_EQ_STR("Arkiv Person", b.usages[0].owner_name);
+	EXPECT_EQ_INT(0, b.n_warnings);
+	ob_kitos_batch_free(&b);
+
+	/* Danish letters fold too */
+	ob_kitos_batch_init(&b);
+	opts.owner_role = "ØKONOMIANSVARLIG";
+	EXPECT_EQ_INT(0, parse_str(&b, "r.json", roles_usage, &opts, &err));
+	if (b.n_usages == 1)
+		EXPECT_EQ_STR("Øvrig", b.usages[0].owner_name);
+	ob_kitos_batch_free(&b);
+
+	/* no holder: no owner and no warning (the database import reports it) */
+	ob_kitos_batch_init(&b);
+	opts.owner_role = "Forretningsejer";
+	EXPECT_EQ_INT(0, parse_str(&b, "r.json", roles_usage, &opts, &err));
+	if (b.n_usages == 1) {
+		EXPECT_EQ_STR(NULL, b.usages[0].owner_uuid);
+		EXPECT_EQ_STR(NULL, b.usages[0].owner_name);
+	}
+	EXPECT_EQ_INT(0, b.n_warnings);
+	ob_kitos_batch_free(&b);
+}
+
+DEF_TEST(users)
+{
+	struct ob_kitos_batch b;
+	struct ob_err err;
+
+	ob_kitos_batch_init(&b);
+	EXPECT_EQ_INT(0, parse_str(&b, "users.json",
+				   "[{\"uuid\": \"aaaaaaaa-0000-0000-0000-000000000001\", \"firstName\": \" Anne \","
+				   "  \"lastName\": \"Berg\", \"email\": \" anne@kommune.dk \"},"
+				   " {\"uuid\": \"aaaaaaaa-0000-0000-0000-000000000002\", \"firstName\": \"Bo\","
+				   "  \"lastName\": \"\", \"email\": \"\"},"
+				   " {\"uuid\": \"aaaaaaaa-0000-0000-0000-000000000003\", \"name\": \"Carl Dam\","
+				   "  \"email\": \"carl.kommune.dk\"},"
+				   " {\"uuid\": \"aaaaaaaa-0000-0000-0000-000000000004\", \"lastName\": \"Eske\"}]",
+				   NULL, &err));
+	EXPECT_EQ_INT(4, b.n_users);
+	if (b.n_users == 4) {
+		EXPECT_EQ_STR("Anne Berg", b.users[0].name);
+		EXPECT_EQ_STR("anne@kommune.dk", b.users[0].email);
+		EXPECT_EQ_STR("Bo", b.users[1].name);
+		EXPECT_EQ_STR(NULL, b.users[1].email);
+		EXPECT_EQ_STR("Carl Dam", b.users[2].name);
+		EXPECT_EQ_STR(NULL, b.users[2].email);
+		EXPECT_EQ_STR("Eske", b.users[3].name);
+		EXPECT_EQ_STR(NULL, b.users[3].email);
+		EXPECT_EQ_STR(NULL, b.users[0].org.uuid); /* no organizationContext: fine */
+	}
+	EXPECT_EQ_INT(1, b.n_warnings);
+	EXPECT_EQ_STR("not an e-mail address: \"carl.kommune.dk\"", warning_msg(&b, "email"));
+	ob_kitos_batch_free(&b);
+}
+
+static struct ob_kitos_contract *one_contract(struct ob_kitos_batch *b, const char *fields)
+{
+	struct ob_err err;
+	char *json = ob_xasprintf("{" U1 ", \"name\": \"K\", %s}", fields);
+	int rc = parse_str(b, "k.json", json, NULL, &err);
+
+	free(json);
+	if (rc != 0 || b->n_contracts != 1) {
+		printf("# %s\n", rc ? err.msg : "no contract");
+		return NULL;
+	}
+	return &b->contracts[0];
+}
+
+DEF_TEST(contract_terms)
+{
+	static const struct {
+		const char *by;
+		const char *want;
+	} by_end_of[] = {
+		{"\"EndOfMonth\"", "month"}, {"\"endofquarter\"", "quarter"}, {"\"EndOfCalendarYear\"", "year"},
+		{"0", "year"},		      {"1", "quarter"},		       {"2", "month"},
+		{"null", NULL},
+	};
+	static const struct {
+		const char *name;
+		int months;
+	} months[] = {{"\"3\"", 3}, {"\" 12 \"", 12}, {"\"0\"", 0}, {"null", -1}};
+	static const struct {
+		const char *text;
+		int total;
+	} ext[] = {{"2 x 1 år", 2}, {"1 x ½ år", 1}, {" 10 x 6 mdr", 10}, {"Ingen", -1}};
+	struct ob_kitos_batch b;
+	struct ob_kitos_contract *k;
+
+	for (size_t i = 0; i < OB_ARRAY_LEN(by_end_of); i++) {
+		char *f = ob_xasprintf("\"termination\": {\"terms\": {\"noticeByEndOf\": %s}}", by_end_of[i].by);
+		ob_kitos_batch_init(&b);
+		if ((k = one_contract(&b, f)) != NULL)
+			EXPECT_EQ_STR(by_end_of[i].want, k->notice_by_end_of);
+		else
+			OK(0);
+		EXPECT_EQ_INT(0, b.n_warnings);
+		ob_kitos_batch_free(&b);
+		free(f);
+	}
+	ob_kitos_batch_init(&b);
+	if ((k = one_contract(&b, "\"termination\": {\"terms\": {\"noticeByEndOf\": 3}}")) != NULL)
+		EXPECT_EQ_STR(NULL, k->notice_by_end_of);
+	EXPECT_CONTAINS("unknown value 3 (expected EndOfCalendarYear, EndOfQuarter or EndOfMonth",
+			warning_msg(&b, "termination.terms.noticeByEndOf"));
+	ob_kitos_batch_free(&b);
+
+	for (size_t i = 0; i < OB_ARRAY_LEN(months); i++) {
+		char *f = ob_xasprintf("\"termination\": {\"terms\": {\"noticePeriodMonths\": "
+				       "{\"uuid\": \"6945b687-7a13-4c23-a768-019ed6027d0f\", \"name\": %s}}}",
+				       months[i].name);
+		ob_kitos_batch_init(&b);
+		if ((k = one_contract(&b, f)) != NULL)
+			EXPECT_EQ_INT(months[i].months, k->notice_months);
+		else
+			OK(0);
+		EXPECT_EQ_INT(0, b.n_warnings);
+		ob_kitos_batch_free(&b);
+		free(f);
+	}
+	ob_kitos_batch_init(&b);
+	if ((k = one_contract(&b, "\"termination\": {\"terms\": {\"noticePeriodMonths\": {\"name\": \"tre\"}}}")) !=
+	    NULL)
+		EXPECT_EQ_INT(-1, k->notice_months);
+	EXPECT_EQ_STR("not a whole number of months: \"tre\"",
+		      warning_msg(&b, "termination.terms.noticePeriodMonths.name"));
+	ob_kitos_batch_free(&b);
+
+	for (size_t i = 0; i < OB_ARRAY_LEN(ext); i++) {
+		char *f = ob_xasprintf("\"agreementPeriod\": {\"extensionOptions\": {\"name\": \"%s\"}}", ext[i].text);
+		ob_kitos_batch_init(&b);
+		if ((k = one_contract(&b, f)) != NULL) {
+			EXPECT_EQ_INT(ext[i].total, k->extension_total);
+			EXPECT_CONTAINS(ext[i].text + (ext[i].text[0] == ' '), k->extension_options);
+		} else
+			OK(0);
+		ob_kitos_batch_free(&b);
+		free(f);
+	}
+
+	ob_kitos_batch_init(&b);
+	if ((k = one_contract(&b, "\"agreementPeriod\": {\"isContinuous\": true, \"irrevocableUntil\": "
+				  "\"2026-12-31T00:00:00Z\"}, \"general\": {\"validity\": {\"validFrom\": "
+				  "\"2020-01-01T00:00:00Z\", \"validTo\": null, \"enforcedValid\": false}}")) != NULL) {
+		EXPECT_EQ_INT(1, k->continuous);
+		EXPECT_EQ_INT(day(2026, 12, 31), k->irrevocable_until);
+		EXPECT_EQ_INT(day(2020, 1, 1), k->start_date);
+		EXPECT_EQ_INT(OB_NO_DATE, k->end_date);
+		EXPECT_EQ_INT(0, k->enforced_valid);
+		EXPECT_EQ_INT(-1, k->extensions_used);
+	} else
+		OK(0);
+	ob_kitos_batch_free(&b);
+
+	ob_kitos_batch_init(&b);
+	if ((k = one_contract(&b, "\"agreementPeriod\": {\"isContinuous\": false}")) != NULL) {
+		EXPECT_EQ_INT(0, k->continuous);
+		EXPECT_EQ_INT(-1, k->enforced_valid);
+		EXPECT_EQ_INT(-1, k->notice_months);
+	} else
+		OK(0);
+	ob_kitos_batch_free(&b);
+}
+
+DEF_TEST(links)
+{
+	struct ob_kitos_batch b;
+	struct ob_err err;
+
+	ob_kitos_batch_init(&b);
+	EXPECT_EQ_INT(0, parse_str(&b, "links.json",
+				   "[{" U1 ", \"name\": \"D\", \"oversight\": {\"oversightScheduledInspectionDate\":"
+				   "   \"2026-02-01T00:00:00Z\"},"
+				   " \"general\": {\"isAgreementConcluded\": 1, \"transferToInsecureThirdCountries\": 2,"
+				   "   \"agreementConcludedAt\": \"0001-01-01T00:00:00Z\","
+				   "   \"dataProcessors\": [{\"name\": \"Leverandør A/S\"}, {\"name\": \"KMD\"}],"
+				   "   \"mainContract\": {\"uuid\": \"cccccccc-0000-0000-0000-000000000001\"},"
+				   "   \"associatedContracts\": [{\"uuid\": \"cccccccc-0000-0000-0000-000000000002\"},"
+				   "     {\"uuid\": \"cccccccc-0000-0000-0000-000000000001\"}, {\"uuid\": \"nope\"}]},"
+				   " \"systemUsages\": [{\"uuid\": \"bbbbbbbb-0000-0000-0000-000000000001\"}]},"
+				   " {" U2 ", \"systemContext\": {\"name\": \"S\"}, \"dataProcessingRegistrations\":"
+				   "   [{\"uuid\": \"dddddddd-0000-0000-0000-000000000001\", \"name\": \"D\"}]}]",
+				   NULL, &err));
+	EXPECT_EQ_INT(1, b.n_dprs);
+	EXPECT_EQ_INT(1, b.n_usages);
+	if (b.n_dprs == 1) {
+		const struct ob_kitos_dpr *d = &b.dprs[0];
+		EXPECT_EQ_STR("yes", d->agreement_concluded);
+		EXPECT_EQ_STR("undecided", d->third_country);
+		EXPECT_EQ_INT(OB_NO_DATE, d->concluded_on);
+		EXPECT_EQ_INT(day(2026, 2, 1), d->oversight_next);
+		EXPECT_EQ_INT(-1, d->valid);
+		EXPECT_EQ_STR("Leverandør A/S; KMD", d->processors);
+		EXPECT_EQ_INT(1, d->n_usage_uuids);
+		EXPECT_EQ_INT(2, d->n_contract_uuids); /* main + associated, deduplicated */
+		if (d->n_contract_uuids == 2) {
+			EXPECT_EQ_STR("cccccccc-0000-0000-0000-000000000001", d->contract_uuids[0]);
+			EXPECT_EQ_STR("cccccccc-0000-0000-0000-000000000002", d->contract_uuids[1]);
+		}
+	}
+	EXPECT_EQ_STR("not a UUID: \"nope\"", warning_msg(&b, "general.associatedContracts[2].uuid"));
+	if (b.n_usages == 1) {
+		EXPECT_EQ_INT(1, b.usages[0].n_dpr_uuids);
+		if (b.usages[0].n_dpr_uuids == 1)
+			EXPECT_EQ_STR("dddddddd-0000-0000-0000-000000000001", b.usages[0].dpr_uuids[0]);
+	}
+	ob_kitos_batch_free(&b);
+
+	/* bare uuid strings are references too; a contract id may be a number */
+	ob_kitos_batch_init(&b);
+	EXPECT_EQ_INT(0, parse_str(&b, "k.json",
+				   "{" U1 ", \"name\": \"K\", \"general\": {\"contractId\": 4711},"
+				   " \"systemUsages\": [\"bbbbbbbb-0000-0000-0000-000000000001\", 5,"
+				   "   {\"uuid\": \"bbbbbbbb-0000-0000-0000-000000000001\"}]}",
+				   NULL, &err));
+	if (b.n_contracts == 1) {
+		EXPECT_EQ_STR("4711", b.contracts[0].contract_number);
+		EXPECT_EQ_INT(1, b.contracts[0].n_usage_uuids);
+	} else
+		OK(0);
+	EXPECT_EQ_STR("not a UUID: 5", warning_msg(&b, "systemUsages[1].uuid"));
+	ob_kitos_batch_free(&b);
+}
+
+DEF_TEST(batch_accumulates)
+{
+	struct ob_kitos_batch b;
+	struct ob_err err;
+
+	ob_kitos_batch_init(&b);
+	EXPECT_EQ_INT(0, parse_str(&b, "one.json", good_usage, NULL, &err));
+	EXPECT_EQ_INT(0, parse_str(&b, "two.json", "[" "{" U2 ", \"name\": \"K\", \"supplier\": {}}]", NULL, &err));
+	ob_kitos_warn(&b, "two.json", 0, "11111111-2222-3333-4444-666666666666", "systemUsages[0].uuid",
+		      "no it-system-usage %s in the database", "x");
+	EXPECT_EQ_INT(2, b.n_files);
+	EXPECT_EQ_INT(1, b.n_usages);
+	EXPECT_EQ_INT(1, b.n_contracts);
+	if (b.n_files == 2 && b.n_usages == 1 && b.n_contracts == 1) {
+		OK(b.usages[0].file == b.files[0]);
+		OK(b.contracts[0].file == b.files[1]);
+	}
+	EXPECT_EQ_INT(1, b.n_warnings);
+	if (b.n_warnings == 1)
+		EXPECT_EQ_STR("no it-system-usage x in the database", b.warnings[0].message);
+	ob_kitos_batch_free(&b);
+	EXPECT_EQ_INT(0, b.n_files);
+	ob_kitos_batch_free(&b); /* twice is harmless */
+	ob_kitos_batch_free(NULL);
+}
+
+int main(void)
+{
+	const char *shared = getenv("OB_SHARED_DIR");
+
+	snprintf(fixtures, sizeof(fixtures), "%s/kitos/fixtures", shared && *shared ? shared : "../shared");
+	RUN_TEST(every_fixture_parses);
+	RUN_TEST(usage_fixture_values);
+	RUN_TEST(gdpr_fixture_values);
+	RUN_TEST(contract_fixture_values);
+	RUN_TEST(dpr_fixture_values);
+	RUN_TEST(fatal_errors);
+	RUN_TEST(enums_strings_and_integers);
+	RUN_TEST(lifecycle_phases);
+	RUN_TEST(unknown_enum_values);
+	RUN_TEST(uuid_and_name_required);
+	RUN_TEST(owner_role);
+	RUN_TEST(users);
+	RUN_TEST(contract_terms);
+	RUN_TEST(links);
+	RUN_TEST(batch_accumulates);
+	END_TEST;
+}
