@@ -135,7 +135,7 @@ static int cmd_import(const struct ob_config *cfg, int argc, char **argv)
 	argc--;
 	argv++;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+jo:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "jo:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j': io.json = 1; break;
 		case 'o': io.org = optarg; break;
@@ -167,7 +167,7 @@ static int cmd_summary(const struct ob_config *cfg, int argc, char **argv)
 	int c, rc;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+o:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
 		if (c == 'o')
 			org = optarg;
 		else
@@ -197,7 +197,7 @@ static int cmd_demo_data(int argc, char **argv)
 	int c;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+n:s:a:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "n:s:a:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
 			n = strtoul(optarg, &end, 10);

@@ -382,22 +382,13 @@ int ob_dbserver_acquire(const struct ob_config *cfg, struct ob_dbserver **out, s
 	if (users_fd < 0)
 		goto out;
 
-	if (socket_answers(p.socket)) {
-		ob_debug("database: using the running server on %s", p.socket);
-	} else {
+	for (int waited = 0;; waited += 50) {
+		if (socket_answers(p.socket)) {
+			ob_debug("database: using the running server on %s", p.socket);
+			break;
+		}
 		pid = live_pid(p.pidfile);
-		if (pid > 0) {
-			/* Alive but not answering: starting, or hung. Never start
-			 * a second server on the same data directory. */
-			for (int waited = 0; waited < 30000 && !socket_answers(p.socket); waited += 50)
-				sleep_ms(50);
-			if (!socket_answers(p.socket)) {
-				ob_err_set(err, "database: mariadbd (pid %ld) holds %s but does not answer on %s; "
-						"stop it (kill %ld) or see %s",
-					   (long)pid, p.datadir, p.socket, (long)pid, p.logfile);
-				goto out;
-			}
-		} else {
+		if (pid == 0) {
 			if (access(p.pidfile, F_OK) == 0 || access(p.socket, F_OK) == 0) {
 				ob_log(OB_LOG_NOTICE, "database: removing the stale pid file and socket of a "
 						      "server that is gone (a crash?) in %s",
@@ -410,7 +401,17 @@ int ob_dbserver_acquire(const struct ob_config *cfg, struct ob_dbserver **out, s
 			ob_info("database: starting %s on %s", cfg->db.mariadbd, p.socket);
 			if (spawn_server(cfg, &p, &child, err) < 0 || wait_ready(cfg, &p, child, err) < 0)
 				goto out;
+			break;
 		}
+		/* Alive but not answering: starting, stopping, or hung. Never
+		 * start a second server on the same data directory. */
+		if (waited >= 30000) {
+			ob_err_set(err, "database: mariadbd (pid %ld) holds %s but has not answered on %s for "
+					"30 s; stop it (kill %ld) or see %s",
+				   (long)pid, p.datadir, p.socket, (long)pid, p.logfile);
+			goto out;
+		}
+		sleep_ms(50);
 	}
 	s = ob_xcalloc(1, sizeof(*s));
 	s->dir = p.dir;

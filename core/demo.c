@@ -575,7 +575,6 @@ struct muni {
 	int nass, cap_ass;
 	struct incident inc[16];
 	int ninc;
-	char *strings;             /* names the units point at */
 };
 
 /* Shared catalogue uuids of the run. */
@@ -611,7 +610,6 @@ static void muni_free(struct muni *m)
 	free(m->con);
 	free(m->dprs);
 	free(m->ass);
-	free(m->strings);
 }
 
 /* The unit a system or person of forvaltning f belongs to: the forvaltning

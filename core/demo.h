@@ -23,10 +23,21 @@
  * gaps and deadlines the four reports look for. Every date is placed relative
  * to as_of (days since 1970-01-01): "expiring soon" is soon after as_of.
  *
- * The same (municipalities, seed, as_of) gives byte-identical files; uuids
- * are unique across all municipalities of one run. Existing files are
+ * The same (municipalities, seed, as_of) gives byte-identical files, and
+ * municipality i is the same whatever the count. Every object a
+ * municipality owns (organisation, unit, person, usage, contract, DPR) has
+ * a uuid unique across all municipalities of one run; what KITOS shares
+ * between municipalities (systemContext of the IT-system catalogue, supplier
+ * organisations, role and option types) has one uuid per name, the same in
+ * every municipality. The users file has no organizationContext, as KITOS
+ * returns it; every user owns a system, so the importer can place each user
+ * in a municipality even when the file holds many. Intended gaps: ~3 owners
+ * per municipality without e-mail, ~1% of owners not among the users, ~2%
+ * of systems without a Systemejer.
+ *
+ * Each file is written as FILE.tmp and renamed; existing files are
  * overwritten. Returns 0, or -1 with err naming the file that could not be
- * written. */
+ * written (files written before it stay). */
 #ifndef OB_DEMO_H
 #define OB_DEMO_H
 

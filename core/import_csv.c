@@ -15,8 +15,9 @@
 #include "csv.h"
 #include "db.h"
 #include "import.h"
+#include "log.h"
 
-#define MAX_LISTED 20     /* row errors listed in err->msg */
+#define MAX_LISTED 1000   /* row errors logged, one line each */
 #define MAX_MSG 400       /* one listed error, at most */
 #define MAX_SET 16        /* settable columns of one kind */
 
@@ -330,31 +331,25 @@ static void db_fail(struct imp *im, const struct ob_err *e)
 		im->fatal = ob_xasprintf("%s: database: %s", im->file, e->msg);
 }
 
-/* Writes the collected errors into err: the fatal one first, then the row
- * errors as they fit, then "... and N more errors". */
+/* Logs the collected errors, one line each (the fatal one first), and
+ * leaves in err a sentence that counts them. */
 static void report_errors(struct imp *im, struct ob_err *err)
 {
-	const size_t cap = sizeof(err->msg) - 1, tail = 40;
-	unsigned long total = im->nerr + (im->fatal ? 1 : 0), shown = 0;
-	struct ob_buf b;
+	unsigned long total = im->nerr + (im->fatal ? 1 : 0);
 
-	ob_buf_init(&b, 0);
-	for (size_t i = 0; i <= im->nstored; i++) {
-		const char *m = i == 0 ? im->fatal : im->errs[i - 1];
-		if (m == NULL)
-			continue;
-		if (b.len + (b.len ? 1 : 0) + strlen(m) + tail > cap)
-			break;
-		if (b.len)
-			ob_buf_addc(&b, '\n');
-		ob_buf_adds(&b, m);
-		shown++;
-	}
-	if (shown < total)
-		ob_buf_printf(&b, "%s... and %lu more error%s", b.len ? "\n" : "", total - shown,
-			      total - shown == 1 ? "" : "s");
-	ob_err_set(err, "%s", b.data ? b.data : "");
-	ob_buf_free(&b);
+	if (im->fatal && total > 1)
+		ob_log(OB_LOG_ERR, "import csv: %s", im->fatal);
+	for (size_t i = 0; i < im->nstored && total > 1; i++)
+		ob_log(OB_LOG_ERR, "import csv: %s", im->errs[i]);
+	if (total == 1 && im->fatal)
+		ob_err_set(err, "%s", im->fatal);
+	else if (total == 1)
+		ob_err_set(err, "%s", im->errs[0]);
+	else if (im->nerr > im->nstored)
+		ob_err_set(err, "%s: %lu errors, the first %zu listed above", im->file, total,
+			   im->nstored + (im->fatal ? 1 : 0));
+	else
+		ob_err_set(err, "%s: %lu errors, each listed above", im->file, total);
 }
 
 /* A value for a message: at most 60 bytes (on a UTF-8 boundary). */

@@ -10,6 +10,9 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <pthread.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -41,6 +44,13 @@ struct imp {
 	struct ob_map no_email;      /* "org:uuid" of people without an e-mail address */
 	struct counts c_sys, c_con, c_ppl, c_dpr;
 };
+
+static double now_secs(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 /* ---- small helpers ---- */
 
@@ -410,12 +420,12 @@ fail:
 
 /* ---- systems (it-system-usages) ---- */
 
-#define SYS_COLS 24
+#define SYS_COLS 25
 static const char sys_head[] =
 	"INSERT INTO systems (org_id, kitos_uuid, name, local_name, owner_id, owner_kitos_uuid, owner_name, "
 	"department_id, users_min, users_max, operations_model, kitos_lifecycle, lifecycle_phase, "
 	"personal_data, legal_data, business_critical, ra_conducted, ra_date, ra_result, ra_planned, "
-	"dpia_conducted, dpia_date, dpa_required, src_hash)";
+	"dpia_conducted, dpia_date, dpa_required, src_hash, supplier)";
 static const char sys_tail[] =
 	" ON DUPLICATE KEY UPDATE name = VALUES(name), local_name = VALUES(local_name), "
 	"owner_id = VALUES(owner_id), owner_kitos_uuid = VALUES(owner_kitos_uuid), "
@@ -426,7 +436,8 @@ static const char sys_tail[] =
 	"legal_data = VALUES(legal_data), business_critical = VALUES(business_critical), "
 	"ra_conducted = VALUES(ra_conducted), ra_date = VALUES(ra_date), ra_result = VALUES(ra_result), "
 	"ra_planned = VALUES(ra_planned), dpia_conducted = VALUES(dpia_conducted), "
-	"dpia_date = VALUES(dpia_date), dpa_required = VALUES(dpa_required), src_hash = VALUES(src_hash)";
+	"dpia_date = VALUES(dpia_date), dpa_required = VALUES(dpa_required), src_hash = VALUES(src_hash), "
+	"supplier = COALESCE(supplier, VALUES(supplier))";
 
 static long long usage_hash(const struct ob_kitos_usage *u)
 {
@@ -457,16 +468,33 @@ static long long usage_hash(const struct ob_kitos_usage *u)
 static int import_systems(struct imp *im)
 {
 	struct ob_kitos_batch *b = im->b;
-	struct ob_map hashes, last;
+	struct ob_map hashes, last, supplier_of;
 	struct bulk k;
 	long long *orgs = ob_xcalloc(b->n_usages ? b->n_usages : 1, sizeof(long long));
 	int rc = 0;
 
 	ob_map_init(&hashes);
 	ob_map_init(&last);
+	ob_map_init(&supplier_of);
 	if (load_ids(im, "systems", &im->systems, &hashes) < 0) {
 		rc = -1;
 		goto out;
+	}
+	/* A system's supplier, until somebody sets one, is its contract's
+	 * (the alphabetically first, when several contracts name it). */
+	for (size_t i = 0; i < b->n_contracts; i++) {
+		const struct ob_kitos_contract *c = &b->contracts[i];
+		long long org = org_of(im, &c->org);
+		if (c->supplier == NULL || org == 0)
+			continue;
+		for (size_t j = 0; j < c->n_usage_uuids; j++) {
+			uint64_t prev;
+			char key[96];
+			key_of(key, sizeof(key), org, c->usage_uuids[j]);
+			if (!ob_map_get(&supplier_of, key, &prev) ||
+			    strcmp(c->supplier, b->contracts[prev - 1].supplier) < 0)
+				ob_map_put(&supplier_of, key, i + 1);
+		}
 	}
 	for (size_t i = 0; i < b->n_usages; i++) {
 		struct ob_kitos_usage *u = &b->usages[i];
@@ -525,6 +553,9 @@ static int import_systems(struct imp *im)
 		p[21] = ob_p_date(u->dpia_date);
 		p[22] = ob_p_str(u->dpa_required);
 		p[23] = ob_p_int(h);
+		uint64_t ci;
+		p[24] = lookup(&supplier_of, orgs[i], u->uuid, &ci) ? ob_p_str(b->contracts[ci - 1].supplier)
+								     : ob_p_null();
 	}
 	if (rc == 0)
 		rc = bulk_flush(im, &k);
@@ -543,6 +574,7 @@ static int import_systems(struct imp *im)
 out:
 	ob_map_free(&hashes);
 	ob_map_free(&last);
+	ob_map_free(&supplier_of);
 	free(orgs);
 	return rc;
 }
@@ -898,24 +930,120 @@ static int import_links(struct imp *im, const long long *c_orgs, struct ob_map *
 			if (lookup(&im->dprs, org, u->dpr_uuids[j], &did))
 				links_want(&ds, did, sid);
 	}
+	double t0 = now_secs();
 	rc = links_apply(im, &cs);
 	if (rc == 0)
 		rc = links_apply(im, &ds);
 	if (rc == 0)
 		rc = links_apply(im, &dc);
-	/* A system's supplier, when nobody has set one, is its contract's. */
-	for (size_t i = 0; i < im->norgs && rc == 0; i++) {
-		struct ob_db_param p[1] = {ob_p_int(im->orgs[i])};
+	ob_debug("import kitos: links applied in %.2f s (%zu contract-system pairs)", now_secs() - t0, cs.npairs);
+	/* Systems inserted before their contract came (an earlier import) get
+	 * the contract's supplier now; one statement for all organisations. */
+	if (rc == 0 && cs.npairs > 0)
 		rc = ob_db_exec(im->db,
 				"UPDATE systems s JOIN (SELECT cs.system_id, MIN(c.supplier) AS supplier "
 				"FROM contract_systems cs JOIN contracts c ON c.id = cs.contract_id "
-				"WHERE c.org_id = ? AND c.supplier IS NOT NULL GROUP BY cs.system_id) x "
+				"WHERE c.supplier IS NOT NULL GROUP BY cs.system_id) x "
 				"ON x.system_id = s.id SET s.supplier = x.supplier WHERE s.supplier IS NULL",
-				p, 1, NULL, im->err);
-	}
+				NULL, 0, NULL, im->err);
 	links_free(&cs);
 	links_free(&ds);
 	links_free(&dc);
+	return rc;
+}
+
+/* ---- parsing, on every core ---- */
+
+struct parse_job {
+	char *const *files;
+	size_t nfiles;
+	const struct ob_kitos_opts *ko;
+	struct ob_kitos_batch *batches; /* one per file, merged in file order */
+	struct ob_err *errs;            /* one per file */
+	int *failed;
+	size_t next;                    /* the next file to take (atomic) */
+	const size_t *order;            /* files by size, largest first */
+};
+
+static void *parse_worker(void *arg)
+{
+	struct parse_job *j = arg;
+	size_t k;
+
+	while ((k = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED)) < j->nfiles) {
+		size_t i = j->order[k];
+		char *text = NULL;
+		size_t len;
+		if (ob_read_file(j->files[i], &text, &len) < 0) {
+			ob_err_set(&j->errs[i], "%s: cannot read: %s", j->files[i], strerror(errno));
+			j->failed[i] = 1;
+			continue;
+		}
+		if (ob_kitos_parse(&j->batches[i], j->files[i], text, len, j->ko, &j->errs[i]) < 0)
+			j->failed[i] = 1;
+		free(text);
+	}
+	return NULL;
+}
+
+/* Parses every file into b, the files spread over the cores; the records
+ * and warnings come out in file order whatever finished first. On a bad
+ * file returns -1 with the first bad file's error (in command-line order). */
+static int parse_files(struct ob_kitos_batch *b, char *const *files, size_t nfiles,
+		       const struct ob_kitos_opts *ko, struct ob_err *err)
+{
+	struct parse_job j = {files, nfiles, ko, NULL, NULL, NULL, 0, NULL};
+	size_t *order = ob_xcalloc(nfiles ? nfiles : 1, sizeof(size_t));
+	off_t *sizes = ob_xcalloc(nfiles ? nfiles : 1, sizeof(off_t));
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t nthreads = ncpu > 1 ? (size_t)ncpu : 1;
+	pthread_t *threads;
+	size_t started = 0;
+	int rc = 0;
+
+	j.batches = ob_xcalloc(nfiles ? nfiles : 1, sizeof(*j.batches));
+	j.errs = ob_xcalloc(nfiles ? nfiles : 1, sizeof(*j.errs));
+	j.failed = ob_xcalloc(nfiles ? nfiles : 1, sizeof(int));
+	for (size_t i = 0; i < nfiles; i++) {
+		struct stat st;
+		ob_kitos_batch_init(&j.batches[i]);
+		sizes[i] = stat(files[i], &st) == 0 ? st.st_size : 0;
+		order[i] = i;
+	}
+	/* Largest first, so that the cores finish together. */
+	for (size_t i = 1; i < nfiles; i++)
+		for (size_t k = i; k > 0 && sizes[order[k]] > sizes[order[k - 1]]; k--) {
+			size_t t = order[k];
+			order[k] = order[k - 1];
+			order[k - 1] = t;
+		}
+	j.order = order;
+	if (nthreads > nfiles)
+		nthreads = nfiles;
+	threads = ob_xcalloc(nthreads ? nthreads : 1, sizeof(pthread_t));
+	for (size_t t = 1; t < nthreads; t++)
+		if (pthread_create(&threads[t], NULL, parse_worker, &j) == 0)
+			started = t;
+		else
+			break;
+	parse_worker(&j);
+	for (size_t t = 1; t <= started; t++)
+		pthread_join(threads[t], NULL);
+	for (size_t i = 0; i < nfiles; i++) {
+		if (j.failed[i] && rc == 0) {
+			ob_err_set(err, "%s", j.errs[i].msg);
+			rc = -1;
+		}
+		if (rc == 0)
+			ob_kitos_batch_move(b, &j.batches[i]);
+		ob_kitos_batch_free(&j.batches[i]);
+	}
+	free(threads);
+	free(j.batches);
+	free(j.errs);
+	free(j.failed);
+	free(order);
+	free(sizes);
 	return rc;
 }
 
@@ -984,12 +1112,6 @@ static void print_text(const struct imp *im, FILE *out, size_t nfiles, double se
 		im->b->n_warnings ? " (above)" : "");
 }
 
-static double now_secs(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 int ob_import_kitos(struct ob_db *db, char *const *files, size_t nfiles, const struct ob_import_opts *opts,
 		    struct ob_err *err)
@@ -1024,19 +1146,10 @@ int ob_import_kitos(struct ob_db *db, char *const *files, size_t nfiles, const s
 	ob_buf_init(&names, 0);
 
 	/* Read and parse everything first: a bad file stops us before any write. */
-	for (size_t i = 0; i < nfiles; i++) {
-		char *text = NULL;
-		size_t len;
-		if (ob_read_file(files[i], &text, &len) < 0) {
-			ob_err_set(err, "%s: cannot read: %s", files[i], strerror(errno));
-			goto out;
-		}
-		int prc = ob_kitos_parse(&b, files[i], text, len, &ko, err);
-		free(text);
-		if (prc < 0)
-			goto out;
+	if (parse_files(&b, files, nfiles, &ko, err) < 0)
+		goto out;
+	for (size_t i = 0; i < nfiles; i++)
 		ob_buf_printf(&names, "%s%s", i ? " " : "", files[i]);
-	}
 	ob_debug("import kitos: parsed %zu usages, %zu contracts, %zu registrations, %zu users in %.2f s",
 		 b.n_usages, b.n_contracts, b.n_dprs, b.n_users, now_secs() - t0);
 	im.c_sys.skipped = (long)b.skipped[OB_KITOS_USAGE];
@@ -1049,10 +1162,21 @@ int ob_import_kitos(struct ob_db *db, char *const *files, size_t nfiles, const s
 	in_tx = 1;
 	c_orgs = ob_xcalloc(b.n_contracts ? b.n_contracts : 1, sizeof(long long));
 	d_orgs = ob_xcalloc(b.n_dprs ? b.n_dprs : 1, sizeof(long long));
-	if (import_orgs(&im) < 0 || import_units(&im) < 0 || import_people(&im) < 0 ||
-	    import_systems(&im) < 0 || import_contracts(&im, c_orgs, &c_last) < 0 ||
-	    import_dprs(&im, d_orgs, &d_last) < 0 || import_links(&im, c_orgs, &c_last, d_orgs, &d_last) < 0)
-		goto out;
+#define PHASE(name, call)                                                                        \
+	do {                                                                                     \
+		double t_ = now_secs();                                                          \
+		if ((call) < 0)                                                                  \
+			goto out;                                                                \
+		ob_debug("import kitos: %s in %.2f s", name, now_secs() - t_);                   \
+	} while (0)
+	PHASE("organisations", import_orgs(&im));
+	PHASE("org units", import_units(&im));
+	PHASE("people", import_people(&im));
+	PHASE("systems", import_systems(&im));
+	PHASE("contracts", import_contracts(&im, c_orgs, &c_last));
+	PHASE("data processing", import_dprs(&im, d_orgs, &d_last));
+	PHASE("links", import_links(&im, c_orgs, &c_last, d_orgs, &d_last));
+#undef PHASE
 
 	summary = summary_json(&im);
 	summary_text = cJSON_PrintUnformatted(summary);
@@ -1066,9 +1190,11 @@ int ob_import_kitos(struct ob_db *db, char *const *files, size_t nfiles, const s
 			       p, 3, NULL, err) < 0)
 			goto out;
 	}
+	double t_commit = now_secs();
 	if (ob_db_commit(db, err) < 0)
 		goto out;
 	in_tx = 0;
+	ob_debug("import kitos: commit in %.2f s", now_secs() - t_commit);
 	if (opts->json) {
 		char *pretty = cJSON_Print(summary);
 		fprintf(out, "%s\n", pretty);

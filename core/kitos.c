@@ -198,6 +198,35 @@ void ob_kitos_batch_free(struct ob_kitos_batch *b)
 	ob_kitos_batch_init(b);
 }
 
+/* Appends src's arrays to dst's, moving what they own. */
+#define MOVE(field, n, cap)                                                               \
+	do {                                                                              \
+		if (src->n > 0) {                                                          \
+			if (dst->n + src->n > dst->cap) {                                  \
+				dst->cap = dst->n + src->n;                                \
+				dst->field = ob_xrealloc(dst->field, dst->cap * sizeof(*dst->field)); \
+			}                                                                  \
+			memcpy(dst->field + dst->n, src->field, src->n * sizeof(*src->field)); \
+			dst->n += src->n;                                                  \
+		}                                                                          \
+		free(src->field);                                                          \
+	} while (0)
+
+void ob_kitos_batch_move(struct ob_kitos_batch *dst, struct ob_kitos_batch *src)
+{
+	MOVE(usages, n_usages, cap_usages);
+	MOVE(contracts, n_contracts, cap_contracts);
+	MOVE(dprs, n_dprs, cap_dprs);
+	MOVE(users, n_users, cap_users);
+	MOVE(warnings, n_warnings, cap_warnings);
+	MOVE(files, n_files, cap_files);
+	for (int k = 0; k < OB_KITOS_NKINDS; k++)
+		dst->skipped[k] += src->skipped[k];
+	dst->skipped_unknown += src->skipped_unknown;
+	ob_kitos_batch_init(src);
+}
+#undef MOVE
+
 /* ------------------------------------------------------------ text helpers */
 
 static int is_ws(char ch)
@@ -986,22 +1015,53 @@ static char *user_name(struct ctx *c, const cJSON *o)
 
 /* -------------------------------------------------------------- one object */
 
+/* The kinds whose marker keys an object has at its top level, found in one
+ * pass over its members (a lookup per marker would scan them a dozen
+ * times, for every object of a large export). */
+enum { HAS_USAGE = 1, HAS_CONTRACT = 2, HAS_DPR = 4, HAS_USER = 8 };
+
+static unsigned top_markers(const cJSON *o)
+{
+	static const struct {
+		const char *key;
+		unsigned kind;
+	} markers[] = {
+		{"systemContext", HAS_USAGE},	 {"gdpr", HAS_USAGE},	       {"organizationUsage", HAS_USAGE},
+		{"archiving", HAS_USAGE},	 {"oversight", HAS_DPR},       {"agreementPeriod", HAS_CONTRACT},
+		{"termination", HAS_CONTRACT}, {"supplier", HAS_CONTRACT}, {"procurement", HAS_CONTRACT},
+		{"email", HAS_USER},		 {"firstName", HAS_USER},      {"lastName", HAS_USER},
+	};
+	const cJSON *m;
+	unsigned found = 0;
+
+	for (m = o->child; m != NULL; m = m->next) {
+		if (m->string == NULL)
+			continue;
+		for (size_t i = 0; i < OB_ARRAY_LEN(markers); i++)
+			if (m->string[0] == markers[i].key[0] && strcmp(m->string, markers[i].key) == 0) {
+				found |= markers[i].kind;
+				break;
+			}
+	}
+	return found;
+}
+
 static int kind_of(const cJSON *o)
 {
-	const cJSON *general = jget(o, "general");
+	unsigned m = top_markers(o);
+	const cJSON *general;
 
-	if (jhas(o, "systemContext") || jhas(o, "gdpr") || jhas(o, "organizationUsage") ||
-	    jhas(o, "archiving"))
+	if (m & HAS_USAGE)
 		return OB_KITOS_USAGE;
 	/* Before contracts: a minimal DPR is {name, uuid, general: {validity:
 	 * {valid, enforceInvalidity}}}. */
-	if (jhas(o, "oversight") || jhas(general, "isAgreementConcluded") ||
-	    jhas(general, "dataProcessors") || jhas(jget(general, "validity"), "enforceInvalidity"))
+	general = jget(o, "general");
+	if ((m & HAS_DPR) || jhas(general, "isAgreementConcluded") || jhas(general, "dataProcessors") ||
+	    jhas(jget(general, "validity"), "enforceInvalidity"))
 		return OB_KITOS_DPR;
-	if (jhas(o, "agreementPeriod") || jhas(o, "termination") || jhas(o, "supplier") ||
-	    jhas(o, "procurement") || jhas(general, "contractId") || jhas(general, "contractType"))
+	if ((m & HAS_CONTRACT) || jhas(general, "contractId") || jhas(general, "contractType"))
 		return OB_KITOS_CONTRACT;
-	if (jhas(o, "email") || jhas(o, "firstName") || jhas(o, "lastName"))
+	if (m & HAS_USER)
 		return OB_KITOS_USER;
 	return -1;
 }
@@ -1446,8 +1506,8 @@ static size_t element_pos(const char *s, size_t len, long n)
  * the time of the parse. While ob_kitos_parse runs, this thread's cJSON
  * allocations come from an arena released in one go instead. The hooks are
  * installed once for the process; outside an arena (other threads, other
- * callers) they are plain malloc() and free(). cJSON_Delete is still called,
- * so a tree stays correct even if someone else replaces the hooks. */
+ * callers) they are plain malloc() and free(). Should someone else replace
+ * the hooks, the tree is not in the arena and is freed with cJSON_Delete. */
 struct arena_chunk {
 	struct arena_chunk *next;
 	size_t used, cap;
@@ -1504,6 +1564,20 @@ static void arena_begin(void)
 		__atomic_store_n(&hooks_installed, 1, __ATOMIC_RELEASE);
 	}
 	arena_on = 1;
+}
+
+/* Whether p lies in this thread's arena (a tree parsed into it need not be
+ * taken apart node by node). */
+static int arena_owns(const void *p)
+{
+	uintptr_t q = (uintptr_t)p;
+
+	if (p == NULL)
+		return 1;
+	for (const struct arena_chunk *ch = arena; ch != NULL; ch = ch->next)
+		if (q >= (uintptr_t)ch->data && q < (uintptr_t)ch->data + ch->used)
+			return 1;
+	return 0;
 }
 
 static void arena_end(void)
@@ -1605,7 +1679,8 @@ int ob_kitos_parse(struct ob_kitos_batch *b, const char *file, const char *text,
 	}
 	rc = 0;
 out:
-	cJSON_Delete(root);
+	if (!arena_owns(root))
+		cJSON_Delete(root); /* the hooks were replaced: the tree is malloc()'s */
 	arena_end();
 	return rc;
 }

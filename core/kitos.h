@@ -145,6 +145,9 @@ struct ob_kitos_batch {
 
 void ob_kitos_batch_init(struct ob_kitos_batch *b);
 void ob_kitos_batch_free(struct ob_kitos_batch *b);
+/* Appends everything src holds to dst (records keep pointing at their file
+ * names, which move along) and leaves src empty. */
+void ob_kitos_batch_move(struct ob_kitos_batch *dst, struct ob_kitos_batch *src);
 
 /* Parses one file's text and appends its records to the batch.
  * Returns 0 when the file was read (per-object problems become warnings,
@@ -153,7 +156,7 @@ void ob_kitos_batch_free(struct ob_kitos_batch *b);
  * line and column ("kitos.json:12:5: JSON syntax error: expected ',' or '}'"),
  * or saying why the file is not KITOS data (a top-level number, an array
  * holding something other than objects); the batch then holds no record
- * of that file. */
+ * of that file. Threads may parse into batches of their own at once. */
 int ob_kitos_parse(struct ob_kitos_batch *b, const char *file, const char *text, size_t len,
 		   const struct ob_kitos_opts *opts, struct ob_err *err);
 

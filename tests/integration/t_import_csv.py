@@ -255,7 +255,8 @@ def test_absent_column_keeps_empty_cell_clears():
         ok(r.returncode == 0, "systems with every column import", r.stderr)
         s2 = env.sql(f"SELECT {cols} FROM systems WHERE kitos_uuid = '{S2}'")
         r = imp(env, write_csv(env, "supplier.csv", [["system_uuid", "supplier"], [S1, "Ny leverandør ApS"]]))
-        ok(r.returncode == 0 and "1 updated" in r.stdout, "a file with one column updates one system", r.stdout + r.stderr)
+        ok(r.returncode == 0 and "1 updated" in r.stdout, "a file with one column updates one system",
+           r.stdout + r.stderr)
         eq(env.sql(f"SELECT {cols}, name FROM systems WHERE kitos_uuid = '{S1}'"),
            [["foundation", "procurement", "Ny leverandør ApS", "2026-01-02", "digital_meeting", "1", "1",
              "System A1"]], "systems: the absent columns (and KITOS's name) keep their values")
@@ -400,7 +401,9 @@ def test_bad_input_changes_nothing():
         r = imp(env, write_csv(env, "seed.csv", [["system_uuid", "occurred_on", "severity", "title"],
                                                  [S1, "2025-01-01", "lav", "Gammel hændelse"]]))
         ok(r.returncode == 0, "a first incidents file imports", r.stderr)
-        imp(env, write_csv(env, "seedsol.csv", [["solution", "maturity", "changed_on"], ["Min Log", "gul", "2025-01-01"]]))
+        r = imp(env, write_csv(env, "seedsol.csv", [["solution", "maturity", "changed_on"],
+                                                    ["Min Log", "gul", "2025-01-01"]]))
+        ok(r.returncode == 0, "a first shared solutions file imports", r.stderr)
         before = state(env)
         ghost = U("aaaaaaaa", 0xfff)
         inc = ["system_uuid", "occurred_on", "severity", "title"]
@@ -410,7 +413,7 @@ def test_bad_input_changes_nothing():
         cases = [
             ("unknown-system.csv", write_csv(env, "unknown-system.csv",
                                              [["system_uuid", "supplier"]] + many_sys + [[ghost, "X"]]),
-             [f":42: system_uuid:", ghost]),
+             [":42: system_uuid:", ghost]),
             ("bad-date.csv", write_csv(env, "bad-date.csv", [inc] + many_inc + [[S1, "31-02-2026", "lav", "Ny"]]),
              [":42: occurred_on:", "31-02-2026"]),
             ("bad-enum.csv", write_csv(env, "bad-enum.csv",
@@ -486,14 +489,16 @@ def test_organisation_column_and_org():
         ok(r.returncode == 0, "incidents for systems of two organisations import", r.stderr)
         eq(env.sql("SELECT i.title, o.cvr FROM incidents i JOIN systems s ON s.id = i.system_id "
                    "JOIN organisations o ON o.id = s.org_id ORDER BY i.title"),
-           [["A-hændelse", ORG_A["cvr"]], ["B-hændelse", ORG_B["cvr"]]], "each incident is on its organisation's system")
+           [["A-hændelse", ORG_A["cvr"]], ["B-hændelse", ORG_B["cvr"]]],
+           "each incident is on its organisation's system")
         before = state(env)
         path = write_csv(env, "crossed.csv", [["system_uuid", "occurred_on", "title", "organisation"],
                                               [SB[1], "2026-01-02", "Forkert kommune", ORG_A["cvr"]]])
         r = imp(env, path)
         ok(r.returncode == 1 and f"{path}:2: system_uuid:" in r.stderr,
            "a system of the other organisation is not found (FILE:2: system_uuid)", r.stderr)
-        plain = write_csv(env, "plain.csv", [["solution", "maturity", "changed_on"], ["Fælles Sag", "gul", "2026-03-01"]])
+        sol = ["solution", "maturity", "changed_on"]
+        plain = write_csv(env, "plain.csv", [sol, ["Fælles Sag", "gul", "2026-03-01"]])
         r = imp(env, plain)
         eq(r.returncode, 1, "without the column and with two organisations the import fails")
         ok("--org" in r.stderr and "organisation column" in r.stderr and f"{plain}:2:" in r.stderr,
@@ -503,7 +508,7 @@ def test_organisation_column_and_org():
         ok(r.returncode == 0, "with --org CVR it imports", r.stderr)
         eq(env.scalar("SELECT o.cvr FROM shared_solutions s JOIN organisations o ON o.id = s.org_id "
                       "WHERE s.name = 'Fælles Sag'"), ORG_B["cvr"], "into the organisation --org names")
-        other = write_csv(env, "plain2.csv", [["solution", "maturity", "changed_on"], ["Fælles Sag", "rød", "2026-04-01"]])
+        other = write_csv(env, "plain2.csv", [sol, ["Fælles Sag", "rød", "2026-04-01"]])
         r = env.run("import", "csv", other, "--org", ORG_A["uuid"])
         ok(r.returncode == 0, "the README's form `import csv FILE --org UUID` works", r.stderr)
         eq(env.sql("SELECT o.cvr, m.maturity FROM shared_solutions s JOIN organisations o ON o.id = s.org_id "
