@@ -134,7 +134,7 @@ static int cmd_import(const struct ob_config *cfg, int argc, char **argv)
 		usage_error("import: unknown kind '%s' (expected kitos or csv)", kind);
 	argc--;
 	argv++;
-	optind = 1;
+	optind = 0; /* 0: GNU getopt starts afresh, so options may follow the files */
 	while ((c = getopt_long(argc, argv, "jo:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j': io.json = 1; break;
@@ -166,7 +166,7 @@ static int cmd_summary(const struct ob_config *cfg, int argc, char **argv)
 	struct ob_db *db;
 	int c, rc;
 
-	optind = 1;
+	optind = 0; /* 0: GNU getopt starts afresh, so options may follow the files */
 	while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
 		if (c == 'o')
 			org = optarg;
@@ -196,7 +196,7 @@ static int cmd_demo_data(int argc, char **argv)
 	char *end;
 	int c;
 
-	optind = 1;
+	optind = 0; /* 0: GNU getopt starts afresh, so options may follow the files */
 	while ((c = getopt_long(argc, argv, "n:s:a:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n':

@@ -87,6 +87,22 @@ int ob_db_open(const struct ob_config *cfg, struct ob_db **out, struct ob_err *e
 	mysql_optionsv(db->my, MYSQL_INIT_COMMAND,
 		       "SET time_zone = '+00:00', sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_DATE,"
 		       "NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION'");
+	/* A managed server found answering may have been dying (killed a moment
+	 * ago): then acquire again, which cleans up after it and starts anew. */
+	for (int attempt = 1; c->managed && attempt < 3; attempt++) {
+		if (mysql_real_connect(db->my, host, user, password, NULL, port, socket,
+				       CLIENT_MULTI_STATEMENTS) != NULL)
+			goto connected;
+		if (mysql_errno(db->my) != 2002 && mysql_errno(db->my) != 2013)
+			break;
+		ob_log(OB_LOG_NOTICE, "database: the managed server on %s went away (%s); starting again",
+		       socket, mysql_error(db->my));
+		ob_dbserver_release(db->server);
+		db->server = NULL;
+		if (ob_dbserver_acquire(cfg, &db->server, err) < 0)
+			goto out;
+		socket = ob_dbserver_socket(db->server);
+	}
 	if (mysql_real_connect(db->my, host, user, password, NULL, port, socket, CLIENT_MULTI_STATEMENTS) ==
 	    NULL) {
 		ob_err_set(err, "database: cannot connect to MariaDB at %s as user %s: %s; check that the "
@@ -94,6 +110,7 @@ int ob_db_open(const struct ob_config *cfg, struct ob_db **out, struct ob_err *e
 			   db->address, user ? user : "(none)", mysql_error(db->my), cfg->path);
 		goto out;
 	}
+connected:
 	if (mysql_get_server_version(db->my) < 100600) {
 		ob_err_set(err, "database: the server at %s is %s; overblik needs MariaDB 10.6 or newer",
 			   db->address, mysql_get_server_info(db->my));
