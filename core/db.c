@@ -102,6 +102,9 @@ int ob_db_open(const struct ob_config *cfg, struct ob_db **out, struct ob_err *e
 		if (ob_dbserver_acquire(cfg, &db->server, err) < 0)
 			goto out;
 		socket = ob_dbserver_socket(db->server);
+		user = ob_dbserver_user(db->server); /* the old pointers went with the old handle */
+		free(db->address);
+		db->address = ob_xasprintf("the managed server's unix socket %s", socket);
 	}
 	if (mysql_real_connect(db->my, host, user, password, NULL, port, socket, CLIENT_MULTI_STATEMENTS) ==
 	    NULL) {

@@ -46,6 +46,13 @@ def eq(got, want, desc):
     return ok(got == want, desc, f"got:  {got!r}\nwant: {want!r}")
 
 
+def skip(desc, why):
+    """A check that cannot run here, reported as skipped (never as passed)."""
+    global _n
+    _n += 1
+    print(f"ok {_n} - {desc} # SKIP {why}", flush=True)
+
+
 def done():
     print(f"1..{_n}", flush=True)
     sys.exit(1 if _failed else 0)
@@ -105,7 +112,7 @@ class Env:
     def run(self, *args, input=None, timeout=300):
         """Runs overblik -c CONFIG ARGS; returns CompletedProcess (text)."""
         return subprocess.run([OVERBLIK, "-c", self.config, *args], input=input, capture_output=True,
-                              text=True, timeout=timeout)
+                              text=True, errors="backslashreplace", timeout=timeout)
 
     def start_db(self):
         """Keeps the server up between commands (they attach to it)."""
