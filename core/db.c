@@ -301,6 +301,123 @@ int ob_db_exec(struct ob_db *db, const char *sql, const struct ob_db_param *para
 	return 0;
 }
 
+int ob_db_exec_bulk(struct ob_db *db, const char *sql, const struct ob_db_param *params, size_t ncols,
+		    size_t nrows, struct ob_err *err)
+{
+	MYSQL_STMT *st;
+	MYSQL_BIND *b;
+	void **arrays;
+	char **inds;
+	unsigned int size = (unsigned int)nrows;
+	int rc = -1;
+
+	if (nrows == 0)
+		return 0;
+	if ((st = prepare(db, sql, err)) == NULL)
+		return -1;
+	if (mysql_stmt_param_count(st) != ncols) {
+		ob_err_set(err, "database: statement takes %lu values, %zu given", mysql_stmt_param_count(st),
+			   ncols);
+		return -1;
+	}
+	b = ob_xcalloc(ncols, sizeof(*b));
+	arrays = ob_xcalloc(ncols, sizeof(void *));
+	inds = ob_xcalloc(ncols, sizeof(char *));
+	/* Column-wise arrays: one value and one indicator per row. */
+	for (size_t c = 0; c < ncols; c++) {
+		enum ob_db_ptype type = OB_DB_NULL;
+		for (size_t r = 0; r < nrows && type == OB_DB_NULL; r++)
+			type = params[r * ncols + c].type;
+		inds[c] = ob_xcalloc(nrows, 1);
+		b[c].u.indicator = inds[c];
+		switch (type) {
+		case OB_DB_NULL:
+		case OB_DB_STR: {
+			char **v = ob_xcalloc(nrows, sizeof(char *));
+			b[c].buffer_type = MYSQL_TYPE_STRING;
+			arrays[c] = v;
+			for (size_t r = 0; r < nrows; r++) {
+				const struct ob_db_param *p = &params[r * ncols + c];
+				v[r] = (char *)(p->type == OB_DB_STR ? p->s : "");
+				inds[c][r] = p->type == OB_DB_STR ? STMT_INDICATOR_NTS : STMT_INDICATOR_NULL;
+			}
+			break;
+		}
+		case OB_DB_INT: {
+			long long *v = ob_xcalloc(nrows, sizeof(long long));
+			b[c].buffer_type = MYSQL_TYPE_LONGLONG;
+			arrays[c] = v;
+			for (size_t r = 0; r < nrows; r++) {
+				const struct ob_db_param *p = &params[r * ncols + c];
+				v[r] = p->i;
+				inds[c][r] = p->type == OB_DB_INT ? STMT_INDICATOR_NONE : STMT_INDICATOR_NULL;
+			}
+			break;
+		}
+		case OB_DB_DATE: {
+			/* As text: Connector/C takes variable-length and temporal
+			 * columns of an array as pointers, text is the plain way. */
+			char **v = ob_xcalloc(nrows, sizeof(char *) + 11);
+			char *text = (char *)(v + nrows);
+			b[c].buffer_type = MYSQL_TYPE_STRING;
+			arrays[c] = v;
+			for (size_t r = 0; r < nrows; r++) {
+				const struct ob_db_param *p = &params[r * ncols + c];
+				v[r] = text + r * 11;
+				if (p->type == OB_DB_DATE)
+					ob_date_format(p->date, v[r]);
+				inds[c][r] = p->type == OB_DB_DATE ? STMT_INDICATOR_NTS : STMT_INDICATOR_NULL;
+			}
+			break;
+		}
+		case OB_DB_DOUBLE: {
+			double *v = ob_xcalloc(nrows, sizeof(double));
+			b[c].buffer_type = MYSQL_TYPE_DOUBLE;
+			arrays[c] = v;
+			for (size_t r = 0; r < nrows; r++) {
+				const struct ob_db_param *p = &params[r * ncols + c];
+				v[r] = p->d;
+				inds[c][r] = p->type == OB_DB_DOUBLE ? STMT_INDICATOR_NONE : STMT_INDICATOR_NULL;
+			}
+			break;
+		}
+		}
+		b[c].buffer = arrays[c];
+	}
+	for (size_t c = 0; c < ncols; c++)
+		for (size_t r = 0; r < nrows; r++) {
+			enum ob_db_ptype t = params[r * ncols + c].type;
+			enum ob_db_ptype first = OB_DB_NULL;
+			for (size_t q = 0; q < nrows && first == OB_DB_NULL; q++)
+				first = params[q * ncols + c].type;
+			if (t != OB_DB_NULL && t != first) {
+				ob_err_set(err, "database: bulk column %zu mixes value types (in: %.120s)", c, sql);
+				goto out;
+			}
+		}
+	if (mysql_stmt_attr_set(st, STMT_ATTR_ARRAY_SIZE, &size) != 0 || mysql_stmt_bind_param(st, b) != 0) {
+		ob_err_set(err, "database: %s", mysql_stmt_error(st));
+		goto out;
+	}
+	if (mysql_stmt_execute(st) != 0) {
+		ob_err_set(err, "database: %s (in: %.160s)", mysql_stmt_error(st), sql);
+		goto out;
+	}
+	rc = 0;
+out:
+	size = 0; /* the cached statement serves single executions again */
+	mysql_stmt_attr_set(st, STMT_ATTR_ARRAY_SIZE, &size);
+	mysql_stmt_free_result(st);
+	for (size_t c = 0; c < ncols; c++) {
+		free(arrays[c]);
+		free(inds[c]);
+	}
+	free(arrays);
+	free(inds);
+	free(b);
+	return rc;
+}
+
 static struct ob_db_rows *rows_new(size_t ncols)
 {
 	struct ob_db_rows *r = ob_xcalloc(1, sizeof(*r));

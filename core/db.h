@@ -83,6 +83,12 @@ void ob_db_close(struct ob_db *db);
  * affected-row count. 0 ok, -1 with err holding the server's message. */
 int ob_db_exec(struct ob_db *db, const char *sql, const struct ob_db_param *params, size_t n,
 	       unsigned long long *affected, struct ob_err *err);
+/* Runs a one-row statement (INSERT ... VALUES (?, ...) ...) for nrows rows
+ * at once with MariaDB's array binding: params holds nrows * ncols values,
+ * row after row; within a column the non-NULL values share one type. One
+ * round trip, and the server executes it as a bulk operation. */
+int ob_db_exec_bulk(struct ob_db *db, const char *sql, const struct ob_db_param *params, size_t ncols,
+		    size_t nrows, struct ob_err *err);
 /* Runs a query and returns all its rows (owned by the caller on 0). */
 int ob_db_query(struct ob_db *db, const char *sql, const struct ob_db_param *params, size_t n,
 		struct ob_db_rows **out, struct ob_err *err);

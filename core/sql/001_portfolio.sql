@@ -1,12 +1,16 @@
 -- 001_portfolio.sql: the portfolio of one or more municipalities.
--- Every portfolio row belongs to an organisation. Dates that are dates stay
+-- Every portfolio row belongs to an organisation, and every report reads one
+-- organisation: the unique (org_id, kitos_uuid) keys give each table that
+-- prefix, so secondary indexes are only where a report looks up across it
+-- (an owner's systems) or a foreign key needs one. Fewer indexes keep the
+-- import of all 98 municipalities fast. Dates that are dates stay
 -- DATE; timestamps are UTC. src_hash is a 64-bit hash of the imported fields,
 -- so that a re-import can tell unchanged rows without comparing every column.
 
 CREATE TABLE organisations (
   id          INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
-  kitos_uuid  CHAR(36) NULL,
-  cvr         VARCHAR(16) NULL,
+  kitos_uuid  CHAR(36) CHARACTER SET ascii COLLATE ascii_bin NULL,
+  cvr         VARCHAR(16) CHARACTER SET ascii COLLATE ascii_bin NULL,
   name        VARCHAR(255) NOT NULL,
   created_at  TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
   UNIQUE KEY uq_org_uuid (kitos_uuid),
@@ -17,7 +21,7 @@ CREATE TABLE organisations (
 CREATE TABLE org_units (
   id          INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
   org_id      INT UNSIGNED NOT NULL,
-  kitos_uuid  CHAR(36) NOT NULL,
+  kitos_uuid  CHAR(36) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
   name        VARCHAR(255) NOT NULL,
   parent_id   INT UNSIGNED NULL,
   UNIQUE KEY uq_unit (org_id, kitos_uuid),
@@ -29,7 +33,7 @@ CREATE TABLE org_units (
 CREATE TABLE people (
   id          INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
   org_id      INT UNSIGNED NOT NULL,
-  kitos_uuid  CHAR(36) NOT NULL,
+  kitos_uuid  CHAR(36) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
   name        VARCHAR(255) NOT NULL,
   email       VARCHAR(320) NULL,
   org_unit_id INT UNSIGNED NULL,
@@ -44,12 +48,12 @@ CREATE TABLE people (
 CREATE TABLE systems (
   id                  INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
   org_id              INT UNSIGNED NOT NULL,
-  kitos_uuid          CHAR(36) NOT NULL,            -- the it-system-usage uuid
+  kitos_uuid          CHAR(36) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,            -- the it-system-usage uuid
   name                VARCHAR(255) NOT NULL,
   local_name          VARCHAR(255) NULL,
   category            ENUM('foundation','cross_cutting','line_of_business') NULL,
   owner_id            INT UNSIGNED NULL,            -- resolved systemejer
-  owner_kitos_uuid    CHAR(36) NULL,                -- as KITOS names the owner
+  owner_kitos_uuid    CHAR(36) CHARACTER SET ascii COLLATE ascii_bin NULL,                -- as KITOS names the owner
   owner_name          VARCHAR(255) NULL,
   department_id       INT UNSIGNED NULL,            -- forvaltning
   supplier            VARCHAR(255) NULL,
@@ -77,10 +81,9 @@ CREATE TABLE systems (
   dpa_required        ENUM('yes','no','decided_by_law') NULL,
   src_hash            BIGINT UNSIGNED NOT NULL DEFAULT 0,
   updated_at          TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
-  UNIQUE KEY uq_system (org_id, kitos_uuid),
-  KEY ix_system_owner (org_id, owner_id),
-  KEY ix_system_dept (org_id, department_id),
-  KEY ix_system_category (org_id, category),
+  UNIQUE KEY uq_system (org_id, kitos_uuid),   -- every report reads one organisation: this prefix
+  KEY ix_system_owner (owner_id),                -- an owner's digest; the foreign key's index
+  KEY ix_system_dept (department_id),
   CONSTRAINT fk_system_org FOREIGN KEY (org_id) REFERENCES organisations (id),
   CONSTRAINT fk_system_owner FOREIGN KEY (owner_id) REFERENCES people (id) ON DELETE SET NULL,
   CONSTRAINT fk_system_dept FOREIGN KEY (department_id) REFERENCES org_units (id)
@@ -89,7 +92,7 @@ CREATE TABLE systems (
 CREATE TABLE contracts (
   id                   INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
   org_id               INT UNSIGNED NOT NULL,
-  kitos_uuid           CHAR(36) NOT NULL,
+  kitos_uuid           CHAR(36) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
   name                 VARCHAR(255) NOT NULL,
   contract_number      VARCHAR(100) NULL,
   supplier             VARCHAR(255) NULL,
@@ -112,9 +115,8 @@ CREATE TABLE contracts (
   terminated_at        DATE NULL,                       -- the day notice was given
   src_hash             BIGINT UNSIGNED NOT NULL DEFAULT 0,
   updated_at           TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
-  UNIQUE KEY uq_contract (org_id, kitos_uuid),
-  KEY ix_contract_end (org_id, end_date),
-  KEY ix_contract_continuous (org_id, continuous),
+  UNIQUE KEY uq_contract (org_id, kitos_uuid),  -- reports scan one organisation's ≈300 contracts
+  KEY ix_contract_unit (responsible_unit_id),
   CONSTRAINT fk_contract_org FOREIGN KEY (org_id) REFERENCES organisations (id),
   CONSTRAINT fk_contract_unit FOREIGN KEY (responsible_unit_id) REFERENCES org_units (id)
 ) ENGINE=InnoDB;
@@ -132,7 +134,7 @@ CREATE TABLE contract_systems (
 CREATE TABLE data_processing (
   id                  INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
   org_id              INT UNSIGNED NOT NULL,
-  kitos_uuid          CHAR(36) NOT NULL,
+  kitos_uuid          CHAR(36) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
   name                VARCHAR(255) NOT NULL,
   agreement_concluded ENUM('yes','no','irrelevant','undecided') NULL,
   concluded_on        DATE NULL,

@@ -216,5 +216,32 @@ def test_owners_and_email():
         eq(env.scalar("SELECT owner_name FROM systems"), "Søren Ærø", "import.owner_role picks the owner role")
 
 
-run_tests(test_every_fixture_imports, test_fixture_problems_named, test_import_twice_changes_nothing,
+def test_supplier_from_contract():
+    with Env("supplier") as env:
+        env.start_db()
+        u1 = usage("11111111-2222-4333-8444-0000000000e1", "Først uden kontrakt")
+        u2 = usage("11111111-2222-4333-8444-0000000000e2", "Med kontrakt")
+        contract = lambda uuid, sup, us: {
+            "uuid": uuid, "name": "Kontrakt " + sup, "organizationContext": ORG,
+            "general": {"contractId": "K-1", "validity": {"validFrom": "2024-01-01T00:00:00Z",
+                                                          "validTo": "2027-12-31T00:00:00Z"}},
+            "supplier": {"organization": {"uuid": "3dc52c64-3706-40f4-bf58-000000000001", "name": sup}},
+            "systemUsages": [{"uuid": x, "name": "x"} for x in us],
+            "agreementPeriod": {"isContinuous": False},
+            "termination": {"terms": {"noticePeriodMonths": {"name": "6"}, "noticeByEndOf": "EndOfMonth"}}}
+        env.run("import", "kitos", write(env, "u1.json", [u1]))
+        r, s = import_json(env, write(env, "c.json", [u2, contract("22222222-2222-4333-8444-0000000000c1",
+                                                                    "Netcompany", [u1["uuid"], u2["uuid"]])]))
+        eq(env.sql("SELECT name, supplier FROM systems ORDER BY name"),
+           [["Først uden kontrakt", "Netcompany"], ["Med kontrakt", "Netcompany"]],
+           "a system takes its contract's supplier, also when imported before the contract")
+        eq(env.sql("SELECT COUNT(*) FROM contract_systems"), [["2"]], "the contract covers both systems")
+        r, s = import_json(env, write(env, "c2.json", [contract("22222222-2222-4333-8444-0000000000c1",
+                                                                 "Netcompany", [u2["uuid"]])]))
+        eq(s["contracts"]["updated"], 1, "a contract that drops a system is updated")
+        eq(env.sql("SELECT s.name FROM contract_systems cs JOIN systems s ON s.id = cs.system_id"),
+           [["Med kontrakt"]], "and the dropped system is no longer covered")
+
+
+run_tests(test_supplier_from_contract, test_every_fixture_imports, test_fixture_problems_named, test_import_twice_changes_nothing,
           test_fatal_errors_change_nothing, test_enums_as_strings_or_integers, test_owners_and_email)
