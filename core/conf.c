@@ -254,11 +254,15 @@ int ob_config_load(const char *path, int explicit_path, struct ob_config **out, 
 	const char *end = NULL;
 	int rc = -1;
 
-	if (ob_read_file(path, &text, &len) < 0) {
-		if (errno == ENOENT && !explicit_path) {
+	if (ob_read_file(path, &text, &len) < 0 && errno == ENOENT && !explicit_path) {
+		/* Installed: the file make install put under sysconfdir. */
+		path = OB_SYSCONFDIR "/overblik.json";
+		if (ob_read_file(path, &text, &len) < 0 && errno == ENOENT) {
 			*out = c; /* the embedded defaults */
 			return 0;
 		}
+	}
+	if (text == NULL) {
 		ob_err_set(err, "%s: cannot read the configuration: %s", path, strerror(errno));
 		goto out;
 	}
