@@ -17,6 +17,13 @@
 #include "import.h"
 #include "log.h"
 #include "summary.h"
+#include "cron.h"
+#include "run.h"
+#include "plugin.h"
+#include <cjson/cJSON.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <time.h>
 
 #define DEFAULT_CONFIG "etc/overblik.json"
 
@@ -50,6 +57,14 @@ static const char usage_text[] =
 	"                      import one CSV file of the kinds in the README (category,\n"
 	"                      segments, review dates, incidents, target picture, ...)\n"
 	"  summary [--org ORG] print a summary of each organisation's portfolio\n"
+	"  run REPORT [--as-of DATE] [--param KEY=VALUE]... [--org ORG] [--dry-run]\n"
+	"      [--out DIR]     run one report now, in a process of its own, through the\n"
+	"                      same code as the server (killed at the report's timeout);\n"
+	"                      prints its status and files, copies them to DIR\n"
+	"  next-fires CRON [--from ISO-TIME] [--count N] [--tz ZONE]\n"
+	"                      print the next fire times of a cron expression, one ISO\n"
+	"                      8601 time with its UTC offset a line (default 5, from now,\n"
+	"                      in the configured time zone)\n"
 	"  demo-data [--municipalities N] [--seed S] [--as-of DATE] DIR\n"
 	"                      write the fictional demo municipality (or N of them) as\n"
 	"                      KITOS JSON under DIR/kitos and CSV under DIR/csv\n"
@@ -57,6 +72,12 @@ static const char usage_text[] =
 	"                      the managed MariaDB: start it and keep it running, stop\n"
 	"                      it, or tell whether it runs\n"
 	"  check-config [FILE] validate a configuration without starting anything\n"
+	"\n"
+	"Schedules are 5-field cron expressions (minute hour day-of-month month\n"
+	"day-of-week; lists, ranges, steps, month and day names, @daily and friends)\n"
+	"in the configured time zone. A time that does not exist when clocks go\n"
+	"forward fires at the first instant after the gap; a time that occurs twice\n"
+	"when they go back fires once, at its first occurrence.\n"
 	"\n"
 	"ORG is an organisation's KITOS uuid or CVR number. DATE is YYYY-MM-DD.\n"
 	"\n"
@@ -275,6 +296,243 @@ static int cmd_db(const struct ob_config *cfg, int argc, char **argv)
 	usage_error("db: unknown action '%s' (expected start, stop or status)", argv[1]);
 }
 
+static volatile sig_atomic_t interrupted;
+
+static void on_interrupt(int sig)
+{
+	interrupted = sig;
+}
+
+static int copy_file(const char *from, const char *to)
+{
+	char *text = NULL;
+	size_t len;
+	FILE *f;
+	int rc = -1;
+
+	if (ob_read_file(from, &text, &len) < 0)
+		return -1;
+	f = fopen(to, "wb");
+	if (f && fwrite(text, 1, len, f) == len)
+		rc = 0;
+	if (f && fclose(f) != 0)
+		rc = -1;
+	free(text);
+	return rc;
+}
+
+static int cmd_run(const struct ob_config *cfg, int argc, char **argv)
+{
+	static const struct option opts[] = {{"as-of", required_argument, NULL, 'a'},
+					     {"param", required_argument, NULL, 'p'},
+					     {"org", required_argument, NULL, 'o'},
+					     {"dry-run", no_argument, NULL, 'd'},
+					     {"out", required_argument, NULL, 'O'},
+					     {NULL, 0, NULL, 0}};
+	const struct ob_config_report *rcfg;
+	struct ob_run_request rq = {NULL, 0, "cli", 0, NULL, NULL, 0};
+	struct ob_loaded_plugin plugin;
+	struct ob_err err = {{0}};
+	struct ob_db *db;
+	struct ob_db_rows *r = NULL;
+	cJSON *params = cJSON_CreateObject();
+	const char *org = NULL, *out = NULL;
+	char today[11], *params_text;
+	unsigned long long id;
+	int c, status = 0, rc = 1, tty = isatty(STDERR_FILENO), timed_out = 0, timeout;
+	int32_t d;
+	pid_t pid;
+	struct timespec t0, t;
+
+	ob_run_today(today);
+	rq.as_of = today;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "a:p:o:dO:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'a':
+			if (ob_date_parse(optarg, &d) != 1)
+				usage_error("--as-of: '%s': expected a date YYYY-MM-DD", optarg);
+			rq.as_of = optarg;
+			break;
+		case 'p': {
+			char *eq = strchr(optarg, '=');
+			if (eq == NULL || eq == optarg)
+				usage_error("--param: '%s': expected KEY=VALUE", optarg);
+			*eq = '\0';
+			cJSON_AddStringToObject(params, optarg, eq + 1);
+			break;
+		}
+		case 'o': org = optarg; break;
+		case 'd': rq.dry_run = 1; break;
+		case 'O': out = optarg; break;
+		default: exit(2);
+		}
+	}
+	if (argc - optind != 1)
+		usage_error("run needs one REPORT");
+	rq.report = argv[optind];
+	rcfg = ob_config_report(cfg, rq.report);
+	timeout = rcfg ? rcfg->timeout : 600;
+	switch (ob_plugin_load_one(cfg->plugin_dir, rq.report, &plugin, &err)) {
+	case 0:
+		fprintf(stderr, "overblik: run: no report %s: no plugin %s.so in %s\n", rq.report, rq.report,
+			cfg->plugin_dir);
+		cJSON_Delete(params);
+		return 1;
+	case -1:
+		fprintf(stderr, "overblik: run: %s\n", err.msg);
+		cJSON_Delete(params);
+		return 1;
+	}
+	ob_plugin_unload(&plugin);
+	if (rcfg && !rcfg->enabled) {
+		fprintf(stderr, "overblik: run: report %s is disabled in %s\n", rq.report, cfg->path);
+		cJSON_Delete(params);
+		return 1;
+	}
+	params_text = cJSON_PrintUnformatted(params);
+	rq.params_json = params_text;
+	db = open_db(cfg);
+	if (org) {
+		unsigned long oid;
+		int f = ob_import_find_org(db, org, &oid, &err);
+		if (f <= 0) {
+			ob_log(OB_LOG_ERR, "run: --org %s: %s", org, f < 0 ? err.msg : "no such organisation");
+			goto out;
+		}
+		rq.org_id = (long long)oid;
+	}
+	if (ob_run_create(db, &rq, &id, &err) < 0) {
+		ob_log(OB_LOG_ERR, "run: %s", err.msg);
+		goto out;
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		ob_log(OB_LOG_ERR, "run %llu: fork: %s", id, strerror(errno));
+		ob_run_record_end(db, id, "failed", "could not start a process for it", &err);
+		goto out;
+	}
+	if (pid == 0)
+		_exit(ob_run_execute(cfg, id));
+	signal(SIGINT, on_interrupt);
+	signal(SIGTERM, on_interrupt);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		pid_t w = waitpid(pid, &status, WNOHANG);
+		double el;
+		if (w == pid)
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		el = (double)(t.tv_sec - t0.tv_sec) + (double)(t.tv_nsec - t0.tv_nsec) / 1e9;
+		if (el >= timeout || interrupted) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			timed_out = !interrupted;
+			break;
+		}
+		if (tty)
+			fprintf(stderr, "\rrun %llu: %s as of %s: running %.0f s ", id, rq.report, rq.as_of, el);
+		struct timespec ts = {0, 100000000L};
+		nanosleep(&ts, NULL);
+	}
+	if (tty)
+		fprintf(stderr, "\r\033[K");
+	if (timed_out) {
+		char *why = ob_xasprintf("killed at its timeout of %d s", timeout);
+		ob_run_record_end(db, id, "timeout", why, &err);
+		free(why);
+	} else if (interrupted) {
+		ob_run_record_end(db, id, "failed", "interrupted", &err);
+	} else if (WIFSIGNALED(status)) {
+		char *why = ob_xasprintf("killed by %s (signal %d)", ob_signal_name(WTERMSIG(status)), WTERMSIG(status));
+		ob_run_record_end(db, id, "crashed", why, &err);
+		free(why);
+	} else if (WEXITSTATUS(status) != OB_RUN_EXIT_SUCCEEDED && WEXITSTATUS(status) != OB_RUN_EXIT_FAILED) {
+		char *why = ob_xasprintf("its process exited with status %d before recording a result",
+					 WEXITSTATUS(status));
+		ob_run_record_end(db, id, "failed", why, &err);
+		free(why);
+	}
+	{
+		struct ob_db_param p[1] = {ob_p_int((long long)id)};
+		if (ob_db_query(db,
+				"SELECT r.status, r.error, TIMESTAMPDIFF(MICROSECOND, r.started_at, r.finished_at) / 1e6, "
+				"f.name, f.size, f.sha256, f.path FROM runs r LEFT JOIN run_files f ON f.run_id = r.id "
+				"WHERE r.id = ? ORDER BY f.name",
+				p, 1, &r, &err) < 0 || r->nrows == 0) {
+			ob_log(OB_LOG_ERR, "run %llu: %s", id, err.msg);
+			goto out;
+		}
+	}
+	printf("run %llu: %s as of %s: %s", id, rq.report, rq.as_of, ob_db_cell(r, 0, 0));
+	if (ob_db_cell(r, 0, 2))
+		printf(" in %.2f s", atof(ob_db_cell(r, 0, 2)));
+	if (ob_db_cell(r, 0, 1))
+		printf(": %s", ob_db_cell(r, 0, 1));
+	printf("\n");
+	if (out && ob_mkdir_p(out) < 0)
+		ob_warn("run %llu: cannot create %s", id, out);
+	for (size_t i = 0; i < r->nrows; i++) {
+		const char *name = ob_db_cell(r, i, 3);
+		if (name == NULL)
+			continue;
+		printf("  %s  %s bytes  sha256 %s\n", ob_db_cell(r, i, 6), ob_db_cell(r, i, 4), ob_db_cell(r, i, 5));
+		if (out) {
+			char *to = ob_path_join(out, name);
+			if (copy_file(ob_db_cell(r, i, 6), to) < 0)
+				ob_warn("run %llu: cannot copy %s to %s", id, name, to);
+			free(to);
+		}
+	}
+	rc = strcmp(ob_db_cell(r, 0, 0), "succeeded") == 0 ? 0 : 1;
+out:
+	ob_db_rows_free(r);
+	ob_db_close(db);
+	cJSON_free(params_text);
+	cJSON_Delete(params);
+	return rc;
+}
+
+static int cmd_next_fires(const char *tz_default, int argc, char **argv)
+{
+	static const struct option opts[] = {{"from", required_argument, NULL, 'f'},
+					     {"count", required_argument, NULL, 'n'},
+					     {"tz", required_argument, NULL, 't'},
+					     {NULL, 0, NULL, 0}};
+	const char *from = NULL, *tz = tz_default;
+	struct ob_err err = {{0}};
+	struct ob_buf out;
+	int c, count = 5;
+	char *end;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "f:n:t:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'f': from = optarg; break;
+		case 't': tz = optarg; break;
+		case 'n':
+			count = (int)strtol(optarg, &end, 10);
+			if (*end || count < 1 || count > 10000)
+				usage_error("--count: '%s': expected a number from 1 to 10000", optarg);
+			break;
+		default: exit(2);
+		}
+	}
+	if (argc - optind != 1)
+		usage_error("next-fires needs one cron expression (quote it: \"0 7 * * 1-5\")");
+	ob_buf_init(&out, 0);
+	if (ob_cron_next_fires(argv[optind], tz, from, count, &out, &err) < 0) {
+		fputs(out.data ? out.data : "", stdout);
+		fprintf(stderr, "overblik: next-fires: %s\n", err.msg);
+		ob_buf_free(&out);
+		return 1;
+	}
+	fputs(out.data ? out.data : "", stdout);
+	ob_buf_free(&out);
+	return 0;
+}
+
 static int cmd_check_config(const char *path, int explicit_path, int argc, char **argv)
 {
 	struct ob_err err = {{0}};
@@ -331,8 +589,21 @@ int main(int argc, char **argv)
 		return cmd_check_config(path, explicit_path, argc, argv);
 	if (strcmp(cmd, "demo-data") == 0)
 		return cmd_demo_data(argc, argv);
+	if (strcmp(cmd, "next-fires") == 0) {
+		/* The configured zone is the default, but a broken config is no reason to refuse. */
+		int nrc;
+		if (ob_config_load(path, explicit_path, &cfg, &err) < 0) {
+			cfg = NULL;
+			ob_err_clear(&err);
+		}
+		nrc = cmd_next_fires(cfg ? cfg->timezone : "Europe/Copenhagen", argc, argv);
+		ob_config_free(cfg);
+		return nrc;
+	}
 	if (ob_config_load(path, explicit_path, &cfg, &err) < 0)
 		ob_fatalx("%s", err.msg);
+	setenv("TZ", cfg->timezone, 1);
+	tzset();
 	ob_log_threshold = ob_log_level_parse(cfg->log_level);
 	if (verbosity > 0)
 		ob_log_threshold = OB_LOG_DEBUG;
@@ -346,6 +617,8 @@ int main(int argc, char **argv)
 		rc = cmd_summary(cfg, argc, argv);
 	else if (strcmp(cmd, "db") == 0)
 		rc = cmd_db(cfg, argc, argv);
+	else if (strcmp(cmd, "run") == 0)
+		rc = cmd_run(cfg, argc, argv);
 	else {
 		ob_config_free(cfg);
 		usage_error("unknown command '%s'", cmd);

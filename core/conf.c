@@ -9,8 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "conf.h"
+#include "cron.h"
 #include "log.h"
 
 struct ob_config *ob_config_defaults(void)
@@ -28,6 +30,10 @@ struct ob_config *ob_config_defaults(void)
 	c->db.install_db = ob_xstrdup(OB_MARIADB_INSTALL_DB);
 	c->db.connect_timeout = 10;
 	c->owner_role = ob_xstrdup("Systemejer");
+	c->plugin_dir = ob_xstrdup(OB_PLUGINDIR);
+	c->max_runs = 2;
+	c->grace_period = 30;
+	c->http_listen = ob_xstrdup("127.0.0.1:8470");
 	return c;
 }
 
@@ -47,6 +53,20 @@ void ob_config_free(struct ob_config *c)
 	free(c->db.mariadbd);
 	free(c->db.install_db);
 	free(c->owner_role);
+	free(c->plugin_dir);
+	free(c->http_listen);
+	for (size_t i = 0; i < c->ntokens; i++)
+		free(c->tokens[i].name);
+	free(c->tokens);
+	for (size_t i = 0; i < c->nreports; i++) {
+		struct ob_config_report *r = &c->reports[i];
+		free(r->name);
+		free(r->schedule);
+		for (size_t k = 0; k < r->nsettings * 2; k++)
+			free(r->settings[k]);
+		free(r->settings);
+	}
+	free(c->reports);
 	free(c);
 }
 
@@ -206,6 +226,221 @@ static int load_import(const char *file, const cJSON *o, struct ob_config *c, st
 	return 0;
 }
 
+static int hexval(int ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+static int load_http(const char *file, const cJSON *o, struct ob_config *c, struct ob_err *err)
+{
+	const cJSON *it, *t;
+	size_t i = 0;
+
+	if (expect_object(file, "/http", o, err) < 0)
+		return -1;
+	cJSON_ArrayForEach(it, o)
+	{
+		if (strcmp(it->string, "listen") == 0) {
+			if (set_string(file, "/http/listen", it, &c->http_listen, 1, err) < 0)
+				return -1;
+			if (c->http_listen[0] && strcmp(c->http_listen, "off") != 0 &&
+			    strrchr(c->http_listen, ':') == NULL) {
+				ob_err_set(err, "%s: /http/listen: \"%s\": expected ADDRESS:PORT, e.g. 127.0.0.1:8470, "
+						"or \"off\"",
+					   file, c->http_listen);
+				return -1;
+			}
+		} else if (strcmp(it->string, "tokens") == 0) {
+			if (!cJSON_IsArray(it)) {
+				ob_err_set(err, "%s: /http/tokens: expected an array of {name, sha256, role}", file);
+				return -1;
+			}
+			c->ntokens = (size_t)cJSON_GetArraySize(it);
+			c->tokens = ob_xcalloc(c->ntokens ? c->ntokens : 1, sizeof(*c->tokens));
+			i = 0;
+			cJSON_ArrayForEach(t, it)
+			{
+				struct ob_config_token *tok = &c->tokens[i];
+				char ptr[96];
+				const cJSON *f;
+				int have_hash = 0;
+				snprintf(ptr, sizeof(ptr), "/http/tokens/%zu", i);
+				if (expect_object(file, ptr, t, err) < 0)
+					return -1;
+				cJSON_ArrayForEach(f, t)
+				{
+					char fptr[128];
+					snprintf(fptr, sizeof(fptr), "%s/%s", ptr, f->string);
+					if (strcmp(f->string, "name") == 0) {
+						if (set_string(file, fptr, f, &tok->name, 0, err) < 0)
+							return -1;
+					} else if (strcmp(f->string, "sha256") == 0) {
+						const char *h = cJSON_IsString(f) ? f->valuestring : "";
+						if (strlen(h) != 64) {
+							ob_err_set(err, "%s: %s: expected the token's SHA-256 as 64 hex "
+									"digits (printf %%s TOKEN | sha256sum)",
+								   file, fptr);
+							return -1;
+						}
+						for (int k = 0; k < 32; k++) {
+							int hi = hexval(h[2 * k]), lo = hexval(h[2 * k + 1]);
+							if (hi < 0 || lo < 0) {
+								ob_err_set(err, "%s: %s: not a hex digit at position %d",
+									   file, fptr, 2 * k + (hi < 0 ? 1 : 2));
+								return -1;
+							}
+							tok->sha256[k] = (unsigned char)(hi * 16 + lo);
+						}
+						have_hash = 1;
+					} else if (strcmp(f->string, "role") == 0) {
+						const char *r = cJSON_IsString(f) ? f->valuestring : "";
+						if (strcmp(r, "viewer") == 0)
+							tok->role = OB_ROLE_VIEWER;
+						else if (strcmp(r, "operator") == 0)
+							tok->role = OB_ROLE_OPERATOR;
+						else {
+							ob_err_set(err, "%s: %s: expected \"viewer\" or \"operator\"", file,
+								   fptr);
+							return -1;
+						}
+					} else if (f->string[0] != '_')
+						return unknown_key(file, ptr, f, "name, sha256, role", err);
+				}
+				if (!have_hash || tok->role == 0) {
+					ob_err_set(err, "%s: %s: a token needs sha256 and role", file, ptr);
+					return -1;
+				}
+				if (tok->name == NULL)
+					tok->name = ob_xasprintf("token %zu", i);
+				i++;
+			}
+		} else if (it->string[0] != '_')
+			return unknown_key(file, "/http", it, "listen, tokens", err);
+	}
+	return 0;
+}
+
+static int load_report(const char *file, const cJSON *o, struct ob_config_report *r, struct ob_err *err)
+{
+	char ptr[160];
+	const cJSON *f;
+	long n;
+
+	snprintf(ptr, sizeof(ptr), "/reports/%s", r->name);
+	if (expect_object(file, ptr, o, err) < 0)
+		return -1;
+	cJSON_ArrayForEach(f, o)
+	{
+		char fptr[256];
+		snprintf(fptr, sizeof(fptr), "%s/%s", ptr, f->string);
+		if (strcmp(f->string, "schedule") == 0) {
+			struct ob_cron cron;
+			struct ob_err cerr = {{0}};
+			if (set_string(file, fptr, f, &r->schedule, 0, err) < 0)
+				return -1;
+			if (ob_cron_parse(r->schedule, &cron, &cerr) < 0) {
+				ob_err_set(err, "%s: %s: %s", file, fptr, cerr.msg);
+				return -1;
+			}
+		} else if (strcmp(f->string, "timeout") == 0) {
+			if (set_int(file, fptr, f, 1, 86400, &n, err) < 0)
+				return -1;
+			r->timeout = (int)n;
+		} else if (strcmp(f->string, "catch_up_hours") == 0) {
+			if (set_int(file, fptr, f, 0, 24 * 366, &n, err) < 0)
+				return -1;
+			r->catch_up = (int)n * 3600;
+		} else if (strcmp(f->string, "enabled") == 0) {
+			if (set_bool(file, fptr, f, &r->enabled, err) < 0)
+				return -1;
+		} else if (strcmp(f->string, "settings") == 0) {
+			const cJSON *s;
+			size_t k = 0;
+			if (expect_object(file, fptr, f, err) < 0)
+				return -1;
+			r->nsettings = (size_t)cJSON_GetArraySize(f);
+			r->settings = ob_xcalloc(r->nsettings * 2 + 1, sizeof(char *));
+			cJSON_ArrayForEach(s, f)
+			{
+				char sptr[320];
+				snprintf(sptr, sizeof(sptr), "%s/%s", fptr, s->string);
+				r->settings[k++] = ob_xstrdup(s->string);
+				if (cJSON_IsString(s))
+					r->settings[k++] = ob_xstrdup(s->valuestring);
+				else if (cJSON_IsNumber(s) || cJSON_IsBool(s)) {
+					char *v = cJSON_PrintUnformatted(s);
+					r->settings[k++] = ob_xstrdup(v);
+					cJSON_free(v);
+				} else if (cJSON_IsArray(s)) {
+					char *v = cJSON_PrintUnformatted(s);
+					r->settings[k++] = ob_xstrdup(v); /* a list, as JSON text */
+					cJSON_free(v);
+				} else {
+					ob_err_set(err, "%s: %s: expected a string, number, boolean or list", file,
+						   sptr);
+					return -1;
+				}
+			}
+		} else if (f->string[0] != '_')
+			return unknown_key(file, ptr, f, "schedule, timeout, catch_up_hours, enabled, settings",
+					   err);
+	}
+	return 0;
+}
+
+static int load_reports(const char *file, const cJSON *o, struct ob_config *c, struct ob_err *err)
+{
+	const cJSON *it;
+	size_t i = 0;
+
+	if (expect_object(file, "/reports", o, err) < 0)
+		return -1;
+	c->reports = ob_xcalloc((size_t)cJSON_GetArraySize(o) + 1, sizeof(*c->reports));
+	cJSON_ArrayForEach(it, o)
+	{
+		struct ob_config_report *r;
+		if (it->string[0] == '_')
+			continue;
+		for (const char *p = it->string; *p; p++)
+			if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_')) {
+				ob_err_set(err, "%s: /reports/%s: a report name is lower-case letters, digits and _",
+					   file, it->string);
+				return -1;
+			}
+		r = &c->reports[i];
+		r->name = ob_xstrdup(it->string);
+		r->timeout = 600;
+		r->catch_up = 86400;
+		r->enabled = 1;
+		c->nreports = ++i;
+		if (load_report(file, it, r, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+const struct ob_config_report *ob_config_report(const struct ob_config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->nreports; i++)
+		if (strcmp(cfg->reports[i].name, name) == 0)
+			return &cfg->reports[i];
+	return NULL;
+}
+
+const char *ob_config_setting(const struct ob_config_report *r, const char *key)
+{
+	for (size_t i = 0; r && i < r->nsettings; i++)
+		if (strcmp(r->settings[2 * i], key) == 0)
+			return r->settings[2 * i + 1];
+	return NULL;
+}
+
 static int load_tree(const char *file, const cJSON *root, struct ob_config *c, struct ob_err *err)
 {
 	const cJSON *it;
@@ -220,8 +455,18 @@ static int load_tree(const char *file, const cJSON *root, struct ob_config *c, s
 			if (set_string(file, ptr, it, &c->state_dir, 0, err) < 0)
 				return -1;
 		} else if (strcmp(it->string, "timezone") == 0) {
+			char *zpath;
 			if (set_string(file, ptr, it, &c->timezone, 0, err) < 0)
 				return -1;
+			zpath = ob_xasprintf("/usr/share/zoneinfo/%s", c->timezone);
+			if (strstr(c->timezone, "..") || access(zpath, R_OK) < 0) {
+				ob_err_set(err, "%s: /timezone: \"%s\": no such time zone (expected an IANA name like "
+						"Europe/Copenhagen; install tzdata)",
+					   file, c->timezone);
+				free(zpath);
+				return -1;
+			}
+			free(zpath);
 		} else if (strcmp(it->string, "log_level") == 0) {
 			if (set_string(file, ptr, it, &c->log_level, 0, err) < 0)
 				return -1;
@@ -237,10 +482,32 @@ static int load_tree(const char *file, const cJSON *root, struct ob_config *c, s
 		} else if (strcmp(it->string, "import") == 0) {
 			if (load_import(file, it, c, err) < 0)
 				return -1;
+		} else if (strcmp(it->string, "plugin_dir") == 0) {
+			if (set_string(file, ptr, it, &c->plugin_dir, 0, err) < 0)
+				return -1;
+		} else if (strcmp(it->string, "max_runs") == 0) {
+			long n;
+			if (set_int(file, ptr, it, 1, 64, &n, err) < 0)
+				return -1;
+			c->max_runs = (int)n;
+		} else if (strcmp(it->string, "grace_period") == 0) {
+			long n;
+			if (set_int(file, ptr, it, 0, 3600, &n, err) < 0)
+				return -1;
+			c->grace_period = (int)n;
+		} else if (strcmp(it->string, "http") == 0) {
+			if (load_http(file, it, c, err) < 0)
+				return -1;
+		} else if (strcmp(it->string, "reports") == 0) {
+			if (load_reports(file, it, c, err) < 0)
+				return -1;
 		} else if (it->string[0] == '_' || strcmp(it->string, "comment") == 0) {
 			/* "_comment" keys document a file */
 		} else
-			return unknown_key(file, "", it, "state_dir, timezone, log_level, database, import", err);
+			return unknown_key(file, "", it,
+					   "state_dir, timezone, log_level, database, import, plugin_dir, max_runs, "
+					   "grace_period, http, reports",
+					   err);
 	}
 	return 0;
 }

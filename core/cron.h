@@ -5,12 +5,13 @@
  *
  * Syntax (Vixie cron): "minute hour day-of-month month day-of-week", fields
  * separated by blanks. Each field is a comma list of items; an item is "*",
- * a number, a range "1-5", optionally followed by a step "/N": "*" + "/15",
+ * a number, a range "1-5", optionally followed by a step "/N": "*" "/15",
  * "1-30/5", "5/10" (= 5 up to the field's maximum, every 10th). Months take
  * JAN-DEC and days SUN-SAT, case-insensitive, also in ranges ("MON-FRI").
  * Day-of-week is 0-7 where both 0 and 7 are Sunday; in a range whose end is
  * the name SUN, SUN means 7, so "SAT-SUN" is Saturday and Sunday. A step
- * larger than the field's range is refused as a likely typo. Nicknames:
+ * larger than the number of values in the field (minute: 60) is refused as
+ * a likely typo. Nicknames:
  * @hourly "0 * * * *", @daily and @midnight "0 0 * * *", @weekly
  * "0 0 * * 0", @monthly "0 0 1 * *", @yearly and @annually "0 0 1 1 *".
  *
@@ -83,7 +84,8 @@ int ob_cron_format_time(time_t t, char *buf, size_t n);
  *     end of the gap, a repeated time its first occurrence), or a bare date
  *     "2027-03-27" (local midnight); NULL = now.
  *   count: 1 to 10000.
- * TZ is set for the call and restored afterwards. Returns 0, or -1 with
+ * TZ is set for the call and restored afterwards (setenv/tzset: not for
+ * use while other threads read the time zone). Returns 0, or -1 with
  * err set; on -1 out may hold the lines found before the error. All string
  * arguments are borrowed; out is the caller's. */
 int ob_cron_next_fires(const char *expr, const char *tz, const char *from_iso, int count,

@@ -50,13 +50,43 @@ DEF_TEST(valid)
 	EXPECT_EQ_INT(3307, c->db.port);
 	EXPECT_EQ_STR("Systemansvarlig", c->owner_role);
 	ob_config_free(c);
+	EXPECT_EQ_STR(NULL, load("{\"reports\": {\"contract_expiry\": {\"schedule\": \"0 7 * * 1-5\", "
+				 "\"timeout\": 120, \"settings\": {\"lead_months_a\": 12, \"milestones\": [365, 180]}}}, "
+				 "\"http\": {\"listen\": \"127.0.0.1:9000\", \"tokens\": [{\"name\": \"ci\", \"sha256\": "
+				 "\"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\", \"role\": "
+				 "\"operator\"}]}}",
+				 &c));
+	EXPECT_EQ_INT(1, c->nreports);
+	EXPECT_EQ_INT(120, ob_config_report(c, "contract_expiry")->timeout);
+	EXPECT_EQ_STR("12", ob_config_setting(ob_config_report(c, "contract_expiry"), "lead_months_a"));
+	EXPECT_EQ_STR("[365,180]", ob_config_setting(ob_config_report(c, "contract_expiry"), "milestones"));
+	EXPECT_EQ_INT(0x9f, c->tokens[0].sha256[0]);
+	EXPECT_EQ_INT(OB_ROLE_OPERATOR, c->tokens[0].role);
+	ob_config_free(c);
 }
 
 DEF_TEST(errors)
 {
 	struct ob_config *c;
-	EXPECT_EQ_STR("/statedir: unknown key (known here: state_dir, timezone, log_level, database, import)",
+	EXPECT_EQ_STR("/statedir: unknown key (known here: state_dir, timezone, log_level, database, import, "
+		      "plugin_dir, max_runs, grace_period, http, reports)",
 		      load("{\"statedir\": \"x\"}", &c));
+	EXPECT_EQ_STR("/timezone: \"Europe/Kobenhavn\": no such time zone (expected an IANA name like "
+		      "Europe/Copenhagen; install tzdata)",
+		      load("{\"timezone\": \"Europe/Kobenhavn\"}", &c));
+	EXPECT_EQ_STR("/reports/contract_expiry/timeout: expected an integer from 1 to 86400",
+		      load("{\"reports\": {\"contract_expiry\": {\"timeout\": 0}}}", &c));
+	EXPECT_EQ_STR("/reports/contract_expiry/scheudle: unknown key (known here: schedule, timeout, "
+		      "catch_up_hours, enabled, settings)",
+		      load("{\"reports\": {\"contract_expiry\": {\"scheudle\": \"0 7 * * *\"}}}", &c));
+	EXPECT_CONTAINS("/reports/contract_expiry/schedule: \"0 7 * *\": cron needs 5 fields",
+			load("{\"reports\": {\"contract_expiry\": {\"schedule\": \"0 7 * *\"}}}", &c));
+	EXPECT_CONTAINS("/http/tokens/0/sha256: expected the token's SHA-256 as 64 hex digits",
+			load("{\"http\": {\"tokens\": [{\"sha256\": \"abc\", \"role\": \"viewer\"}]}}", &c));
+	EXPECT_EQ_STR("/http/tokens/0/role: expected \"viewer\" or \"operator\"",
+		      load("{\"http\": {\"tokens\": [{\"sha256\": \"0000000000000000000000000000000000000000"
+			   "000000000000000000000000\", \"role\": \"admin\"}]}}",
+			   &c));
 	EXPECT_EQ_STR("/database/port: expected an integer from 1 to 65535",
 		      load("{\"database\": {\"host\": \"h\", \"user\": \"u\", \"port\": 70000}}", &c));
 	EXPECT_EQ_STR("/database/user: required when connecting to a server",

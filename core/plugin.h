@@ -1,0 +1,38 @@
+/* plugin.h - the loader of report plugins (the ABI is include/overblik/plugin.h). */
+#ifndef OB_PLUGIN_LOADER_H
+#define OB_PLUGIN_LOADER_H
+
+#include <stddef.h>
+
+#include "util.h"
+
+struct ob_plugin;
+
+struct ob_loaded_plugin {
+	char *name;     /* the descriptor's, equal to the file stem */
+	char *version;
+	char *path;     /* the .so */
+	unsigned abi_major, abi_minor;
+	void *handle;   /* dlopen's, while loaded */
+	const struct ob_plugin *desc;
+};
+
+struct ob_plugin_set {
+	struct ob_loaded_plugin *v;
+	size_t n;
+	size_t failures;   /* files refused at the last load */
+};
+
+/* Loads every .so in dir. A file that cannot be used is refused with a log
+ * line naming it and why (no descriptor, another ABI major, a size that
+ * cannot hold run(), no run(), a name that is not the file stem or is taken)
+ * and the rest load. Returns 0 (also when some were refused), -1 when the
+ * directory cannot be read. */
+int ob_plugins_load(const char *dir, struct ob_plugin_set *set, struct ob_err *err);
+/* Loads the one plugin named name from dir (a run's worker). 1 found, 0 not, -1 error. */
+int ob_plugin_load_one(const char *dir, const char *name, struct ob_loaded_plugin *out, struct ob_err *err);
+const struct ob_loaded_plugin *ob_plugins_find(const struct ob_plugin_set *set, const char *name);
+void ob_plugins_free(struct ob_plugin_set *set);
+void ob_plugin_unload(struct ob_loaded_plugin *p);
+
+#endif

@@ -1,0 +1,47 @@
+/* run.h - report runs: the row in the database, and the worker that executes
+ * one in a process of its own (run.c), handing the plugin the core's
+ * services (the struct ob_api of include/overblik/plugin.h). */
+#ifndef OB_RUN_H
+#define OB_RUN_H
+
+#include <stdint.h>
+#include <time.h>
+
+#include "util.h"
+
+struct ob_config;
+struct ob_db;
+
+/* Exit codes of a run's worker process; a signal means "crashed". */
+#define OB_RUN_EXIT_SUCCEEDED 0
+#define OB_RUN_EXIT_FAILED 1     /* the worker recorded "failed" and why */
+#define OB_RUN_EXIT_UNRECORDED 2 /* the worker could not record anything: the parent does */
+
+struct ob_run_request {
+	const char *report;
+	long long org_id;        /* 0: the only organisation, or none */
+	const char *trigger;     /* "schedule", "api", "cli" */
+	time_t scheduled_for;    /* 0 unless trigger is schedule */
+	const char *as_of;       /* "YYYY-MM-DD" */
+	const char *params_json; /* a JSON object of strings; NULL = {} */
+	int dry_run;
+};
+
+/* Inserts a queued run; *id gets its id. */
+int ob_run_create(struct ob_db *db, const struct ob_run_request *rq, unsigned long long *id,
+		  struct ob_err *err);
+/* Records how a worker ended when the worker could not: timeout, crashed,
+ * or failed with the reason. Leaves a run the worker finished alone. */
+int ob_run_record_end(struct ob_db *db, unsigned long long id, const char *status, const char *error,
+		      struct ob_err *err);
+/* Executes run id in this process: loads its report's plugin, runs it, and
+ * records its files, notices and status in one transaction. Returns one of
+ * the OB_RUN_EXIT_ codes. Meant for a child process: a plugin that crashes
+ * takes the process with it. */
+int ob_run_execute(const struct ob_config *cfg, unsigned long long id);
+/* Today's date in the configured time zone (TZ is set at start), "YYYY-MM-DD". */
+void ob_run_today(char out[11]);
+/* The name of a signal for a run's error: "SIGSEGV". */
+const char *ob_signal_name(int sig);
+
+#endif
