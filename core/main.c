@@ -1,65 +1,115 @@
-/* main.c - overblikd, the server: one libevent loop. This version opens the
- * database (starting the managed one), applies migrations, and serves
- * until SIGTERM; the schedules, runs and admin endpoint come next. */
+/* main.c - overblikd, the server: one libevent loop that owns the admin
+ * endpoint, the schedules' timers and the supervision of runs, each run in
+ * a worker process of its own. */
 #include "config.h"
 
+#include <errno.h>
 #include <event2/event.h>
+#include <event2/http.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "conf.h"
 #include "db.h"
+#include "dbq.h"
 #include "log.h"
+#include "run.h"
+#include "server.h"
 
 static const char usage_text[] =
 	"Usage: overblikd [-c FILE] [-v] [-t]\n"
 	"\n"
-	"The overblik server: keeps the portfolio database (a private MariaDB under\n"
-	"state_dir/db unless the configuration names a server), applies schema\n"
-	"migrations at start, and runs until SIGTERM or SIGINT.\n"
+	"The overblik server. One event loop that\n"
+	"  - keeps the portfolio database (a private MariaDB under state_dir/db unless\n"
+	"    the configuration names a server) and applies schema migrations at start;\n"
+	"  - loads the report plugins (every .so in plugin_dir; one built for another\n"
+	"    ABI, or malformed, is refused and named in the log and in /metrics);\n"
+	"  - fires each report on its cron schedule in the configured time zone,\n"
+	"    claiming every fire in the database so that several overblikd on one\n"
+	"    database run it once; a fire missed while the server was down runs once\n"
+	"    at start if it lies within the report's catch-up window (default 24 h),\n"
+	"    and is recorded as missed otherwise;\n"
+	"  - runs each report in a process of its own (killed at its timeout; a crash\n"
+	"    fails only that run), at most max_runs at once, the rest queued in order;\n"
+	"  - serves the admin endpoint (default 127.0.0.1:8470):\n"
+	"      GET  /healthz                        no token\n"
+	"      GET  /metrics                        Prometheus text, no token\n"
+	"      GET  /api/v1/reports                 viewer\n"
+	"      POST /api/v1/reports/NAME/runs       operator; body {\"as_of\", \"params\",\n"
+	"                                           \"dry_run\", \"org\"}; 202 + Location\n"
+	"      GET  /api/v1/runs?report=&status=&limit=&offset=   viewer\n"
+	"      GET  /api/v1/runs/ID                 viewer\n"
+	"      GET  /api/v1/runs/ID/files/NAME      viewer\n"
+	"    with \"Authorization: Bearer TOKEN\"; the configuration keeps each token's\n"
+	"    SHA-256 (printf %s TOKEN | sha256sum) and its role, viewer or operator.\n"
 	"\n"
 	"Options:\n"
-	"  -c, --config FILE  configuration (default etc/overblik.json; the embedded\n"
-	"                     defaults when that file does not exist)\n"
+	"  -c, --config FILE  configuration (default etc/overblik.json, else the\n"
+	"                     installed one, else the embedded defaults)\n"
 	"  -t, --test-config  validate the configuration and exit\n"
 	"  -v, --verbose      log debug messages\n"
 	"  -h, --help         this text\n"
 	"  -V, --version      print the version\n"
+	"  --run-worker ID    (internal) execute run ID and exit; overblikd starts\n"
+	"                     itself this way for every run\n"
 	"\n"
-	"Signals: SIGTERM and SIGINT stop the server cleanly (exit 0); SIGHUP re-reads\n"
-	"the configuration and logs whether it is valid.\n"
+	"Signals: SIGHUP re-reads the configuration and the plugins (a broken new\n"
+	"configuration is refused and logged, and the old one kept; the endpoint and\n"
+	"running runs go on). SIGTERM and SIGINT stop taking work, let running runs\n"
+	"finish for up to grace_period seconds (default 30), and exit 0.\n"
 	"\n"
 	"Logs go to stderr, one line each, prefixed <N> with the syslog level when\n"
-	"stderr is not a terminal (journald reads it).\n";
+	"stderr is not a terminal (journald reads it). Tokens never appear in them.\n";
 
-struct server {
-	struct event_base *base;
-	const char *config_path;
-	int explicit_path;
-};
+static struct ob_server srv;
 
 static void on_stop(evutil_socket_t sig, short what, void *arg)
 {
-	struct server *s = arg;
-	ob_log(OB_LOG_NOTICE, "overblikd: %s received, stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-	event_base_loopbreak(s->base);
+	ob_log(OB_LOG_NOTICE, "overblikd: %s received: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	ob_server_shutdown(&srv);
 }
 
 static void on_hup(evutil_socket_t sig, short what, void *arg)
 {
-	struct server *s = arg;
 	struct ob_config *cfg = NULL;
 	struct ob_err err = {{0}};
 
-	if (ob_config_load(s->config_path, s->explicit_path, &cfg, &err) < 0)
-		ob_log(OB_LOG_ERR, "overblikd: SIGHUP: new configuration refused, keeping the old one: %s",
-		       err.msg);
-	else
-		ob_log(OB_LOG_NOTICE, "overblikd: SIGHUP: configuration %s is valid", cfg->path);
-	ob_config_free(cfg);
+	if (ob_config_load(srv.config_path, srv.explicit_path, &cfg, &err) < 0) {
+		ob_log(OB_LOG_ERR, "overblikd: SIGHUP: the new configuration is refused, the old one stays: %s", err.msg);
+		return;
+	}
+	if (strcmp(cfg->http_listen, srv.cfg->http_listen) != 0) {
+		ob_log(OB_LOG_WARNING, "overblikd: SIGHUP: /http/listen changed to %s; that takes a restart, "
+				       "still listening on %s",
+		       cfg->http_listen, srv.cfg->http_listen);
+		free(cfg->http_listen);
+		cfg->http_listen = ob_xstrdup(srv.cfg->http_listen);
+	}
+	if (strcmp(cfg->timezone, srv.cfg->timezone) != 0) {
+		setenv("TZ", cfg->timezone, 1);
+		tzset();
+	}
+	ob_config_free(srv.cfg);
+	srv.cfg = cfg;
+	ob_log_threshold = ob_log_level_parse(cfg->log_level);
+	ob_server_configure(&srv);
+	ob_log(OB_LOG_NOTICE, "overblikd: SIGHUP: configuration %s and %zu plugin%s loaded", cfg->path, srv.plugins.n,
+	       srv.plugins.n == 1 ? "" : "s");
+}
+
+static void on_chld(evutil_socket_t sig, short what, void *arg)
+{
+	ob_server_reap(&srv);
+}
+
+static void on_health(evutil_socket_t fd, short what, void *arg)
+{
+	ob_server_check_db(&srv);
 }
 
 int main(int argc, char **argv)
@@ -69,21 +119,26 @@ int main(int argc, char **argv)
 					     {"verbose", no_argument, NULL, 'v'},
 					     {"help", no_argument, NULL, 'h'},
 					     {"version", no_argument, NULL, 'V'},
+					     {"run-worker", required_argument, NULL, 'W'},
 					     {NULL, 0, NULL, 0}};
-	struct server s = {NULL, "etc/overblik.json", 0};
-	struct ob_config *cfg = NULL;
 	struct ob_err err = {{0}};
 	struct ob_db *db = NULL;
-	struct event *ev_term, *ev_int, *ev_hup;
+	struct event *ev_term, *ev_int, *ev_hup, *ev_chld;
+	struct timeval every = {10, 0};
+	char exe[PATH_MAX];
+	ssize_t n;
 	int c, test_only = 0, verbose = 0, applied;
+	unsigned long long worker = 0;
 
+	srv.config_path = "etc/overblik.json";
 	while ((c = getopt_long(argc, argv, "c:tvhV", opts, NULL)) != -1) {
 		switch (c) {
-		case 'c': s.config_path = optarg; s.explicit_path = 1; break;
+		case 'c': srv.config_path = optarg; srv.explicit_path = 1; break;
 		case 't': test_only = 1; break;
 		case 'v': verbose = 1; break;
 		case 'h': fputs(usage_text, stdout); return 0;
 		case 'V': printf("overblikd %s\n", PACKAGE_VERSION); return 0;
+		case 'W': worker = strtoull(optarg, NULL, 10); break;
 		default: fprintf(stderr, "Try 'overblikd --help'.\n"); return 2;
 		}
 	}
@@ -91,39 +146,84 @@ int main(int argc, char **argv)
 		fprintf(stderr, "overblikd: unexpected argument '%s'\nTry 'overblikd --help'.\n", argv[optind]);
 		return 2;
 	}
-	if (ob_config_load(s.config_path, s.explicit_path, &cfg, &err) < 0)
+	if (ob_config_load(srv.config_path, srv.explicit_path, &srv.cfg, &err) < 0)
 		ob_fatalx("%s", err.msg);
+	setenv("TZ", srv.cfg->timezone, 1);
+	tzset();
+	ob_log_threshold = verbose ? OB_LOG_DEBUG : ob_log_level_parse(srv.cfg->log_level);
 	if (test_only) {
-		printf("%s: ok\n", cfg->path);
-		ob_config_free(cfg);
+		printf("%s: ok\n", srv.cfg->path);
+		ob_config_free(srv.cfg);
 		return 0;
 	}
-	ob_log_threshold = verbose ? OB_LOG_DEBUG : ob_log_level_parse(cfg->log_level);
-	if (ob_db_open(cfg, &db, &err) < 0)
+	if (worker) {
+		int code = ob_run_execute(srv.cfg, worker);
+		ob_config_free(srv.cfg);
+		return code;
+	}
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		ob_fatalx("overblikd: cannot find its own executable: %s", strerror(errno));
+	exe[n] = '\0';
+	srv.self_exe = exe;
+	{
+		char host[256] = "";
+		gethostname(host, sizeof(host) - 1);
+		snprintf(srv.runner, sizeof(srv.runner), "%s:%ld", host, (long)getpid());
+	}
+	srv.started_at = time(NULL);
+	if (ob_db_open(srv.cfg, &db, &err) < 0)
 		ob_fatalx("%s", err.msg);
 	if (ob_db_migrate(db, &applied, &err) < 0) {
 		ob_log(OB_LOG_ERR, "%s", err.msg);
 		ob_db_close(db);
 		return 1;
 	}
-	s.base = event_base_new();
-	if (s.base == NULL)
+	srv.base = event_base_new();
+	if (srv.base == NULL)
 		ob_fatalx("overblikd: cannot create the event loop");
-	ev_term = evsignal_new(s.base, SIGTERM, on_stop, &s);
-	ev_int = evsignal_new(s.base, SIGINT, on_stop, &s);
-	ev_hup = evsignal_new(s.base, SIGHUP, on_hup, &s);
+	srv.dbq = ob_dbq_start(srv.base, db);
+	if (srv.dbq == NULL)
+		ob_fatalx("overblikd: cannot start the database thread");
+	srv.db_ok = 1;
+	signal(SIGPIPE, SIG_IGN);
+	ev_term = evsignal_new(srv.base, SIGTERM, on_stop, NULL);
+	ev_int = evsignal_new(srv.base, SIGINT, on_stop, NULL);
+	ev_hup = evsignal_new(srv.base, SIGHUP, on_hup, NULL);
+	ev_chld = evsignal_new(srv.base, SIGCHLD, on_chld, NULL);
 	evsignal_add(ev_term, NULL);
 	evsignal_add(ev_int, NULL);
 	evsignal_add(ev_hup, NULL);
-	ob_log(OB_LOG_NOTICE, "overblikd %s: serving (database at %s, schema version %d)", PACKAGE_VERSION,
-	       ob_db_address(db), ob_db_schema_version_known());
-	event_base_dispatch(s.base);
+	evsignal_add(ev_chld, NULL);
+	ob_server_configure(&srv);
+	if (ob_http_start(&srv, &err) < 0) {
+		ob_log(OB_LOG_ERR, "%s", err.msg);
+		return 1;
+	}
+	srv.health_timer = event_new(srv.base, -1, EV_PERSIST, on_health, NULL);
+	evtimer_add(srv.health_timer, &every);
+	ob_server_check_db(&srv);
+	ob_server_catch_up(&srv);
+	ob_log(OB_LOG_NOTICE, "overblikd %s: serving (database at %s, schema version %d, %zu plugin%s, %zu schedule%s)",
+	       PACKAGE_VERSION, ob_db_address(db), ob_db_schema_version_known(), srv.plugins.n,
+	       srv.plugins.n == 1 ? "" : "s", srv.nsched, srv.nsched == 1 ? "" : "s");
+	event_base_dispatch(srv.base);
+	ob_dbq_stop(srv.dbq);
+	if (srv.http)
+		evhttp_free(srv.http);
+	event_free(srv.health_timer);
+	if (srv.grace_timer)
+		event_free(srv.grace_timer);
 	event_free(ev_term);
 	event_free(ev_int);
 	event_free(ev_hup);
-	event_base_free(s.base);
-	ob_db_close(db);
-	ob_config_free(cfg);
+	event_free(ev_chld);
+	event_base_free(srv.base);
+	ob_plugins_free(&srv.plugins);
+	for (size_t i = 0; i < srv.m.nreports; i++)
+		free(srv.m.reports[i].report);
+	free(srv.m.reports);
+	ob_config_free(srv.cfg);
 	ob_log(OB_LOG_NOTICE, "overblikd: stopped");
 	return 0;
 }

@@ -77,6 +77,15 @@ static int cmp_name(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+static void refuse(struct ob_plugin_set *set, const char *file, const char *why)
+{
+	set->refused = ob_xrealloc(set->refused, (set->failures + 1) * sizeof(char *));
+	set->reasons = ob_xrealloc(set->reasons, (set->failures + 1) * sizeof(char *));
+	set->refused[set->failures] = ob_xstrdup(file);
+	set->reasons[set->failures] = ob_xstrdup(why);
+	set->failures++;
+}
+
 int ob_plugins_load(const char *dir, struct ob_plugin_set *set, struct ob_err *err)
 {
 	DIR *d = opendir(dir);
@@ -106,11 +115,11 @@ int ob_plugins_load(const char *dir, struct ob_plugin_set *set, struct ob_err *e
 		is_so(names[i], &stem);
 		if (load_file(path, stem, &p, &why) < 0) {
 			ob_log(OB_LOG_ERR, "plugins: %s refused: %s", path, why);
-			set->failures++;
+			refuse(set, names[i], why);
 		} else if (ob_plugins_find(set, p.name)) {
 			ob_log(OB_LOG_ERR, "plugins: %s refused: the name %s is taken", path, p.name);
+			refuse(set, names[i], "the name is taken");
 			ob_plugin_unload(&p);
-			set->failures++;
 		} else {
 			ob_info("plugins: loaded %s %s (ABI %u.%u) from %s", p.name, p.version, p.abi_major,
 				p.abi_minor, path);
@@ -165,6 +174,12 @@ void ob_plugins_free(struct ob_plugin_set *set)
 {
 	for (size_t i = 0; i < set->n; i++)
 		ob_plugin_unload(&set->v[i]);
+	for (size_t i = 0; i < set->failures; i++) {
+		free(set->refused[i]);
+		free(set->reasons[i]);
+	}
+	free(set->refused);
+	free(set->reasons);
 	free(set->v);
 	memset(set, 0, sizeof(*set));
 }

@@ -21,6 +21,8 @@ struct ob_plugin_set {
 	struct ob_loaded_plugin *v;
 	size_t n;
 	size_t failures;   /* files refused at the last load */
+	char **refused;    /* their file names ... */
+	char **reasons;    /* ... and why */
 };
 
 /* Loads every .so in dir. A file that cannot be used is refused with a log

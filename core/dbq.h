@@ -1,0 +1,23 @@
+/* dbq.h - the event loop's way to the database: a worker thread that owns
+ * one connection and runs jobs in order; each job's done() runs back on the
+ * loop thread. The loop never blocks on SQL. */
+#ifndef OB_DBQ_H
+#define OB_DBQ_H
+
+struct event_base;
+struct ob_db;
+struct ob_dbq;
+
+typedef void (*ob_dbq_work_fn)(struct ob_db *db, void *arg); /* on the worker thread */
+typedef void (*ob_dbq_done_fn)(void *arg);                   /* on the loop thread */
+
+/* Starts the worker; it takes ownership of db. NULL on failure. */
+struct ob_dbq *ob_dbq_start(struct event_base *base, struct ob_db *db);
+/* Queues a job. done may be NULL. */
+void ob_dbq_submit(struct ob_dbq *q, ob_dbq_work_fn work, ob_dbq_done_fn done, void *arg);
+/* Jobs queued or running. */
+int ob_dbq_pending(const struct ob_dbq *q);
+/* Runs every queued job, stops the worker, closes the connection. */
+void ob_dbq_stop(struct ob_dbq *q);
+
+#endif

@@ -1,0 +1,857 @@
+/* http_admin.c - the admin endpoint (evhttp, JSON): health, metrics, reports,
+ * runs and their files. Handlers never block the loop: what needs the
+ * database goes to the database thread and the reply is sent when it comes
+ * back. Bearer tokens are kept as SHA-256 hashes and compared in constant
+ * time; a token never reaches a log. */
+#include "config.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "db.h"
+#include "dbq.h"
+#include "import.h"
+#include "log.h"
+#include "run.h"
+#include "server.h"
+
+#define MAX_BODY (64 * 1024)
+#define RUN_COLUMNS                                                                                \
+	"r.id, r.report, r.org_id, o.name AS org_name, r.trigger_kind, "                           \
+	"DATE_FORMAT(r.scheduled_for, '%Y-%m-%dT%H:%i:%sZ') AS scheduled_for, r.as_of, r.params, "  \
+	"r.dry_run, r.status, DATE_FORMAT(r.queued_at, '%Y-%m-%dT%H:%i:%s.%fZ') AS queued_at, "     \
+	"DATE_FORMAT(r.started_at, '%Y-%m-%dT%H:%i:%s.%fZ') AS started_at, "                        \
+	"DATE_FORMAT(r.finished_at, '%Y-%m-%dT%H:%i:%s.%fZ') AS finished_at, r.error"
+
+/* ---- replies ---- */
+
+static void reply_json(struct evhttp_request *req, int code, const char *body)
+{
+	struct evbuffer *b = evbuffer_new();
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json; charset=utf-8");
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Cache-Control", "no-store");
+	evbuffer_add(b, body, strlen(body));
+	evbuffer_add(b, "\n", 1);
+	evhttp_send_reply(req, code, NULL, b);
+	evbuffer_free(b);
+}
+
+static void reply_error(struct evhttp_request *req, int code, const char *ecode, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void reply_error(struct evhttp_request *req, int code, const char *ecode, const char *fmt, ...)
+{
+	cJSON *root = cJSON_CreateObject(), *e = cJSON_AddObjectToObject(root, "error");
+	char msg[1024], *text;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	cJSON_AddStringToObject(e, "code", ecode);
+	cJSON_AddStringToObject(e, "message", msg);
+	text = cJSON_PrintUnformatted(root);
+	reply_json(req, code, text);
+	cJSON_free(text);
+	cJSON_Delete(root);
+}
+
+static void reply_cjson(struct evhttp_request *req, int code, cJSON *root)
+{
+	char *text = cJSON_PrintUnformatted(root);
+	reply_json(req, code, text);
+	cJSON_free(text);
+}
+
+/* ---- requests waiting for the database ---- */
+
+struct pending {
+	struct ob_server *srv;
+	struct evhttp_request *req;
+	struct evhttp_connection *conn;
+	int closed;                /* the client went away: do not reply */
+	/* inputs */
+	char *report, *org, *as_of, *params, *file, *status_filter;
+	unsigned long long id;
+	long limit, offset;
+	int dry_run;
+	/* outputs, made on the database thread */
+	int code;
+	char ecode[32];
+	char emsg[1024];
+	cJSON *result;
+	char *path;                /* a file to send */
+	unsigned long long run_id; /* a run to queue */
+};
+
+static void on_conn_close(struct evhttp_connection *conn, void *arg)
+{
+	struct pending *p = arg;
+	p->closed = 1;
+}
+
+static struct pending *pending_new(struct ob_server *srv, struct evhttp_request *req)
+{
+	struct pending *p = ob_xcalloc(1, sizeof(*p));
+	p->srv = srv;
+	p->req = req;
+	p->conn = evhttp_request_get_connection(req);
+	p->code = 200;
+	evhttp_connection_set_closecb(p->conn, on_conn_close, p);
+	return p;
+}
+
+/* True when the reply can go out; detaches from the connection either way. */
+static int pending_live(struct pending *p)
+{
+	if (p->closed)
+		return 0;
+	evhttp_connection_set_closecb(p->conn, NULL, NULL);
+	return 1;
+}
+
+static void pending_free(struct pending *p)
+{
+	free(p->report);
+	free(p->org);
+	free(p->as_of);
+	free(p->params);
+	free(p->file);
+	free(p->status_filter);
+	free(p->path);
+	cJSON_Delete(p->result);
+	free(p);
+}
+
+static void fail(struct pending *p, int code, const char *ecode, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void fail(struct pending *p, int code, const char *ecode, const char *fmt, ...)
+{
+	va_list ap;
+	p->code = code;
+	snprintf(p->ecode, sizeof(p->ecode), "%s", ecode);
+	va_start(ap, fmt);
+	vsnprintf(p->emsg, sizeof(p->emsg), fmt, ap);
+	va_end(ap);
+}
+
+static void pending_done(void *arg)
+{
+	struct pending *p = arg;
+
+	if (pending_live(p)) {
+		if (p->code >= 400)
+			reply_error(p->req, p->code, p->ecode, "%s", p->emsg);
+		else if (p->path) {
+			int fd = open(p->path, O_RDONLY | O_CLOEXEC);
+			struct stat st;
+			if (fd < 0 || fstat(fd, &st) < 0) {
+				if (fd >= 0)
+					close(fd);
+				reply_error(p->req, 410, "gone", "the file of run %llu is no longer on this server (%s)",
+					    p->id, strerror(errno));
+			} else {
+				struct evbuffer *b = evbuffer_new();
+				const char *dot = strrchr(p->file, '.');
+				const char *type = dot && strcmp(dot, ".pdf") == 0    ? "application/pdf"
+						   : dot && strcmp(dot, ".json") == 0 ? "application/json"
+						   : dot && strcmp(dot, ".eml") == 0  ? "message/rfc822"
+										      : "application/octet-stream";
+				char disp[400];
+				snprintf(disp, sizeof(disp), "attachment; filename=\"%s\"", p->file);
+				evhttp_add_header(evhttp_request_get_output_headers(p->req), "Content-Type", type);
+				evhttp_add_header(evhttp_request_get_output_headers(p->req), "Content-Disposition", disp);
+				evbuffer_add_file(b, fd, 0, st.st_size);
+				evhttp_send_reply(p->req, 200, "OK", b);
+				evbuffer_free(b);
+			}
+		} else {
+			if (p->run_id) {
+				char loc[64];
+				snprintf(loc, sizeof(loc), "/api/v1/runs/%llu", p->run_id);
+				evhttp_add_header(evhttp_request_get_output_headers(p->req), "Location", loc);
+			}
+			reply_cjson(p->req, p->code, p->result);
+		}
+	}
+	if (p->run_id && !p->srv->stopping)
+		ob_server_enqueue(p->srv, p->run_id, p->report);
+	pending_free(p);
+}
+
+/* ---- runs as JSON (database thread) ---- */
+
+static cJSON *str_or_null(const char *s)
+{
+	return s ? cJSON_CreateString(s) : cJSON_CreateNull();
+}
+
+static cJSON *run_json(struct ob_db *db, const struct ob_db_rows *r, size_t i, int with_files)
+{
+	cJSON *o = cJSON_CreateObject(), *params;
+	unsigned long long id = strtoull(ob_db_celln(r, i, "id"), NULL, 10);
+
+	cJSON_AddNumberToObject(o, "id", (double)id);
+	cJSON_AddStringToObject(o, "report", ob_db_celln(r, i, "report"));
+	if (ob_db_celln(r, i, "org_id")) {
+		cJSON *org = cJSON_AddObjectToObject(o, "organisation");
+		cJSON_AddNumberToObject(org, "id", atof(ob_db_celln(r, i, "org_id")));
+		cJSON_AddItemToObject(org, "name", str_or_null(ob_db_celln(r, i, "org_name")));
+	} else
+		cJSON_AddNullToObject(o, "organisation");
+	cJSON_AddStringToObject(o, "trigger", ob_db_celln(r, i, "trigger_kind"));
+	cJSON_AddItemToObject(o, "scheduled_for", str_or_null(ob_db_celln(r, i, "scheduled_for")));
+	cJSON_AddStringToObject(o, "as_of", ob_db_celln(r, i, "as_of"));
+	params = cJSON_Parse(ob_db_celln(r, i, "params"));
+	cJSON_AddItemToObject(o, "params", params ? params : cJSON_CreateObject());
+	cJSON_AddBoolToObject(o, "dry_run", strcmp(ob_db_celln(r, i, "dry_run"), "0") != 0);
+	cJSON_AddStringToObject(o, "status", ob_db_celln(r, i, "status"));
+	cJSON_AddItemToObject(o, "queued_at", str_or_null(ob_db_celln(r, i, "queued_at")));
+	cJSON_AddItemToObject(o, "started_at", str_or_null(ob_db_celln(r, i, "started_at")));
+	cJSON_AddItemToObject(o, "finished_at", str_or_null(ob_db_celln(r, i, "finished_at")));
+	cJSON_AddItemToObject(o, "error", str_or_null(ob_db_celln(r, i, "error")));
+	if (with_files) {
+		struct ob_db_rows *f = NULL;
+		struct ob_err err = {{0}};
+		struct ob_db_param p[1] = {ob_p_int((long long)id)};
+		cJSON *files = cJSON_AddArrayToObject(o, "files");
+		if (ob_db_query(db, "SELECT name, size, sha256 FROM run_files WHERE run_id = ? ORDER BY name", p, 1,
+				&f, &err) == 0) {
+			for (size_t k = 0; k < f->nrows; k++) {
+				cJSON *x = cJSON_CreateObject();
+				char url[512];
+				cJSON_AddStringToObject(x, "name", ob_db_cell(f, k, 0));
+				cJSON_AddNumberToObject(x, "size", atof(ob_db_cell(f, k, 1)));
+				cJSON_AddStringToObject(x, "sha256", ob_db_cell(f, k, 2));
+				snprintf(url, sizeof(url), "/api/v1/runs/%llu/files/%s", id, ob_db_cell(f, k, 0));
+				cJSON_AddStringToObject(x, "url", url);
+				cJSON_AddItemToArray(files, x);
+			}
+		}
+		ob_db_rows_free(f);
+	}
+	return o;
+}
+
+static int load_run(struct ob_db *db, struct pending *p, unsigned long long id)
+{
+	struct ob_db_rows *r = NULL;
+	struct ob_err err = {{0}};
+	struct ob_db_param q[1] = {ob_p_int((long long)id)};
+
+	if (ob_db_query(db, "SELECT " RUN_COLUMNS " FROM runs r LEFT JOIN organisations o ON o.id = r.org_id "
+			    "WHERE r.id = ?",
+			q, 1, &r, &err) < 0) {
+		fail(p, 503, "database", "%s", err.msg);
+		return -1;
+	}
+	if (r->nrows == 0) {
+		fail(p, 404, "not_found", "no run %llu", id);
+		ob_db_rows_free(r);
+		return -1;
+	}
+	p->result = run_json(db, r, 0, 1);
+	ob_db_rows_free(r);
+	return 0;
+}
+
+static void get_run_work(struct ob_db *db, void *arg)
+{
+	struct pending *p = arg;
+	if (load_run(db, p, p->id) == 0) {
+		cJSON *wrap = cJSON_CreateObject();
+		cJSON_AddItemToObject(wrap, "run", p->result);
+		p->result = wrap;
+	}
+}
+
+static void list_runs_work(struct ob_db *db, void *arg)
+{
+	struct pending *p = arg;
+	struct ob_db_rows *r = NULL, *n = NULL;
+	struct ob_err err = {{0}};
+	struct ob_db_param q[4] = {ob_p_str(p->report), ob_p_str(p->status_filter), ob_p_int(p->limit),
+				   ob_p_int(p->offset)};
+	static const char where[] = " WHERE (? IS NULL OR r.report = ?) AND (? IS NULL OR r.status = ?)";
+	struct ob_db_param w[4] = {q[0], q[0], q[1], q[1]};
+	struct ob_db_param all[6] = {q[0], q[0], q[1], q[1], q[2], q[3]};
+	char sql[2000];
+	cJSON *runs;
+
+	snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM runs r%s", where);
+	if (ob_db_query(db, sql, w, 4, &n, &err) < 0) {
+		fail(p, 503, "database", "%s", err.msg);
+		return;
+	}
+	snprintf(sql, sizeof(sql),
+		 "SELECT %s FROM runs r LEFT JOIN organisations o ON o.id = r.org_id%s "
+		 "ORDER BY r.id DESC LIMIT ? OFFSET ?",
+		 RUN_COLUMNS, where);
+	if (ob_db_query(db, sql, all, 6, &r, &err) < 0) {
+		fail(p, 503, "database", "%s", err.msg);
+		ob_db_rows_free(n);
+		return;
+	}
+	p->result = cJSON_CreateObject();
+	runs = cJSON_AddArrayToObject(p->result, "runs");
+	for (size_t i = 0; i < r->nrows; i++)
+		cJSON_AddItemToArray(runs, run_json(db, r, i, 0));
+	cJSON_AddNumberToObject(p->result, "total", atof(ob_db_cell(n, 0, 0)));
+	cJSON_AddNumberToObject(p->result, "limit", (double)p->limit);
+	cJSON_AddNumberToObject(p->result, "offset", (double)p->offset);
+	ob_db_rows_free(r);
+	ob_db_rows_free(n);
+}
+
+static void create_run_work(struct ob_db *db, void *arg)
+{
+	struct pending *p = arg;
+	struct ob_err err = {{0}};
+	struct ob_run_request rq = {p->report, 0, "api", 0, p->as_of, p->params, p->dry_run};
+	unsigned long long id;
+
+	if (p->org) {
+		unsigned long oid;
+		int f = ob_import_find_org(db, p->org, &oid, &err);
+		if (f < 0) {
+			fail(p, 503, "database", "%s", err.msg);
+			return;
+		}
+		if (f == 0) {
+			fail(p, 404, "not_found", "no organisation with KITOS uuid or CVR %s", p->org);
+			return;
+		}
+		rq.org_id = (long long)oid;
+	}
+	if (ob_run_create(db, &rq, &id, &err) < 0) {
+		fail(p, 503, "database", "%s", err.msg);
+		return;
+	}
+	if (load_run(db, p, id) == 0) {
+		cJSON *wrap = cJSON_CreateObject();
+		cJSON_AddItemToObject(wrap, "run", p->result);
+		p->result = wrap;
+		p->run_id = id;
+		p->code = 202;
+	}
+}
+
+static void file_work(struct ob_db *db, void *arg)
+{
+	struct pending *p = arg;
+	struct ob_db_rows *r = NULL;
+	struct ob_err err = {{0}};
+	struct ob_db_param q[2] = {ob_p_int((long long)p->id), ob_p_str(p->file)};
+
+	if (ob_db_query(db, "SELECT path FROM run_files WHERE run_id = ? AND name = ?", q, 2, &r, &err) < 0) {
+		fail(p, 503, "database", "%s", err.msg);
+		return;
+	}
+	if (r->nrows == 0)
+		fail(p, 404, "not_found", "run %llu has no file %s", p->id, p->file);
+	else
+		p->path = ob_xstrdup(ob_db_cell(r, 0, 0));
+	ob_db_rows_free(r);
+}
+
+/* The last run of every report, for GET /api/v1/reports. */
+static void reports_work(struct ob_db *db, void *arg)
+{
+	struct pending *p = arg;
+	struct ob_db_rows *r = NULL;
+	struct ob_err err = {{0}};
+
+	if (ob_db_query(db,
+			"SELECT " RUN_COLUMNS " FROM runs r JOIN (SELECT report, MAX(id) AS id FROM runs GROUP BY report) "
+			"x ON x.id = r.id LEFT JOIN organisations o ON o.id = r.org_id",
+			NULL, 0, &r, &err) < 0) {
+		fail(p, 503, "database", "%s", err.msg);
+		return;
+	}
+	p->result = cJSON_CreateObject();
+	for (size_t i = 0; i < r->nrows; i++)
+		cJSON_AddItemToObject(p->result, ob_db_celln(r, i, "report"), run_json(db, r, i, 0));
+	ob_db_rows_free(r);
+}
+
+static void reports_done(void *arg)
+{
+	struct pending *p = arg;
+	struct ob_server *srv = p->srv;
+
+	if (p->code < 400) {
+		cJSON *root = cJSON_CreateObject(), *list = cJSON_AddArrayToObject(root, "reports");
+		for (size_t i = 0; i < srv->plugins.n; i++) {
+			const struct ob_loaded_plugin *pl = &srv->plugins.v[i];
+			const struct ob_config_report *rc = ob_config_report(srv->cfg, pl->name);
+			const struct ob_sched *s = ob_server_sched(srv, pl->name);
+			cJSON *o = cJSON_CreateObject(), *fires = cJSON_CreateArray(), *last;
+			cJSON_AddStringToObject(o, "name", pl->name);
+			cJSON_AddStringToObject(o, "version", pl->version);
+			cJSON_AddItemToObject(o, "schedule", str_or_null(rc ? rc->schedule : NULL));
+			cJSON_AddBoolToObject(o, "enabled", rc ? rc->enabled : 1);
+			cJSON_AddNumberToObject(o, "timeout", rc ? rc->timeout : 600);
+			if (s) {
+				time_t t = time(NULL);
+				for (int k = 0; k < 5 && ob_cron_next(&s->cron, t, &t) == 0; k++) {
+					char buf[64];
+					ob_cron_format_time(t, buf, sizeof(buf));
+					cJSON_AddItemToArray(fires, cJSON_CreateString(buf));
+				}
+			}
+			cJSON_AddItemToObject(o, "next_fires", fires);
+			last = cJSON_DetachItemFromObjectCaseSensitive(p->result, pl->name);
+			cJSON_AddItemToObject(o, "last_run", last ? last : cJSON_CreateNull());
+			cJSON_AddItemToArray(list, o);
+		}
+		cJSON_Delete(p->result);
+		p->result = root;
+	}
+	pending_done(p);
+}
+
+/* ---- routing ---- */
+
+static int sha256_token(const char *token, unsigned char out[32])
+{
+	unsigned int n = 0;
+	return EVP_Digest(token, strlen(token), out, &n, EVP_sha256(), NULL) == 1 && n == 32 ? 0 : -1;
+}
+
+/* The role of the request's bearer token: 0 none or unknown. */
+static enum ob_role authenticate(const struct ob_server *srv, struct evhttp_request *req, const char **who)
+{
+	const char *h = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
+	unsigned char digest[32];
+	enum ob_role role = 0;
+
+	*who = "-";
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0 || sha256_token(h + 7, digest) < 0)
+		return 0;
+	/* Every configured hash is compared, in constant time. */
+	for (size_t i = 0; i < srv->cfg->ntokens; i++)
+		if (CRYPTO_memcmp(digest, srv->cfg->tokens[i].sha256, 32) == 0 && role == 0) {
+			role = srv->cfg->tokens[i].role;
+			*who = srv->cfg->tokens[i].name;
+		}
+	return role;
+}
+
+static const char *method_name(enum evhttp_cmd_type m)
+{
+	switch (m) {
+	case EVHTTP_REQ_GET: return "GET";
+	case EVHTTP_REQ_POST: return "POST";
+	case EVHTTP_REQ_HEAD: return "HEAD";
+	case EVHTTP_REQ_PUT: return "PUT";
+	case EVHTTP_REQ_DELETE: return "DELETE";
+	case EVHTTP_REQ_PATCH: return "PATCH";
+	case EVHTTP_REQ_OPTIONS: return "OPTIONS";
+	default: return "other";
+	}
+}
+
+static void metrics(struct ob_server *srv, struct evhttp_request *req)
+{
+	struct ob_buf b;
+	struct evbuffer *out = evbuffer_new();
+	unsigned long cum = 0;
+	int running = 0;
+
+	for (const struct ob_job *j = srv->jobs; j; j = j->next)
+		running += j->pid != 0;
+	ob_buf_init(&b, 0);
+	ob_buf_adds(&b, "# HELP overblik_runs_total Runs that ended, by report and status, since start.\n"
+			"# TYPE overblik_runs_total counter\n");
+	for (size_t i = 0; i < srv->m.nreports; i++)
+		for (int s = OB_RS_SUCCEEDED; s < OB_RS_N; s++)
+			ob_buf_printf(&b, "overblik_runs_total{report=\"%s\",status=\"%s\"} %lu\n", srv->m.reports[i].report,
+				      ob_run_status_names[s], srv->m.reports[i].counts[s]);
+	ob_buf_adds(&b, "# HELP overblik_run_duration_seconds How long runs took.\n"
+			"# TYPE overblik_run_duration_seconds histogram\n");
+	for (int k = 0; k < OB_DURATION_BUCKETS; k++) {
+		cum += srv->m.buckets[k];
+		ob_buf_printf(&b, "overblik_run_duration_seconds_bucket{le=\"%g\"} %lu\n", ob_duration_bounds[k], cum);
+	}
+	ob_buf_printf(&b,
+		      "overblik_run_duration_seconds_bucket{le=\"+Inf\"} %lu\n"
+		      "overblik_run_duration_seconds_sum %.3f\n"
+		      "overblik_run_duration_seconds_count %lu\n",
+		      srv->m.duration_count, srv->m.duration_sum, srv->m.duration_count);
+	ob_buf_printf(&b,
+		      "# HELP overblik_runs_queued Runs waiting for a free slot.\n# TYPE overblik_runs_queued gauge\n"
+		      "overblik_runs_queued %d\n"
+		      "# HELP overblik_runs_running Runs in progress.\n# TYPE overblik_runs_running gauge\n"
+		      "overblik_runs_running %d\n"
+		      "# HELP overblik_plugins_loaded Plugins loaded.\n# TYPE overblik_plugins_loaded gauge\n"
+		      "overblik_plugins_loaded %zu\n"
+		      "# HELP overblik_plugin_load_failures Plugin files refused at the last load.\n"
+		      "# TYPE overblik_plugin_load_failures gauge\noverblik_plugin_load_failures %zu\n"
+		      "# HELP overblik_plugin_load_failures_total Plugin files refused since start.\n"
+		      "# TYPE overblik_plugin_load_failures_total counter\noverblik_plugin_load_failures_total %lu\n"
+		      "# HELP overblik_plugin_refused A plugin file refused at the last load, and why.\n"
+		      "# TYPE overblik_plugin_refused gauge\n",
+		      ob_server_queued(srv), running, srv->plugins.n, srv->plugins.failures, srv->m.plugin_failures_total);
+	for (size_t i = 0; i < srv->plugins.failures; i++) {
+		ob_buf_printf(&b, "overblik_plugin_refused{file=\"%s\",reason=\"", srv->plugins.refused[i]);
+		for (const char *c = srv->plugins.reasons[i]; *c; c++)
+			if (*c == '"' || *c == '\\')
+				ob_buf_printf(&b, "\\%c", *c);
+			else if (*c != '\n')
+				ob_buf_addc(&b, *c);
+		ob_buf_adds(&b, "\"} 1\n");
+	}
+	ob_buf_printf(&b,
+		      "# HELP overblik_database_up Whether the last database check succeeded.\n"
+		      "# TYPE overblik_database_up gauge\noverblik_database_up %d\n",
+		      srv->db_ok);
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "text/plain; version=0.0.4");
+	evbuffer_add(out, b.data, b.len);
+	evhttp_send_reply(req, 200, "OK", out);
+	evbuffer_free(out);
+	ob_buf_free(&b);
+}
+
+static void healthz(struct ob_server *srv, struct evhttp_request *req)
+{
+	cJSON *root = cJSON_CreateObject(), *db = cJSON_AddObjectToObject(root, "database");
+	char when[64] = "";
+
+	cJSON_AddStringToObject(root, "status", srv->stopping ? "stopping" : "ok");
+	cJSON_AddStringToObject(root, "loop", "ok");
+	cJSON_AddBoolToObject(db, "ok", srv->db_ok);
+	if (srv->db_checked)
+		ob_cron_format_time(srv->db_checked, when, sizeof(when));
+	cJSON_AddItemToObject(db, "checked_at", str_or_null(srv->db_checked ? when : NULL));
+	cJSON_AddItemToObject(db, "error", str_or_null(srv->db_ok ? NULL : srv->db_error));
+	cJSON_AddNumberToObject(root, "runs_running", srv->nrunning);
+	cJSON_AddNumberToObject(root, "runs_queued", ob_server_queued(srv));
+	reply_cjson(req, srv->stopping ? 503 : 200, root);
+	cJSON_Delete(root);
+}
+
+/* Parses the POST body of a trigger into p; 0 ok, -1 with the reply sent. */
+static int parse_trigger(struct evhttp_request *req, struct pending *p)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	size_t len = evbuffer_get_length(in);
+	char *body;
+	cJSON *root = NULL, *it, *params = cJSON_CreateObject();
+	const char *end = NULL;
+	char today[11];
+	int32_t d;
+
+	if (len > MAX_BODY) {
+		reply_error(req, 413, "too_large", "the body is %zu bytes; at most %d", len, MAX_BODY);
+		goto fail;
+	}
+	body = ob_xmalloc(len + 1);
+	evbuffer_copyout(in, body, len);
+	body[len] = '\0';
+	if (len > 0) {
+		root = cJSON_ParseWithLengthOpts(body, len, &end, 0);
+		if (root == NULL) {
+			size_t at = end && end >= body ? (size_t)(end - body) : len;
+			reply_error(req, 400, "bad_json", "the body is not JSON: syntax error at byte %zu", at);
+			free(body);
+			goto fail;
+		}
+	}
+	free(body);
+	if (root && !cJSON_IsObject(root)) {
+		reply_error(req, 400, "bad_request", "the body must be a JSON object {\"as_of\", \"params\", \"dry_run\", \"org\"}");
+		goto fail;
+	}
+	ob_run_today(today);
+	p->as_of = ob_xstrdup(today);
+	cJSON_ArrayForEach(it, root)
+	{
+		if (strcmp(it->string, "as_of") == 0) {
+			if (!cJSON_IsString(it) || ob_date_parse(it->valuestring, &d) != 1 || strlen(it->valuestring) != 10 ||
+			    it->valuestring[4] != '-') {
+				reply_error(req, 400, "bad_request", "as_of: expected a date YYYY-MM-DD");
+				goto fail;
+			}
+			free(p->as_of);
+			p->as_of = ob_xstrdup(it->valuestring);
+		} else if (strcmp(it->string, "dry_run") == 0) {
+			if (!cJSON_IsBool(it)) {
+				reply_error(req, 400, "bad_request", "dry_run: expected true or false");
+				goto fail;
+			}
+			p->dry_run = cJSON_IsTrue(it);
+		} else if (strcmp(it->string, "org") == 0) {
+			if (!cJSON_IsString(it) || !it->valuestring[0]) {
+				reply_error(req, 400, "bad_request", "org: expected a KITOS uuid or CVR");
+				goto fail;
+			}
+			p->org = ob_xstrdup(it->valuestring);
+		} else if (strcmp(it->string, "params") == 0) {
+			const cJSON *kv;
+			if (!cJSON_IsObject(it)) {
+				reply_error(req, 400, "bad_request", "params: expected an object of strings");
+				goto fail;
+			}
+			cJSON_ArrayForEach(kv, it)
+			{
+				if (!cJSON_IsString(kv)) {
+					reply_error(req, 400, "bad_request", "params/%s: expected a string", kv->string);
+					goto fail;
+				}
+				cJSON_AddStringToObject(params, kv->string, kv->valuestring);
+			}
+		} else {
+			reply_error(req, 400, "bad_request", "unknown key \"%s\" (known: as_of, params, dry_run, org)",
+				    it->string);
+			goto fail;
+		}
+	}
+	p->params = cJSON_PrintUnformatted(params);
+	cJSON_Delete(params);
+	cJSON_Delete(root);
+	return 0;
+fail:
+	cJSON_Delete(params);
+	cJSON_Delete(root);
+	return -1;
+}
+
+static int parse_id(const char *s, unsigned long long *id)
+{
+	char *end;
+	if (*s < '1' || *s > '9')
+		return -1;
+	*id = strtoull(s, &end, 10);
+	return *end == '\0' ? 0 : -1;
+}
+
+static void handle(struct evhttp_request *req, void *arg)
+{
+	struct ob_server *srv = arg;
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	enum evhttp_cmd_type m = evhttp_request_get_command(req);
+	const char *raw = evhttp_uri_get_path(uri), *who = "-";
+	char *path = raw ? evhttp_uridecode(raw, 0, NULL) : NULL;
+	char *seg[8] = {0}, *save = NULL, *copy;
+	int nseg = 0, get = m == EVHTTP_REQ_GET || m == EVHTTP_REQ_HEAD;
+	enum ob_role role;
+	struct pending *p;
+
+	if (path == NULL) {
+		reply_error(req, 400, "bad_request", "the path is not valid");
+		return;
+	}
+	ob_debug("http: %s %s", method_name(m), path);
+	if (strcmp(path, "/healthz") == 0 || strcmp(path, "/metrics") == 0) {
+		if (!get) {
+			evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET");
+			reply_error(req, 405, "method_not_allowed", "%s takes GET", path);
+		} else if (path[1] == 'h')
+			healthz(srv, req);
+		else
+			metrics(srv, req);
+		free(path);
+		return;
+	}
+	copy = ob_xstrdup(path);
+	for (char *t = strtok_r(copy, "/", &save); t && nseg < 8; t = strtok_r(NULL, "/", &save))
+		seg[nseg++] = t;
+	if (nseg < 3 || strcmp(seg[0], "api") != 0 || strcmp(seg[1], "v1") != 0) {
+		reply_error(req, 404, "not_found", "no such endpoint: %s", path);
+		goto out;
+	}
+	role = authenticate(srv, req, &who);
+	if (role == 0) {
+		evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate", "Bearer realm=\"overblik\"");
+		reply_error(req, 401, "unauthorized", "a valid bearer token is needed (Authorization: Bearer TOKEN)");
+		ob_log(OB_LOG_NOTICE, "http: %s %s refused: no valid token", method_name(m), path);
+		goto out;
+	}
+	/* /api/v1/reports */
+	if (nseg == 3 && strcmp(seg[2], "reports") == 0) {
+		if (!get) {
+			evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET");
+			reply_error(req, 405, "method_not_allowed", "%s takes GET", path);
+			goto out;
+		}
+		p = pending_new(srv, req);
+		ob_dbq_submit(srv->dbq, reports_work, reports_done, p);
+		goto out;
+	}
+	/* /api/v1/reports/NAME/runs */
+	if (nseg == 5 && strcmp(seg[2], "reports") == 0 && strcmp(seg[4], "runs") == 0) {
+		const struct ob_config_report *rc;
+		if (m != EVHTTP_REQ_POST) {
+			evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "POST");
+			reply_error(req, 405, "method_not_allowed", "%s takes POST", path);
+			goto out;
+		}
+		if (role < OB_ROLE_OPERATOR) {
+			reply_error(req, 403, "forbidden", "token %s is a viewer; triggering a run needs an operator", who);
+			ob_log(OB_LOG_NOTICE, "http: POST %s refused: token %s is a viewer", path, who);
+			goto out;
+		}
+		if (!ob_plugins_find(&srv->plugins, seg[3])) {
+			reply_error(req, 404, "not_found", "no report %s (no such plugin loaded)", seg[3]);
+			goto out;
+		}
+		rc = ob_config_report(srv->cfg, seg[3]);
+		if (rc && !rc->enabled) {
+			reply_error(req, 409, "disabled", "report %s is disabled in the configuration", seg[3]);
+			goto out;
+		}
+		if (srv->stopping) {
+			reply_error(req, 503, "stopping", "overblikd is stopping and takes no new runs");
+			goto out;
+		}
+		p = pending_new(srv, req);
+		p->report = ob_xstrdup(seg[3]);
+		if (parse_trigger(req, p) < 0) {
+			pending_live(p);
+			pending_free(p);
+			goto out;
+		}
+		ob_info("http: run of %s requested by token %s (as of %s%s)", p->report, who, p->as_of,
+			p->dry_run ? ", dry run" : "");
+		ob_dbq_submit(srv->dbq, create_run_work, pending_done, p);
+		goto out;
+	}
+	/* /api/v1/runs[/ID[/files/NAME]] */
+	if (strcmp(seg[2], "runs") == 0 && (nseg == 3 || nseg == 4 || nseg >= 6)) {
+		unsigned long long id = 0;
+		if (!get) {
+			evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET");
+			reply_error(req, 405, "method_not_allowed", "%s takes GET", path);
+			goto out;
+		}
+		if (nseg >= 4 && parse_id(seg[3], &id) < 0) {
+			reply_error(req, 404, "not_found", "no run %s", seg[3]);
+			goto out;
+		}
+		p = pending_new(srv, req);
+		p->id = id;
+		if (nseg == 3) {
+			struct evkeyvalq q;
+			const char *v;
+			char *end;
+			p->limit = 20;
+			evhttp_parse_query_str(evhttp_uri_get_query(uri) ? evhttp_uri_get_query(uri) : "", &q);
+			if ((v = evhttp_find_header(&q, "report")))
+				p->report = ob_xstrdup(v);
+			if ((v = evhttp_find_header(&q, "status"))) {
+				int ok = 0;
+				for (int s = 0; s < OB_RS_N; s++)
+					ok |= strcmp(v, ob_run_status_names[s]) == 0;
+				if (!ok) {
+					reply_error(req, 400, "bad_request",
+						    "status=%s: expected queued, running, succeeded, failed, timeout or crashed", v);
+					evhttp_clear_headers(&q);
+					pending_live(p);
+					pending_free(p);
+					goto out;
+				}
+				p->status_filter = ob_xstrdup(v);
+			}
+			if ((v = evhttp_find_header(&q, "limit")) &&
+			    ((p->limit = strtol(v, &end, 10)) < 1 || p->limit > 100 || *end)) {
+				reply_error(req, 400, "bad_request", "limit=%s: expected 1 to 100", v);
+				evhttp_clear_headers(&q);
+				pending_live(p);
+				pending_free(p);
+				goto out;
+			}
+			if ((v = evhttp_find_header(&q, "offset")) && ((p->offset = strtol(v, &end, 10)) < 0 || *end)) {
+				reply_error(req, 400, "bad_request", "offset=%s: expected a number from 0", v);
+				evhttp_clear_headers(&q);
+				pending_live(p);
+				pending_free(p);
+				goto out;
+			}
+			evhttp_clear_headers(&q);
+			ob_dbq_submit(srv->dbq, list_runs_work, pending_done, p);
+		} else if (nseg == 4) {
+			ob_dbq_submit(srv->dbq, get_run_work, pending_done, p);
+		} else {
+			/* Only a plain file name of that run: nothing with a path in it. */
+			const char *name = nseg == 6 ? seg[5] : "";
+			if (strcmp(seg[4], "files") != 0 || nseg != 6 || name[0] == '.' || strchr(name, '\\')) {
+				reply_error(req, 400, "bad_request", "a file is named /api/v1/runs/ID/files/NAME, NAME without a path");
+				pending_live(p);
+				pending_free(p);
+				goto out;
+			}
+			p->file = ob_xstrdup(name);
+			ob_dbq_submit(srv->dbq, file_work, pending_done, p);
+		}
+		goto out;
+	}
+	reply_error(req, 404, "not_found", "no such endpoint: %s", path);
+out:
+	free(copy);
+	free(path);
+}
+
+int ob_http_start(struct ob_server *srv, struct ob_err *err)
+{
+	const char *listen = srv->cfg->http_listen;
+	char *host, *colon;
+	long port;
+
+	if (listen == NULL || listen[0] == '\0' || strcmp(listen, "off") == 0) {
+		ob_log(OB_LOG_NOTICE, "http: the admin endpoint is off (/http/listen)");
+		return 0;
+	}
+	host = ob_xstrdup(listen);
+	colon = strrchr(host, ':');
+	*colon = '\0';
+	port = strtol(colon + 1, NULL, 10);
+	if (host[0] == '[') { /* [::1]:8470 */
+		memmove(host, host + 1, strlen(host));
+		host[strlen(host) - 1] = '\0';
+	}
+	srv->http = evhttp_new(srv->base);
+	/* Bodies up to 1 MiB are read and answered 413 in JSON past 64 KiB;
+	 * libevent refuses anything larger itself. */
+	evhttp_set_max_body_size(srv->http, 1024 * 1024);
+	evhttp_set_max_headers_size(srv->http, 16 * 1024);
+	evhttp_set_timeout(srv->http, 30);
+	evhttp_set_allowed_methods(srv->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT |
+						      EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS);
+	evhttp_set_gencb(srv->http, handle, srv);
+	srv->http_sock = evhttp_bind_socket_with_handle(srv->http, host, (ev_uint16_t)port);
+	if (srv->http_sock == NULL) {
+		ob_err_set(err, "http: cannot listen on %s: %s (is another overblikd there? see /http/listen)", listen,
+			   strerror(errno));
+		evhttp_free(srv->http);
+		srv->http = NULL;
+		free(host);
+		return -1;
+	}
+	ob_log(OB_LOG_NOTICE, "http: admin endpoint on http://%s/ (%zu token%s)", listen, srv->cfg->ntokens,
+	       srv->cfg->ntokens == 1 ? "" : "s");
+	if (srv->cfg->ntokens == 0)
+		ob_log(OB_LOG_WARNING, "http: no tokens in /http/tokens: every API request will be refused "
+				       "(only /healthz and /metrics answer)");
+	free(host);
+	return 0;
+}
+
+void ob_http_stop(struct ob_server *srv)
+{
+	if (srv->http_sock) {
+		evhttp_del_accept_socket(srv->http, srv->http_sock);
+		srv->http_sock = NULL;
+	}
+}

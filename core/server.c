@@ -1,0 +1,559 @@
+/* server.c - overblikd's work: the run queue, the worker processes that run
+ * reports (each a fresh exec of overblikd --run-worker, so a plugin that
+ * crashes or hangs fails only its own run), the schedules and their claims
+ * in the database, and the metrics. Everything here runs on the loop; SQL
+ * goes through the database thread (dbq.c). */
+#include "config.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "db.h"
+#include "dbq.h"
+#include "log.h"
+#include "run.h"
+#include "server.h"
+
+const char *const ob_run_status_names[OB_RS_N] = {"queued", "running", "succeeded", "failed", "timeout", "crashed"};
+const double ob_duration_bounds[OB_DURATION_BUCKETS] = {0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 3600};
+
+static double elapsed(const struct timespec *t0)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* ---- metrics ---- */
+
+static struct ob_metric_report *metric_report(struct ob_metrics *m, const char *report)
+{
+	for (size_t i = 0; i < m->nreports; i++)
+		if (strcmp(m->reports[i].report, report) == 0)
+			return &m->reports[i];
+	m->reports = ob_xrealloc(m->reports, (m->nreports + 1) * sizeof(*m->reports));
+	memset(&m->reports[m->nreports], 0, sizeof(*m->reports));
+	m->reports[m->nreports].report = ob_xstrdup(report);
+	return &m->reports[m->nreports++];
+}
+
+static void metric_finished(struct ob_metrics *m, const char *report, const char *status, double secs)
+{
+	struct ob_metric_report *r = metric_report(m, report);
+	for (int s = 0; s < OB_RS_N; s++)
+		if (strcmp(ob_run_status_names[s], status) == 0)
+			r->counts[s]++;
+	for (int b = 0; b < OB_DURATION_BUCKETS; b++)
+		if (secs <= ob_duration_bounds[b]) {
+			m->buckets[b]++;
+			break;
+		}
+	m->duration_sum += secs;
+	m->duration_count++;
+}
+
+/* ---- the queue ---- */
+
+int ob_server_queued(const struct ob_server *srv)
+{
+	int n = 0;
+	for (const struct ob_job *j = srv->jobs; j; j = j->next)
+		n += j->pid == 0;
+	return n;
+}
+
+static int report_running(const struct ob_server *srv, const char *report)
+{
+	for (const struct ob_job *j = srv->jobs; j; j = j->next)
+		if (j->pid != 0 && strcmp(j->report, report) == 0)
+			return 1;
+	return 0;
+}
+
+static void on_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct ob_job *j = arg;
+	if (j->pid > 0) {
+		ob_log(OB_LOG_WARNING, "run %llu: %s passed its timeout of %d s: killing it", j->id, j->report,
+		       j->timeout);
+		j->timed_out = 1;
+		kill(j->pid, SIGKILL);
+	}
+}
+
+static void try_start(struct ob_server *srv);
+
+static void start_job(struct ob_server *srv, struct ob_job *j)
+{
+	char idbuf[32];
+	pid_t pid;
+
+	snprintf(idbuf, sizeof(idbuf), "%llu", j->id);
+	pid = fork();
+	if (pid < 0) {
+		ob_warn("run %llu: fork", j->id);
+		return;
+	}
+	if (pid == 0) {
+		/* A fresh process: no threads, no loop, nothing of ours but the config. */
+		char *argv[] = {srv->self_exe, "-c", (char *)srv->config_path, "--run-worker", idbuf, NULL};
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		setpgid(0, 0);
+		execv(srv->self_exe, argv);
+		fprintf(stderr, "overblikd: cannot exec %s: %s\n", srv->self_exe, strerror(errno));
+		_exit(OB_RUN_EXIT_UNRECORDED);
+	}
+	j->pid = pid;
+	clock_gettime(CLOCK_MONOTONIC, &j->started);
+	j->timer = evtimer_new(srv->base, on_timeout, j);
+	struct timeval tv = {j->timeout, 0};
+	evtimer_add(j->timer, &tv);
+	srv->nrunning++;
+	ob_info("run %llu: %s started (pid %ld, timeout %d s)", j->id, j->report, (long)pid, j->timeout);
+}
+
+static void try_start(struct ob_server *srv)
+{
+	for (struct ob_job *j = srv->jobs; j && srv->nrunning < srv->cfg->max_runs && !srv->stopping; j = j->next)
+		if (j->pid == 0 && !report_running(srv, j->report))
+			start_job(srv, j);
+}
+
+void ob_server_enqueue(struct ob_server *srv, unsigned long long id, const char *report)
+{
+	const struct ob_config_report *rc = ob_config_report(srv->cfg, report);
+	struct ob_job *j = ob_xcalloc(1, sizeof(*j)), **p = &srv->jobs;
+
+	j->id = id;
+	j->report = ob_xstrdup(report);
+	j->timeout = rc ? rc->timeout : 600;
+	j->srv = srv;
+	while (*p)
+		p = &(*p)->next;
+	*p = j;
+	ob_debug("run %llu: %s queued", id, report);
+	try_start(srv);
+}
+
+static void job_free(struct ob_job *j)
+{
+	if (j->timer)
+		event_free(j->timer);
+	free(j->report);
+	free(j->status);
+	free(j);
+}
+
+/* On the database thread: record how the worker ended when it could not,
+ * and read back the final status. */
+static void finish_work(struct ob_db *db, void *arg)
+{
+	struct ob_job *j = arg;
+	struct ob_err err = {{0}};
+	struct ob_db_rows *r = NULL;
+	char *why = NULL;
+	const char *status = NULL;
+
+	if (j->timed_out) {
+		status = "timeout";
+		why = ob_xasprintf("killed at its timeout of %d s", j->timeout);
+	} else if (WIFSIGNALED(j->wstatus)) {
+		status = "crashed";
+		why = ob_xasprintf("killed by %s (signal %d)", ob_signal_name(WTERMSIG(j->wstatus)),
+				   WTERMSIG(j->wstatus));
+	} else if (WEXITSTATUS(j->wstatus) != OB_RUN_EXIT_SUCCEEDED && WEXITSTATUS(j->wstatus) != OB_RUN_EXIT_FAILED) {
+		status = "failed";
+		why = ob_xasprintf("its worker exited with status %d before recording a result (see the log)",
+				   WEXITSTATUS(j->wstatus));
+	}
+	if (status && ob_run_record_end(db, j->id, status, why, &err) < 0)
+		ob_log(OB_LOG_ERR, "run %llu: cannot record %s: %s", j->id, status, err.msg);
+	free(why);
+	struct ob_db_param p[1] = {ob_p_int((long long)j->id)};
+	if (ob_db_query(db, "SELECT status, error FROM runs WHERE id = ?", p, 1, &r, &err) == 0 && r->nrows == 1) {
+		j->status = ob_xstrdup(ob_db_cell(r, 0, 0));
+		if (ob_db_cell(r, 0, 1))
+			ob_log(strcmp(j->status, "succeeded") == 0 ? OB_LOG_INFO : OB_LOG_WARNING, "run %llu: %s: %s",
+			       j->id, j->status, ob_db_cell(r, 0, 1));
+	} else
+		j->status = ob_xstrdup(status ? status : "failed");
+	ob_db_rows_free(r);
+}
+
+static void finish_done(void *arg)
+{
+	struct ob_job *j = arg;
+	struct ob_server *srv = j->srv;
+
+	metric_finished(&srv->m, j->report, j->status, j->seconds);
+	ob_info("run %llu: %s %s in %.2f s", j->id, j->report, j->status, j->seconds);
+	job_free(j);
+	try_start(srv);
+	if (srv->stopping && srv->nrunning == 0 && ob_dbq_pending(srv->dbq) == 0)
+		event_base_loopbreak(srv->base);
+}
+
+void ob_server_reap(struct ob_server *srv)
+{
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		struct ob_job **p = &srv->jobs, *j = NULL;
+		for (; *p; p = &(*p)->next)
+			if ((*p)->pid == pid) {
+				j = *p;
+				*p = j->next;
+				break;
+			}
+		if (j == NULL)
+			continue;
+		srv->nrunning--;
+		j->wstatus = status;
+		j->seconds = elapsed(&j->started);
+		if (j->timer) {
+			event_free(j->timer);
+			j->timer = NULL;
+		}
+		ob_dbq_submit(srv->dbq, finish_work, finish_done, j);
+	}
+	try_start(srv);
+}
+
+/* ---- schedules ---- */
+
+struct fire {
+	struct ob_server *srv;
+	char *report;
+	time_t at;
+	int missed;          /* record as missed, do not run */
+	unsigned long long *ids;
+	size_t nids;
+	int claimed;
+};
+
+/* On the database thread: claim the fire; whoever inserts the row runs it,
+ * one run per organisation (or one without, when there is none). */
+static void fire_work(struct ob_db *db, void *arg)
+{
+	struct fire *f = arg;
+	struct ob_err err = {{0}};
+	unsigned long long affected = 0;
+	struct ob_db_rows *orgs = NULL;
+	struct ob_db_param p[4] = {ob_p_str(f->report), ob_p_int((long long)f->at),
+				   ob_p_str(f->missed ? "missed" : "claimed"), ob_p_str(f->srv->runner)};
+	char as_of[11];
+	struct tm tm;
+	int32_t day;
+
+	if (ob_db_exec(db,
+		       "INSERT IGNORE INTO schedule_fires (report, fire_at, outcome, claimed_by) "
+		       "VALUES (?, FROM_UNIXTIME(?), ?, ?)",
+		       p, 4, &affected, &err) < 0) {
+		ob_log(OB_LOG_ERR, "schedule %s: cannot claim the fire: %s", f->report, err.msg);
+		return;
+	}
+	if (affected == 0 || f->missed) {
+		f->claimed = affected > 0;
+		return;
+	}
+	f->claimed = 1;
+	localtime_r(&f->at, &tm);
+	day = ob_days_from_civil(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+	ob_date_format(day, as_of);
+	if (ob_db_query(db, "SELECT id FROM organisations ORDER BY id", NULL, 0, &orgs, &err) < 0) {
+		ob_log(OB_LOG_ERR, "schedule %s: %s", f->report, err.msg);
+		return;
+	}
+	f->ids = ob_xcalloc(orgs->nrows + 1, sizeof(*f->ids));
+	for (size_t i = 0; i < (orgs->nrows ? orgs->nrows : 1); i++) {
+		struct ob_run_request rq = {f->report, orgs->nrows ? atoll(ob_db_cell(orgs, i, 0)) : 0, "schedule",
+					    f->at, as_of, "{}", 0};
+		if (orgs->nrows == 0)
+			rq.org_id = 0;
+		if (ob_run_create(db, &rq, &f->ids[f->nids], &err) < 0) {
+			ob_log(OB_LOG_ERR, "schedule %s: cannot create its run: %s", f->report, err.msg);
+			break;
+		}
+		f->nids++;
+	}
+	ob_db_rows_free(orgs);
+}
+
+static void fire_done(void *arg)
+{
+	struct fire *f = arg;
+	char when[64];
+
+	ob_cron_format_time(f->at, when, sizeof(when));
+	if (f->missed)
+		ob_log(OB_LOG_NOTICE, "schedule %s: the fire at %s was missed (past its catch-up window)%s", f->report,
+		       when, f->claimed ? "" : "; already recorded");
+	else if (!f->claimed)
+		ob_debug("schedule %s: the fire at %s was claimed by another server", f->report, when);
+	else
+		ob_info("schedule %s: fire at %s: %zu run%s", f->report, when, f->nids, f->nids == 1 ? "" : "s");
+	for (size_t i = 0; i < f->nids && !f->srv->stopping; i++)
+		ob_server_enqueue(f->srv, f->ids[i], f->report);
+	free(f->ids);
+	free(f->report);
+	free(f);
+}
+
+static void fire(struct ob_server *srv, const char *report, time_t at, int missed)
+{
+	struct fire *f = ob_xcalloc(1, sizeof(*f));
+	f->srv = srv;
+	f->report = ob_xstrdup(report);
+	f->at = at;
+	f->missed = missed;
+	ob_dbq_submit(srv->dbq, fire_work, fire_done, f);
+}
+
+static void arm(struct ob_sched *s)
+{
+	time_t now = time(NULL);
+	struct timeval tv;
+
+	if (ob_cron_next(&s->cron, now, &s->next) < 0) {
+		ob_log(OB_LOG_WARNING, "schedule %s: never fires again", s->report);
+		return;
+	}
+	tv.tv_sec = s->next - now;
+	tv.tv_usec = 0;
+	evtimer_add(s->timer, &tv);
+}
+
+static void on_fire(evutil_socket_t fd, short what, void *arg)
+{
+	struct ob_sched *s = arg;
+	time_t now = time(NULL);
+
+	if (now < s->next) { /* woke early (clock changes): wait the rest */
+		struct timeval tv = {s->next - now, 0};
+		evtimer_add(s->timer, &tv);
+		return;
+	}
+	if (!s->srv->stopping)
+		fire(s->srv, s->report, s->next, 0);
+	arm(s);
+}
+
+struct catch_up {
+	struct ob_server *srv;
+	char *report;
+	struct ob_cron cron;
+	int window;
+	time_t *fires;   /* found on the database thread */
+	size_t nfires;
+};
+
+static void catch_up_work(struct ob_db *db, void *arg)
+{
+	struct catch_up *c = arg;
+	struct ob_err err = {{0}};
+	struct ob_db_rows *r = NULL;
+	struct ob_db_param p[1] = {ob_p_str(c->report)};
+	time_t t, now = time(NULL);
+
+	if (ob_db_query(db, "SELECT UNIX_TIMESTAMP(MAX(fire_at)) FROM schedule_fires WHERE report = ?", p, 1, &r,
+			&err) < 0) {
+		ob_log(OB_LOG_ERR, "schedule %s: catch-up: %s", c->report, err.msg);
+		return;
+	}
+	/* With no fire ever recorded there is nothing this server missed. */
+	if (r->nrows == 1 && ob_db_cell(r, 0, 0)) {
+		t = (time_t)atoll(ob_db_cell(r, 0, 0));
+		while (c->nfires < 1000 && ob_cron_next(&c->cron, t, &t) == 0 && t <= now) {
+			c->fires = ob_xrealloc(c->fires, (c->nfires + 1) * sizeof(time_t));
+			c->fires[c->nfires++] = t;
+		}
+	}
+	ob_db_rows_free(r);
+}
+
+static void catch_up_done(void *arg)
+{
+	struct catch_up *c = arg;
+	time_t now = time(NULL);
+
+	/* Every missed fire is recorded; only the last runs, and only within the window. */
+	for (size_t i = 0; i < c->nfires; i++) {
+		int last = i + 1 == c->nfires;
+		fire(c->srv, c->report, c->fires[i], !(last && now - c->fires[i] <= c->window));
+	}
+	free(c->fires);
+	free(c->report);
+	free(c);
+}
+
+void ob_server_catch_up(struct ob_server *srv)
+{
+	for (size_t i = 0; i < srv->nsched; i++) {
+		struct catch_up *c = ob_xcalloc(1, sizeof(*c));
+		c->srv = srv;
+		c->report = ob_xstrdup(srv->sched[i].report);
+		c->cron = srv->sched[i].cron;
+		c->window = srv->sched[i].catch_up;
+		ob_dbq_submit(srv->dbq, catch_up_work, catch_up_done, c);
+	}
+}
+
+const struct ob_sched *ob_server_sched(const struct ob_server *srv, const char *report)
+{
+	for (size_t i = 0; i < srv->nsched; i++)
+		if (strcmp(srv->sched[i].report, report) == 0)
+			return &srv->sched[i];
+	return NULL;
+}
+
+static void sched_clear(struct ob_server *srv)
+{
+	for (size_t i = 0; i < srv->nsched; i++) {
+		event_free(srv->sched[i].timer);
+		free(srv->sched[i].report);
+	}
+	free(srv->sched);
+	srv->sched = NULL;
+	srv->nsched = 0;
+}
+
+int ob_server_configure(struct ob_server *srv)
+{
+	struct ob_err err = {{0}};
+	struct ob_plugin_set set;
+
+	if (ob_plugins_load(srv->cfg->plugin_dir, &set, &err) < 0) {
+		ob_log(OB_LOG_ERR, "%s", err.msg);
+		memset(&set, 0, sizeof(set));
+	}
+	srv->m.plugin_failures_total += set.failures;
+	ob_plugins_free(&srv->plugins);
+	srv->plugins = set;
+	for (size_t i = 0; i < srv->cfg->nreports; i++)
+		if (!ob_plugins_find(&srv->plugins, srv->cfg->reports[i].name))
+			ob_log(OB_LOG_WARNING, "config %s: /reports/%s: no such plugin in %s; it will not run",
+			       srv->cfg->path, srv->cfg->reports[i].name, srv->cfg->plugin_dir);
+	sched_clear(srv);
+	srv->sched = ob_xcalloc(srv->cfg->nreports + 1, sizeof(*srv->sched));
+	for (size_t i = 0; i < srv->cfg->nreports; i++) {
+		const struct ob_config_report *r = &srv->cfg->reports[i];
+		struct ob_sched *s = &srv->sched[srv->nsched];
+		char when[64];
+		if (r->schedule == NULL || !r->enabled || !ob_plugins_find(&srv->plugins, r->name))
+			continue;
+		if (ob_cron_parse(r->schedule, &s->cron, &err) < 0)
+			continue; /* the config was validated: not reached */
+		s->report = ob_xstrdup(r->name);
+		s->catch_up = r->catch_up;
+		s->srv = srv;
+		s->timer = evtimer_new(srv->base, on_fire, s);
+		srv->nsched++;
+		arm(s);
+		ob_cron_format_time(s->next, when, sizeof(when));
+		ob_info("schedule %s: \"%s\", next at %s", s->report, r->schedule, when);
+	}
+	return 0;
+}
+
+/* ---- health ---- */
+
+struct health {
+	struct ob_server *srv;
+	int ok;
+	char error[1024];
+};
+
+static void health_work(struct ob_db *db, void *arg)
+{
+	struct health *h = arg;
+	struct ob_err err = {{0}};
+	struct ob_db_rows *r = NULL;
+	h->ok = ob_db_query(db, "SELECT 1", NULL, 0, &r, &err) == 0;
+	snprintf(h->error, sizeof(h->error), "%s", h->ok ? "" : err.msg);
+	ob_db_rows_free(r);
+}
+
+static void health_done(void *arg)
+{
+	struct health *h = arg;
+	if (h->ok != h->srv->db_ok)
+		ob_log(h->ok ? OB_LOG_NOTICE : OB_LOG_ERR, "health: database %s%s%s", h->ok ? "reachable again" : "check failed",
+		       h->ok ? "" : ": ", h->error);
+	h->srv->db_ok = h->ok;
+	snprintf(h->srv->db_error, sizeof(h->srv->db_error), "%s", h->error);
+	h->srv->db_checked = time(NULL);
+	free(h);
+}
+
+void ob_server_check_db(struct ob_server *srv)
+{
+	struct health *h = ob_xcalloc(1, sizeof(*h));
+	h->srv = srv;
+	ob_dbq_submit(srv->dbq, health_work, health_done, h);
+}
+
+/* ---- shutdown ---- */
+
+static void on_grace(evutil_socket_t fd, short what, void *arg)
+{
+	struct ob_server *srv = arg;
+	for (struct ob_job *j = srv->jobs; j; j = j->next)
+		if (j->pid > 0) {
+			ob_log(OB_LOG_WARNING, "run %llu: %s still running after the grace period of %d s: killing it",
+			       j->id, j->report, srv->cfg->grace_period);
+			j->timed_out = 1;
+			kill(j->pid, SIGKILL);
+		}
+}
+
+static void unstarted_work(struct ob_db *db, void *arg)
+{
+	struct ob_job *j = arg;
+	struct ob_err err = {{0}};
+	if (ob_run_record_end(db, j->id, "failed", "overblikd stopped before the run could start", &err) < 0)
+		ob_log(OB_LOG_ERR, "run %llu: %s", j->id, err.msg);
+	job_free(j); /* its timer is NULL: never started, so no loop state is touched */
+}
+
+void ob_server_shutdown(struct ob_server *srv)
+{
+	struct timeval tv = {srv->cfg->grace_period, 0};
+	struct ob_job **p = &srv->jobs;
+
+	if (srv->stopping)
+		return;
+	srv->stopping = 1;
+	sched_clear(srv);
+	ob_http_stop(srv);
+	/* Runs that never started end as failed, with the reason: a queue
+	 * left behind in the database would run on no server. */
+	while (*p) {
+		struct ob_job *j = *p;
+		if (j->pid == 0) {
+			ob_log(OB_LOG_NOTICE, "run %llu: %s had not started at shutdown: recorded as failed", j->id,
+			       j->report);
+			*p = j->next;
+			ob_dbq_submit(srv->dbq, unstarted_work, NULL, j);
+		} else
+			p = &j->next;
+	}
+	if (srv->nrunning == 0) {
+		event_base_loopbreak(srv->base);
+		return;
+	}
+	ob_log(OB_LOG_NOTICE, "overblikd: waiting up to %d s for %d running run%s", srv->cfg->grace_period,
+	       srv->nrunning, srv->nrunning == 1 ? "" : "s");
+	srv->grace_timer = evtimer_new(srv->base, on_grace, srv);
+	evtimer_add(srv->grace_timer, &tv);
+}

@@ -1,0 +1,106 @@
+/* server.h - overblikd's state: the loop, the plugins, the run queue and
+ * its worker processes, the schedules, the metrics. http_admin.c serves it. */
+#ifndef OB_SERVER_H
+#define OB_SERVER_H
+
+#include <sys/types.h>
+#include <time.h>
+
+#include "cron.h"
+#include "plugin.h"
+
+struct event;
+struct event_base;
+struct evhttp;
+struct evhttp_bound_socket;
+struct ob_config;
+struct ob_dbq;
+
+enum ob_run_status { OB_RS_QUEUED, OB_RS_RUNNING, OB_RS_SUCCEEDED, OB_RS_FAILED, OB_RS_TIMEOUT, OB_RS_CRASHED, OB_RS_N };
+extern const char *const ob_run_status_names[OB_RS_N];
+
+struct ob_job {
+	unsigned long long id;
+	char *report;
+	int timeout;
+	pid_t pid;            /* 0 while queued */
+	int timed_out;
+	struct timespec started;
+	struct event *timer;
+	struct ob_server *srv;
+	struct ob_job *next;
+	/* how it ended, filled in on the database thread */
+	int wstatus;
+	char *status;
+	double seconds;
+};
+
+struct ob_sched {
+	char *report;
+	struct ob_cron cron;
+	int catch_up;         /* seconds */
+	time_t next;          /* the next fire */
+	struct event *timer;
+	struct ob_server *srv;
+};
+
+#define OB_DURATION_BUCKETS 11
+struct ob_metrics {
+	struct ob_metric_report {
+		char *report;
+		unsigned long counts[OB_RS_N];
+	} *reports;
+	size_t nreports;
+	unsigned long buckets[OB_DURATION_BUCKETS]; /* cumulative in the output, not here */
+	double duration_sum;
+	unsigned long duration_count;
+	unsigned long plugin_failures_total;
+};
+extern const double ob_duration_bounds[OB_DURATION_BUCKETS];
+
+struct ob_server {
+	struct event_base *base;
+	struct ob_config *cfg;
+	const char *config_path;
+	int explicit_path;
+	char *self_exe;
+	char runner[300];
+	time_t started_at;
+	struct ob_plugin_set plugins;
+	struct ob_dbq *dbq;
+	struct ob_job *jobs;          /* queued and running, in the order queued */
+	int nrunning;
+	struct ob_sched *sched;
+	size_t nsched;
+	struct ob_metrics m;
+	int stopping;
+	struct event *grace_timer;
+	struct event *health_timer;
+	int db_ok;
+	char db_error[1024];
+	time_t db_checked;
+	struct evhttp *http;
+	struct evhttp_bound_socket *http_sock;
+};
+
+/* Loads plugins and sets the schedules from srv->cfg (also on SIGHUP). */
+int ob_server_configure(struct ob_server *srv);
+/* Queues run id of report (already a row in the database) and starts what can start. */
+void ob_server_enqueue(struct ob_server *srv, unsigned long long id, const char *report);
+/* Catch-up of missed fires, at start. */
+void ob_server_catch_up(struct ob_server *srv);
+/* Stops taking work; running runs get the grace period. */
+void ob_server_shutdown(struct ob_server *srv);
+/* Called from the SIGCHLD handler. */
+void ob_server_reap(struct ob_server *srv);
+/* The database health check, off the loop. */
+void ob_server_check_db(struct ob_server *srv);
+int ob_server_queued(const struct ob_server *srv);
+/* The next count fires of a schedule from now, ISO text, into out (count lines). */
+const struct ob_sched *ob_server_sched(const struct ob_server *srv, const char *report);
+
+/* http_admin.c */
+int ob_http_start(struct ob_server *srv, struct ob_err *err);
+void ob_http_stop(struct ob_server *srv);
+
+#endif
