@@ -27,7 +27,12 @@ struct ob_db {
 	struct ob_dbserver *server;   /* managed mode */
 	struct stmt_entry cache[STMT_CACHE];
 	unsigned long tick;
+	struct ob_config *cfg;        /* what it takes to connect again */
+	int in_tx;                    /* a lost connection inside a transaction is not retried */
+	unsigned last_errno;
 };
+
+static struct ob_config *cfg_copy(const struct ob_config *cfg);
 
 const char *ob_db_address(const struct ob_db *db)
 {
@@ -136,6 +141,7 @@ connected:
 			   c->database, db->address, mysql_error(db->my), c->database, user ? user : "");
 		goto out;
 	}
+	db->cfg = cfg_copy(cfg);
 	*out = db;
 	db = NULL;
 	rc = 0;
@@ -162,6 +168,7 @@ void ob_db_close(struct ob_db *db)
 		mysql_close(db->my);
 	ob_dbserver_release(db->server);
 	free(db->address);
+	ob_config_free(db->cfg);
 	free(db);
 }
 
@@ -186,6 +193,7 @@ static MYSQL_STMT *prepare(struct ob_db *db, const char *sql, struct ob_err *err
 		return NULL;
 	}
 	if (mysql_stmt_prepare(st, sql, strlen(sql)) != 0) {
+		db->last_errno = mysql_stmt_errno(st);
 		ob_err_set(err, "database: %s (preparing: %.200s)", mysql_stmt_error(st), sql);
 		mysql_stmt_close(st);
 		return NULL;
@@ -267,6 +275,7 @@ static MYSQL_STMT *execute(struct ob_db *db, const char *sql, const struct ob_db
 	lens = ob_xcalloc(n ? n : 1, sizeof(*lens));
 	rc = bind_params(st, params, n, b, times, lens, err);
 	if (rc == 0 && mysql_stmt_execute(st) != 0) {
+		db->last_errno = mysql_stmt_errno(st);
 		ob_err_set(err, "database: %s (in: %.160s)", mysql_stmt_error(st), sql);
 		rc = -1;
 	}
@@ -276,13 +285,14 @@ static MYSQL_STMT *execute(struct ob_db *db, const char *sql, const struct ob_db
 	return rc == 0 ? st : NULL;
 }
 
-int ob_db_exec(struct ob_db *db, const char *sql, const struct ob_db_param *params, size_t n,
-	       unsigned long long *affected, struct ob_err *err)
+static int exec_once(struct ob_db *db, const char *sql, const struct ob_db_param *params, size_t n,
+		     unsigned long long *affected, struct ob_err *err)
 {
 	MYSQL_STMT *st;
 
 	if (n == 0 && params == NULL) {
 		if (mysql_real_query(db->my, sql, strlen(sql)) != 0) {
+			db->last_errno = mysql_errno(db->my);
 			ob_err_set(err, "database: %s (in: %.160s)", mysql_error(db->my), sql);
 			return -1;
 		}
@@ -445,6 +455,7 @@ static int query_text(struct ob_db *db, const char *sql, struct ob_db_rows **out
 	unsigned nf;
 
 	if (mysql_real_query(db->my, sql, strlen(sql)) != 0) {
+		db->last_errno = mysql_errno(db->my);
 		ob_err_set(err, "database: %s (in: %.160s)", mysql_error(db->my), sql);
 		return -1;
 	}
@@ -475,8 +486,8 @@ static int query_text(struct ob_db *db, const char *sql, struct ob_db_rows **out
 	return 0;
 }
 
-int ob_db_query(struct ob_db *db, const char *sql, const struct ob_db_param *params, size_t n,
-		struct ob_db_rows **out, struct ob_err *err)
+static int query_once(struct ob_db *db, const char *sql, const struct ob_db_param *params, size_t n,
+		      struct ob_db_rows **out, struct ob_err *err)
 {
 	MYSQL_STMT *st;
 	MYSQL_RES *meta = NULL;
@@ -591,16 +602,22 @@ unsigned long long ob_db_insert_id(struct ob_db *db)
 
 int ob_db_begin(struct ob_db *db, struct ob_err *err)
 {
-	return ob_db_exec(db, "START TRANSACTION", NULL, 0, NULL, err);
+	if (ob_db_exec(db, "START TRANSACTION", NULL, 0, NULL, err) < 0)
+		return -1;
+	db->in_tx = 1;
+	return 0;
 }
 
 int ob_db_commit(struct ob_db *db, struct ob_err *err)
 {
-	return ob_db_exec(db, "COMMIT", NULL, 0, NULL, err);
+	int rc = exec_once(db, "COMMIT", NULL, 0, NULL, err);
+	db->in_tx = 0;
+	return rc;
 }
 
 int ob_db_rollback(struct ob_db *db)
 {
+	db->in_tx = 0;
 	return mysql_rollback(db->my) == 0 ? 0 : -1;
 }
 
@@ -639,4 +656,87 @@ int ob_db_pin_server(struct ob_db *db, struct ob_err *err)
 		return -1;
 	}
 	return ob_dbserver_pin(db->server, 1, err);
+}
+
+/* ---- a connection that went away ---- */
+
+static struct ob_config *cfg_copy(const struct ob_config *cfg)
+{
+	struct ob_config *c = ob_config_defaults();
+	const struct ob_config_db *d = &cfg->db;
+
+#define COPY(field)                                                                                \
+	do {                                                                                       \
+		free(c->field);                                                                    \
+		c->field = cfg->field ? ob_xstrdup(cfg->field) : NULL;                             \
+	} while (0)
+	COPY(path);
+	COPY(state_dir);
+	COPY(db.host);
+	COPY(db.socket);
+	COPY(db.user);
+	COPY(db.password_file);
+	COPY(db.database);
+	COPY(db.mariadbd);
+	COPY(db.install_db);
+#undef COPY
+	c->db.managed = d->managed;
+	c->db.port = d->port;
+	c->db.connect_timeout = d->connect_timeout;
+	return c;
+}
+
+static int lost(unsigned e)
+{
+	return e == 2006 || e == 2013 || e == 2055; /* gone away, lost, lost at reading */
+}
+
+/* Connects anew (starting the managed server again if it died) and takes
+ * the new connection's place. */
+static int reconnect(struct ob_db *db, struct ob_err *err)
+{
+	struct ob_db *fresh = NULL;
+	struct ob_err e2 = {{0}};
+
+	ob_log(OB_LOG_WARNING, "database: the connection to %s was lost: connecting again", db->address);
+	if (ob_db_open(db->cfg, &fresh, &e2) < 0) {
+		ob_err_clear(err);
+		ob_err_set(err, "%s", e2.msg);
+		return -1;
+	}
+	for (size_t i = 0; i < STMT_CACHE; i++) {
+		if (db->cache[i].stmt)
+			mysql_stmt_close(db->cache[i].stmt);
+		free(db->cache[i].sql);
+	}
+	mysql_close(db->my);
+	ob_dbserver_release(db->server);
+	free(db->address);
+	ob_config_free(db->cfg);
+	*db = *fresh;
+	free(fresh);
+	ob_err_clear(err);
+	return 0;
+}
+
+int ob_db_exec(struct ob_db *db, const char *sql, const struct ob_db_param *params, size_t n,
+	       unsigned long long *affected, struct ob_err *err)
+{
+	db->last_errno = 0;
+	if (exec_once(db, sql, params, n, affected, err) == 0)
+		return 0;
+	if (!lost(db->last_errno) || db->in_tx || reconnect(db, err) < 0)
+		return -1;
+	return exec_once(db, sql, params, n, affected, err);
+}
+
+int ob_db_query(struct ob_db *db, const char *sql, const struct ob_db_param *params, size_t n,
+		struct ob_db_rows **out, struct ob_err *err)
+{
+	db->last_errno = 0;
+	if (query_once(db, sql, params, n, out, err) == 0)
+		return 0;
+	if (!lost(db->last_errno) || db->in_tx || reconnect(db, err) < 0)
+		return -1;
+	return query_once(db, sql, params, n, out, err);
 }
