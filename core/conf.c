@@ -42,6 +42,7 @@ void ob_config_free(struct ob_config *c)
 	if (c == NULL)
 		return;
 	free(c->path);
+	free(c->text);
 	free(c->state_dir);
 	free(c->timezone);
 	free(c->log_level);
@@ -553,6 +554,8 @@ int ob_config_load(const char *path, int explicit_path, struct ob_config **out, 
 	}
 	if (load_tree(path, root, c, err) < 0)
 		goto out;
+	c->text = text;
+	text = NULL;
 	*out = c;
 	c = NULL;
 	rc = 0;

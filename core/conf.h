@@ -39,6 +39,7 @@ struct ob_config_report {
 
 struct ob_config {
 	char *path;           /* the file read, or "(defaults)" */
+	char *text;           /* its text as read (NULL for the defaults) */
 	char *state_dir;      /* "var" */
 	char *timezone;       /* "Europe/Copenhagen" */
 	char *log_level;      /* "info" */

@@ -146,8 +146,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "overblikd: unexpected argument '%s'\nTry 'overblikd --help'.\n", argv[optind]);
 		return 2;
 	}
-	if (ob_config_load(srv.config_path, srv.explicit_path, &srv.cfg, &err) < 0)
-		ob_fatalx("%s", err.msg);
+	if (ob_config_load(srv.config_path, srv.explicit_path, &srv.cfg, &err) < 0) {
+		ob_log(OB_LOG_ERR, "%s", err.msg);
+		/* A worker that cannot read its configuration recorded nothing. */
+		return worker ? OB_RUN_EXIT_UNRECORDED : 1;
+	}
 	setenv("TZ", srv.cfg->timezone, 1);
 	tzset();
 	ob_log_threshold = verbose ? OB_LOG_DEBUG : ob_log_level_parse(srv.cfg->log_level);
@@ -224,6 +227,7 @@ int main(int argc, char **argv)
 		free(srv.m.reports[i].report);
 	free(srv.m.reports);
 	ob_config_free(srv.cfg);
+	free(srv.worker_config);
 	ob_log(OB_LOG_NOTICE, "overblikd: stopped");
 	return 0;
 }

@@ -104,7 +104,9 @@ static void start_job(struct ob_server *srv, struct ob_job *j)
 	}
 	if (pid == 0) {
 		/* A fresh process: no threads, no loop, nothing of ours but the config. */
-		char *argv[] = {srv->self_exe, "-c", (char *)srv->config_path, "--run-worker", idbuf, NULL};
+		/* The configuration in force, not the file, which may have changed since. */
+		char *argv[] = {srv->self_exe, "-c", srv->worker_config ? srv->worker_config : (char *)srv->config_path,
+				"--run-worker", idbuf, NULL};
 		sigset_t none;
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
@@ -179,6 +181,12 @@ static void finish_work(struct ob_db *db, void *arg)
 	if (status && ob_run_record_end(db, j->id, status, why, &err) < 0)
 		ob_log(OB_LOG_ERR, "run %llu: cannot record %s: %s", j->id, status, err.msg);
 	free(why);
+	/* Whatever its exit code said, a run the worker left open ends failed. */
+	why = ob_xasprintf("its worker exited (status %d) without recording a result (see the log)",
+			   WIFEXITED(j->wstatus) ? WEXITSTATUS(j->wstatus) : -1);
+	if (ob_run_record_end(db, j->id, "failed", why, &err) < 0)
+		ob_log(OB_LOG_ERR, "run %llu: cannot record it failed: %s", j->id, err.msg);
+	free(why);
 	struct ob_db_param p[1] = {ob_p_int((long long)j->id)};
 	if (ob_db_query(db, "SELECT status, error FROM runs WHERE id = ?", p, 1, &r, &err) == 0 && r->nrows == 1) {
 		j->status = ob_xstrdup(ob_db_cell(r, 0, 0));
@@ -195,7 +203,8 @@ static void finish_done(void *arg)
 	struct ob_job *j = arg;
 	struct ob_server *srv = j->srv;
 
-	metric_finished(&srv->m, j->report, j->status, j->seconds);
+	if (strcmp(j->status, "queued") != 0 && strcmp(j->status, "running") != 0)
+		metric_finished(&srv->m, j->report, j->status, j->seconds);
 	ob_info("run %llu: %s %s in %.2f s", j->id, j->report, j->status, j->seconds);
 	job_free(j);
 	try_start(srv);
@@ -428,11 +437,42 @@ static void sched_clear(struct ob_server *srv)
 	srv->nsched = 0;
 }
 
+/* Writes the configuration in force where the workers read it:
+ * state_dir/overblikd.json, so that a file edited but not yet reloaded
+ * (or broken) does not reach the runs. */
+static void snapshot_config(struct ob_server *srv)
+{
+	char *path, *tmp;
+	FILE *f;
+
+	if (srv->cfg->text == NULL) {
+		free(srv->worker_config);
+		srv->worker_config = NULL;
+		return;
+	}
+	if (ob_mkdir_p(srv->cfg->state_dir) < 0) {
+		ob_warn("config: cannot create %s", srv->cfg->state_dir);
+		return;
+	}
+	path = ob_path_join(srv->cfg->state_dir, "overblikd.json");
+	tmp = ob_xasprintf("%s.tmp", path);
+	f = fopen(tmp, "w");
+	if (f == NULL || fputs(srv->cfg->text, f) < 0 || fclose(f) != 0 || rename(tmp, path) < 0) {
+		ob_warn("config: cannot write %s for the runs", path);
+		free(path);
+	} else {
+		free(srv->worker_config);
+		srv->worker_config = path;
+	}
+	free(tmp);
+}
+
 int ob_server_configure(struct ob_server *srv)
 {
 	struct ob_err err = {{0}};
 	struct ob_plugin_set set;
 
+	snapshot_config(srv);
 	if (ob_plugins_load(srv->cfg->plugin_dir, &set, &err) < 0) {
 		ob_log(OB_LOG_ERR, "%s", err.msg);
 		memset(&set, 0, sizeof(set));

@@ -64,6 +64,7 @@ struct ob_server {
 	const char *config_path;
 	int explicit_path;
 	char *self_exe;
+	char *worker_config;          /* the configuration in force, as the workers read it */
 	char runner[300];
 	time_t started_at;
 	struct ob_plugin_set plugins;
