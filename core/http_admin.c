@@ -524,22 +524,45 @@ static void metrics(struct ob_server *srv, struct evhttp_request *req)
 	ob_buf_free(&b);
 }
 
+/* The health body is the same for every request until what it shows
+ * changes, so it is built once per change, not per request. */
 static void healthz(struct ob_server *srv, struct evhttp_request *req)
 {
-	cJSON *root = cJSON_CreateObject(), *db = cJSON_AddObjectToObject(root, "database");
-	char when[64] = "";
+	static char *body;
+	static int k_ok = -1, k_running = -1, k_queued = -1, k_stopping = -1;
+	static time_t k_checked = -1;
+	int queued = ob_server_queued(srv);
+	struct evbuffer *b;
 
-	cJSON_AddStringToObject(root, "status", srv->stopping ? "stopping" : "ok");
-	cJSON_AddStringToObject(root, "loop", "ok");
-	cJSON_AddBoolToObject(db, "ok", srv->db_ok);
-	if (srv->db_checked)
-		ob_cron_format_time(srv->db_checked, when, sizeof(when));
-	cJSON_AddItemToObject(db, "checked_at", str_or_null(srv->db_checked ? when : NULL));
-	cJSON_AddItemToObject(db, "error", str_or_null(srv->db_ok ? NULL : srv->db_error));
-	cJSON_AddNumberToObject(root, "runs_running", srv->nrunning);
-	cJSON_AddNumberToObject(root, "runs_queued", ob_server_queued(srv));
-	reply_cjson(req, srv->stopping ? 503 : 200, root);
-	cJSON_Delete(root);
+	if (body == NULL || k_ok != srv->db_ok || k_checked != srv->db_checked || k_running != srv->nrunning ||
+	    k_queued != queued || k_stopping != srv->stopping) {
+		cJSON *root = cJSON_CreateObject(), *db = cJSON_AddObjectToObject(root, "database");
+		char when[64] = "";
+		cJSON_AddStringToObject(root, "status", srv->stopping ? "stopping" : "ok");
+		cJSON_AddStringToObject(root, "loop", "ok");
+		cJSON_AddBoolToObject(db, "ok", srv->db_ok);
+		if (srv->db_checked)
+			ob_cron_format_time(srv->db_checked, when, sizeof(when));
+		cJSON_AddItemToObject(db, "checked_at", str_or_null(srv->db_checked ? when : NULL));
+		cJSON_AddItemToObject(db, "error", str_or_null(srv->db_ok ? NULL : srv->db_error));
+		cJSON_AddNumberToObject(root, "runs_running", srv->nrunning);
+		cJSON_AddNumberToObject(root, "runs_queued", queued);
+		free(body);
+		char *text = cJSON_PrintUnformatted(root);
+		body = ob_xasprintf("%s\n", text);
+		cJSON_free(text);
+		cJSON_Delete(root);
+		k_ok = srv->db_ok;
+		k_checked = srv->db_checked;
+		k_running = srv->nrunning;
+		k_queued = queued;
+		k_stopping = srv->stopping;
+	}
+	b = evbuffer_new();
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json; charset=utf-8");
+	evbuffer_add_reference(b, body, strlen(body), NULL, NULL);
+	evhttp_send_reply(req, srv->stopping ? 503 : 200, NULL, b);
+	evbuffer_free(b);
 }
 
 /* Parses the POST body of a trigger into p; 0 ok, -1 with the reply sent. */

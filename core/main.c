@@ -182,7 +182,14 @@ int main(int argc, char **argv)
 		ob_db_close(db);
 		return 1;
 	}
-	srv.base = event_base_new();
+	{
+		/* Batch the loop's epoll changes: evhttp turns reading and writing
+		 * off and on around every request. */
+		struct event_config *ec = event_config_new();
+		event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+		srv.base = event_base_new_with_config(ec);
+		event_config_free(ec);
+	}
 	if (srv.base == NULL)
 		ob_fatalx("overblikd: cannot create the event loop");
 	srv.dbq = ob_dbq_start(srv.base, db);
