@@ -19,6 +19,8 @@
 #include "summary.h"
 #include "cron.h"
 #include "run.h"
+#include "render_pdf.h"
+#include "sample.h"
 #include "plugin.h"
 #include <cjson/cJSON.h>
 #include <signal.h>
@@ -72,6 +74,11 @@ static const char usage_text[] =
 	"                      the managed MariaDB: start it and keep it running, stop\n"
 	"                      it, or tell whether it runs\n"
 	"  check-config [FILE] validate a configuration without starting anything\n"
+	"  render-sample [--rows N] [--as-of DATE] [--run-id N] [--json FILE]\n"
+	"      [--templates DIR] FILE\n"
+	"                      write the sample PDF: every element of the document\n"
+	"                      model, built through the plugin ABI (--rows adds a table\n"
+	"                      of N rows; --json also writes the model)\n"
 	"\n"
 	"Schedules are 5-field cron expressions (minute hour day-of-month month\n"
 	"day-of-week; lists, ranges, steps, month and day names, @daily and friends)\n"
@@ -533,6 +540,80 @@ static int cmd_next_fires(const char *tz_default, int argc, char **argv)
 	return 0;
 }
 
+static int cmd_render_sample(int argc, char **argv)
+{
+	static const struct option opts[] = {{"rows", required_argument, NULL, 'r'},
+					     {"templates", required_argument, NULL, 't'},
+					     {"as-of", required_argument, NULL, 'a'},
+					     {"run-id", required_argument, NULL, 'i'},
+					     {"json", required_argument, NULL, 'j'},
+					     {NULL, 0, NULL, 0}};
+	struct ob_render_meta meta = {0};
+	struct ob_render_stats stats = {0};
+	struct ob_err err = {{0}};
+	struct ob_ctx *ctx;
+	const char *json = NULL, *templates = NULL;
+	char as_of[11], *end;
+	long rows = 0;
+	int32_t day = ob_date_today();
+	int c, rc = 1;
+
+	optind = 0;
+	meta.run_id = 1;
+	while ((c = getopt_long(argc, argv, "r:t:a:i:j:", opts, NULL)) != -1) {
+		switch (c) {
+		case 't': templates = optarg; break;
+		case 'r':
+			rows = strtol(optarg, &end, 10);
+			if (*end || rows < 0 || rows > 10000000)
+				usage_error("--rows: '%s': expected a number from 0", optarg);
+			break;
+		case 'a':
+			if (ob_date_parse(optarg, &day) != 1)
+				usage_error("--as-of: '%s': expected a date YYYY-MM-DD", optarg);
+			break;
+		case 'i':
+			meta.run_id = strtoull(optarg, &end, 10);
+			if (*end)
+				usage_error("--run-id: '%s': expected a number", optarg);
+			break;
+		case 'j': json = optarg; break;
+		default: exit(2);
+		}
+	}
+	if (argc - optind != 1)
+		usage_error("render-sample needs one output FILE");
+	ob_date_format(day, as_of);
+	if (templates == NULL)
+		templates = access("templates/da", R_OK) == 0 ? "templates/da" : OB_PKGDATADIR "/templates/da";
+	ctx = ob_ctx_standalone(as_of, "Nørre Vesterå Kommune");
+	if (ob_sample_build(ctx, templates, rows, &err) < 0) {
+		fprintf(stderr, "overblik: render-sample: %s\n", err.msg);
+		goto out;
+	}
+	meta.org_name = "Nørre Vesterå Kommune";
+	meta.author = "Nørre Vesterå Kommune";
+	meta.as_of = as_of;
+	meta.created = (time_t)day * 86400; /* the as_of date: the same sample gives the same bytes */
+	meta.creator = "overblik " PACKAGE_VERSION;
+	if (json) {
+		char *text = cJSON_Print(ob_ctx_document(ctx));
+		FILE *f = fopen(json, "w");
+		if (f == NULL || fputs(text, f) < 0 || fclose(f) != 0)
+			fprintf(stderr, "overblik: render-sample: cannot write %s: %s\n", json, strerror(errno));
+		cJSON_free(text);
+	}
+	if (ob_render_pdf(ob_ctx_document(ctx), &meta, argv[optind], &stats, &err) < 0) {
+		fprintf(stderr, "overblik: render-sample: %s\n", err.msg);
+		goto out;
+	}
+	printf("%s: %d pages\n", argv[optind], stats.pages);
+	rc = 0;
+out:
+	ob_ctx_free(ctx);
+	return rc;
+}
+
 static int cmd_check_config(const char *path, int explicit_path, int argc, char **argv)
 {
 	struct ob_err err = {{0}};
@@ -589,6 +670,8 @@ int main(int argc, char **argv)
 		return cmd_check_config(path, explicit_path, argc, argv);
 	if (strcmp(cmd, "demo-data") == 0)
 		return cmd_demo_data(argc, argv);
+	if (strcmp(cmd, "render-sample") == 0)
+		return cmd_render_sample(argc, argv);
 	if (strcmp(cmd, "next-fires") == 0) {
 		/* The configured zone is the default, but a broken config is no reason to refuse. */
 		int nrc;

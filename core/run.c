@@ -23,6 +23,7 @@
 #include "log.h"
 #include "overblik/plugin.h"
 #include "plugin.h"
+#include "render_pdf.h"
 #include "run.h"
 
 const char *ob_signal_name(int sig)
@@ -123,6 +124,8 @@ struct run_ctx {
 	char error[1024];            /* the last error the plugin logged */
 };
 
+static void ctx_free(struct run_ctx *rc);
+
 static struct run_ctx *RC(struct ob_ctx *c)
 {
 	return (struct run_ctx *)c;
@@ -180,7 +183,7 @@ static int api_query(struct ob_ctx *c, const char *sql, const char *const *param
 	struct ob_db_rows *r;
 	int ret;
 
-	if (sql == NULL || out == NULL) {
+	if (sql == NULL || out == NULL || rc->db == NULL) {
 		free(p);
 		return -1;
 	}
@@ -488,6 +491,33 @@ static const struct ob_api api = {
 	.notify = api_notify,
 };
 
+/* ---- a context without a run: the sample document ---- */
+
+struct ob_ctx *ob_ctx_standalone(const char *as_of, const char *org_name)
+{
+	struct run_ctx *rc = ob_xcalloc(1, sizeof(*rc));
+	rc->pub.api = &api;
+	rc->report = ob_xstrdup("sample");
+	rc->as_of = ob_xstrdup(as_of);
+	rc->org_name = org_name ? ob_xstrdup(org_name) : NULL;
+	rc->params = cJSON_CreateObject();
+	rc->notices = cJSON_CreateArray();
+	return &rc->pub;
+}
+
+const cJSON *ob_ctx_document(struct ob_ctx *ctx)
+{
+	return RC(ctx)->have_doc ? RC(ctx)->doc.root : NULL;
+}
+
+void ob_ctx_free(struct ob_ctx *ctx)
+{
+	if (ctx == NULL)
+		return;
+	ctx_free(RC(ctx));
+	free(ctx);
+}
+
 /* ---- the worker ---- */
 
 static int sha256_file(const char *path, char hex[65], unsigned long long *size)
@@ -619,10 +649,11 @@ int ob_run_execute(const struct ob_config *cfg, unsigned long long id)
 	struct ob_err err = {{0}};
 	struct ob_db_rows *r = NULL;
 	struct ob_loaded_plugin plugin = {0};
-	char *dir = NULL, *files[1] = {NULL};
+	char *dir = NULL, *files[2] = {NULL, NULL};
 	size_t nfiles = 0;
 	void *state = NULL;
 	int code = OB_RUN_EXIT_UNRECORDED, prc, have_plugin = 0;
+	time_t created = 0;
 	char host[128] = "";
 
 	memset(&rc, 0, sizeof(rc));
@@ -637,7 +668,8 @@ int ob_run_execute(const struct ob_config *cfg, unsigned long long id)
 	{
 		struct ob_db_param p[1] = {ob_p_int((long long)id)};
 		if (ob_db_query(rc.db,
-				"SELECT r.report, r.as_of, r.params, r.org_id, o.name, r.status FROM runs r "
+				"SELECT r.report, r.as_of, r.params, r.org_id, o.name, r.status, "
+				"UNIX_TIMESTAMP(r.queued_at) FROM runs r "
 				"LEFT JOIN organisations o ON o.id = r.org_id WHERE r.id = ?",
 				p, 1, &r, &err) < 0 || r->nrows != 1) {
 			ob_log(OB_LOG_ERR, "run %llu: %s", id, err.msg[0] ? err.msg : "no such run");
@@ -652,6 +684,7 @@ int ob_run_execute(const struct ob_config *cfg, unsigned long long id)
 	rc.org_id = ob_db_cell(r, 0, 3) ? ob_xstrdup(ob_db_cell(r, 0, 3)) : NULL;
 	rc.org_name = ob_db_cell(r, 0, 4) ? ob_xstrdup(ob_db_cell(r, 0, 4)) : NULL;
 	rc.rcfg = ob_config_report(cfg, rc.report);
+	created = (time_t)atoll(ob_db_cell(r, 0, 6)); /* the run's own time: a re-render gives the same bytes */
 	gethostname(host, sizeof(host) - 1);
 	{
 		char *runner = ob_xasprintf("%s:%ld", host, (long)getpid());
@@ -687,15 +720,25 @@ int ob_run_execute(const struct ob_config *cfg, unsigned long long id)
 	if (plugin.desc->size >= offsetof(struct ob_plugin, fini) + sizeof(plugin.desc->fini) && plugin.desc->fini)
 		plugin.desc->fini(state);
 	dir = ob_xasprintf("%s/runs/%llu", cfg->state_dir, id);
-	if (rc.have_doc) {
+	if (rc.have_doc && prc == 0) {
 		char *text = cJSON_Print(rc.doc.root);
+		char *pdf = ob_xasprintf("%s/%s.pdf", dir, rc.report);
+		struct ob_render_meta meta = {rc.org_name, NULL, rc.as_of, id, created, "overblik " PACKAGE_VERSION,
+					      rc.org_name, NULL};
+		struct ob_render_stats stats = {0};
 		if (ob_mkdir_p(dir) < 0) {
 			ob_err_set(&err, "cannot create %s: %s", dir, strerror(errno));
 			prc = -1;
 		} else if (write_output(dir, "document.json", text, strlen(text), &files[0], &err) < 0)
 			prc = -1;
-		else
-			nfiles = 1;
+		else if ((nfiles = 1, ob_render_pdf(rc.doc.root, &meta, pdf, &stats, &err)) < 0)
+			prc = -1;
+		else {
+			files[nfiles++] = pdf;
+			pdf = NULL;
+			ob_info("run %llu: %s.pdf, %d pages", id, rc.report, stats.pages);
+		}
+		free(pdf);
 		cJSON_free(text);
 		if (prc < 0)
 			snprintf(rc.error, sizeof(rc.error), "%s", err.msg);
@@ -720,6 +763,7 @@ out:
 	if (have_plugin)
 		ob_plugin_unload(&plugin);
 	free(files[0]);
+	free(files[1]);
 	free(dir);
 	ob_db_rows_free(r);
 	ob_db_close(rc.db);

@@ -39,6 +39,14 @@ int ob_run_record_end(struct ob_db *db, unsigned long long id, const char *statu
  * the OB_RUN_EXIT_ codes. Meant for a child process: a plugin that crashes
  * takes the process with it. */
 int ob_run_execute(const struct ob_config *cfg, unsigned long long id);
+/* A plugin context with no run and no database (queries fail): the
+ * document the calls build is ob_ctx_document(). For the sample document
+ * and tests; free with ob_ctx_free(). */
+struct ob_ctx;
+struct cJSON;
+struct ob_ctx *ob_ctx_standalone(const char *as_of, const char *org_name);
+const struct cJSON *ob_ctx_document(struct ob_ctx *ctx);
+void ob_ctx_free(struct ob_ctx *ctx);
 /* Today's date in the configured time zone (TZ is set at start), "YYYY-MM-DD". */
 void ob_run_today(char out[11]);
 /* The name of a signal for a run's error: "SIGSEGV". */

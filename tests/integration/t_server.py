@@ -291,7 +291,8 @@ def part1_trigger_to_file(c):
        "it has queued_at <= started_at <= finished_at", run)
     eq(run and run.get("error"), None, "a succeeded run has no error")
     files = (run or {}).get("files") or []
-    eq([f.get("name") for f in files], ["document.json"], "its files list is document.json")
+    eq([f.get("name") for f in files], ["document.json", "echo.pdf"],
+       "its files are the document model and the PDF")
     f = files[0] if files else {}
     ok(isinstance(f.get("size"), (int, float)) and f.get("size", 0) > 0, "the file has a size", f)
     ok(re.fullmatch(r"[0-9a-f]{64}", f.get("sha256", "")) is not None, "the file has a sha256", f)
@@ -312,8 +313,15 @@ def part1_trigger_to_file(c):
     eq(env.sql(f"SELECT seq, recipient, template, dedupe_key FROM run_notices WHERE run_id = {rid}"),
        [["1", "it_support", "echo/notice", "echo:2025-01-15"]], "its run_notices row is there")
     path = os.path.join(env.state, "runs", str(rid), "document.json")
-    eq(env.sql(f"SELECT name, size, sha256 FROM run_files WHERE run_id = {rid}"),
-       [["document.json", str(f.get("size")), f.get("sha256")]], "its run_files row matches the API")
+    eq(env.sql(f"SELECT name, size, sha256 FROM run_files WHERE run_id = {rid} ORDER BY name"),
+       [[x.get("name"), str(x.get("size")), x.get("sha256")] for x in files],
+       "its run_files rows match the API")
+    pdf = next((x for x in files if x.get("name") == "echo.pdf"), None)
+    pr = srv.get(pdf["url"]) if pdf else None
+    ok(pr is not None and pr.status == 200 and pr.body.startswith(b"%PDF-")
+       and (pr.headers.get("Content-Type") or "").startswith("application/pdf")
+       and hashlib.sha256(pr.body).hexdigest() == pdf.get("sha256"),
+       "the PDF is served as application/pdf with the listed sha256", pdf)
     ok(os.path.isfile(path), f"the file is on disk under state_dir/runs/{rid}")
     if os.path.isfile(path):
         with open(path, "rb") as fh:

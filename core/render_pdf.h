@@ -1,0 +1,49 @@
+/* render_pdf.h - the run's document model (a cJSON tree built by run.c's
+ * api_title ... api_note) rendered as an A4 PDF with libharu.
+ *
+ * The model: {"title", "subtitle"?, "elements": [...]}, each element an
+ * object with a "type": "section" (level 1|2, title, landscape?), "para"
+ * (runs: [{text, bold?, italic?}]), "kpi" (label, value, unit?, decimals?,
+ * previous?), "table" (columns: [{header, width?, align?, format?,
+ * decimals?}], rows: [{cells: [string|null ...], status?, cell_status?}]),
+ * "chart" (title?, horizontal?, stacked?, show_values?, value_axis?,
+ * label_axis?, labels: [...], series: [{name?, values: [...]}]) or "note"
+ * (text). Members marked ? may be absent; a missing required member or any
+ * member of the wrong type is an error naming the element (counted from 0,
+ * like JSON pointers) and the member:
+ *   element 12 (table): column 2: align "middle" is not left, right or center
+ *
+ * Output is reproducible: the same document and meta give the same bytes
+ * (the only date written is meta->created). */
+#ifndef OB_RENDER_PDF_H
+#define OB_RENDER_PDF_H
+
+#include <time.h>
+
+struct cJSON;
+struct ob_err;
+
+struct ob_render_meta {
+	const char *org_name;      /* header, left; may be NULL */
+	const char *report_title;  /* header, right; NULL = the document's title */
+	const char *as_of;         /* "2026-11-26": footer, shown as 26.11.2026; may be NULL */
+	unsigned long long run_id; /* footer "Kørsel 17"; 0 = none */
+	time_t created;            /* CreationDate (UTC); 0 = none. Never the clock. */
+	const char *creator;       /* "overblik 0.1.0"; may be NULL */
+	const char *author;        /* Author, e.g. the organisation; may be NULL */
+	const char *font_dir;      /* NULL = /usr/share/fonts/truetype/dejavu */
+};
+
+struct ob_render_stats {
+	int pages;
+};
+
+/* Renders doc to path, written as path.tmp and renamed into place (the
+ * directory must exist). meta may be NULL (all defaults); every pointer is
+ * borrowed for the call only. Returns 0 and fills *stats (may be NULL), or
+ * -1 with err naming the element, the font or the file that failed; on
+ * error path is left untouched. */
+int ob_render_pdf(const struct cJSON *doc, const struct ob_render_meta *meta, const char *path,
+		  struct ob_render_stats *stats, struct ob_err *err);
+
+#endif
