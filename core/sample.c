@@ -111,7 +111,7 @@ int ob_sample_build(struct ob_ctx *ctx, const char *template_dir, long table_row
 		static const struct ob_column cols[] = {
 			{"System", 3, OB_ALIGN_LEFT, OB_FMT_TEXT, 0},
 			{"Leverandør", 2, OB_ALIGN_LEFT, OB_FMT_TEXT, 0},
-			{"Brugere", 1, OB_ALIGN_RIGHT, OB_FMT_NUMBER, 0},
+			{"Brugere", 1.2, OB_ALIGN_RIGHT, OB_FMT_NUMBER, 0},
 			{"Årlig pris", 1.5, OB_ALIGN_RIGHT, OB_FMT_NUMBER, 2},
 			{"Dækning", 1.2, OB_ALIGN_RIGHT, OB_FMT_PERCENT, 1},
 			{"Opsigelsesfrist", 1.8, OB_ALIGN_CENTER, OB_FMT_DATE, 0},
