@@ -250,7 +250,9 @@ static void on_hpdf_error(HPDF_STATUS no, HPDF_STATUS detail, void *data)
 	p->hpdf_errno = errno;
 	p->hpdf_no = no;
 	p->hpdf_detail = detail;
-	longjmp(p->jb, 1);
+	/* Saving is left to return its error, so that libharu closes its file. */
+	if (!p->saving)
+		longjmp(p->jb, 1);
 }
 
 static const char *hpdf_error_name(HPDF_STATUS no)
@@ -1461,18 +1463,15 @@ static void draw_tile(struct pdf *p, const cJSON *e, float x, float top, float w
 	}
 	for (size_t l = 0; l < p->nlines && l < 2; l++) {
 		const struct line *ln = &p->lines[l];
-		float by = baseline(top - 7 - 10.5f * (float)l, 8.5f, 10.5f);
+		float by = baseline(top - 6 - 10.5f * (float)l, 8.5f, 10.5f);
 		if (ln->nseg == 0)
 			continue;
 		if (l == 1 && p->nlines > 2) {
-			/* The rest of the label, cut to one line. */
-			const struct seg *sg = &p->segs[ln->seg];
-			const char *rest = p->txt + sg->off;
-			size_t mark = p->txt_len;
-			char *copy = ob_xstrdup(rest);
-			draw_str(p, F_REG, 8.5f, C_GREY, x, by, AL_LEFT, inner, copy);
-			free(copy);
-			p->txt_len = mark;
+			/* The rest of the label (the end of the scratch text), cut to
+			 * one line. */
+			uint32_t off = p->segs[ln->seg].off, len = (uint32_t)(p->txt_len - off);
+			fit_last(p, F_REG, 8.5f, inner, off, &len);
+			show_range(p, F_REG, 8.5f, 0, C_GREY, x, by, off, len);
 		} else {
 			show_range(p, F_REG, 8.5f, 0, C_GREY, x, by, p->segs[ln->seg].off,
 				   p->segs[ln->seg + ln->nseg - 1].off + p->segs[ln->seg + ln->nseg - 1].len -
@@ -1481,7 +1480,7 @@ static void draw_tile(struct pdf *p, const cJSON *e, float x, float top, float w
 	}
 	/* The value, smaller if it must be to fit. */
 	fmt_double(value, dec, num);
-	base = top - 49;
+	base = top - 47;
 	scratch_reset(p);
 	{
 		uint32_t off = put_str(p, num);
@@ -1510,7 +1509,7 @@ static void draw_tile(struct pdf *p, const cJSON *e, float x, float top, float w
 			else
 				snprintf(txt, sizeof txt, "%s %s siden sidst", diff > 0 ? "\xe2\x96\xb2" : "\xe2\x96\xbc",
 					 num);
-			draw_str(p, F_REG, 8, C_GREY, x, top - h + 9, AL_LEFT, inner, txt);
+			draw_str(p, F_REG, 8, C_GREY, x, top - 63, AL_LEFT, inner, txt);
 		}
 	}
 }
@@ -1518,12 +1517,12 @@ static void draw_tile(struct pdf *p, const cJSON *e, float x, float top, float w
 static void place_kpis(struct pdf *p, const cJSON *first, int n)
 {
 	int cols = (n > 3 && (n % 4 == 0 || n % 4 == 3)) ? 4 : 3;
-	float tw = (p->x1 - p->x0 - (float)(cols - 1) * TILE_GAP) / (float)cols, h = 56;
+	float tw = (p->x1 - p->x0 - (float)(cols - 1) * TILE_GAP) / (float)cols, h = 58;
 	const cJSON *e = first;
 
 	for (int i = 0; i < n; i++, e = e->next)
 		if (cJSON_GetObjectItemCaseSensitive(e, "previous") != NULL)
-			h = 68;
+			h = 72;
 	e = first;
 	gap(p, 4);
 	for (int i = 0; i < n; i += cols) {
@@ -1532,6 +1531,7 @@ static void place_kpis(struct pdf *p, const cJSON *first, int n)
 			draw_tile(p, e, p->x0 + (float)k * (tw + TILE_GAP), p->y, tw, h);
 		p->y -= h + TILE_GAP;
 	}
+	p->y -= 4;
 }
 
 /* ---- tables ---- */
@@ -1961,6 +1961,7 @@ static void place_chart(struct pdf *p, const cJSON *e)
 
 	if (!horizontal) {
 		float tick_w = 0, left, right = p->x1, bottom, top, pw, bw, gw;
+		size_t lstep;
 		for (int t = 0; t <= nticks; t++) {
 			fmt_double(vmin + t * step, tdec, num);
 			size_t mark = p->txt_len;
@@ -1988,6 +1989,22 @@ static void place_chart(struct pdf *p, const cJSON *e)
 		}
 		bw = pw / (float)n;
 		gw = fminf(bw * 0.72f, stacked ? 60 : 26 * (float)m);
+		{
+			/* Labels too wide for their bars: label every lstep-th bar. */
+			const cJSON *lb;
+			float lw = 0;
+			cJSON_ArrayForEach(lb, labels)
+			{
+				size_t mark = p->txt_len;
+				uint32_t off = put_str(p, lb->valuestring);
+				lw = fmaxf(lw, pts(text_w(p, F_REG, off, (uint32_t)(p->txt_len - off)), SZ_SMALL));
+				p->txt_len = mark;
+			}
+			lw = fminf(lw, 70);
+			lstep = (size_t)ceilf((lw + 4) / bw);
+			if (lstep < 1)
+				lstep = 1;
+		}
 		const cJSON *lab = labels->child;
 		for (i = 0; i < n; i++, lab = lab->next) {
 			float bx = left + bw * (float)i + (bw - gw) / 2;
@@ -2028,8 +2045,9 @@ static void place_chart(struct pdf *p, const cJSON *e)
 					 bottom + (float)((pos - vmin) / (vmax - vmin)) * (top - bottom) + 2.5f, AL_CENTER,
 					 fmaxf(gw + 8, 30), num);
 			}
-			draw_str(p, F_REG, SZ_SMALL, C_TEXT, left + bw * (float)i + bw / 2, bottom - 10, AL_CENTER, bw - 3,
-				 lab->valuestring);
+			if (i % lstep == 0)
+				draw_str(p, F_REG, SZ_SMALL, C_TEXT, left + bw * (float)i + bw / 2, bottom - 10, AL_CENTER,
+					 bw * (float)lstep - 4, lab->valuestring);
 		}
 		p->y = bottom - 14;
 		if (laxis) {
@@ -2288,7 +2306,11 @@ static int write_out(struct pdf *p)
 	fclose(p->out);
 	p->out = NULL;
 	p->saving = 1;
-	HPDF_SaveToFile(p->doc, p->tmp_path);
+	if (HPDF_SaveToFile(p->doc, p->tmp_path) != HPDF_OK) {
+		ob_err_set(p->err, "pdf %s: libharu error 0x%04X (%s): %s", p->tmp_path, (unsigned)p->hpdf_no,
+			   hpdf_error_name(p->hpdf_no), strerror(p->hpdf_errno));
+		return -1;
+	}
 	p->saving = 0;
 	fd = open(p->tmp_path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || fsync(fd) != 0) {
@@ -2354,24 +2376,21 @@ int ob_render_pdf(const cJSON *doc, const struct ob_render_meta *meta, const cha
 	memset(p->wc, 0xff, (size_t)2 << 16 << 1);
 	tmp = ob_xasprintf("%s.tmp", path);
 
-	p->doc = HPDF_New(on_hpdf_error, p);
-	if (p->doc == NULL) {
-		ob_err_set(err, "pdf: libharu cannot create a document (out of memory)");
-		goto out;
-	}
 	if (setjmp(p->jb) != 0) {
 		if (p->font_path != NULL)
 			ob_err_set(err, "font %s: libharu error 0x%04X (%s), detail %u", p->font_path,
 				   (unsigned)p->hpdf_no, hpdf_error_name(p->hpdf_no), (unsigned)p->hpdf_detail);
-		else if (p->saving)
-			ob_err_set(err, "pdf %s: libharu error 0x%04X (%s): %s", tmp, (unsigned)p->hpdf_no,
-				   hpdf_error_name(p->hpdf_no), strerror(p->hpdf_errno));
 		else if (p->el >= 0)
 			ob_err_set(err, "element %d (%s): libharu error 0x%04X (%s), detail %u", p->el, p->el_type,
 				   (unsigned)p->hpdf_no, hpdf_error_name(p->hpdf_no), (unsigned)p->hpdf_detail);
 		else
 			ob_err_set(err, "pdf %s: libharu error 0x%04X (%s), detail %u", path, (unsigned)p->hpdf_no,
 				   hpdf_error_name(p->hpdf_no), (unsigned)p->hpdf_detail);
+		goto out;
+	}
+	p->doc = HPDF_New(on_hpdf_error, p);
+	if (p->doc == NULL) {
+		ob_err_set(err, "pdf: libharu cannot create a document (out of memory)");
 		goto out;
 	}
 	render(p, doc);
