@@ -165,7 +165,7 @@ int ob_sample_build(struct ob_ctx *ctx, const char *template_dir, long table_row
 		static const struct ob_column cols[] = {
 			{"Nr.", 1, OB_ALIGN_RIGHT, OB_FMT_NUMBER, 0}, {"System", 3, OB_ALIGN_LEFT, OB_FMT_TEXT, 0},
 			{"Forvaltning", 2.5, OB_ALIGN_LEFT, OB_FMT_TEXT, 0}, {"Leverandør", 1.5, OB_ALIGN_LEFT, OB_FMT_TEXT, 0},
-			{"Brugere", 1, OB_ALIGN_RIGHT, OB_FMT_NUMBER, 0}, {"Gennemgået", 1.7, OB_ALIGN_CENTER, OB_FMT_DATE, 0},
+			{"Brugere", 1.2, OB_ALIGN_RIGHT, OB_FMT_NUMBER, 0}, {"Gennemgået", 1.7, OB_ALIGN_CENTER, OB_FMT_DATE, 0},
 		};
 		struct ob_table *t;
 		rc |= a->section(d, 1, "Alle systemer", 0);
