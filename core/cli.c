@@ -78,7 +78,8 @@ static const char usage_text[] =
 	"      [--templates DIR] FILE\n"
 	"                      write the sample PDF: every element of the document\n"
 	"                      model, built through the plugin ABI (--rows adds a table\n"
-	"                      of N rows; --json also writes the model)\n"
+	"                      of N rows; --json also writes the model; the fonts come\n"
+	"                      from OB_FONT_DIR, default Debian's DejaVu directory)\n"
 	"\n"
 	"Schedules are 5-field cron expressions (minute hour day-of-month month\n"
 	"day-of-week; lists, ranges, steps, month and day names, @daily and friends)\n"
@@ -596,6 +597,7 @@ static int cmd_render_sample(int argc, char **argv)
 	meta.as_of = as_of;
 	meta.created = (time_t)day * 86400; /* the as_of date: the same sample gives the same bytes */
 	meta.creator = "overblik " PACKAGE_VERSION;
+	meta.font_dir = getenv("OB_FONT_DIR"); /* NULL: Debian's fonts-dejavu-core */
 	if (json) {
 		char *text = cJSON_Print(ob_ctx_document(ctx));
 		FILE *f = fopen(json, "w");

@@ -75,6 +75,11 @@ def test_sample():
            and t.rfind("Bred oversigt") > t.rfind("Systemer pr. kategori"),
            "the sections come out in reading order", positions)
         ok("Indhold" in t, "there is a table of contents")
+        ok("▲ 3 siden sidst" in t and "▼ 2 siden sidst" in t and "61,5" in t,
+           "key figures show their value and the change with an up or down mark", t[:2000])
+        ok("Systemer med persondata pr. forvaltning" in t and "Med risikovurdering" in t and "Fagsystemer" in t,
+           "both bar charts are there with their legend and labels")
+        ok("Note: tallene er fra demo-kommunen" in t, "the note is there")
         titles = outline_titles(a)
         eq([x for _, x in titles], ["Nøgletal", "Tekst", "Afsnit med fremhævninger", "Et langt afsnit", "Tabeller",
                                     "Diagrammer", "Bred oversigt"], "the outline lists every section")
@@ -94,6 +99,16 @@ def test_sample():
            "the landscape pages hold that section", landscape)
         r2 = render(b)
         ok(open(a, "rb").read() == open(b, "rb").read(), "two renders are byte-identical")
+
+
+def test_missing_font():
+    with Env("pdffont", seed_datadir=False) as env:
+        r = subprocess.run([OVERBLIK, "render-sample", "--templates", os.path.join(TOP_SRCDIR, "templates", "da"),
+                            os.path.join(env.dir, "x.pdf")], capture_output=True, text=True,
+                           env=dict(os.environ, OB_FONT_DIR=os.path.join(env.dir, "nofonts")))
+        ok(r.returncode == 1 and "DejaVuSans.ttf" in r.stderr and "fonts-dejavu-core" in r.stderr,
+           "a missing font is an error that names the file and the Debian package", r.stderr)
+        ok(not os.path.exists(os.path.join(env.dir, "x.pdf")), "and no PDF is left behind")
 
 
 def test_long_table():
@@ -138,4 +153,4 @@ def test_run_gets_pdf():
                "both files are recorded with the run")
 
 
-run_tests(test_sample, test_long_table, test_run_gets_pdf)
+run_tests(test_sample, test_missing_font, test_long_table, test_run_gets_pdf)
