@@ -16,6 +16,7 @@
 #include "db.h"
 #include "import.h"
 #include "log.h"
+#include "map.h"
 
 #define MAX_LISTED 1000   /* row errors logged, one line each */
 #define MAX_MSG 400       /* one listed error, at most */
@@ -257,6 +258,7 @@ struct unit_row {
 
 struct imp {
 	struct ob_db *db;
+	struct ob_map ids;           /* "table:org:uuid" -> id, loaded an organisation at a time */
 	const char *file;
 	const struct ob_import_opts *opts;
 	const struct kind_def *k;
@@ -580,11 +582,45 @@ static int find_unit(struct imp *im, const struct org *o, const char *col, const
 	return rc;
 }
 
+/* The id of a system or contract by uuid, from a map loaded with one query
+ * per organisation and table: a file of 48,000 assessments looks up its
+ * systems in memory, not with 48,000 queries. 1 found, 0 not, -1 error. */
+static int cached_id(struct imp *im, const char *table, const struct org *o, const char *uuid, unsigned long *id)
+{
+	char key[160];
+	uint64_t v;
+
+	snprintf(key, sizeof(key), "%s:%lu", table, o->id);
+	if (!ob_map_get(&im->ids, key, NULL)) {
+		struct ob_db_param p[1] = {ob_p_int((long long)o->id)};
+		struct ob_db_rows *r = NULL;
+		struct ob_err e;
+		char sql[96];
+		ob_err_clear(&e);
+		snprintf(sql, sizeof(sql), "SELECT id, kitos_uuid FROM %s WHERE org_id = ?", table);
+		if (ob_db_query(im->db, sql, p, 1, &r, &e) < 0) {
+			db_fail(im, &e);
+			return -1;
+		}
+		for (size_t i = 0; i < r->nrows; i++) {
+			char k2[160];
+			snprintf(k2, sizeof(k2), "%s:%lu:%s", table, o->id, ob_db_cell(r, i, 1));
+			ob_map_put(&im->ids, k2, strtoull(ob_db_cell(r, i, 0), NULL, 10));
+		}
+		ob_db_rows_free(r);
+		ob_map_put(&im->ids, key, 1);
+	}
+	snprintf(key, sizeof(key), "%s:%lu:%s", table, o->id, uuid);
+	if (!ob_map_get(&im->ids, key, &v))
+		return 0;
+	*id = (unsigned long)v;
+	return 1;
+}
+
 static int find_system(struct imp *im, const struct org *o, const char *col, const char *uuid,
 		       unsigned long *id)
 {
-	struct ob_db_param p[2] = {ob_p_int((long long)o->id), ob_p_str(uuid)};
-	int rc = lookup(im, "SELECT id FROM systems WHERE org_id = ? AND kitos_uuid = ?", p, 2, id);
+	int rc = cached_id(im, "systems", o, uuid, id);
 	if (rc == 0)
 		row_err(im, col, "%s: no such system in %s (import KITOS first)", uuid, o->name);
 	return rc;
@@ -593,8 +629,7 @@ static int find_system(struct imp *im, const struct org *o, const char *col, con
 static int find_contract(struct imp *im, const struct org *o, const char *col, const char *uuid,
 			 unsigned long *id)
 {
-	struct ob_db_param p[2] = {ob_p_int((long long)o->id), ob_p_str(uuid)};
-	int rc = lookup(im, "SELECT id FROM contracts WHERE org_id = ? AND kitos_uuid = ?", p, 2, id);
+	int rc = cached_id(im, "contracts", o, uuid, id);
 	if (rc == 0)
 		row_err(im, col, "%s: no such contract in %s (import KITOS first)", uuid, o->name);
 	return rc;
@@ -1572,6 +1607,7 @@ static void imp_free(struct imp *im)
 		free(im->orgs[i].name);
 	}
 	free(im->orgs);
+	ob_map_free(&im->ids);
 	seen_free(&im->seen);
 	for (size_t i = 0; i < im->nversions; i++) {
 		free(im->versions[i].version);
