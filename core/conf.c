@@ -172,6 +172,15 @@ static int load_database(const char *file, const cJSON *o, struct ob_config_db *
 		} else if (strcmp(it->string, "database") == 0) {
 			if (set_string(file, ptr, it, &db->database, 0, err) < 0)
 				return -1;
+			for (const char *q = db->database; *q; q++)
+				if (!((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') ||
+				      *q == '_' || *q == '$') ||
+				    q - db->database >= 64) {
+					ob_err_set(err, "%s: %s: \"%s\": a database name is up to 64 letters, digits, "
+							"_ and $",
+						   file, ptr, db->database);
+					return -1;
+				}
 		} else if (strcmp(it->string, "mariadbd") == 0) {
 			if (set_string(file, ptr, it, &db->mariadbd, 0, err) < 0)
 				return -1;

@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <mysql.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,7 +60,7 @@ int ob_db_open(const struct ob_config *cfg, struct ob_db **out, struct ob_err *e
 	const struct ob_config_db *c = &cfg->db;
 	const char *socket = NULL, *host = NULL, *user = c->user;
 	char *password = NULL, *dbname_q = NULL;
-	unsigned int timeout = (unsigned int)c->connect_timeout;
+	unsigned int timeout = (unsigned int)c->connect_timeout, io_timeout = 300;
 	unsigned port = 0;
 	int rc = -1;
 
@@ -87,6 +88,10 @@ int ob_db_open(const struct ob_config *cfg, struct ob_db **out, struct ob_err *e
 		goto out;
 	}
 	mysql_optionsv(db->my, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+	/* A hung server must not hang us: the longest statement (a bulk import
+	 * of all 98 municipalities) takes seconds. */
+	mysql_optionsv(db->my, MYSQL_OPT_READ_TIMEOUT, &io_timeout);
+	mysql_optionsv(db->my, MYSQL_OPT_WRITE_TIMEOUT, &io_timeout);
 	mysql_optionsv(db->my, MYSQL_SET_CHARSET_NAME, "utf8mb4");
 	/* Everything is stored in UTC; strict mode makes bad values errors. */
 	mysql_optionsv(db->my, MYSQL_INIT_COMMAND,
@@ -119,6 +124,9 @@ int ob_db_open(const struct ob_config *cfg, struct ob_db **out, struct ob_err *e
 		goto out;
 	}
 connected:
+	/* Run workers are exec'd from overblikd: they get no share of this connection. */
+	if (mysql_get_socket(db->my) >= 0)
+		fcntl(mysql_get_socket(db->my), F_SETFD, FD_CLOEXEC);
 	if (mysql_get_server_version(db->my) < 100600) {
 		ob_err_set(err, "database: the server at %s is %s; overblik needs MariaDB 10.6 or newer",
 			   db->address, mysql_get_server_info(db->my));

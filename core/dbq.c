@@ -33,6 +33,8 @@ struct ob_dbq {
 	int stop;
 	int pipe_fd[2];
 	struct event *ev;
+	void (*idle_cb)(void *);
+	void *idle_arg;
 };
 
 static void push(struct job **head, struct job **tail, struct job *j)
@@ -88,6 +90,8 @@ static void run_done(struct ob_dbq *q)
 		free(list);
 		list = n;
 	}
+	if (q->pending == 0 && q->idle_cb)
+		q->idle_cb(q->idle_arg);
 }
 
 static void on_wake(evutil_socket_t fd, short what, void *arg)
@@ -136,6 +140,12 @@ void ob_dbq_submit(struct ob_dbq *q, ob_dbq_work_fn work, ob_dbq_done_fn done, v
 	pthread_mutex_unlock(&q->mu);
 }
 
+void ob_dbq_on_idle(struct ob_dbq *q, void (*cb)(void *arg), void *arg)
+{
+	q->idle_cb = cb;
+	q->idle_arg = arg;
+}
+
 int ob_dbq_pending(const struct ob_dbq *q)
 {
 	return q->pending;
@@ -150,6 +160,7 @@ void ob_dbq_stop(struct ob_dbq *q)
 	pthread_cond_signal(&q->cv);
 	pthread_mutex_unlock(&q->mu);
 	pthread_join(q->thread, NULL);
+	q->idle_cb = NULL; /* the loop is over */
 	run_done(q);
 	event_free(q->ev);
 	close(q->pipe_fd[0]);

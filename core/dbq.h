@@ -15,6 +15,8 @@ typedef void (*ob_dbq_done_fn)(void *arg);                   /* on the loop thre
 struct ob_dbq *ob_dbq_start(struct event_base *base, struct ob_db *db);
 /* Queues a job. done may be NULL. */
 void ob_dbq_submit(struct ob_dbq *q, ob_dbq_work_fn work, ob_dbq_done_fn done, void *arg);
+/* Called on the loop thread whenever the last pending job's done() has run. */
+void ob_dbq_on_idle(struct ob_dbq *q, void (*cb)(void *arg), void *arg);
 /* Jobs queued or running. */
 int ob_dbq_pending(const struct ob_dbq *q);
 /* Runs every queued job, stops the worker, closes the connection. */

@@ -188,6 +188,8 @@ static void pending_done(void *arg)
 	}
 	if (p->run_id && !p->srv->stopping)
 		ob_server_enqueue(p->srv, p->run_id, p->report);
+	else if (p->run_id)
+		ob_server_abandon(p->srv, p->run_id);
 	pending_free(p);
 }
 
@@ -525,26 +527,31 @@ static void metrics(struct ob_server *srv, struct evhttp_request *req)
 }
 
 /* The health body is the same for every request until what it shows
- * changes, so it is built once per change, not per request. */
+ * changes, so it is built once per change, not per request. A database
+ * check older than three intervals counts as failed: a stuck database must
+ * not look healthy. */
 static void healthz(struct ob_server *srv, struct evhttp_request *req)
 {
 	static char *body;
 	static int k_ok = -1, k_running = -1, k_queued = -1, k_stopping = -1;
 	static time_t k_checked = -1;
 	int queued = ob_server_queued(srv);
+	int db_ok = srv->db_ok && (srv->db_checked == 0 || time(NULL) - srv->db_checked <= 30);
 	struct evbuffer *b;
 
-	if (body == NULL || k_ok != srv->db_ok || k_checked != srv->db_checked || k_running != srv->nrunning ||
+	if (body == NULL || k_ok != db_ok || k_checked != srv->db_checked || k_running != srv->nrunning ||
 	    k_queued != queued || k_stopping != srv->stopping) {
 		cJSON *root = cJSON_CreateObject(), *db = cJSON_AddObjectToObject(root, "database");
 		char when[64] = "";
 		cJSON_AddStringToObject(root, "status", srv->stopping ? "stopping" : "ok");
 		cJSON_AddStringToObject(root, "loop", "ok");
-		cJSON_AddBoolToObject(db, "ok", srv->db_ok);
+		cJSON_AddBoolToObject(db, "ok", db_ok);
 		if (srv->db_checked)
 			ob_cron_format_time(srv->db_checked, when, sizeof(when));
 		cJSON_AddItemToObject(db, "checked_at", str_or_null(srv->db_checked ? when : NULL));
-		cJSON_AddItemToObject(db, "error", str_or_null(srv->db_ok ? NULL : srv->db_error));
+		cJSON_AddItemToObject(db, "error", str_or_null(db_ok ? NULL
+							   : srv->db_ok ? "the last database check is over 30 s old (stuck?)"
+									: srv->db_error));
 		cJSON_AddNumberToObject(root, "runs_running", srv->nrunning);
 		cJSON_AddNumberToObject(root, "runs_queued", queued);
 		free(body);
@@ -552,7 +559,7 @@ static void healthz(struct ob_server *srv, struct evhttp_request *req)
 		body = ob_xasprintf("%s\n", text);
 		cJSON_free(text);
 		cJSON_Delete(root);
-		k_ok = srv->db_ok;
+		k_ok = db_ok;
 		k_checked = srv->db_checked;
 		k_running = srv->nrunning;
 		k_queued = queued;
@@ -560,7 +567,7 @@ static void healthz(struct ob_server *srv, struct evhttp_request *req)
 	}
 	b = evbuffer_new();
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json; charset=utf-8");
-	evbuffer_add_reference(b, body, strlen(body), NULL, NULL);
+	evbuffer_add(b, body, strlen(body)); /* a copy: body may be rebuilt before this reply is written */
 	evhttp_send_reply(req, srv->stopping ? 503 : 200, NULL, b);
 	evbuffer_free(b);
 }
@@ -676,6 +683,9 @@ static void handle(struct evhttp_request *req, void *arg)
 		reply_error(req, 400, "bad_request", "the path is not valid");
 		return;
 	}
+	for (char *c = path; *c; c++) /* the path reaches logs: no forged lines */
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
 	ob_debug("http: %s %s", method_name(m), path);
 	if (strcmp(path, "/healthz") == 0 || strcmp(path, "/metrics") == 0) {
 		if (!get) {

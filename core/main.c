@@ -107,6 +107,11 @@ static void on_chld(evutil_socket_t sig, short what, void *arg)
 	ob_server_reap(&srv);
 }
 
+static void on_dbq_idle(void *arg)
+{
+	ob_server_maybe_exit(&srv);
+}
+
 static void on_health(evutil_socket_t fd, short what, void *arg)
 {
 	ob_server_check_db(&srv);
@@ -196,6 +201,7 @@ int main(int argc, char **argv)
 	if (srv.dbq == NULL)
 		ob_fatalx("overblikd: cannot start the database thread");
 	srv.db_ok = 1;
+	ob_dbq_on_idle(srv.dbq, on_dbq_idle, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	ev_term = evsignal_new(srv.base, SIGTERM, on_stop, NULL);
 	ev_int = evsignal_new(srv.base, SIGINT, on_stop, NULL);

@@ -611,8 +611,9 @@ static int record(struct run_ctx *rc, const char *status, const char *error, cha
 	}
 	if (ok) {
 		struct ob_db_param p[3] = {ob_p_str(status), ob_p_str(error), ob_p_int((long long)rc->id)};
-		ok = ob_db_exec(rc->db, "UPDATE runs SET status = ?, error = ?, finished_at = NOW(3) WHERE id = ?", p,
-				3, NULL, err) == 0;
+		ok = ob_db_exec(rc->db,
+				"UPDATE runs SET status = ?, error = ?, finished_at = NOW(3) WHERE id = ? AND status = 'running'",
+				p, 3, NULL, err) == 0;
 	}
 	if (ok)
 		ok = ob_db_commit(rc->db, err) == 0;
@@ -689,13 +690,19 @@ int ob_run_execute(const struct ob_config *cfg, unsigned long long id)
 	{
 		char *runner = ob_xasprintf("%s:%ld", host, (long)getpid());
 		struct ob_db_param p[2] = {ob_p_str(runner), ob_p_int((long long)id)};
+		unsigned long long affected = 0;
 		int u = ob_db_exec(rc.db,
 				   "UPDATE runs SET status = 'running', started_at = NOW(3), runner = ? "
 				   "WHERE id = ? AND status = 'queued'",
-				   p, 2, NULL, &err);
+				   p, 2, &affected, &err);
 		free(runner);
 		if (u < 0) {
 			ob_log(OB_LOG_ERR, "run %llu: %s", id, err.msg);
+			goto out;
+		}
+		if (affected != 1) { /* ended already (abandoned at shutdown), or taken by another worker */
+			ob_log(OB_LOG_ERR, "run %llu: is not queued (status %s): not running it", id, ob_db_cell(r, 0, 5));
+			code = OB_RUN_EXIT_FAILED;
 			goto out;
 		}
 	}

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -85,7 +86,8 @@ static void on_timeout(evutil_socket_t fd, short what, void *arg)
 		ob_log(OB_LOG_WARNING, "run %llu: %s passed its timeout of %d s: killing it", j->id, j->report,
 		       j->timeout);
 		j->timed_out = 1;
-		kill(j->pid, SIGKILL);
+		if (kill(-j->pid, SIGKILL) < 0) /* its process group: what the plugin started too */
+			kill(j->pid, SIGKILL);
 	}
 }
 
@@ -107,12 +109,16 @@ static void start_job(struct ob_server *srv, struct ob_job *j)
 		/* The configuration in force, not the file, which may have changed since. */
 		char *argv[] = {srv->self_exe, "-c", srv->worker_config ? srv->worker_config : (char *)srv->config_path,
 				"--run-worker", idbuf, NULL};
+		static const char msg[] = "overblikd: cannot exec the run worker\n";
 		sigset_t none;
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		setpgid(0, 0);
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* a worker never outlives overblikd */
 		execv(srv->self_exe, argv);
-		fprintf(stderr, "overblikd: cannot exec %s: %s\n", srv->self_exe, strerror(errno));
+		/* Only async-signal-safe calls here: this process was forked from threads. */
+		if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0)
+			_exit(OB_RUN_EXIT_UNRECORDED);
 		_exit(OB_RUN_EXIT_UNRECORDED);
 	}
 	j->pid = pid;
@@ -166,7 +172,10 @@ static void finish_work(struct ob_db *db, void *arg)
 	char *why = NULL;
 	const char *status = NULL;
 
-	if (j->timed_out) {
+	if (j->stopped) {
+		status = "failed";
+		why = ob_xstrdup("killed at shutdown: overblikd's grace period for running runs ended");
+	} else if (j->timed_out) {
 		status = "timeout";
 		why = ob_xasprintf("killed at its timeout of %d s", j->timeout);
 	} else if (WIFSIGNALED(j->wstatus)) {
@@ -208,6 +217,10 @@ static void finish_done(void *arg)
 	ob_info("run %llu: %s %s in %.2f s", j->id, j->report, j->status, j->seconds);
 	job_free(j);
 	try_start(srv);
+}
+
+void ob_server_maybe_exit(struct ob_server *srv)
+{
 	if (srv->stopping && srv->nrunning == 0 && ob_dbq_pending(srv->dbq) == 0)
 		event_base_loopbreak(srv->base);
 }
@@ -217,16 +230,15 @@ void ob_server_reap(struct ob_server *srv)
 	int status;
 	pid_t pid;
 
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		struct ob_job **p = &srv->jobs, *j = NULL;
-		for (; *p; p = &(*p)->next)
-			if ((*p)->pid == pid) {
-				j = *p;
-				*p = j->next;
-				break;
-			}
-		if (j == NULL)
+	/* Only our workers: waitpid(-1) would also take the managed mariadbd or
+	 * the database thread's helpers, which wait for their own. */
+	for (struct ob_job **p = &srv->jobs; *p;) {
+		struct ob_job *j = *p;
+		if (j->pid <= 0 || (pid = waitpid(j->pid, &status, WNOHANG)) != j->pid) {
+			p = &j->next;
 			continue;
+		}
+		*p = j->next;
 		srv->nrunning--;
 		j->wstatus = status;
 		j->seconds = elapsed(&j->started);
@@ -312,8 +324,11 @@ static void fire_done(void *arg)
 		ob_debug("schedule %s: the fire at %s was claimed by another server", f->report, when);
 	else
 		ob_info("schedule %s: fire at %s: %zu run%s", f->report, when, f->nids, f->nids == 1 ? "" : "s");
-	for (size_t i = 0; i < f->nids && !f->srv->stopping; i++)
-		ob_server_enqueue(f->srv, f->ids[i], f->report);
+	for (size_t i = 0; i < f->nids; i++)
+		if (f->srv->stopping)
+			ob_server_abandon(f->srv, f->ids[i]);
+		else
+			ob_server_enqueue(f->srv, f->ids[i], f->report);
 	free(f->ids);
 	free(f->report);
 	free(f);
@@ -457,7 +472,10 @@ static void snapshot_config(struct ob_server *srv)
 	path = ob_path_join(srv->cfg->state_dir, "overblikd.json");
 	tmp = ob_xasprintf("%s.tmp", path);
 	f = fopen(tmp, "w");
-	if (f == NULL || fputs(srv->cfg->text, f) < 0 || fclose(f) != 0 || rename(tmp, path) < 0) {
+	int bad = f == NULL || fputs(srv->cfg->text, f) < 0;
+	if (f && fclose(f) != 0)
+		bad = 1;
+	if (bad || rename(tmp, path) < 0) {
 		ob_warn("config: cannot write %s for the runs", path);
 		free(path);
 	} else {
@@ -533,13 +551,18 @@ static void health_done(void *arg)
 	h->srv->db_ok = h->ok;
 	snprintf(h->srv->db_error, sizeof(h->srv->db_error), "%s", h->error);
 	h->srv->db_checked = time(NULL);
+	h->srv->health_pending = 0;
 	free(h);
 }
 
 void ob_server_check_db(struct ob_server *srv)
 {
-	struct health *h = ob_xcalloc(1, sizeof(*h));
+	struct health *h;
+	if (srv->health_pending) /* one at a time: a stuck database must not grow a queue */
+		return;
+	h = ob_xcalloc(1, sizeof(*h));
 	h->srv = srv;
+	srv->health_pending = 1;
 	ob_dbq_submit(srv->dbq, health_work, health_done, h);
 }
 
@@ -552,8 +575,9 @@ static void on_grace(evutil_socket_t fd, short what, void *arg)
 		if (j->pid > 0) {
 			ob_log(OB_LOG_WARNING, "run %llu: %s still running after the grace period of %d s: killing it",
 			       j->id, j->report, srv->cfg->grace_period);
-			j->timed_out = 1;
-			kill(j->pid, SIGKILL);
+			j->stopped = 1;
+			if (kill(-j->pid, SIGKILL) < 0)
+				kill(j->pid, SIGKILL);
 		}
 }
 
@@ -566,6 +590,14 @@ static void unstarted_work(struct ob_db *db, void *arg)
 	job_free(j); /* its timer is NULL: never started, so no loop state is touched */
 }
 
+void ob_server_abandon(struct ob_server *srv, unsigned long long id)
+{
+	struct ob_job *j = ob_xcalloc(1, sizeof(*j));
+	j->id = id;
+	j->report = ob_xstrdup("");
+	ob_dbq_submit(srv->dbq, unstarted_work, NULL, j);
+}
+
 void ob_server_shutdown(struct ob_server *srv)
 {
 	struct timeval tv = {srv->cfg->grace_period, 0};
@@ -575,6 +607,8 @@ void ob_server_shutdown(struct ob_server *srv)
 		return;
 	srv->stopping = 1;
 	sched_clear(srv);
+	if (srv->health_timer)
+		event_del(srv->health_timer);
 	ob_http_stop(srv);
 	/* Runs that never started end as failed, with the reason: a queue
 	 * left behind in the database would run on no server. */

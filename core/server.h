@@ -25,6 +25,7 @@ struct ob_job {
 	int timeout;
 	pid_t pid;            /* 0 while queued */
 	int timed_out;
+	int stopped;          /* killed at shutdown after the grace period */
 	struct timespec started;
 	struct event *timer;
 	struct ob_server *srv;
@@ -78,6 +79,7 @@ struct ob_server {
 	struct event *grace_timer;
 	struct event *health_timer;
 	int db_ok;
+	int health_pending;
 	char db_error[1024];
 	time_t db_checked;
 	struct evhttp *http;
@@ -88,6 +90,10 @@ struct ob_server {
 int ob_server_configure(struct ob_server *srv);
 /* Queues run id of report (already a row in the database) and starts what can start. */
 void ob_server_enqueue(struct ob_server *srv, unsigned long long id, const char *report);
+/* Records a run that will not start here (overblikd is stopping) as failed. */
+void ob_server_abandon(struct ob_server *srv, unsigned long long id);
+/* Breaks the loop once stopping, nothing runs and no database job is pending. */
+void ob_server_maybe_exit(struct ob_server *srv);
 /* Catch-up of missed fires, at start. */
 void ob_server_catch_up(struct ob_server *srv);
 /* Stops taking work; running runs get the grace period. */
