@@ -456,6 +456,8 @@ static int cmd_run(const struct ob_config *cfg, int argc, char **argv)
 		char *why = ob_xasprintf("killed by %s (signal %d)", ob_signal_name(WTERMSIG(status)), WTERMSIG(status));
 		ob_run_record_end(db, id, "crashed", why, &err);
 		free(why);
+	} else if (WEXITSTATUS(status) == OB_RUN_EXIT_NOT_QUEUED) {
+		ob_log(OB_LOG_NOTICE, "run %llu: an overblikd took it first; see its status there", id);
 	} else if (WEXITSTATUS(status) != OB_RUN_EXIT_SUCCEEDED && WEXITSTATUS(status) != OB_RUN_EXIT_FAILED) {
 		char *why = ob_xasprintf("its process exited with status %d before recording a result",
 					 WEXITSTATUS(status));

@@ -219,6 +219,7 @@ int main(int argc, char **argv)
 	srv.health_timer = event_new(srv.base, -1, EV_PERSIST, on_health, NULL);
 	evtimer_add(srv.health_timer, &every);
 	ob_server_check_db(&srv);
+	ob_server_recover(&srv);
 	ob_server_catch_up(&srv);
 	ob_log(OB_LOG_NOTICE, "overblikd %s: serving (database at %s, schema version %d, %zu plugin%s, %zu schedule%s)",
 	       PACKAGE_VERSION, ob_db_address(db), ob_db_schema_version_known(), srv.plugins.n,

@@ -701,8 +701,8 @@ int ob_run_execute(const struct ob_config *cfg, unsigned long long id)
 			goto out;
 		}
 		if (affected != 1) { /* ended already (abandoned at shutdown), or taken by another worker */
-			ob_log(OB_LOG_ERR, "run %llu: is not queued (status %s): not running it", id, ob_db_cell(r, 0, 5));
-			code = OB_RUN_EXIT_FAILED;
+			ob_log(OB_LOG_NOTICE, "run %llu: is not queued (status %s): not running it", id, ob_db_cell(r, 0, 5));
+			code = OB_RUN_EXIT_NOT_QUEUED;
 			goto out;
 		}
 	}

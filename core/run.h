@@ -16,6 +16,7 @@ struct ob_db;
 #define OB_RUN_EXIT_SUCCEEDED 0
 #define OB_RUN_EXIT_FAILED 1     /* the worker recorded "failed" and why */
 #define OB_RUN_EXIT_UNRECORDED 2 /* the worker could not record anything: the parent does */
+#define OB_RUN_EXIT_NOT_QUEUED 3 /* the run was not queued (another server took it): leave it */
 
 struct ob_run_request {
 	const char *report;

@@ -172,6 +172,10 @@ static void finish_work(struct ob_db *db, void *arg)
 	char *why = NULL;
 	const char *status = NULL;
 
+	if (WIFEXITED(j->wstatus) && WEXITSTATUS(j->wstatus) == OB_RUN_EXIT_NOT_QUEUED) {
+		j->status = ob_xstrdup("running"); /* another server's: neither recorded nor counted here */
+		return;
+	}
 	if (j->stopped) {
 		status = "failed";
 		why = ob_xstrdup("killed at shutdown: overblikd's grace period for running runs ended");
@@ -419,6 +423,70 @@ static void catch_up_done(void *arg)
 	free(c->fires);
 	free(c->report);
 	free(c);
+}
+
+/* At start: runs left queued (by any server: a worker runs a run only if it
+ * is still queued, so two servers picking one up run it once) are queued
+ * here; runs left running by a worker of this host that is gone end failed. */
+struct recover {
+	struct ob_server *srv;
+	unsigned long long *ids;
+	char **reports;
+	size_t n;
+};
+
+static void recover_work(struct ob_db *db, void *arg)
+{
+	struct recover *rv = arg;
+	struct ob_db_rows *r = NULL;
+	struct ob_err err = {{0}};
+	char host[256] = "";
+	size_t hl;
+
+	gethostname(host, sizeof(host) - 1);
+	hl = strlen(host);
+	if (ob_db_query(db, "SELECT id, report, status, runner FROM runs WHERE status IN ('queued', 'running') ORDER BY id",
+			NULL, 0, &r, &err) < 0) {
+		ob_log(OB_LOG_ERR, "runs: cannot look for runs left behind: %s", err.msg);
+		return;
+	}
+	rv->ids = ob_xcalloc(r->nrows + 1, sizeof(*rv->ids));
+	rv->reports = ob_xcalloc(r->nrows + 1, sizeof(char *));
+	for (size_t i = 0; i < r->nrows; i++) {
+		unsigned long long id = strtoull(ob_db_cell(r, i, 0), NULL, 10);
+		const char *runner = ob_db_cell(r, i, 3);
+		if (strcmp(ob_db_cell(r, i, 2), "queued") == 0) {
+			rv->ids[rv->n] = id;
+			rv->reports[rv->n++] = ob_xstrdup(ob_db_cell(r, i, 1));
+		} else if (runner && strncmp(runner, host, hl) == 0 && runner[hl] == ':') {
+			pid_t pid = (pid_t)atol(runner + hl + 1);
+			if (pid > 0 && kill(pid, 0) < 0 && errno == ESRCH &&
+			    ob_run_record_end(db, id, "failed", "its worker is gone (overblikd stopped while it ran)", &err) == 0)
+				ob_log(OB_LOG_NOTICE, "run %llu: left running by worker %ld, which is gone: recorded as failed",
+				       id, (long)pid);
+		}
+	}
+	ob_db_rows_free(r);
+}
+
+static void recover_done(void *arg)
+{
+	struct recover *rv = arg;
+	for (size_t i = 0; i < rv->n; i++) {
+		ob_log(OB_LOG_NOTICE, "run %llu: %s was left queued: queued here", rv->ids[i], rv->reports[i]);
+		ob_server_enqueue(rv->srv, rv->ids[i], rv->reports[i]);
+		free(rv->reports[i]);
+	}
+	free(rv->ids);
+	free(rv->reports);
+	free(rv);
+}
+
+void ob_server_recover(struct ob_server *srv)
+{
+	struct recover *rv = ob_xcalloc(1, sizeof(*rv));
+	rv->srv = srv;
+	ob_dbq_submit(srv->dbq, recover_work, recover_done, rv);
 }
 
 void ob_server_catch_up(struct ob_server *srv)

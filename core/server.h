@@ -94,6 +94,8 @@ void ob_server_enqueue(struct ob_server *srv, unsigned long long id, const char 
 void ob_server_abandon(struct ob_server *srv, unsigned long long id);
 /* Breaks the loop once stopping, nothing runs and no database job is pending. */
 void ob_server_maybe_exit(struct ob_server *srv);
+/* At start: queue runs left queued, end runs whose worker on this host is gone. */
+void ob_server_recover(struct ob_server *srv);
 /* Catch-up of missed fires, at start. */
 void ob_server_catch_up(struct ob_server *srv);
 /* Stops taking work; running runs get the grace period. */

@@ -843,5 +843,41 @@ def test_sigterm_waits():
             srv.stop()
 
 
+def test_recovery_at_start():
+    """Runs left behind by a server that died: a queued one runs once at the
+    next start; one left running by a worker of this host that is gone ends
+    failed; a run another worker already took is not run again."""
+    with Env("recover") as env:
+        env.start_db()
+        port = free_port()
+        write_config(env.config, env, base_config(port))
+        host = socket.gethostname()
+        env.sql("INSERT INTO runs (report, trigger_kind, as_of, params, status) "
+                "VALUES ('echo', 'api', '2026-11-26', '{}', 'queued')")
+        env.sql("INSERT INTO runs (report, trigger_kind, as_of, params, status, runner, started_at) "
+                f"VALUES ('echo', 'api', '2026-11-26', '{{}}', 'running', '{host}:999999', NOW())")
+        srv = Server(env, port)
+        try:
+            srv.start()
+            ok(wait_for(lambda: env.scalar("SELECT status FROM runs WHERE id = 1") == "succeeded", 20),
+               "recover: the run left queued runs at start and succeeds", env.sql("SELECT id, status FROM runs"))
+            st = env.sql("SELECT status, error FROM runs WHERE id = 2")
+            ok(st and st[0][0] == "failed" and "gone" in (st[0][1] or ""),
+               "recover: the run whose worker is gone is recorded failed", st)
+            eq(env.scalar("SELECT COUNT(*) FROM run_files WHERE run_id = 1"), "2", "recover: it ran once, with its files")
+        finally:
+            srv.stop()
+        # A second start finds nothing left to do.
+        srv = Server(env, port, name="again")
+        try:
+            srv.start()
+            time.sleep(1.5)
+            eq(env.sql("SELECT id, status FROM runs ORDER BY id"), [["1", "succeeded"], ["2", "failed"]],
+               "recover: a second start changes nothing")
+        finally:
+            srv.stop()
+
+
 if __name__ == "__main__":
-    run_tests(test_one_server, test_two_servers_fire_once, test_catch_up, test_sighup, test_sigterm_waits)
+    run_tests(test_one_server, test_two_servers_fire_once, test_catch_up, test_sighup, test_sigterm_waits,
+              test_recovery_at_start)
