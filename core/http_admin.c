@@ -122,6 +122,15 @@ static int pending_live(struct pending *p)
 	return 1;
 }
 
+static void pending_free(struct pending *p);
+
+/* A request answered before its database job was submitted. */
+static void pending_drop(struct pending *p)
+{
+	pending_live(p);
+	pending_free(p);
+}
+
 static void pending_free(struct pending *p)
 {
 	free(p->report);
@@ -752,8 +761,7 @@ static void handle(struct evhttp_request *req, void *arg)
 		p = pending_new(srv, req);
 		p->report = ob_xstrdup(seg[3]);
 		if (parse_trigger(req, p) < 0) {
-			pending_live(p);
-			pending_free(p);
+			pending_drop(p);
 			goto out;
 		}
 		ob_info("http: run of %s requested by token %s (as of %s%s)", p->report, who, p->as_of,
@@ -791,8 +799,7 @@ static void handle(struct evhttp_request *req, void *arg)
 					reply_error(req, 400, "bad_request",
 						    "status=%s: expected queued, running, succeeded, failed, timeout or crashed", v);
 					evhttp_clear_headers(&q);
-					pending_live(p);
-					pending_free(p);
+					pending_drop(p);
 					goto out;
 				}
 				p->status_filter = ob_xstrdup(v);
@@ -801,15 +808,13 @@ static void handle(struct evhttp_request *req, void *arg)
 			    ((p->limit = strtol(v, &end, 10)) < 1 || p->limit > 100 || *end)) {
 				reply_error(req, 400, "bad_request", "limit=%s: expected 1 to 100", v);
 				evhttp_clear_headers(&q);
-				pending_live(p);
-				pending_free(p);
+				pending_drop(p);
 				goto out;
 			}
 			if ((v = evhttp_find_header(&q, "offset")) && ((p->offset = strtol(v, &end, 10)) < 0 || *end)) {
 				reply_error(req, 400, "bad_request", "offset=%s: expected a number from 0", v);
 				evhttp_clear_headers(&q);
-				pending_live(p);
-				pending_free(p);
+				pending_drop(p);
 				goto out;
 			}
 			evhttp_clear_headers(&q);
@@ -821,8 +826,7 @@ static void handle(struct evhttp_request *req, void *arg)
 			const char *name = nseg == 6 ? seg[5] : "";
 			if (strcmp(seg[4], "files") != 0 || nseg != 6 || name[0] == '.' || strchr(name, '\\')) {
 				reply_error(req, 400, "bad_request", "a file is named /api/v1/runs/ID/files/NAME, NAME without a path");
-				pending_live(p);
-				pending_free(p);
+				pending_drop(p);
 				goto out;
 			}
 			p->file = ob_xstrdup(name);

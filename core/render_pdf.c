@@ -1871,6 +1871,23 @@ static float legend(struct pdf *p, const cJSON *series, int draw)
 	return p->y - y + lh + 4;
 }
 
+/* Where bar segment v runs, from a to b: on a stacked chart it continues
+ * the positive or the negative stack (pos, neg); otherwise it starts at 0. */
+static void bar_span(int stacked, double v, double *pos, double *neg, double *a, double *b)
+{
+	if (!stacked) {
+		*a = 0;
+		*b = v;
+		return;
+	}
+	*a = v >= 0 ? *pos : *neg;
+	*b = *a + v;
+	if (v >= 0)
+		*pos = *b;
+	else
+		*neg = *b;
+}
+
 static void place_chart(struct pdf *p, const cJSON *e)
 {
 	const char *title = m_str(e, "title", NULL), *vaxis = m_str(e, "value_axis", NULL);
@@ -2013,17 +2030,7 @@ static void place_chart(struct pdf *p, const cJSON *e)
 				double v = p->vals[k * n + i], a, b;
 				float ya, yb, xx = stacked ? bx : bx + gw / (float)m * (float)k;
 				float ww = stacked ? gw : gw / (float)m - (m > 1 ? 1.0f : 0.0f);
-				if (stacked) {
-					a = v >= 0 ? pos : neg;
-					b = a + v;
-					if (v >= 0)
-						pos = b;
-					else
-						neg = b;
-				} else {
-					a = 0;
-					b = v;
-				}
+				bar_span(stacked, v, &pos, &neg, &a, &b);
 				ya = bottom + (float)((fmin(a, b) - vmin) / (vmax - vmin)) * (top - bottom);
 				yb = bottom + (float)((fmax(a, b) - vmin) / (vmax - vmin)) * (top - bottom);
 				fill_rect(p, PALETTE[k % OB_ARRAY_LEN(PALETTE)].fill, xx, ya, ww, yb - ya);
@@ -2110,17 +2117,7 @@ static void place_chart(struct pdf *p, const cJSON *e)
 				float xa, xb, hh = stacked ? gh : gh / (float)m;
 				float yy = stacked ? by - gh : by - hh * (float)(k + 1);
 				float bh = hh - (stacked || m == 1 ? 0.0f : 0.8f);
-				if (stacked) {
-					a = v >= 0 ? pos : neg;
-					b = a + v;
-					if (v >= 0)
-						pos = b;
-					else
-						neg = b;
-				} else {
-					a = 0;
-					b = v;
-				}
+				bar_span(stacked, v, &pos, &neg, &a, &b);
 				xa = left + (float)((fmin(a, b) - vmin) / (vmax - vmin)) * pw;
 				xb = left + (float)((fmax(a, b) - vmin) / (vmax - vmin)) * pw;
 				fill_rect(p, PALETTE[k % OB_ARRAY_LEN(PALETTE)].fill, xa, yy, xb - xa, bh);

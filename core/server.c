@@ -117,8 +117,8 @@ static void start_job(struct ob_server *srv, struct ob_job *j)
 		prctl(PR_SET_PDEATHSIG, SIGKILL); /* a worker never outlives overblikd */
 		execv(srv->self_exe, argv);
 		/* Only async-signal-safe calls here: this process was forked from threads. */
-		if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0)
-			_exit(OB_RUN_EXIT_UNRECORDED);
+		ssize_t ignored = write(STDERR_FILENO, msg, sizeof(msg) - 1);
+		(void)ignored;
 		_exit(OB_RUN_EXIT_UNRECORDED);
 	}
 	j->pid = pid;
@@ -304,8 +304,6 @@ static void fire_work(struct ob_db *db, void *arg)
 	for (size_t i = 0; i < (orgs->nrows ? orgs->nrows : 1); i++) {
 		struct ob_run_request rq = {f->report, orgs->nrows ? atoll(ob_db_cell(orgs, i, 0)) : 0, "schedule",
 					    f->at, as_of, "{}", 0};
-		if (orgs->nrows == 0)
-			rq.org_id = 0;
 		if (ob_run_create(db, &rq, &f->ids[f->nids], &err) < 0) {
 			ob_log(OB_LOG_ERR, "schedule %s: cannot create its run: %s", f->report, err.msg);
 			break;

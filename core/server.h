@@ -105,7 +105,7 @@ void ob_server_reap(struct ob_server *srv);
 /* The database health check, off the loop. */
 void ob_server_check_db(struct ob_server *srv);
 int ob_server_queued(const struct ob_server *srv);
-/* The next count fires of a schedule from now, ISO text, into out (count lines). */
+/* The schedule of report, or NULL when it has none. */
 const struct ob_sched *ob_server_sched(const struct ob_server *srv, const char *report);
 
 /* http_admin.c */
