@@ -22,6 +22,7 @@
 #include "render_pdf.h"
 #include "sample.h"
 #include "plugin.h"
+#include "outbox.h"
 #include <cjson/cJSON.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -70,6 +71,18 @@ static const char usage_text[] =
 	"  demo-data [--municipalities N] [--seed S] [--as-of DATE] DIR\n"
 	"                      write the fictional demo municipality (or N of them) as\n"
 	"                      KITOS JSON under DIR/kitos and CSV under DIR/csv\n"
+	"  outbox list [--status S] [--limit N] [--before ID] [--json]\n"
+	"                      the outbox, newest first: id, status, attempts, when it\n"
+	"                      was made, recipient, addresses, subject (S: queued,\n"
+	"                      sending, sent, dead, dry_run; --before pages on)\n"
+	"  outbox show [--mime] [--json] ID\n"
+	"                      one message: its recipients with each one's reply, its\n"
+	"                      items; --mime prints the message itself (RFC 5322)\n"
+	"  outbox retry ID     queue a dead or waiting message for delivery now; a dead\n"
+	"                      message's refused recipients are tried again\n"
+	"  outbox flush        deliver every message that is due now (SMTP, or .eml\n"
+	"                      files in the outbox folder when no SMTP server is\n"
+	"                      configured) and print what happened to them\n"
 	"  db start|stop|status\n"
 	"                      the managed MariaDB: start it and keep it running, stop\n"
 	"                      it, or tell whether it runs\n"
@@ -93,7 +106,8 @@ static const char usage_text[] =
 	"and where), 2 on a usage error.\n"
 	"\n"
 	"Files: the configuration's state_dir (default var/) holds the managed\n"
-	"database (db/), and later the reports and the outbox.\n";
+	"database (db/), each run's files (runs/ID/) and, with no SMTP server\n"
+	"configured, the mail as .eml files (outbox/new/).\n";
 
 static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 static void usage_error(const char *fmt, ...)
@@ -326,6 +340,174 @@ static int copy_file(const char *from, const char *to)
 	if (f && fclose(f) != 0)
 		rc = -1;
 	free(text);
+	return rc;
+}
+
+static void print_json(const cJSON *o)
+{
+	char *text = cJSON_Print(o);
+	printf("%s\n", text);
+	cJSON_free(text);
+}
+
+static const char *jstr(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+	return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+static unsigned long long parse_id(const char *what, const char *s)
+{
+	char *end;
+	unsigned long long v;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s || *end || v == 0 || s[0] == '-')
+		usage_error("%s: '%s': expected a message id (a positive number)", what, s);
+	return v;
+}
+
+static int cmd_outbox(const struct ob_config *cfg, int argc, char **argv)
+{
+	static const struct option opts[] = {{"status", required_argument, NULL, 's'},
+					     {"limit", required_argument, NULL, 'l'},
+					     {"before", required_argument, NULL, 'b'},
+					     {"json", no_argument, NULL, 'j'},
+					     {"mime", no_argument, NULL, 'm'},
+					     {NULL, 0, NULL, 0}};
+	const char *sub, *status = NULL;
+	struct ob_err err = {{0}};
+	struct ob_db *db;
+	unsigned long long before = 0, id = 0;
+	int c, limit = 50, json = 0, mime = 0, rc = 1;
+	cJSON *o = NULL;
+
+	if (argc < 2)
+		usage_error("outbox needs list, show ID, retry ID or flush");
+	sub = argv[1];
+	optind = 0;
+	argc--;
+	argv++;
+	while ((c = getopt_long(argc, argv, "s:l:b:jm", opts, NULL)) != -1) {
+		switch (c) {
+		case 's': {
+			int known = 0;
+			for (int i = 0; i < OB_OUTBOX_NSTATUS; i++)
+				known |= strcmp(optarg, ob_outbox_status_names[i]) == 0;
+			if (!known)
+				usage_error("--status: '%s': expected queued, sending, sent, dead or dry_run", optarg);
+			status = optarg;
+			break;
+		}
+		case 'l':
+			limit = atoi(optarg);
+			if (limit < 1 || limit > 1000)
+				usage_error("--limit: '%s': expected 1 to 1000", optarg);
+			break;
+		case 'b': before = parse_id("--before", optarg); break;
+		case 'j': json = 1; break;
+		case 'm': mime = 1; break;
+		default: exit(2);
+		}
+	}
+	if (strcmp(sub, "list") == 0) {
+		if (optind != argc)
+			usage_error("outbox list takes no arguments, got '%s'", argv[optind]);
+	} else if (strcmp(sub, "show") == 0 || strcmp(sub, "retry") == 0) {
+		if (argc - optind != 1)
+			usage_error("outbox %s needs one message ID", sub);
+		id = parse_id(sub, argv[optind]);
+	} else if (strcmp(sub, "flush") == 0) {
+		if (optind != argc)
+			usage_error("outbox flush takes no arguments, got '%s'", argv[optind]);
+	} else
+		usage_error("outbox: unknown command '%s' (list, show, retry, flush)", sub);
+	db = open_db(cfg);
+	if (strcmp(sub, "list") == 0) {
+		const cJSON *m;
+		if (ob_outbox_list(db, status, before, limit, &o, &err) < 0)
+			goto fail;
+		if (json)
+			print_json(o);
+		else {
+			printf("%-6s %-8s %4s %-20s %-16s %-30s %s\n", "ID", "STATUS", "TRY", "CREATED", "RECIPIENT", "TO",
+			       "SUBJECT");
+			cJSON_ArrayForEach(m, cJSON_GetObjectItem(o, "messages"))
+			printf("%-6.0f %-8s %4.0f %-20s %-16s %-30s %s\n", cJSON_GetObjectItem(m, "id")->valuedouble,
+			       jstr(m, "status"), cJSON_GetObjectItem(m, "attempts")->valuedouble, jstr(m, "created_at"),
+			       jstr(m, "recipient"), jstr(m, "to"), jstr(m, "subject"));
+			if (cJSON_IsNumber(cJSON_GetObjectItem(o, "next_before")))
+				printf("(more: --before %.0f)\n", cJSON_GetObjectItem(o, "next_before")->valuedouble);
+		}
+		rc = 0;
+	} else if (strcmp(sub, "show") == 0) {
+		const cJSON *x;
+		if (ob_outbox_show(db, id, mime, &o, &err) < 0)
+			goto fail;
+		if (o == NULL) {
+			ob_log(OB_LOG_ERR, "outbox show: no message %llu", id);
+			goto out;
+		}
+		if (mime && !json)
+			fputs(jstr(o, "mime"), stdout);
+		else if (json)
+			print_json(o);
+		else {
+			static const char *const keys[] = {"status", "recipient", "kind", "subject", "created_at",
+							   "next_attempt_at", "sent_at", "last_reply", "message_id"};
+			printf("message %llu of run %.0f (%s), %.0f bytes, %.0f attempt%s\n", id,
+			       cJSON_GetObjectItem(o, "run_id")->valuedouble, jstr(o, "report"),
+			       cJSON_GetObjectItem(o, "size")->valuedouble, cJSON_GetObjectItem(o, "attempts")->valuedouble,
+			       cJSON_GetObjectItem(o, "attempts")->valuedouble == 1 ? "" : "s");
+			for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+				if (jstr(o, keys[i])[0])
+					printf("  %-16s %s\n", keys[i], jstr(o, keys[i]));
+			printf("recipients:\n");
+			cJSON_ArrayForEach(x, cJSON_GetObjectItem(o, "recipients"))
+			printf("  %-30s %-8s %s\n", jstr(x, "email"), jstr(x, "status"), jstr(x, "reply"));
+			printf("items:\n");
+			cJSON_ArrayForEach(x, cJSON_GetObjectItem(o, "item_list"))
+			printf("  %s (%s)\n", jstr(x, "dedupe_key"), jstr(x, "template"));
+		}
+		rc = 0;
+	} else if (strcmp(sub, "retry") == 0) {
+		int r = ob_outbox_retry(cfg, db, id, &err);
+		if (r < 0)
+			goto fail;
+		if (r == 1)
+			ob_log(OB_LOG_ERR, "outbox retry: no message %llu", id);
+		else if (r == 2)
+			ob_log(OB_LOG_ERR, "outbox retry: %s", err.msg);
+		else {
+			printf("outbox %llu: queued for delivery now\n", id);
+			rc = 0;
+		}
+	} else {
+		struct ob_outbox_counts n;
+		struct ob_outbox_stats st;
+		if (ob_outbox_deliver(cfg, db, NULL, &n, &err) < 0)
+			goto fail;
+		printf("sent %lu, to retry %lu, dead %lu (recipients refused: %lu)%s", n.sent, n.retry, n.dead,
+		       n.rcpt_dead, n.requeued ? "" : "\n");
+		if (n.requeued)
+			printf(", %lu left by a delivery that died were queued again\n", n.requeued);
+		if (ob_outbox_stats(db, &st, &err) < 0)
+			goto fail;
+		if (st.count[0])
+			printf("queued: %lu, the next due in %ld s\n", st.count[0], st.next_due_in < 0 ? 0 : st.next_due_in);
+		else
+			printf("queued: 0\n");
+		if (!cfg->mail.smtp_host)
+			printf("(no SMTP server configured: messages are written to %s/new)\n",
+			       cfg->mail.outbox_dir ? cfg->mail.outbox_dir : "the state directory's outbox");
+		rc = 0;
+	}
+	goto out;
+fail:
+	ob_log(OB_LOG_ERR, "outbox %s: %s", sub, err.msg);
+out:
+	cJSON_Delete(o);
+	ob_db_close(db);
 	return rc;
 }
 
@@ -706,6 +888,8 @@ int main(int argc, char **argv)
 		rc = cmd_db(cfg, argc, argv);
 	else if (strcmp(cmd, "run") == 0)
 		rc = cmd_run(cfg, argc, argv);
+	else if (strcmp(cmd, "outbox") == 0)
+		rc = cmd_outbox(cfg, argc, argv);
 	else {
 		ob_config_free(cfg);
 		usage_error("unknown command '%s'", cmd);

@@ -14,6 +14,17 @@
 #include "conf.h"
 #include "cron.h"
 #include "log.h"
+#include "mime.h"
+
+const char *const ob_mail_role_names[OB_MAIL_NROLES] = {"asg", "direktion", "isk", "indkoeb", "iod", "it_support"};
+
+int ob_mail_role(const char *name)
+{
+	for (int i = 0; name && i < OB_MAIL_NROLES; i++)
+		if (strcmp(name, ob_mail_role_names[i]) == 0)
+			return i;
+	return -1;
+}
 
 struct ob_config *ob_config_defaults(void)
 {
@@ -31,6 +42,24 @@ struct ob_config *ob_config_defaults(void)
 	c->db.connect_timeout = 10;
 	c->owner_role = ob_xstrdup("Systemejer");
 	c->plugin_dir = ob_xstrdup(OB_PLUGINDIR);
+	/* Run from a source tree, its templates; installed, the package's. */
+	c->template_dir = ob_xstrdup(access("templates/da/mail", R_OK) == 0 ? "templates/da"
+									   : OB_PKGDATADIR "/templates/da");
+	c->mail.from.name = ob_xstrdup("overblik");
+	c->mail.from.email = ob_xstrdup("overblik@localhost");
+	for (int i = 0; i < OB_MAIL_NROLES; i++)
+		c->mail.roles[i] = ob_xcalloc(1, sizeof(struct ob_config_addr));
+	c->mail.attach_pdf = 1;
+	c->mail.retry_initial = 60;
+	c->mail.retry_max = 3600;
+	c->mail.max_age = 5 * 86400;
+	c->mail.poll_interval = 30;
+	c->mail.batch = 50;
+	c->mail.smtp_port = 25;
+	c->mail.starttls = OB_STARTTLS_REQUIRED;
+	c->mail.tls_verify = 1;
+	c->mail.connect_timeout = 30;
+	c->mail.command_timeout = 300;
 	c->max_runs = 2;
 	c->grace_period = 30;
 	c->http_listen = ob_xstrdup("127.0.0.1:8470");
@@ -55,7 +84,26 @@ void ob_config_free(struct ob_config *c)
 	free(c->db.install_db);
 	free(c->owner_role);
 	free(c->plugin_dir);
+	free(c->template_dir);
 	free(c->http_listen);
+	free(c->mail.from.name);
+	free(c->mail.from.email);
+	free(c->mail.reply_to.name);
+	free(c->mail.reply_to.email);
+	for (int i = 0; i < OB_MAIL_NROLES; i++) {
+		for (size_t k = 0; c->mail.roles[i] && k < c->mail.nroles[i]; k++) {
+			free(c->mail.roles[i][k].name);
+			free(c->mail.roles[i][k].email);
+		}
+		free(c->mail.roles[i]);
+	}
+	free(c->mail.message_id_domain);
+	free(c->mail.outbox_dir);
+	free(c->mail.smtp_host);
+	free(c->mail.ca_file);
+	free(c->mail.username);
+	free(c->mail.password_file);
+	free(c->mail.helo);
 	for (size_t i = 0; i < c->ntokens; i++)
 		free(c->tokens[i].name);
 	free(c->tokens);
@@ -451,6 +499,230 @@ const char *ob_config_setting(const struct ob_config_report *r, const char *key)
 	return NULL;
 }
 
+/* "a@b.dk" or {"name": "...", "email": "a@b.dk"}. */
+static int load_addr(const char *file, const char *ptr, const cJSON *v, struct ob_config_addr *a,
+		     struct ob_err *err)
+{
+	const cJSON *it;
+
+	free(a->name);
+	free(a->email);
+	a->name = a->email = NULL;
+	if (cJSON_IsString(v)) {
+		a->email = ob_xstrdup(v->valuestring);
+	} else if (cJSON_IsObject(v)) {
+		cJSON_ArrayForEach(it, v)
+		{
+			char p[256];
+			snprintf(p, sizeof(p), "%s/%s", ptr, it->string);
+			if (strcmp(it->string, "name") == 0) {
+				if (set_string(file, p, it, &a->name, 1, err) < 0)
+					return -1;
+			} else if (strcmp(it->string, "email") == 0) {
+				if (set_string(file, p, it, &a->email, 0, err) < 0)
+					return -1;
+			} else if (it->string[0] != '_')
+				return unknown_key(file, ptr, it, "name, email", err);
+		}
+	}
+	if (a->email == NULL || !ob_mime_addr_valid(a->email)) {
+		ob_err_set(err, "%s: %s: expected an e-mail address (\"it@kommune.dk\") or {\"name\": ..., "
+				"\"email\": ...}%s%s%s",
+			   file, ptr, a->email ? "; \"" : "", a->email ? a->email : "",
+			   a->email ? "\" is not a plain address" : "");
+		return -1;
+	}
+	return 0;
+}
+
+static int load_mail_roles(const char *file, const cJSON *o, struct ob_config_mail *m, struct ob_err *err)
+{
+	const cJSON *it;
+
+	if (expect_object(file, "/mail/roles", o, err) < 0)
+		return -1;
+	cJSON_ArrayForEach(it, o)
+	{
+		char ptr[128];
+		int role = ob_mail_role(it->string);
+		size_t n = 0;
+		const cJSON *a;
+
+		if (it->string[0] == '_')
+			continue;
+		if (role < 0)
+			return unknown_key(file, "/mail/roles", it, "asg, direktion, isk, indkoeb, iod, it_support", err);
+		snprintf(ptr, sizeof(ptr), "/mail/roles/%s", it->string);
+		if (!cJSON_IsArray(it)) {
+			ob_err_set(err, "%s: %s: expected an array of addresses", file, ptr);
+			return -1;
+		}
+		for (size_t k = 0; k < m->nroles[role]; k++) {
+			free(m->roles[role][k].name);
+			free(m->roles[role][k].email);
+		}
+		free(m->roles[role]);
+		m->roles[role] = ob_xcalloc((size_t)cJSON_GetArraySize(it) + 1, sizeof(struct ob_config_addr));
+		m->nroles[role] = 0;
+		cJSON_ArrayForEach(a, it)
+		{
+			char p[160];
+			snprintf(p, sizeof(p), "%s/%zu", ptr, n);
+			m->nroles[role] = ++n;
+			if (load_addr(file, p, a, &m->roles[role][n - 1], err) < 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+static int load_mail_smtp(const char *file, const cJSON *o, struct ob_config_mail *m, struct ob_err *err)
+{
+	const cJSON *it;
+	long n;
+
+	if (expect_object(file, "/mail/smtp", o, err) < 0)
+		return -1;
+	cJSON_ArrayForEach(it, o)
+	{
+		char ptr[128];
+		snprintf(ptr, sizeof(ptr), "/mail/smtp/%s", it->string);
+		if (strcmp(it->string, "host") == 0) {
+			if (set_string(file, ptr, it, &m->smtp_host, 0, err) < 0)
+				return -1;
+		} else if (strcmp(it->string, "port") == 0) {
+			if (set_int(file, ptr, it, 1, 65535, &n, err) < 0)
+				return -1;
+			m->smtp_port = (unsigned)n;
+		} else if (strcmp(it->string, "starttls") == 0) {
+			if (!cJSON_IsString(it) ||
+			    (strcmp(it->valuestring, "required") != 0 && strcmp(it->valuestring, "opportunistic") != 0 &&
+			     strcmp(it->valuestring, "off") != 0)) {
+				ob_err_set(err, "%s: %s: expected \"required\", \"opportunistic\" or \"off\"", file, ptr);
+				return -1;
+			}
+			if (strcmp(it->valuestring, "required") == 0)
+				m->starttls = OB_STARTTLS_REQUIRED;
+			else if (strcmp(it->valuestring, "opportunistic") == 0)
+				m->starttls = OB_STARTTLS_OPPORTUNISTIC;
+			else
+				m->starttls = OB_STARTTLS_OFF;
+		} else if (strcmp(it->string, "ca_file") == 0) {
+			if (set_string(file, ptr, it, &m->ca_file, 0, err) < 0)
+				return -1;
+		} else if (strcmp(it->string, "tls_verify") == 0) {
+			if (set_bool(file, ptr, it, &m->tls_verify, err) < 0)
+				return -1;
+		} else if (strcmp(it->string, "username") == 0) {
+			if (set_string(file, ptr, it, &m->username, 0, err) < 0)
+				return -1;
+		} else if (strcmp(it->string, "password_file") == 0) {
+			if (set_string(file, ptr, it, &m->password_file, 0, err) < 0)
+				return -1;
+		} else if (strcmp(it->string, "helo") == 0) {
+			if (set_string(file, ptr, it, &m->helo, 0, err) < 0)
+				return -1;
+		} else if (strcmp(it->string, "connect_timeout") == 0) {
+			if (set_int(file, ptr, it, 1, 3600, &n, err) < 0)
+				return -1;
+			m->connect_timeout = (int)n;
+		} else if (strcmp(it->string, "command_timeout") == 0) {
+			if (set_int(file, ptr, it, 1, 3600, &n, err) < 0)
+				return -1;
+			m->command_timeout = (int)n;
+		} else if (it->string[0] != '_')
+			return unknown_key(file, "/mail/smtp", it,
+					   "host, port, starttls, ca_file, tls_verify, username, password_file, helo, "
+					   "connect_timeout, command_timeout",
+					   err);
+	}
+	if (m->smtp_host == NULL) {
+		ob_err_set(err, "%s: /mail/smtp/host: required when /mail/smtp is given (leave out /mail/smtp "
+				"to write .eml files instead)",
+			   file);
+		return -1;
+	}
+	if ((m->username == NULL) != (m->password_file == NULL)) {
+		ob_err_set(err, "%s: /mail/smtp: username and password_file go together (AUTH needs both)", file);
+		return -1;
+	}
+	return 0;
+}
+
+static int load_mail(const char *file, const cJSON *o, struct ob_config *c, struct ob_err *err)
+{
+	struct ob_config_mail *m = &c->mail;
+	const cJSON *it;
+	long n;
+
+	if (expect_object(file, "/mail", o, err) < 0)
+		return -1;
+	cJSON_ArrayForEach(it, o)
+	{
+		char ptr[128];
+		snprintf(ptr, sizeof(ptr), "/mail/%s", it->string);
+		if (strcmp(it->string, "from") == 0) {
+			if (load_addr(file, ptr, it, &m->from, err) < 0)
+				return -1;
+		} else if (strcmp(it->string, "reply_to") == 0) {
+			if (load_addr(file, ptr, it, &m->reply_to, err) < 0)
+				return -1;
+		} else if (strcmp(it->string, "roles") == 0) {
+			if (load_mail_roles(file, it, m, err) < 0)
+				return -1;
+		} else if (strcmp(it->string, "message_id_domain") == 0) {
+			if (set_string(file, ptr, it, &m->message_id_domain, 0, err) < 0)
+				return -1;
+			for (const char *q = m->message_id_domain; *q; q++)
+				if (!((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') ||
+				      *q == '-' || *q == '.')) {
+					ob_err_set(err, "%s: %s: \"%s\": expected a domain name (letters, digits, - and .)",
+						   file, ptr, m->message_id_domain);
+					return -1;
+				}
+		} else if (strcmp(it->string, "outbox_dir") == 0) {
+			if (set_string(file, ptr, it, &m->outbox_dir, 0, err) < 0)
+				return -1;
+		} else if (strcmp(it->string, "attach_pdf") == 0) {
+			if (set_bool(file, ptr, it, &m->attach_pdf, err) < 0)
+				return -1;
+		} else if (strcmp(it->string, "retry_initial") == 0) {
+			if (set_int(file, ptr, it, 1, 86400, &n, err) < 0)
+				return -1;
+			m->retry_initial = (int)n;
+		} else if (strcmp(it->string, "retry_max") == 0) {
+			if (set_int(file, ptr, it, 1, 7 * 86400, &n, err) < 0)
+				return -1;
+			m->retry_max = (int)n;
+		} else if (strcmp(it->string, "max_age_hours") == 0) {
+			if (set_int(file, ptr, it, 0, 24 * 365, &n, err) < 0)
+				return -1;
+			m->max_age = (int)n * 3600;
+		} else if (strcmp(it->string, "poll_interval") == 0) {
+			if (set_int(file, ptr, it, 1, 3600, &n, err) < 0)
+				return -1;
+			m->poll_interval = (int)n;
+		} else if (strcmp(it->string, "batch") == 0) {
+			if (set_int(file, ptr, it, 1, 10000, &n, err) < 0)
+				return -1;
+			m->batch = (int)n;
+		} else if (strcmp(it->string, "smtp") == 0) {
+			if (load_mail_smtp(file, it, m, err) < 0)
+				return -1;
+		} else if (it->string[0] != '_')
+			return unknown_key(file, "/mail", it,
+					   "from, reply_to, roles, message_id_domain, outbox_dir, attach_pdf, "
+					   "retry_initial, retry_max, max_age_hours, poll_interval, batch, smtp",
+					   err);
+	}
+	if (m->retry_max < m->retry_initial) {
+		ob_err_set(err, "%s: /mail/retry_max: %d is less than retry_initial (%d)", file, m->retry_max,
+			   m->retry_initial);
+		return -1;
+	}
+	return 0;
+}
+
 static int load_tree(const char *file, const cJSON *root, struct ob_config *c, struct ob_err *err)
 {
 	const cJSON *it;
@@ -495,6 +767,12 @@ static int load_tree(const char *file, const cJSON *root, struct ob_config *c, s
 		} else if (strcmp(it->string, "plugin_dir") == 0) {
 			if (set_string(file, ptr, it, &c->plugin_dir, 0, err) < 0)
 				return -1;
+		} else if (strcmp(it->string, "template_dir") == 0) {
+			if (set_string(file, ptr, it, &c->template_dir, 0, err) < 0)
+				return -1;
+		} else if (strcmp(it->string, "mail") == 0) {
+			if (load_mail(file, it, c, err) < 0)
+				return -1;
 		} else if (strcmp(it->string, "max_runs") == 0) {
 			long n;
 			if (set_int(file, ptr, it, 1, 64, &n, err) < 0)
@@ -515,8 +793,8 @@ static int load_tree(const char *file, const cJSON *root, struct ob_config *c, s
 			/* "_comment" keys document a file */
 		} else
 			return unknown_key(file, "", it,
-					   "state_dir, timezone, log_level, database, import, plugin_dir, max_runs, "
-					   "grace_period, http, reports",
+					   "state_dir, timezone, log_level, database, import, plugin_dir, template_dir, "
+					   "max_runs, grace_period, http, reports, mail",
 					   err);
 	}
 	return 0;

@@ -37,6 +37,43 @@ struct ob_config_report {
 	size_t nsettings;
 };
 
+enum ob_starttls { OB_STARTTLS_OFF = 0, OB_STARTTLS_OPPORTUNISTIC = 1, OB_STARTTLS_REQUIRED = 2 };
+
+struct ob_config_addr {
+	char *name;             /* display name, or NULL */
+	char *email;
+};
+
+/* The roles a plugin can notify, in the order of enum ob_mail_role. */
+#define OB_MAIL_NROLES 6
+extern const char *const ob_mail_role_names[OB_MAIL_NROLES]; /* "asg", "direktion", ... */
+
+struct ob_config_mail {
+	struct ob_config_addr from;        /* "overblik" <overblik@localhost> */
+	struct ob_config_addr reply_to;    /* email NULL: none */
+	struct ob_config_addr *roles[OB_MAIL_NROLES]; /* each a list ending in {NULL, NULL} */
+	size_t nroles[OB_MAIL_NROLES];
+	char *message_id_domain;           /* default: the From address's domain */
+	char *outbox_dir;                  /* maildir for .eml files; default state_dir/outbox */
+	int attach_pdf;                    /* the run's PDF goes with every message; default 1 */
+	int retry_initial;                 /* seconds before the first retry; default 60 */
+	int retry_max;                     /* the backoff's cap; default 3600 */
+	int max_age;                       /* seconds a message may keep failing; default 5 days */
+	int poll_interval;                 /* seconds between overblikd's looks at the outbox; default 30 */
+	int batch;                         /* messages per SMTP session; default 50 */
+	/* SMTP; host NULL: write .eml files into outbox_dir instead. */
+	char *smtp_host;
+	unsigned smtp_port;                /* 25 */
+	enum ob_starttls starttls;         /* default required */
+	char *ca_file;                     /* certificates to trust; default the system's */
+	int tls_verify;                    /* check the server's certificate and name; default 1 */
+	char *username;                    /* AUTH; NULL: none */
+	char *password_file;
+	char *helo;                        /* default the host name */
+	int connect_timeout;               /* seconds; default 30 */
+	int command_timeout;               /* seconds; default 300 */
+};
+
 struct ob_config {
 	char *path;           /* the file read, or "(defaults)" */
 	char *text;           /* its text as read (NULL for the defaults) */
@@ -46,6 +83,7 @@ struct ob_config {
 	struct ob_config_db db;
 	char *owner_role;     /* import.owner_role: "Systemejer" */
 	char *plugin_dir;     /* where the report plugins are */
+	char *template_dir;   /* the Danish texts: templates/da */
 	int max_runs;         /* runs at once; default 2 */
 	int grace_period;     /* seconds SIGTERM waits for running runs; default 30 */
 	char *http_listen;    /* "127.0.0.1:8470"; "" or "off" disables */
@@ -53,7 +91,11 @@ struct ob_config {
 	size_t ntokens;
 	struct ob_config_report *reports;
 	size_t nreports;
+	struct ob_config_mail mail;
 };
+
+/* The mail role's index, or -1. */
+int ob_mail_role(const char *name);
 
 /* The report's configuration, or NULL when the config names none. */
 const struct ob_config_report *ob_config_report(const struct ob_config *cfg, const char *name);

@@ -21,6 +21,7 @@
 #include "conf.h"
 #include "db.h"
 #include "log.h"
+#include "outbox.h"
 #include "overblik/plugin.h"
 #include "plugin.h"
 #include "render_pdf.h"
@@ -122,6 +123,8 @@ struct run_ctx {
 	struct ob_table *tables;
 	cJSON *notices;
 	char error[1024];            /* the last error the plugin logged */
+	int dry_run;
+	struct ob_outbox_composed mail; /* what the notices became */
 };
 
 static void ctx_free(struct run_ctx *rc);
@@ -609,6 +612,20 @@ static int record(struct run_ctx *rc, const char *status, const char *error, cha
 				p, 6, NULL, err) == 0;
 		cJSON_free(kv);
 	}
+	/* The run's mail: in this transaction, so the run ends with all of it or none. */
+	if (ok && strcmp(status, "succeeded") == 0 && cJSON_GetArraySize(rc->notices) > 0) {
+		const cJSON *t = rc->have_doc ? cJSON_GetObjectItemCaseSensitive(rc->doc.root, "title") : NULL;
+		struct ob_outbox_run run = {rc->id,
+					    rc->report,
+					    cJSON_IsString(t) && t->valuestring[0] ? t->valuestring : NULL,
+					    rc->org_id ? atoll(rc->org_id) : 0,
+					    rc->org_name,
+					    rc->as_of,
+					    rc->dry_run,
+					    nfiles > 1 ? files[1] : NULL,
+					    rc->notices};
+		ok = ob_outbox_compose(rc->cfg, rc->db, &run, &rc->mail, err) == 0;
+	}
 	if (ok) {
 		struct ob_db_param p[3] = {ob_p_str(status), ob_p_str(error), ob_p_int((long long)rc->id)};
 		ok = ob_db_exec(rc->db,
@@ -670,7 +687,7 @@ int ob_run_execute(const struct ob_config *cfg, unsigned long long id)
 		struct ob_db_param p[1] = {ob_p_int((long long)id)};
 		if (ob_db_query(rc.db,
 				"SELECT r.report, r.as_of, r.params, r.org_id, o.name, r.status, "
-				"UNIX_TIMESTAMP(r.queued_at) FROM runs r "
+				"UNIX_TIMESTAMP(r.queued_at), r.dry_run FROM runs r "
 				"LEFT JOIN organisations o ON o.id = r.org_id WHERE r.id = ?",
 				p, 1, &r, &err) < 0 || r->nrows != 1) {
 			ob_log(OB_LOG_ERR, "run %llu: %s", id, err.msg[0] ? err.msg : "no such run");
@@ -685,6 +702,7 @@ int ob_run_execute(const struct ob_config *cfg, unsigned long long id)
 	rc.org_id = ob_db_cell(r, 0, 3) ? ob_xstrdup(ob_db_cell(r, 0, 3)) : NULL;
 	rc.org_name = ob_db_cell(r, 0, 4) ? ob_xstrdup(ob_db_cell(r, 0, 4)) : NULL;
 	rc.rcfg = ob_config_report(cfg, rc.report);
+	rc.dry_run = atoi(ob_db_cell(r, 0, 7)) != 0;
 	created = (time_t)atoll(ob_db_cell(r, 0, 6)); /* the run's own time: a re-render gives the same bytes */
 	gethostname(host, sizeof(host) - 1);
 	{
@@ -752,10 +770,25 @@ int ob_run_execute(const struct ob_config *cfg, unsigned long long id)
 		ob_err_clear(&err);
 	}
 	if (prc == 0) {
-		if (record(&rc, "succeeded", NULL, files, nfiles, &err) == 0)
+		if (record(&rc, "succeeded", NULL, files, nfiles, &err) == 0) {
 			code = OB_RUN_EXIT_SUCCEEDED;
-		else
-			ob_log(OB_LOG_ERR, "run %llu: cannot record its result: %s", id, err.msg);
+			if (rc.mail.messages || rc.mail.skipped)
+				ob_info("run %llu: %u message%s with %u item%s %s the outbox%s%u item%s mailed before",
+					id, rc.mail.messages, rc.mail.messages == 1 ? "" : "s", rc.mail.items,
+					rc.mail.items == 1 ? "" : "s", rc.dry_run ? "stored (dry run) in" : "queued in", "; ",
+					rc.mail.skipped, rc.mail.skipped == 1 ? "" : "s");
+		} else {
+			/* Most likely its mail could not be made (a template, an
+			 * address): the run fails with that, keeping nothing. */
+			char why[1100];
+			snprintf(why, sizeof(why), "cannot record its result: %s", err.msg);
+			ob_log(OB_LOG_ERR, "run %llu: %s", id, why);
+			ob_err_clear(&err);
+			cJSON_Delete(rc.notices);
+			rc.notices = cJSON_CreateArray();
+			if (record(&rc, "failed", why, NULL, 0, &err) == 0)
+				code = OB_RUN_EXIT_FAILED;
+		}
 	} else {
 		const char *why = rc.error[0] ? rc.error : "the plugin reported failure";
 		/* A failed run keeps no files and sends nothing. */

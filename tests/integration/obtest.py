@@ -105,7 +105,11 @@ class Env:
         os.makedirs(os.path.join(self.state, "db"))
         if seed_datadir:
             shutil.copytree(template_datadir(), os.path.join(self.state, "db", "data"))
-        cfg = {"state_dir": self.state}
+        # The Danish texts, and the test plugins' own (tests/templates).
+        self.templates = os.path.join(self.dir, "templates")
+        shutil.copytree(os.path.join(TOP_SRCDIR, "templates", "da"), self.templates)
+        shutil.copytree(os.path.join(TOP_SRCDIR, "tests", "templates"), self.templates, dirs_exist_ok=True)
+        cfg = {"state_dir": self.state, "template_dir": self.templates}
         cfg.update(config or {})
         self.config = os.path.join(self.dir, "overblik.json")
         with open(self.config, "w") as f:

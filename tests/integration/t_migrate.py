@@ -29,19 +29,22 @@ def test_migrate_from_empty_and_again():
     with Env("migrate") as env:
         r = env.run("migrate")
         ok(r.returncode == 0, "migrate on an empty database exits 0", r.stderr)
-        ok("schema at version 2: 2 migrations applied" in r.stdout, "migrate says it applied migrations 1 and 2",
+        ok("schema at version 3: 3 migrations applied" in r.stdout, "migrate says it applied migrations 1 to 3",
            r.stdout + r.stderr)
-        ok("001_portfolio" in r.stderr and "002_runs" in r.stderr, "migrate logs each migration it applies",
+        ok("001_portfolio" in r.stderr and "002_runs" in r.stderr and "003_outbox" in r.stderr,
+           "migrate logs each migration it applies",
            r.stderr)
         env.start_db()
         tables = set(x[0] for x in env.sql("SHOW TABLES"))
         for t in ["organisations", "org_units", "people", "systems", "contracts", "contract_systems",
                   "data_processing", "gdpr_assessments", "incidents", "future_pictures", "target_pictures",
                   "target_actions", "target_action_systems", "shared_solutions", "shared_solution_maturity",
-                  "schema_migrations", "runs", "run_files", "run_notices", "schedule_fires"]:
+                  "schema_migrations", "runs", "run_files", "run_notices", "schedule_fires",
+                  "outbox", "outbox_rcpts", "outbox_items"]:
             ok(t in tables, f"table {t} exists")
         eq(env.sql("SELECT version, name FROM schema_migrations ORDER BY version"),
-           [["1", "001_portfolio"], ["2", "002_runs"]], "schema_migrations records each migration once")
+           [["1", "001_portfolio"], ["2", "002_runs"], ["3", "003_outbox"]],
+           "schema_migrations records each migration once")
         engines = env.sql("SELECT DISTINCT engine, table_collation FROM information_schema.tables "
                           "WHERE table_schema = 'overblik'")
         eq(engines, [["InnoDB", "utf8mb4_unicode_ci"]], "every table is InnoDB and utf8mb4")
@@ -53,7 +56,7 @@ def test_migrate_from_empty_and_again():
         ok(r.returncode == 0 and "0 migrations applied" in r.stdout, "a second migrate applies nothing",
            r.stdout + r.stderr)
         eq(schema(env), before, "a second migrate changes no table")
-        eq(env.scalar("SELECT COUNT(*) FROM schema_migrations"), "2", "still two migrations recorded")
+        eq(env.scalar("SELECT COUNT(*) FROM schema_migrations"), "3", "still three migrations recorded")
 
 
 def test_newer_database_refused():
@@ -63,7 +66,7 @@ def test_newer_database_refused():
         env.sql("INSERT INTO schema_migrations (version, name) VALUES (7, '007_from_the_future')")
         r = env.run("migrate")
         ok(r.returncode == 1, "migrate against a newer schema exits 1", r.stdout + r.stderr)
-        ok("version 7 (007_from_the_future), newer than this overblik knows (2)" in r.stderr,
+        ok("version 7 (007_from_the_future), newer than this overblik knows (3)" in r.stderr,
            "the error names both versions", r.stderr)
         r = env.run("summary")
         ok(r.returncode == 1 and "newer than this overblik" in r.stderr,

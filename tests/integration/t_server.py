@@ -28,7 +28,7 @@ PLUGIN_DIR = os.path.join(obtest.TOP_BUILDDIR, "tests/plugins/.libs")
 VIEWER = "vw-" + secrets.token_hex(16)
 OPERATOR = "op-" + secrets.token_hex(16)
 ENDED = ("succeeded", "failed", "timeout", "crashed")
-FIXTURE_PLUGINS = ["burn", "crash", "echo", "fails", "hang"]
+FIXTURE_PLUGINS = ["burn", "crash", "echo", "fails", "hang", "notify"]
 
 
 # ---- helpers ----
@@ -97,7 +97,7 @@ def parse_metrics(text):
 
 
 def write_config(path, env, cfg):
-    c = {"state_dir": env.state}
+    c = {"state_dir": env.state, "template_dir": env.templates}
     c.update(cfg)
     with open(path, "w") as f:
         json.dump(c, f, indent=1)
@@ -384,7 +384,7 @@ def part4_abi_refused(c):
     text = srv.metrics_text()
     m = parse_metrics(text)
     eq(m.get("overblik_plugin_load_failures"), 1.0, "/metrics: overblik_plugin_load_failures 1")
-    eq(m.get("overblik_plugins_loaded"), 5.0, "/metrics: overblik_plugins_loaded 5")
+    eq(m.get("overblik_plugins_loaded"), 6.0, "/metrics: overblik_plugins_loaded 6")
     ok(re.search(r'^overblik_plugin_refused\{file="abi_future\.so",reason="[^"\n]*ABI 2[^\n]*"\} 1$', text, re.M),
        "/metrics: an overblik_plugin_refused line names abi_future.so and why", text)
     r = srv.get("/api/v1/reports")
@@ -797,7 +797,7 @@ def test_sighup():
             good["reports"]["echo"]["settings"]["new_setting"] = "ny"
             write_config(env.config, env, good)
             srv.signal(signal.SIGHUP)
-            ok(srv.wait_log(f"SIGHUP: configuration {env.config} and 5 plugins loaded"),
+            ok(srv.wait_log(f"SIGHUP: configuration {env.config} and 6 plugins loaded"),
                "sighup: the log says the new configuration and the plugins are loaded", srv.log())
             r, rid = srv.trigger("echo")
             run = srv.wait_run(rid)

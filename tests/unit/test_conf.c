@@ -69,7 +69,7 @@ DEF_TEST(errors)
 {
 	struct ob_config *c;
 	EXPECT_EQ_STR("/statedir: unknown key (known here: state_dir, timezone, log_level, database, import, "
-		      "plugin_dir, max_runs, grace_period, http, reports)",
+		      "plugin_dir, template_dir, max_runs, grace_period, http, reports, mail)",
 		      load("{\"statedir\": \"x\"}", &c));
 	EXPECT_EQ_STR("/timezone: \"Europe/Kobenhavn\": no such time zone (expected an IANA name like "
 		      "Europe/Copenhagen; install tzdata)",

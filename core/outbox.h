@@ -1,0 +1,83 @@
+/* outbox.h - the durable outbox: a run's notices become one digest per
+ * recipient, written with the run (outbox_compose), and a delivery pass
+ * sends what is due, by SMTP or as .eml files, with retries and backoff
+ * (outbox_deliver). Both live in MariaDB (migration 003): nothing is lost
+ * when overblikd or the SMTP server goes down. */
+#ifndef OB_OUTBOX_H
+#define OB_OUTBOX_H
+
+#include <signal.h>
+
+#include "util.h"
+
+struct cJSON;
+struct ob_config;
+struct ob_db;
+
+/* What composing needs of a finishing run. */
+struct ob_outbox_run {
+	unsigned long long run_id;
+	const char *report;
+	const char *report_title;     /* the document's title; NULL: the report's name */
+	long long org_id;             /* 0: none */
+	const char *org_name;
+	const char *as_of;            /* "2026-11-26" */
+	int dry_run;                  /* store the messages as dry_run: never sent */
+	const char *pdf_path;         /* attached when mail.attach_pdf; NULL: none */
+	const struct cJSON *notices;  /* [{recipient, dedupe_key, template, kv: {}}] in notify() order */
+};
+
+struct ob_outbox_composed {
+	unsigned messages;            /* written */
+	unsigned items;               /* in them */
+	unsigned skipped;             /* items mailed before (their dedupe key is taken) */
+	unsigned no_email;            /* items of owners without a usable address (to it_support) */
+};
+
+/* Writes run's digests into the outbox. Call inside the transaction that
+ * finishes the run: on -1 (err names the template, owner or role) the
+ * caller rolls back and no message exists. */
+int ob_outbox_compose(const struct ob_config *cfg, struct ob_db *db, const struct ob_outbox_run *run,
+		      struct ob_outbox_composed *out, struct ob_err *err);
+
+struct ob_outbox_counts {
+	unsigned long sent;           /* messages now sent to every recipient that took them */
+	unsigned long retry;          /* failed for now: tried again later */
+	unsigned long dead;           /* given up: 5xx, or failing past max_age */
+	unsigned long rcpt_dead;      /* recipients refused for good (their message may be sent) */
+	unsigned long requeued;       /* claims of a delivery that died, put back */
+};
+
+/* Delivers every message that is due, batch after batch, until none is
+ * due (or *stop becomes nonzero between batches). Messages a dead delivery
+ * left claimed are put back first. Returns 0, or -1 when the database
+ * failed (err); delivery failures are recorded on the messages. */
+int ob_outbox_deliver(const struct ob_config *cfg, struct ob_db *db, volatile sig_atomic_t *stop,
+		      struct ob_outbox_counts *counts, struct ob_err *err);
+
+/* Queues message id for delivery now: a dead message's refused
+ * recipients are tried again and it gets max_age again. Returns 0; 1 when
+ * there is no such message; 2 when it cannot be retried (err says why:
+ * sent, a dry run, being sent). */
+int ob_outbox_retry(const struct ob_config *cfg, struct ob_db *db, unsigned long long id, struct ob_err *err);
+
+/* Messages as JSON, newest first: status NULL or "queued" etc., before 0
+ * or an id (keyset paging), limit 1..1000. *out is {"messages": [...],
+ * "next_before": id or null}. */
+int ob_outbox_list(struct ob_db *db, const char *status, unsigned long long before, int limit, struct cJSON **out,
+		   struct ob_err *err);
+/* One message with its recipients and items; with_mime adds the message
+ * itself ("mime"). *out NULL when there is none. */
+int ob_outbox_show(struct ob_db *db, unsigned long long id, int with_mime, struct cJSON **out, struct ob_err *err);
+
+#define OB_OUTBOX_NSTATUS 5
+extern const char *const ob_outbox_status_names[OB_OUTBOX_NSTATUS]; /* queued sending sent dead dry_run */
+struct ob_outbox_stats {
+	unsigned long count[OB_OUTBOX_NSTATUS];
+	double oldest_queued_age;     /* seconds; 0 when none */
+	unsigned long due;            /* queued and due now */
+	long next_due_in;             /* seconds until the next queued one is due; -1: none */
+};
+int ob_outbox_stats(struct ob_db *db, struct ob_outbox_stats *st, struct ob_err *err);
+
+#endif
