@@ -26,6 +26,7 @@
 #include "import.h"
 #include "log.h"
 #include "run.h"
+#include "outbox.h"
 #include "server.h"
 
 #define MAX_BODY (64 * 1024)
@@ -94,6 +95,7 @@ struct pending {
 	cJSON *result;
 	char *path;                /* a file to send */
 	unsigned long long run_id; /* a run to queue */
+	int kick_mail;             /* the outbox changed: look at it */
 };
 
 static void on_conn_close(struct evhttp_connection *conn, void *arg)
@@ -195,6 +197,8 @@ static void pending_done(void *arg)
 			reply_cjson(p->req, p->code, p->result);
 		}
 	}
+	if (p->kick_mail)
+		ob_mailer_look(p->srv);
 	if (p->run_id && !p->srv->stopping)
 		ob_server_enqueue(p->srv, p->run_id, p->report);
 	else if (p->run_id)
@@ -524,6 +528,31 @@ static void metrics(struct ob_server *srv, struct evhttp_request *req)
 				ob_buf_addc(&b, *c);
 		ob_buf_adds(&b, "\"} 1\n");
 	}
+	if (srv->mail_stats_ok) {
+		const struct ob_outbox_stats *st = &srv->mail_stats;
+		double age = st->count[0] ? st->oldest_queued_age + difftime(time(NULL), srv->mail_stats_at) : 0;
+		ob_buf_adds(&b, "# HELP overblik_outbox_messages Messages in the outbox by status (at the last look).\n"
+				"# TYPE overblik_outbox_messages gauge\n");
+		for (int k = 0; k < OB_OUTBOX_NSTATUS; k++)
+			ob_buf_printf(&b, "overblik_outbox_messages{status=\"%s\"} %lu\n", ob_outbox_status_names[k],
+				      st->count[k]);
+		ob_buf_printf(&b,
+			      "# HELP overblik_outbox_oldest_queued_seconds Age of the oldest message waiting to be sent.\n"
+			      "# TYPE overblik_outbox_oldest_queued_seconds gauge\n"
+			      "overblik_outbox_oldest_queued_seconds %.0f\n"
+			      "# HELP overblik_outbox_last_look_seconds Seconds since overblikd last looked at the outbox.\n"
+			      "# TYPE overblik_outbox_last_look_seconds gauge\n"
+			      "overblik_outbox_last_look_seconds %.0f\n",
+			      age, difftime(time(NULL), srv->mail_stats_at));
+	}
+	ob_buf_printf(&b,
+		      "# HELP overblik_outbox_deliveries_total Delivery processes that ended, since start.\n"
+		      "# TYPE overblik_outbox_deliveries_total counter\noverblik_outbox_deliveries_total %lu\n"
+		      "# HELP overblik_outbox_delivery_failures_total Delivery processes that failed (database, crash).\n"
+		      "# TYPE overblik_outbox_delivery_failures_total counter\noverblik_outbox_delivery_failures_total %lu\n"
+		      "# HELP overblik_outbox_delivering Whether a delivery process is running.\n"
+		      "# TYPE overblik_outbox_delivering gauge\noverblik_outbox_delivering %d\n",
+		      srv->m.deliveries_total, srv->m.delivery_failures_total, srv->mail_pid > 0);
 	ob_buf_printf(&b,
 		      "# HELP overblik_database_up Whether the last database check succeeded.\n"
 		      "# TYPE overblik_database_up gauge\noverblik_database_up %d\n",
@@ -665,6 +694,53 @@ fail:
 	cJSON_Delete(params);
 	cJSON_Delete(root);
 	return -1;
+}
+
+/* ---- the outbox (database thread) ---- */
+
+static void list_outbox_work(struct ob_db *db, void *arg)
+{
+	struct pending *p = arg;
+	struct ob_err err = {{0}};
+	if (ob_outbox_list(db, p->status_filter, (unsigned long long)p->offset, (int)p->limit, &p->result, &err) < 0)
+		fail(p, 503, "database", "%s", err.msg);
+}
+
+static void get_outbox_work(struct ob_db *db, void *arg)
+{
+	struct pending *p = arg;
+	struct ob_err err = {{0}};
+	cJSON *m = NULL;
+	if (ob_outbox_show(db, p->id, 0, &m, &err) < 0)
+		fail(p, 503, "database", "%s", err.msg);
+	else if (m == NULL)
+		fail(p, 404, "not_found", "no outbox message %llu", p->id);
+	else {
+		p->result = cJSON_CreateObject();
+		cJSON_AddItemToObject(p->result, "message", m);
+	}
+}
+
+static void retry_outbox_work(struct ob_db *db, void *arg)
+{
+	struct pending *p = arg;
+	struct ob_err err = {{0}};
+	int r = ob_outbox_retry(p->srv->cfg, db, p->id, &err);
+	if (r < 0)
+		fail(p, 503, "database", "%s", err.msg);
+	else if (r == 1)
+		fail(p, 404, "not_found", "no outbox message %llu", p->id);
+	else if (r == 2)
+		fail(p, 409, "conflict", "%s", err.msg);
+	else {
+		cJSON *m = NULL;
+		if (ob_outbox_show(db, p->id, 0, &m, &err) == 0 && m) {
+			p->result = cJSON_CreateObject();
+			cJSON_AddItemToObject(p->result, "message", m);
+		} else
+			p->result = cJSON_CreateObject();
+		p->kick_mail = 1;
+	}
 }
 
 static int parse_id(const char *s, unsigned long long *id)
@@ -831,6 +907,71 @@ static void handle(struct evhttp_request *req, void *arg)
 			}
 			p->file = ob_xstrdup(name);
 			ob_dbq_submit(srv->dbq, file_work, pending_done, p);
+		}
+		goto out;
+	}
+	/* /api/v1/outbox[/ID[/retry]] */
+	if (strcmp(seg[2], "outbox") == 0 && nseg <= 5) {
+		unsigned long long id = 0;
+		int retry = nseg == 5;
+		if (nseg >= 4 && parse_id(seg[3], &id) < 0) {
+			reply_error(req, 404, "not_found", "no outbox message %s", seg[3]);
+			goto out;
+		}
+		if (retry && strcmp(seg[4], "retry") != 0) {
+			reply_error(req, 404, "not_found", "no such endpoint: %s", path);
+			goto out;
+		}
+		if (retry ? m != EVHTTP_REQ_POST : !get) {
+			evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", retry ? "POST" : "GET");
+			reply_error(req, 405, "method_not_allowed", "%s takes %s", path, retry ? "POST" : "GET");
+			goto out;
+		}
+		if (retry && role < OB_ROLE_OPERATOR) {
+			reply_error(req, 403, "forbidden", "token %s is a viewer; a retry needs an operator", who);
+			ob_log(OB_LOG_NOTICE, "http: POST %s refused: token %s is a viewer", path, who);
+			goto out;
+		}
+		p = pending_new(srv, req);
+		p->id = id;
+		if (retry) {
+			ob_info("http: retry of outbox message %llu requested by token %s", id, who);
+			ob_dbq_submit(srv->dbq, retry_outbox_work, pending_done, p);
+		} else if (nseg == 4) {
+			ob_dbq_submit(srv->dbq, get_outbox_work, pending_done, p);
+		} else {
+			struct evkeyvalq q;
+			const char *v;
+			char *end;
+			int bad = 0;
+			p->limit = 50;
+			evhttp_parse_query_str(evhttp_uri_get_query(uri) ? evhttp_uri_get_query(uri) : "", &q);
+			if ((v = evhttp_find_header(&q, "status"))) {
+				int known = 0;
+				for (int s = 0; s < OB_OUTBOX_NSTATUS; s++)
+					known |= strcmp(v, ob_outbox_status_names[s]) == 0;
+				if (!known) {
+					reply_error(req, 400, "bad_request",
+						    "status=%s: expected queued, sending, sent, dead or dry_run", v);
+					bad = 1;
+				} else
+					p->status_filter = ob_xstrdup(v);
+			}
+			if (!bad && (v = evhttp_find_header(&q, "limit")) &&
+			    ((p->limit = strtol(v, &end, 10)) < 1 || p->limit > 1000 || *end)) {
+				reply_error(req, 400, "bad_request", "limit=%s: expected 1 to 1000", v);
+				bad = 1;
+			}
+			if (!bad && (v = evhttp_find_header(&q, "before")) && ((p->offset = strtol(v, &end, 10)) < 1 || *end)) {
+				reply_error(req, 400, "bad_request", "before=%s: expected a message id", v);
+				bad = 1;
+			}
+			evhttp_clear_headers(&q);
+			if (bad) {
+				pending_drop(p);
+				goto out;
+			}
+			ob_dbq_submit(srv->dbq, list_outbox_work, pending_done, p);
 		}
 		goto out;
 	}

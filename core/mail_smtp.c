@@ -38,6 +38,7 @@
 
 /* ---- connect(): TCP_NODELAY and a timeout, inside a session only ---- */
 
+int ob_smtp_tcp_nodelay = 1;
 static __thread int in_session;          /* this thread is in ob_smtp_send() */
 static __thread int session_connect_timeout;
 
@@ -56,7 +57,8 @@ int connect(int fd, const struct sockaddr *sa, socklen_t len)
 	}
 	if (!in_session || sa == NULL || (sa->sa_family != AF_INET && sa->sa_family != AF_INET6))
 		return real(fd, sa, len);
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (ob_smtp_tcp_nodelay)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	flags = fcntl(fd, F_GETFL);
 	if (flags < 0 || (flags & O_NONBLOCK))
 		return real(fd, sa, len);

@@ -57,6 +57,10 @@ typedef void (*ob_smtp_done_fn)(struct ob_smtp_msg *m, void *arg);
 int ob_smtp_send(const struct ob_smtp_conf *c, struct ob_smtp_msg *msgs, size_t n, ob_smtp_done_fn done,
 		 void *arg, struct ob_err *err);
 
+/* 1 (the default): sessions set TCP_NODELAY on their socket. 0 shows what
+ * libesmtp does on its own (bench/mail_bench compares the two). */
+extern int ob_smtp_tcp_nodelay;
+
 /* The configuration's SMTP settings; reads the password file (err names
  * it). Free with ob_smtp_conf_clear(). */
 int ob_smtp_conf_from(const struct ob_config_mail *m, struct ob_smtp_conf *c, struct ob_err *err);

@@ -45,6 +45,9 @@ static const char usage_text[] =
 	"      GET  /api/v1/runs?report=&status=&limit=&offset=   viewer\n"
 	"      GET  /api/v1/runs/ID                 viewer\n"
 	"      GET  /api/v1/runs/ID/files/NAME      viewer\n"
+	"      GET  /api/v1/outbox?status=&limit=&before=   viewer; newest first\n"
+	"      GET  /api/v1/outbox/ID               viewer; recipients, replies, items\n"
+	"      POST /api/v1/outbox/ID/retry         operator; deliver it now\n"
 	"    with \"Authorization: Bearer TOKEN\"; the configuration keeps each token's\n"
 	"    SHA-256 (printf %s TOKEN | sha256sum) and its role, viewer or operator.\n"
 	"\n"
@@ -57,11 +60,22 @@ static const char usage_text[] =
 	"  -V, --version      print the version\n"
 	"  --run-worker ID    (internal) execute run ID and exit; overblikd starts\n"
 	"                     itself this way for every run\n"
+	"  --deliver          (internal) deliver the outbox's due messages and exit;\n"
+	"                     overblikd starts itself this way when mail is due\n"
 	"\n"
 	"Signals: SIGHUP re-reads the configuration and the plugins (a broken new\n"
 	"configuration is refused and logged, and the old one kept; the endpoint and\n"
 	"running runs go on). SIGTERM and SIGINT stop taking work, let running runs\n"
-	"finish for up to grace_period seconds (default 30), and exit 0.\n"
+	"and the mail delivery (which stops after the batch it is sending) finish\n"
+	"for up to grace_period seconds (default 30), and exit 0.\n"
+	"\n"
+	"Mail: a run's notices become one message per recipient in the outbox (in\n"
+	"the database, with the run). When something is due, overblikd starts a\n"
+	"delivery process that sends it over SMTP (mail.smtp in the configuration),\n"
+	"or, with no SMTP server configured, writes each message as an .eml file\n"
+	"into state_dir/outbox/new. Failures are retried after 1, 2, 4 ... minutes,\n"
+	"at most an hour apart, until the message is 5 days old; then it is dead,\n"
+	"with the server's last reply (see overblik outbox).\n"
 	"\n"
 	"Logs go to stderr, one line each, prefixed <N> with the syslog level when\n"
 	"stderr is not a terminal (journald reads it). Tokens never appear in them.\n";
@@ -100,6 +114,7 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
 	ob_server_configure(&srv);
 	ob_log(OB_LOG_NOTICE, "overblikd: SIGHUP: configuration %s and %zu plugin%s loaded", cfg->path, srv.plugins.n,
 	       srv.plugins.n == 1 ? "" : "s");
+	ob_mailer_look(&srv); /* a new SMTP server or address may let waiting mail go */
 }
 
 static void on_chld(evutil_socket_t sig, short what, void *arg)
@@ -125,6 +140,7 @@ int main(int argc, char **argv)
 					     {"help", no_argument, NULL, 'h'},
 					     {"version", no_argument, NULL, 'V'},
 					     {"run-worker", required_argument, NULL, 'W'},
+					     {"deliver", no_argument, NULL, 'D'},
 					     {NULL, 0, NULL, 0}};
 	struct ob_err err = {{0}};
 	struct ob_db *db = NULL;
@@ -132,7 +148,7 @@ int main(int argc, char **argv)
 	struct timeval every = {10, 0};
 	char exe[PATH_MAX];
 	ssize_t n;
-	int c, test_only = 0, verbose = 0, applied;
+	int c, test_only = 0, verbose = 0, applied, deliver = 0;
 	unsigned long long worker = 0;
 
 	srv.config_path = "etc/overblik.json";
@@ -144,6 +160,7 @@ int main(int argc, char **argv)
 		case 'h': fputs(usage_text, stdout); return 0;
 		case 'V': printf("overblikd %s\n", PACKAGE_VERSION); return 0;
 		case 'W': worker = strtoull(optarg, NULL, 10); break;
+		case 'D': deliver = 1; break;
 		default: fprintf(stderr, "Try 'overblikd --help'.\n"); return 2;
 		}
 	}
@@ -166,6 +183,11 @@ int main(int argc, char **argv)
 	}
 	if (worker) {
 		int code = ob_run_execute(srv.cfg, worker);
+		ob_config_free(srv.cfg);
+		return code;
+	}
+	if (deliver) {
+		int code = ob_mailer_deliver(srv.cfg);
 		ob_config_free(srv.cfg);
 		return code;
 	}
@@ -221,6 +243,7 @@ int main(int argc, char **argv)
 	ob_server_check_db(&srv);
 	ob_server_recover(&srv);
 	ob_server_catch_up(&srv);
+	ob_mailer_start(&srv);
 	ob_log(OB_LOG_NOTICE, "overblikd %s: serving (database at %s, schema version %d, %zu plugin%s, %zu schedule%s)",
 	       PACKAGE_VERSION, ob_db_address(db), ob_db_schema_version_known(), srv.plugins.n,
 	       srv.plugins.n == 1 ? "" : "s", srv.nsched, srv.nsched == 1 ? "" : "s");
@@ -229,6 +252,7 @@ int main(int argc, char **argv)
 	if (srv.http)
 		evhttp_free(srv.http);
 	event_free(srv.health_timer);
+	ob_mailer_free(&srv);
 	if (srv.grace_timer)
 		event_free(srv.grace_timer);
 	event_free(ev_term);

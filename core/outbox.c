@@ -780,7 +780,7 @@ static void dmsgs_free(struct dmsg *ms, size_t n)
 	free(ms);
 }
 
-int ob_outbox_deliver(const struct ob_config *cfg, struct ob_db *db, volatile sig_atomic_t *stop,
+int ob_outbox_deliver(const struct ob_config *cfg, struct ob_db *db, int (*stop)(void),
 		      struct ob_outbox_counts *counts, struct ob_err *err)
 {
 	char host[200] = "", claim[300];
@@ -804,7 +804,7 @@ int ob_outbox_deliver(const struct ob_config *cfg, struct ob_db *db, volatile si
 		/* A configuration problem: nothing is claimed, everything waits. */
 		goto out;
 	}
-	while (stop == NULL || !*stop) {
+	while (stop == NULL || !stop()) {
 		struct ob_db_rows *r = NULL, *rr = NULL;
 		struct ob_db_param p[2] = {ob_p_str(claim), ob_p_int(cfg->mail.batch)};
 		unsigned long long claimed = 0;

@@ -6,8 +6,6 @@
 #ifndef OB_OUTBOX_H
 #define OB_OUTBOX_H
 
-#include <signal.h>
-
 #include "util.h"
 
 struct cJSON;
@@ -49,10 +47,10 @@ struct ob_outbox_counts {
 };
 
 /* Delivers every message that is due, batch after batch, until none is
- * due (or *stop becomes nonzero between batches). Messages a dead delivery
- * left claimed are put back first. Returns 0, or -1 when the database
- * failed (err); delivery failures are recorded on the messages. */
-int ob_outbox_deliver(const struct ob_config *cfg, struct ob_db *db, volatile sig_atomic_t *stop,
+ * due (or stop(), asked between batches, says so; NULL: never). Messages a
+ * dead delivery left claimed are put back first. Returns 0, or -1 when the
+ * database failed (err); delivery failures are recorded on the messages. */
+int ob_outbox_deliver(const struct ob_config *cfg, struct ob_db *db, int (*stop)(void),
 		      struct ob_outbox_counts *counts, struct ob_err *err);
 
 /* Queues message id for delivery now: a dead message's refused

@@ -219,13 +219,15 @@ static void finish_done(void *arg)
 	if (strcmp(j->status, "queued") != 0 && strcmp(j->status, "running") != 0)
 		metric_finished(&srv->m, j->report, j->status, j->seconds);
 	ob_info("run %llu: %s %s in %.2f s", j->id, j->report, j->status, j->seconds);
+	if (strcmp(j->status, "succeeded") == 0)
+		ob_mailer_look(srv); /* its mail, if any, goes now */
 	job_free(j);
 	try_start(srv);
 }
 
 void ob_server_maybe_exit(struct ob_server *srv)
 {
-	if (srv->stopping && srv->nrunning == 0 && ob_dbq_pending(srv->dbq) == 0)
+	if (srv->stopping && srv->nrunning == 0 && srv->mail_pid == 0 && ob_dbq_pending(srv->dbq) == 0)
 		event_base_loopbreak(srv->base);
 }
 
@@ -252,6 +254,7 @@ void ob_server_reap(struct ob_server *srv)
 		}
 		ob_dbq_submit(srv->dbq, finish_work, finish_done, j);
 	}
+	ob_mailer_reap(srv);
 	try_start(srv);
 }
 
@@ -637,6 +640,7 @@ void ob_server_check_db(struct ob_server *srv)
 static void on_grace(evutil_socket_t fd, short what, void *arg)
 {
 	struct ob_server *srv = arg;
+	ob_mailer_kill(srv);
 	for (struct ob_job *j = srv->jobs; j; j = j->next)
 		if (j->pid > 0) {
 			ob_log(OB_LOG_WARNING, "run %llu: %s still running after the grace period of %d s: killing it",
@@ -688,12 +692,13 @@ void ob_server_shutdown(struct ob_server *srv)
 		} else
 			p = &j->next;
 	}
-	if (srv->nrunning == 0) {
+	ob_mailer_stop(srv);
+	if (srv->nrunning == 0 && srv->mail_pid == 0) {
 		event_base_loopbreak(srv->base);
 		return;
 	}
-	ob_log(OB_LOG_NOTICE, "overblikd: waiting up to %d s for %d running run%s", srv->cfg->grace_period,
-	       srv->nrunning, srv->nrunning == 1 ? "" : "s");
+	ob_log(OB_LOG_NOTICE, "overblikd: waiting up to %d s for %d running run%s%s", srv->cfg->grace_period,
+	       srv->nrunning, srv->nrunning == 1 ? "" : "s", srv->mail_pid ? " and the mail delivery" : "");
 	srv->grace_timer = evtimer_new(srv->base, on_grace, srv);
 	evtimer_add(srv->grace_timer, &tv);
 }

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "cron.h"
+#include "outbox.h"
 #include "plugin.h"
 
 struct event;
@@ -56,6 +57,8 @@ struct ob_metrics {
 	double duration_sum;
 	unsigned long duration_count;
 	unsigned long plugin_failures_total;
+	unsigned long deliveries_total;          /* delivery processes that ended */
+	unsigned long delivery_failures_total;   /* ... and did not exit 0 */
 };
 extern const double ob_duration_bounds[OB_DURATION_BUCKETS];
 
@@ -84,6 +87,15 @@ struct ob_server {
 	time_t db_checked;
 	struct evhttp *http;
 	struct evhttp_bound_socket *http_sock;
+	/* the outbox (mailer.c) */
+	struct event *mail_timer;
+	pid_t mail_pid;               /* the delivery process, or 0 */
+	struct timespec mail_started;
+	int mail_look_pending;
+	int mail_kicked;              /* look again when the delivery ends */
+	struct ob_outbox_stats mail_stats;
+	time_t mail_stats_at;
+	int mail_stats_ok;
 };
 
 /* Loads plugins and sets the schedules from srv->cfg (also on SIGHUP). */
@@ -107,6 +119,17 @@ void ob_server_check_db(struct ob_server *srv);
 int ob_server_queued(const struct ob_server *srv);
 /* The schedule of report, or NULL when it has none. */
 const struct ob_sched *ob_server_sched(const struct ob_server *srv, const char *report);
+
+/* mailer.c: the outbox's delivery processes. */
+void ob_mailer_start(struct ob_server *srv);
+/* Looks at the outbox now (after a run, a retry, SIGHUP) and starts a delivery when something is due. */
+void ob_mailer_look(struct ob_server *srv);
+void ob_mailer_reap(struct ob_server *srv);
+void ob_mailer_stop(struct ob_server *srv);  /* at shutdown: SIGTERM, it stops between batches */
+void ob_mailer_kill(struct ob_server *srv);  /* after the grace period */
+void ob_mailer_free(struct ob_server *srv);
+/* overblikd --deliver: sends what is due and returns the exit code. */
+int ob_mailer_deliver(const struct ob_config *cfg);
 
 /* http_admin.c */
 int ob_http_start(struct ob_server *srv, struct ob_err *err);
