@@ -34,6 +34,7 @@
 #include <auth-client.h>
 #include <libesmtp.h>
 
+#include "log.h"
 #include "mail_smtp.h"
 
 /* ---- connect(): TCP_NODELAY and a timeout, inside a session only ---- */
@@ -139,6 +140,7 @@ struct session {
 	char last_reply[OB_SMTP_REPLY]; /* the server's last reply line, for session errors */
 	char tls_problem[256];
 	int auth_refused;
+	char auth_reply[OB_SMTP_REPLY]; /* the server's refusal of AUTH */
 };
 
 static void copy_reply(char *dst, int code, const char *text)
@@ -265,8 +267,19 @@ static void on_event(smtp_session_t session, int event, void *arg, ...)
 static void on_monitor(const char *buf, int len, int writing, void *arg)
 {
 	struct session *s = arg;
-	if (writing != 0 || len < 3)
+	if (writing) {
+		/* Commands at debug level, without their arguments: AUTH's carry
+		 * the credentials. */
+		int n = 0;
+		while (n < len && n < 16 && buf[n] >= 'A' && buf[n] <= 'Z')
+			n++;
+		if (n > 0)
+			ob_debug("smtp %s: C: %.*s ...", s->c->host, n, buf);
 		return;
+	}
+	if (len < 3)
+		return;
+	ob_debug("smtp %s: S: %.*s", s->c->host, (int)(len > 2 && buf[len - 2] == '\r' ? len - 2 : len), buf);
 	/* The last line of a reply is "NNN text"; keep it. */
 	const char *end = buf + len, *line = buf;
 	for (const char *p = buf; p < end; p++)
@@ -281,8 +294,10 @@ static void on_monitor(const char *buf, int len, int writing, void *arg)
 		if (*p == '\r' || *p == '\n')
 			*p = p[1] ? ' ' : '\0';
 	if (strncmp(s->last_reply, "535", 3) == 0 || strncmp(s->last_reply, "534", 3) == 0 ||
-	    strncmp(s->last_reply, "538", 3) == 0)
+	    strncmp(s->last_reply, "538", 3) == 0) {
 		s->auth_refused = 1;
+		memcpy(s->auth_reply, s->last_reply, sizeof(s->auth_reply));
+	}
 }
 
 static const char *message_cb(void **ctx, int *len, void *arg)
@@ -464,8 +479,8 @@ int ob_smtp_send(const struct ob_smtp_conf *c, struct ob_smtp_msg *msgs, size_t 
 			const char *why = s.tls_problem[0] ? s.tls_problem
 					  : s.auth_refused ? "AUTH refused"
 							   : smtp_strerror(smtp_errno(), ebuf, sizeof(ebuf));
-			ob_err_set(err, "smtp %s: %s%s%s", hostport, why, s.last_reply[0] ? "; the server said: " : "",
-				   s.last_reply);
+			const char *said = s.auth_refused ? s.auth_reply : s.last_reply;
+			ob_err_set(err, "smtp %s: %s%s%s", hostport, why, said[0] ? "; the server said: " : "", said);
 		} else {
 			int untried = 0;
 			for (size_t i = 0; i < n; i++)

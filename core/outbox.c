@@ -562,6 +562,18 @@ static void record(struct deliver *d, struct dmsg *m, int data_code, const char 
 
 	if (d->db_failed)
 		return;
+	{
+		/* With no recipient accepted the DATA reply ("503 need RCPT") says
+		 * nothing about the message: the recipients' replies do. */
+		int any = 0;
+		for (size_t k = 0; k < m->nrcpt; k++)
+			any |= m->rcpt[k].code >= 200 && m->rcpt[k].code < 300;
+		if (!any && data_code >= 300) {
+			data_code = 0;
+			data_reply = NULL;
+			perm = 0;
+		}
+	}
 	if (ob_db_begin(d->db, &err) < 0)
 		goto fail;
 	for (size_t k = 0; k < m->nrcpt; k++) {

@@ -46,8 +46,9 @@ def ok(cond, desc, diag=None):
     return cond
 
 
-def eq(got, want, desc):
-    return ok(got == want, desc, f"got:  {got!r}\nwant: {want!r}")
+def eq(got, want, desc, diag=None):
+    extra = "" if diag is None else f"\n{diag}"
+    return ok(got == want, desc, f"got:  {got!r}\nwant: {want!r}{extra}")
 
 
 def skip(desc, why):

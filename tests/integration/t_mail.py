@@ -1,0 +1,524 @@
+#!/usr/bin/python3
+"""Mail that arrives: the outbox against a real SMTP server on 127.0.0.1
+(Debian's aiosmtpd, tests/integration/smtpd.py: plain, STARTTLS with a
+self-signed certificate, AUTH), the real overblikd over HTTP and the CLI, and
+what arrived read back with Python's email package."""
+
+import email
+import email.policy
+import glob
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+
+import obtest
+from obtest import Env, ok, eq, run_tests, skip
+from t_server import Server, base_config, free_port, request, write_config, VIEWER, OPERATOR
+
+SMTPD = os.path.join(obtest.TOP_SRCDIR, "tests", "integration", "smtpd.py")
+ORG = "Nørre Vesterå Kommune"
+AS_OF = "2026-11-26"
+
+
+# ---- helpers ----
+
+class Smtpd:
+    """tests/integration/smtpd.py on 127.0.0.1, storing what it accepts."""
+
+    def __init__(self, env, name, *opts, port=None):
+        self.env = env
+        self.dir = os.path.join(env.dir, name)
+        self.port = port or free_port()
+        self.opts = [str(o) for o in opts]
+        self.proc = None
+        self.logpath = os.path.join(env.dir, name + ".log")
+
+    def start(self):
+        ready = os.path.join(self.env.dir, f"smtpd-{self.port}.ready")
+        if os.path.exists(ready):
+            os.unlink(ready)
+        self.logf = open(self.logpath, "ab")
+        self.proc = subprocess.Popen(["/usr/bin/python3", SMTPD, "--port", str(self.port), "--dir", self.dir,
+                                      "--ready-file", ready, *self.opts],
+                                     stdout=subprocess.DEVNULL, stderr=self.logf)
+        deadline = time.time() + 20
+        while time.time() < deadline and not os.path.exists(ready):
+            if self.proc.poll() is not None:
+                raise RuntimeError("smtpd.py exited:\n" + self.log())
+            time.sleep(0.05)
+        if not os.path.exists(ready):
+            raise RuntimeError("smtpd.py did not start:\n" + self.log())
+        return self
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc:
+            self.logf.close()
+        self.proc = None
+
+    def log(self):
+        try:
+            with open(self.logpath, encoding="utf-8", errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def count(self):
+        return len(glob.glob(os.path.join(self.dir, "*.json")))
+
+    def messages(self):
+        """[{'env': envelope dict, 'raw': bytes, 'msg': EmailMessage}] in arrival order."""
+        out = []
+        for j in sorted(glob.glob(os.path.join(self.dir, "*.json"))):
+            with open(j) as f:
+                envl = json.load(f)
+            with open(j[:-5] + ".eml", "rb") as f:
+                raw = f.read()
+            out.append({"env": envl, "raw": raw, "msg": email.message_from_bytes(raw, policy=email.policy.default)})
+        return out
+
+    def wait_count(self, n, timeout=30):
+        deadline = time.time() + timeout
+        while time.time() < deadline and self.count() < n:
+            time.sleep(0.1)
+        return self.count()
+
+
+def seed(env, owners, systems_per_owner=1, extra_sql=""):
+    """One organisation; owners people (owner i: ejer{i}@nvk.dk) with their systems."""
+    env.start_db()
+    r = env.run("migrate")
+    if r.returncode != 0:
+        raise RuntimeError(r.stderr)
+    sql = [f"INSERT INTO organisations (id, kitos_uuid, cvr, name) VALUES (1, UUID(), '29189919', '{ORG}')"]
+    names = ["Åse Ørum", "Søren Bæk", "Jens Ærø", "Mette Hansen", "Bjørn Sønderby"]
+    people, systems = [], []
+    for i in range(1, owners + 1):
+        people.append(f"({i}, 1, UUID(), '{names[i % len(names)]} {i}', 'ejer{i}@nvk.dk')")
+        for k in range(systems_per_owner):
+            systems.append(f"(1, UUID(), 'System {i}.{k} – Økonomi', {i})")
+    sql.append("INSERT INTO people (id, org_id, kitos_uuid, name, email) VALUES " + ", ".join(people))
+    sql.append("INSERT INTO systems (org_id, kitos_uuid, name, owner_id) VALUES " + ", ".join(systems))
+    if extra_sql:
+        sql.append(extra_sql)
+    env.sql("; ".join(sql))
+
+
+def mail_config(port, smtp=None, **mail):
+    m = {"from": {"name": "overblik · Nørre Vesterå Kommune", "email": "overblik@nvk.dk"},
+         "roles": {"asg": [{"name": "Åse Ørum", "email": "asg1@nvk.dk"}, "asg2@nvk.dk"],
+                   "it_support": [{"name": "IT-støttefunktionen", "email": "it@nvk.dk"}]},
+         "poll_interval": 1, "retry_initial": 1, "retry_max": 2}
+    if smtp is not None:
+        m["smtp"] = smtp
+    m.update(mail)
+    return base_config(port, mail=m)
+
+
+def outbox(env):
+    return env.sql("SELECT id, recipient, status, attempts, IFNULL(last_reply, '') FROM outbox ORDER BY id")
+
+
+def wait_outbox(env, pred, timeout=30):
+    deadline = time.time() + timeout
+    rows = outbox(env)
+    while time.time() < deadline:
+        rows = outbox(env)
+        if pred(rows):
+            return rows
+        time.sleep(0.2)
+    return rows
+
+
+def body_text(msg, kind):
+    part = msg.get_body((kind,))
+    return part.get_content() if part else ""
+
+
+def attachment(msg):
+    for part in msg.iter_attachments():
+        if part.get_content_type() == "application/pdf":
+            return part.get_filename(), part.get_content()
+    return None, None
+
+
+# ---- tests ----
+
+def test_digests_over_smtp():
+    """Plain SMTP: one digest per owner and per role, Danish subject, both
+    bodies, the run's PDF byte for byte; a second run sends nothing new; a
+    name or system with CR LF adds no header."""
+    with Env("mail") as env:
+        port = free_port()
+        smtpd = Smtpd(env, "smtp", "--rcpt-fail", "asg2@nvk.dk=550").start()
+        inject = ("INSERT INTO people (id, org_id, kitos_uuid, name, email) VALUES "
+                  "(50, 1, UUID(), CONCAT('Eva', CHAR(13), CHAR(10), 'Bcc: a@b'), 'eva@nvk.dk'); "
+                  "INSERT INTO systems (org_id, kitos_uuid, name, owner_id) VALUES "
+                  "(1, UUID(), CONCAT('X', CHAR(13), CHAR(10), 'Bcc: a@b'), 50), "
+                  "(1, UUID(), 'Ordinært system', 50)")
+        seed(env, owners=4, systems_per_owner=2, extra_sql=inject)
+        write_config(env.config, env, mail_config(port, {"host": "127.0.0.1", "port": smtpd.port,
+                                                         "starttls": "off"}))
+        srv = Server(env, port).start()
+        try:
+            r, rid = srv.trigger("notify", {"as_of": AS_OF, "params": {"roles": "asg"}})
+            run = srv.wait_run(rid)
+            eq(run and run["status"], "succeeded", "the run succeeds")
+            got = smtpd.wait_count(6)
+            eq(got, 6, "six messages arrive: one per owner (5) and one for ASG")
+            msgs = smtpd.messages()
+            owners = [m for m in msgs if m["env"]["rcpt_tos"][0].startswith(("ejer", "eva"))]
+            eq(sorted(m["env"]["rcpt_tos"][0] for m in owners),
+               ["ejer1@nvk.dk", "ejer2@nvk.dk", "ejer3@nvk.dk", "ejer4@nvk.dk", "eva@nvk.dk"],
+               "one digest per owner, to the owner's address")
+            m1 = next(m for m in owners if m["env"]["rcpt_tos"] == ["ejer1@nvk.dk"])["msg"]
+            eq(str(m1["Subject"]), "Påmindelser (test): 2 punkter til dig pr. 26.11.2026",
+               "the Subject decodes to the Danish text")
+            ok(b"=?UTF-8?" in next(m for m in owners if m["env"]["rcpt_tos"] == ["ejer1@nvk.dk"])["raw"]
+               .split(b"\r\n\r\n")[0], "the Subject is RFC 2047 encoded on the wire")
+            txt, html = body_text(m1, "plain"), body_text(m1, "html")
+            ok("System 1.0 – Økonomi" in txt and "System 1.1 – Økonomi" in txt,
+               "the text part lists the owner's two systems", txt)
+            ok("System 2.0" not in txt, "and no other owner's", txt)
+            ok("<b>System 1.0 – Økonomi</b>" in html and "<b>System 1.1 – Økonomi</b>" in html,
+               "the HTML part lists them", html)
+            ok("Kære Søren Bæk 1" in txt, "the text greets the owner by name", txt[:200])
+            eq(str(m1["From"]), "overblik · Nørre Vesterå Kommune <overblik@nvk.dk>", "From is the configured sender")
+            eq(m1["Auto-Submitted"], "auto-generated", "Auto-Submitted: auto-generated")
+            pdf = srv.get(f"/api/v1/runs/{rid}/files/notify.pdf")
+            name, data = attachment(m1)
+            eq(name, "notify.pdf", "the PDF is attached by its name")
+            ok(data == pdf.body and len(data) > 1000, "the attachment equals the run's PDF byte for byte",
+               f"{len(data or b'')} vs {len(pdf.body)}")
+            mid = env.scalar("SELECT message_id FROM outbox WHERE recipient = 'owner:1'")
+            eq(m1["Message-ID"], f"<{mid}>", "the Message-ID is the outbox's, stable per message")
+            asg = [m for m in msgs if "asg1@nvk.dk" in m["env"]["rcpt_tos"]]
+            eq(len(asg), 1, "ASG gets one briefing")
+            eq(asg[0]["env"]["rcpt_tos"], ["asg1@nvk.dk"], "only the address that took it (asg2 refused with 550)")
+            ok("Administrations- og Servicechefgruppen" in body_text(asg[0]["msg"], "plain"),
+               "the briefing is addressed to ASG")
+            eq(str(asg[0]["msg"]["To"]), "Åse Ørum <asg1@nvk.dk>, asg2@nvk.dk", "its To lists the role's addresses")
+            rows = env.sql("SELECT r.email, r.status, IFNULL(r.reply, '') FROM outbox_rcpts r JOIN outbox o "
+                           "ON o.id = r.message WHERE o.recipient = 'asg' ORDER BY r.seq")
+            eq([x[:2] for x in rows], [["asg1@nvk.dk", "sent"], ["asg2@nvk.dk", "dead"]],
+               "the refused recipient is dead, the other sent")
+            ok(rows[1][2].startswith("550"), "the dead recipient keeps the server's reply", rows)
+            eq(env.scalar("SELECT status FROM outbox WHERE recipient = 'asg'"), "sent", "and the message is sent")
+
+            # Header injection: the name and the system with CR LF.
+            eva = next(m for m in owners if m["env"]["rcpt_tos"] == ["eva@nvk.dk"])
+            for m in msgs:
+                head = m["raw"].split(b"\r\n\r\n")[0]
+                ok(not re.search(rb"(?im)^bcc:", head), "no Bcc header in any message",
+                   head.decode(errors="replace")[:800])
+                ok("a@b" not in m["env"]["rcpt_tos"], "a@b is never an envelope recipient")
+            to = eva["msg"]["To"].addresses
+            eq([(a.display_name, a.addr_spec) for a in to], [("Eva Bcc: a@b", "eva@nvk.dk")],
+               "the owner's name with CR LF is one display name of one address")
+            heads = [k.lower() for k in eva["msg"].keys()]
+            eq(sorted(heads), sorted(["date", "message-id", "from", "to", "subject", "mime-version",
+                                      "auto-submitted", "content-type"]), "and the headers are the usual ones")
+            ok("X\nBcc: a@b" in body_text(eva["msg"], "plain") or "X\r\nBcc: a@b" in body_text(eva["msg"], "plain")
+               or "X Bcc: a@b" in body_text(eva["msg"], "plain"), "the system's name is in the body, harmless")
+
+            # Operations: list, show, metrics.
+            lst = srv.get("/api/v1/outbox?status=sent").json()
+            eq(len(lst["messages"]), 6, "GET /api/v1/outbox?status=sent lists the six")
+            page = srv.get("/api/v1/outbox?limit=4").json()
+            eq(len(page["messages"]), 4, "limit=4 gives four")
+            page2 = srv.get(f"/api/v1/outbox?limit=4&before={page['next_before']}").json()
+            eq(len(page2["messages"]) + 4, 6, "before= gives the rest")
+            one = srv.get(f"/api/v1/outbox/{lst['messages'][0]['id']}").json()["message"]
+            ok(one["recipients"] and one["item_list"], "GET /api/v1/outbox/ID has recipients and items", one)
+            eq(srv.post(f"/api/v1/outbox/{one['id']}/retry", token=VIEWER).status, 403, "a viewer cannot retry")
+            r = srv.post(f"/api/v1/outbox/{one['id']}/retry")
+            eq(r.status, 409, "a sent message cannot be retried", r)
+            eq(srv.get("/api/v1/outbox?status=bogus").status, 400, "a bad status is a 400")
+            eq(srv.get("/api/v1/outbox/999999").status, 404, "an unknown message is a 404")
+            time.sleep(1.5)
+            met = request(port, "GET", "/metrics").body.decode()
+            ok('overblik_outbox_messages{status="sent"} 6' in met, "/metrics counts the sent messages", met[-900:])
+            ok("overblik_outbox_oldest_queued_seconds 0" in met, "/metrics: nothing is waiting")
+
+            # The same as_of again: every item was mailed, nothing new goes out.
+            r, rid2 = srv.trigger("notify", {"as_of": AS_OF, "params": {"roles": "asg"}})
+            run2 = srv.wait_run(rid2)
+            eq(run2 and run2["status"], "succeeded", "a second run for the same as_of succeeds")
+            time.sleep(3)
+            eq(smtpd.count(), 6, "and sends nothing new")
+            eq(env.scalar(f"SELECT COUNT(*) FROM outbox WHERE run_id = {rid2}"), "0", "it made no message")
+            eq(env.scalar(f"SELECT COUNT(*) FROM run_notices WHERE run_id = {rid2}"), "11",
+               "though the plugin notified all eleven items again")
+        finally:
+            srv.stop()
+            smtpd.stop()
+
+
+def test_smtp_down_then_up():
+    """No SMTP server: messages wait, with the reason; once it starts they arrive."""
+    with Env("mail-down") as env:
+        port, sport = free_port(), free_port()
+        seed(env, owners=3)
+        write_config(env.config, env, mail_config(port, {"host": "127.0.0.1", "port": sport, "starttls": "off",
+                                                         "connect_timeout": 2}))
+        srv = Server(env, port).start()
+        smtpd = Smtpd(env, "smtp", port=sport)
+        try:
+            r, rid = srv.trigger("notify", {"as_of": AS_OF})
+            eq((srv.wait_run(rid) or {}).get("status"), "succeeded", "the run succeeds with the SMTP server down")
+            rows = wait_outbox(env, lambda rs: rs and all(int(x[3]) >= 2 for x in rs))
+            ok(rows and all(x[2] in ("queued", "sending") for x in rows), "its messages stay queued", rows)
+            ok(rows and all(int(x[3]) >= 2 for x in rows), "and are retried (attempts counted)", rows)
+            ok(rows and "Connection refused" in rows[0][4] and str(sport) in rows[0][4],
+               "last_reply names the server and the refusal", rows)
+            met = request(port, "GET", "/metrics").body.decode()
+            m = re.search(r"overblik_outbox_oldest_queued_seconds (\d+)", met)
+            ok(m and int(m.group(1)) >= 1, "/metrics shows the age of the oldest queued message", met[-600:])
+            smtpd.start()
+            eq(smtpd.wait_count(3, timeout=30), 3, "once the server is up, all three arrive")
+            rows = wait_outbox(env, lambda rs: all(x[2] == "sent" for x in rs))
+            ok(all(x[2] == "sent" for x in rows), "and are marked sent", rows)
+            time.sleep(2.5)
+            eq(smtpd.count(), 3, "each once")
+        finally:
+            srv.stop()
+            smtpd.stop()
+
+
+def test_4xx_and_5xx():
+    """A 4xx is retried later; a 5xx is dead with its reply while the others arrive."""
+    with Env("mail-codes") as env:
+        port = free_port()
+        smtpd = Smtpd(env, "smtp", "--rcpt-fail", "ejer1@nvk.dk=451:1", "--rcpt-fail", "ejer2@nvk.dk=550",
+                      "--data-fail", "452:1").start()
+        seed(env, owners=4)
+        write_config(env.config, env, mail_config(port, {"host": "127.0.0.1", "port": smtpd.port, "starttls": "off"}))
+        r = env.run("run", "notify", "--as-of", AS_OF)
+        eq(r.returncode, 0, "overblik run notify succeeds", r.stderr)
+        r = env.run("outbox", "flush")
+        eq(r.returncode, 0, "overblik outbox flush exits 0", r.stderr)
+        ok(re.search(r"sent 1, to retry 2, dead 1", r.stdout), "flush prints its counts: sent 1, to retry 2, dead 1",
+           r.stdout)
+        rows = {x[1]: x for x in outbox(env)}
+        eq(rows["owner:1"][2:4], ["queued", "1"], "the 451 to ejer1 is queued for later, one attempt")
+        ok("451 4.3.0" in rows["owner:1"][4] and "ejer1@nvk.dk" in rows["owner:1"][4], "with the 451 as last reply",
+           rows["owner:1"])
+        eq(rows["owner:2"][2], "dead", "the 550 to ejer2 is dead")
+        ok("550" in rows["owner:2"][4] and "ejer2@nvk.dk" in rows["owner:2"][4], "with the 550 reply", rows["owner:2"])
+        eq(sorted(x[2] for k, x in rows.items() if k in ("owner:3", "owner:4")), ["queued", "sent"],
+           "of the others, one got through and one met the DATA 452")
+        r = env.run("outbox", "flush")
+        ok(re.search(r"sent 0, to retry 0, dead 0", r.stdout) and "next due in" in r.stdout,
+           "a flush right away sends nothing: the retries are not due yet", r.stdout)
+        time.sleep(1.2)
+        r = env.run("outbox", "flush")
+        ok(re.search(r"sent 2, to retry 0, dead 0", r.stdout), "after the backoff both are delivered", r.stdout)
+        eq(sorted(m["env"]["rcpt_tos"][0] for m in smtpd.messages()),
+           ["ejer1@nvk.dk", "ejer3@nvk.dk", "ejer4@nvk.dk"], "ejer1, ejer3 and ejer4 each got theirs once")
+        dead_id = rows["owner:2"][0]
+        r = env.run("outbox", "show", dead_id)
+        ok("dead" in r.stdout and "550" in r.stdout, "outbox show names the dead recipient and the reply", r.stdout)
+        r = env.run("outbox", "retry", dead_id)
+        eq(r.returncode, 0, "outbox retry of the dead message", r.stderr)
+        r = env.run("outbox", "flush")
+        eq(env.scalar(f"SELECT status FROM outbox WHERE id = {dead_id}"), "dead", "still refused: dead again")
+        eq(env.scalar(f"SELECT attempts FROM outbox WHERE id = {dead_id}"), "2", "after a second attempt")
+        r = env.run("outbox", "retry", "99999")
+        eq(r.returncode, 1, "retry of an unknown message exits 1", r.stderr)
+        ok("no message 99999" in r.stderr, "and says so", r.stderr)
+        r = env.run("outbox", "list", "--status", "dead")
+        ok(r.returncode == 0 and "owner:2" in r.stdout and "owner:1" not in r.stdout,
+           "outbox list --status dead shows the dead one", r.stdout)
+        # Past max_age a failing message is given up.
+        env.sql("UPDATE outbox SET status = 'queued', next_attempt_at = NOW(), expires_at = NOW() - INTERVAL 1 SECOND "
+                f"WHERE id = {dead_id}")
+        env.sql(f"UPDATE outbox_rcpts SET status = 'pending' WHERE message = {dead_id}")
+        smtpd.stop()
+        r = env.run("outbox", "flush")
+        ok("dead 1" in r.stdout, "a message failing past max_age is dead", r.stdout)
+        ok("gave up after" in env.scalar(f"SELECT last_reply FROM outbox WHERE id = {dead_id}"),
+           "its last reply says it gave up")
+
+
+def tls_files(env):
+    d = os.path.join(env.dir, "tls")
+    os.makedirs(d, exist_ok=True)
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=DNS:127.0.0.1,IP:127.0.0.1", "-days", "2",
+                    "-keyout", os.path.join(d, "key.pem"), "-out", os.path.join(d, "cert.pem")],
+                   check=True, capture_output=True)
+    return os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
+
+
+def test_starttls_and_auth():
+    """STARTTLS with a self-signed certificate, AUTH with the password from a file."""
+    with Env("mail-tls") as env:
+        cert, key = tls_files(env)
+        pwfile = os.path.join(env.dir, "smtp-password")
+        with open(pwfile, "w") as f:
+            f.write("hemmeligt-kodeord\n")
+        smtpd = Smtpd(env, "smtp", "--starttls", cert, key, "--require-starttls",
+                      "--auth", "overblik:hemmeligt-kodeord").start()
+        seed(env, owners=2)
+        smtp = {"host": "127.0.0.1", "port": smtpd.port, "starttls": "required", "ca_file": cert,
+                "username": "overblik", "password_file": pwfile}
+        write_config(env.config, env, mail_config(free_port(), smtp))
+        eq(env.run("run", "notify", "--as-of", AS_OF).returncode, 0, "the run succeeds")
+        r = env.run("outbox", "flush")
+        ok("sent 2," in r.stdout, "flush over STARTTLS with AUTH sends both", r.stdout + r.stderr)
+        msgs = smtpd.messages()
+        eq([(m["env"]["tls"], m["env"]["auth"]) for m in msgs], [(True, "overblik")] * 2,
+           "both came under TLS, authenticated as overblik")
+        ok(msgs and str(msgs[0]["msg"]["Subject"]).startswith("Påmindelser"), "and read back right")
+
+        # Wrong password: waits (a configuration problem is not the message's fault).
+        with open(pwfile, "w") as f:
+            f.write("forkert")
+        eq(env.run("run", "notify", "--as-of", AS_OF, "--param", "key=k2").returncode, 0, "a second run")
+        r = env.run("outbox", "flush")
+        ok("to retry 2" in r.stdout and "dead 0" in r.stdout, "a wrong password: both wait for a retry",
+           r.stdout + r.stderr)
+        reply = env.scalar("SELECT last_reply FROM outbox ORDER BY id DESC LIMIT 1")
+        ok("AUTH" in reply and "535" in reply, "the reply says AUTH was refused, with the server's 535", reply)
+
+        # An untrusted certificate: nothing is sent in clear or to the wrong server.
+        with open(pwfile, "w") as f:
+            f.write("hemmeligt-kodeord")
+        smtp2 = dict(smtp)
+        smtp2.pop("ca_file")
+        write_config(env.config, env, mail_config(free_port(), smtp2))
+        env.sql("UPDATE outbox SET next_attempt_at = NOW() WHERE status = 'queued'")
+        r = env.run("outbox", "flush")
+        ok("to retry 2" in r.stdout, "with the system's CAs the self-signed certificate is refused", r.stdout)
+        reply = env.scalar("SELECT last_reply FROM outbox ORDER BY id DESC LIMIT 1")
+        ok("certificate" in reply, "and the reply says why", reply)
+        eq(smtpd.count(), 2, "nothing more arrived")
+        smtpd.stop()
+
+        # STARTTLS required against a server without it.
+        plain = Smtpd(env, "plain").start()
+        smtp3 = {"host": "127.0.0.1", "port": plain.port, "starttls": "required"}
+        write_config(env.config, env, mail_config(free_port(), smtp3))
+        env.sql("UPDATE outbox SET next_attempt_at = NOW() WHERE status = 'queued'")
+        r = env.run("outbox", "flush")
+        reply = env.scalar("SELECT last_reply FROM outbox ORDER BY id DESC LIMIT 1")
+        ok("to retry 2" in r.stdout and "STARTTLS" in reply, "starttls required: a server without it gets nothing",
+           r.stdout + reply)
+        eq(plain.count(), 0, "not a message in clear")
+        smtp3["starttls"] = "opportunistic"
+        write_config(env.config, env, mail_config(free_port(), smtp3))
+        env.sql("UPDATE outbox SET next_attempt_at = NOW() WHERE status = 'queued'")
+        r = env.run("outbox", "flush")
+        ok("sent 2," in r.stdout, "opportunistic: sent without TLS", r.stdout + r.stderr)
+        eq([m["env"]["tls"] for m in plain.messages()], [False, False], "in clear, as configured")
+        plain.stop()
+
+
+def test_kill_during_delivery():
+    """kill -9 of overblikd while 200 messages go out: after a restart all 200
+    arrive; the duplicates (the message in flight) are counted."""
+    with Env("mail-kill") as env:
+        port = free_port()
+        smtpd = Smtpd(env, "smtp", "--delay-data", "0.02").start()
+        seed(env, owners=200)
+        write_config(env.config, env, mail_config(port, {"host": "127.0.0.1", "port": smtpd.port, "starttls": "off"},
+                                                  batch=20))
+        srv = Server(env, port).start()
+        try:
+            r, rid = srv.trigger("notify", {"as_of": AS_OF})
+            eq((srv.wait_run(rid) or {}).get("status"), "succeeded", "a run with 200 owners succeeds")
+            n = smtpd.wait_count(60, timeout=60)
+            ok(60 <= n < 200, f"delivery is under way ({n} of 200)")
+            srv.proc.send_signal(signal.SIGKILL)
+            srv.proc.wait()
+            srv.logf.close()
+            time.sleep(0.5)
+            at_kill = smtpd.count()
+            ok(at_kill < 200, f"killed with {at_kill} of 200 delivered")
+            sending = int(env.scalar("SELECT COUNT(*) FROM outbox WHERE status IN ('queued', 'sending')"))
+            ok(sending > 0, f"{sending} messages were left queued or being sent")
+            srv = Server(env, port).start()
+            deadline = time.time() + 90
+            while time.time() < deadline:
+                ids = set(m["msg"]["Message-ID"] for m in smtpd.messages())
+                if len(ids) >= 200:
+                    break
+                time.sleep(0.3)
+            rows = wait_outbox(env, lambda rs: all(x[2] == "sent" for x in rs), timeout=30)
+            msgs = smtpd.messages()
+            ids = [m["msg"]["Message-ID"] for m in msgs]
+            eq(len(set(ids)), 200, "after the restart all 200 arrived")
+            eq(sum(1 for x in rows if x[2] == "sent"), 200, "and all 200 are marked sent")
+            dups = len(ids) - len(set(ids))
+            print(f"# kill -9 during delivery: {len(ids)} messages received for 200, {dups} duplicate(s)")
+            ok(dups <= 20, f"duplicates are at most the batch in flight ({dups})")
+            ok("left being sent by" in srv.log(), "the restart logs the messages it put back", srv.log()[-1500:])
+        finally:
+            srv.stop()
+            smtpd.stop()
+
+
+def test_maildir_default_and_dry_run():
+    """No SMTP server configured: each message is an .eml file in
+    state_dir/outbox/new; a dry run stores its messages and sends none; an
+    owner without an address goes to IT support; a broken template fails the
+    run with no mail at all."""
+    with Env("mail-eml") as env:
+        extra = ("INSERT INTO people (id, org_id, kitos_uuid, name, email) VALUES (60, 1, UUID(), 'Uden Adresse', NULL);"
+                 "INSERT INTO systems (org_id, kitos_uuid, name, owner_id) VALUES (1, UUID(), 'Løn & Personale', 60)")
+        seed(env, owners=2, extra_sql=extra)
+        write_config(env.config, env, mail_config(free_port()))
+        r = env.run("run", "notify", "--as-of", AS_OF, "--dry-run")
+        eq(r.returncode, 0, "a dry run succeeds", r.stderr)
+        rows = outbox(env)
+        eq(sorted(x[2] for x in rows), ["dry_run"] * 3, "its three messages are stored as dry_run", rows)
+        r = env.run("outbox", "flush")
+        ok("sent 0," in r.stdout, "flush sends none of them", r.stdout)
+        eq(glob.glob(os.path.join(env.state, "outbox", "new", "*")), [], "no .eml file is written for a dry run")
+        r = env.run("outbox", "show", "--mime", rows[0][0])
+        ok(r.stdout.startswith("Date: ") and "Message-ID: <" in r.stdout, "outbox show --mime prints the message",
+           r.stdout[:300])
+
+        r = env.run("run", "notify", "--as-of", AS_OF)
+        eq(r.returncode, 0, "the real run succeeds", r.stderr)
+        ok("3 messages with 3 items queued" in r.stderr, "the dry run held no dedupe key: all three are queued",
+           r.stderr)
+        r = env.run("outbox", "flush")
+        ok("sent 3," in r.stdout, "flush writes all three", r.stdout)
+        files = sorted(glob.glob(os.path.join(env.state, "outbox", "new", "*.eml")))
+        eq(len(files), 3, "three .eml files in state_dir/outbox/new")
+        eq(glob.glob(os.path.join(env.state, "outbox", "tmp", "*")), [], "nothing left in tmp/")
+        parsed = [email.message_from_bytes(open(f, "rb").read(), policy=email.policy.default) for f in files]
+        it = [m for m in parsed if "it@nvk.dk" in str(m["To"])]
+        eq(len(it), 1, "the owner without an address goes to it_support")
+        ok(str(it[0]["Subject"]).startswith("Datakvalitet"), "as a data-quality finding", str(it[0]["Subject"]))
+        t = body_text(it[0], "plain")
+        ok("Uden Adresse" in t and "Løn & Personale" in t, "naming the owner and the item", t)
+        ok("Løn &amp; Personale" in body_text(it[0], "html"), "the HTML part escapes the values")
+        for m in parsed:
+            ok(all(line.endswith(b"\r\n") for line in open(files[0], "rb").read().splitlines(True)),
+               "the .eml file has CRLF line ends")
+            break
+
+        # A template that cannot render fails the run, and no message is made.
+        before = env.scalar("SELECT COUNT(*) FROM outbox")
+        os.unlink(os.path.join(env.templates, "notify", "item.txt"))
+        r = env.run("run", "notify", "--as-of", AS_OF, "--param", "key=new")
+        ok(r.returncode != 0, "a run whose item template is missing fails", r.stdout + r.stderr)
+        ok("notify/item.txt" in r.stderr, "naming the template", r.stderr)
+        eq(env.scalar("SELECT COUNT(*) FROM outbox"), before, "and leaves no message: all or none")
+        eq(env.scalar("SELECT status FROM runs ORDER BY id DESC LIMIT 1"), "failed", "the run is recorded failed")
+
+
+if __name__ == "__main__":
+    run_tests(test_digests_over_smtp, test_smtp_down_then_up, test_4xx_and_5xx, test_starttls_and_auth,
+              test_kill_during_delivery, test_maildir_default_and_dry_run)
