@@ -499,6 +499,22 @@ const char *ob_config_setting(const struct ob_config_report *r, const char *key)
 	return NULL;
 }
 
+/* s for an error message: control characters as \r, \n, \xHH. */
+static void printable(const char *s, char *out, size_t n)
+{
+	size_t o = 0;
+	for (; s && *s && o + 5 < n; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '\r' || ch == '\n' || ch == '\t')
+			o += (size_t)snprintf(out + o, n - o, "\\%c", ch == '\r' ? 'r' : ch == '\n' ? 'n' : 't');
+		else if (ch < 0x20 || ch == 0x7f)
+			o += (size_t)snprintf(out + o, n - o, "\\x%02x", ch);
+		else
+			out[o++] = (char)ch;
+	}
+	out[o] = '\0';
+}
+
 /* "a@b.dk" or {"name": "...", "email": "a@b.dk"}. */
 static int load_addr(const char *file, const char *ptr, const cJSON *v, struct ob_config_addr *a,
 		     struct ob_err *err)
@@ -526,10 +542,11 @@ static int load_addr(const char *file, const char *ptr, const cJSON *v, struct o
 		}
 	}
 	if (a->email == NULL || !ob_mime_addr_valid(a->email)) {
+		char shown[300];
+		printable(a->email, shown, sizeof(shown));
 		ob_err_set(err, "%s: %s: expected an e-mail address (\"it@kommune.dk\") or {\"name\": ..., "
 				"\"email\": ...}%s%s%s",
-			   file, ptr, a->email ? "; \"" : "", a->email ? a->email : "",
-			   a->email ? "\" is not a plain address" : "");
+			   file, ptr, a->email ? "; \"" : "", shown, a->email ? "\" is not a plain address" : "");
 		return -1;
 	}
 	return 0;

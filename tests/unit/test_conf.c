@@ -100,6 +100,50 @@ DEF_TEST(errors)
 	EXPECT_CONTAINS("unexpected end of file", m ? m - strlen(path) - 2 : NULL);
 }
 
+DEF_TEST(mail)
+{
+	struct ob_config *c;
+	EXPECT_EQ_STR(NULL, load("{}", &c));
+	EXPECT_EQ_STR(NULL, c->mail.smtp_host); /* no SMTP: .eml files */
+	EXPECT_EQ_INT(OB_STARTTLS_REQUIRED, c->mail.starttls);
+	EXPECT_EQ_INT(60, c->mail.retry_initial);
+	EXPECT_EQ_INT(3600, c->mail.retry_max);
+	EXPECT_EQ_INT(5 * 86400, c->mail.max_age);
+	EXPECT_EQ_STR("overblik@localhost", c->mail.from.email);
+	ob_config_free(c);
+	EXPECT_EQ_STR(NULL, load("{\"mail\": {\"from\": {\"name\": \"overblik · Hjørring\", \"email\": \"ob@hjoerring.dk\"}, "
+				 "\"roles\": {\"asg\": [\"a@hjoerring.dk\", {\"name\": \"Åse\", \"email\": \"b@hjoerring.dk\"}]}, "
+				 "\"smtp\": {\"host\": \"smtp.hjoerring.dk\", \"port\": 587, \"starttls\": \"opportunistic\", "
+				 "\"username\": \"u\", \"password_file\": \"/etc/pw\"}, \"max_age_hours\": 48}}",
+				 &c));
+	EXPECT_EQ_STR("smtp.hjoerring.dk", c->mail.smtp_host);
+	EXPECT_EQ_INT(587, c->mail.smtp_port);
+	EXPECT_EQ_INT(OB_STARTTLS_OPPORTUNISTIC, c->mail.starttls);
+	EXPECT_EQ_INT(2, c->mail.nroles[ob_mail_role("asg")]);
+	EXPECT_EQ_STR("Åse", c->mail.roles[ob_mail_role("asg")][1].name);
+	EXPECT_EQ_STR("b@hjoerring.dk", c->mail.roles[ob_mail_role("asg")][1].email);
+	EXPECT_EQ_INT(0, c->mail.nroles[ob_mail_role("direktion")]);
+	EXPECT_EQ_INT(48 * 3600, c->mail.max_age);
+	ob_config_free(c);
+	EXPECT_EQ_STR("/mail/roles/asg/1: expected an e-mail address (\"it@kommune.dk\") or {\"name\": ..., \"email\": "
+		      "...}; \"x y@z\" is not a plain address",
+		      load("{\"mail\": {\"roles\": {\"asg\": [\"a@b.dk\", \"x y@z\"]}}}", &c));
+	EXPECT_EQ_STR("/mail/from: expected an e-mail address (\"it@kommune.dk\") or {\"name\": ..., \"email\": "
+		      "...}; \"a@b\\r\\nBcc: c@d\" is not a plain address",
+		      load("{\"mail\": {\"from\": \"a@b\\r\\nBcc: c@d\"}}", &c));
+	EXPECT_CONTAINS("/mail/roles/board: unknown key (known here: asg, direktion, isk, indkoeb, iod, it_support)",
+			load("{\"mail\": {\"roles\": {\"board\": []}}}", &c));
+	EXPECT_EQ_STR("/mail/smtp/starttls: expected \"required\", \"opportunistic\" or \"off\"",
+		      load("{\"mail\": {\"smtp\": {\"host\": \"h\", \"starttls\": \"yes\"}}}", &c));
+	EXPECT_CONTAINS("/mail/smtp/host: required when /mail/smtp is given",
+			load("{\"mail\": {\"smtp\": {\"port\": 25}}}", &c));
+	EXPECT_CONTAINS("/mail/smtp: username and password_file go together",
+			load("{\"mail\": {\"smtp\": {\"host\": \"h\", \"username\": \"u\"}}}", &c));
+	EXPECT_EQ_STR("/mail/retry_max: 10 is less than retry_initial (60)", load("{\"mail\": {\"retry_max\": 10}}", &c));
+	EXPECT_EQ_STR("/mail/smtp/port: expected an integer from 1 to 65535",
+		      load("{\"mail\": {\"smtp\": {\"host\": \"h\", \"port\": 0}}}", &c));
+}
+
 int main(void)
 {
 	int fd = mkstemp(path);
@@ -107,6 +151,7 @@ int main(void)
 	RUN_TEST(defaults);
 	RUN_TEST(valid);
 	RUN_TEST(errors);
+	RUN_TEST(mail);
 	unlink(path);
 	END_TEST;
 }
