@@ -45,7 +45,9 @@ static __thread int session_connect_timeout;
 
 typedef int (*connect_fn)(int, const struct sockaddr *, socklen_t);
 
-int connect(int fd, const struct sockaddr *sa, socklen_t len)
+/* Exported (the tree builds with -fvisibility=hidden): libesmtp's calls
+ * must bind to this one, not libc's. */
+__attribute__((visibility("default"))) int connect(int fd, const struct sockaddr *sa, socklen_t len)
 {
 	static connect_fn real;
 	int flags, rc, one = 1;

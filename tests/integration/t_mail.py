@@ -294,6 +294,40 @@ def test_smtp_down_then_up():
             smtpd.stop()
 
 
+def test_connect_timeout():
+    """A server that never completes the TCP handshake (a listener whose
+    queue is full) costs connect_timeout, not the kernel's two minutes."""
+    import socket
+    with Env("mail-timeout") as env:
+        seed(env, owners=1)
+        lsn = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        lsn.bind(("127.0.0.1", 0))
+        lsn.listen(0)
+        port = lsn.getsockname()[1]
+        fillers = []
+        for _ in range(4):  # fill the accept queue: later SYNs are dropped
+            c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            c.setblocking(False)
+            c.connect_ex(("127.0.0.1", port))
+            fillers.append(c)
+        time.sleep(0.3)
+        try:
+            write_config(env.config, env, mail_config(free_port(), {"host": "127.0.0.1", "port": port,
+                                                                    "starttls": "off", "connect_timeout": 2}))
+            eq(env.run("run", "notify", "--as-of", AS_OF).returncode, 0, "the run succeeds")
+            t0 = time.time()
+            r = env.run("outbox", "flush", timeout=60)
+            took = time.time() - t0
+            ok("to retry 1" in r.stdout, "the message waits for a retry", r.stdout + r.stderr)
+            ok(took < 20, f"flush gives up after the connect timeout of 2 s ({took:.1f} s)")
+            reply = env.scalar("SELECT last_reply FROM outbox")
+            ok("timed out" in reply.lower(), "the reply says the connection timed out", reply)
+        finally:
+            for c in fillers:
+                c.close()
+            lsn.close()
+
+
 def test_4xx_and_5xx():
     """A 4xx is retried later; a 5xx is dead with its reply while the others arrive."""
     with Env("mail-codes") as env:
@@ -520,5 +554,6 @@ def test_maildir_default_and_dry_run():
 
 
 if __name__ == "__main__":
-    run_tests(test_digests_over_smtp, test_smtp_down_then_up, test_4xx_and_5xx, test_starttls_and_auth,
+    run_tests(test_digests_over_smtp, test_smtp_down_then_up, test_connect_timeout, test_4xx_and_5xx,
+              test_starttls_and_auth,
               test_kill_during_delivery, test_maildir_default_and_dry_run)
