@@ -453,8 +453,9 @@ static int cmd_outbox(const struct ob_config *cfg, int argc, char **argv)
 		else if (json)
 			print_json(o);
 		else {
-			static const char *const keys[] = {"status", "recipient", "kind", "subject", "created_at",
-							   "next_attempt_at", "sent_at", "last_reply", "message_id"};
+			static const char *const keys[] = {"status",	 "recipient",  "kind",	     "subject",
+							   "created_at", "next_attempt_at", "sent_at", "last_reply",
+							   "message_id", "claimed_by", "claimed_at"};
 			printf("message %llu of run %.0f (%s), %.0f bytes, %.0f attempt%s\n", id,
 			       cJSON_GetObjectItem(o, "run_id")->valuedouble, jstr(o, "report"),
 			       cJSON_GetObjectItem(o, "size")->valuedouble, cJSON_GetObjectItem(o, "attempts")->valuedouble,

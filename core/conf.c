@@ -663,6 +663,23 @@ static int load_mail_smtp(const char *file, const cJSON *o, struct ob_config_mai
 		ob_err_set(err, "%s: /mail/smtp: username and password_file go together (AUTH needs both)", file);
 		return -1;
 	}
+	if (m->username && m->starttls != OB_STARTTLS_REQUIRED) {
+		ob_err_set(err, "%s: /mail/smtp/starttls: AUTH (username) needs \"required\": the password would "
+				"otherwise go in clear",
+			   file);
+		return -1;
+	}
+	if (m->password_file && access(m->password_file, R_OK) < 0) {
+		ob_err_set(err, "%s: /mail/smtp/password_file: cannot read %s: %s", file, m->password_file,
+			   strerror(errno));
+		return -1;
+	}
+	if (strchr(m->smtp_host, ':') || strchr(m->smtp_host, '[')) {
+		ob_err_set(err, "%s: /mail/smtp/host: \"%s\": give a host name or an IPv4 address (libesmtp cannot "
+				"take an IPv6 literal; a name that resolves to it works)",
+			   file, m->smtp_host);
+		return -1;
+	}
 	return 0;
 }
 
@@ -692,8 +709,9 @@ static int load_mail(const char *file, const cJSON *o, struct ob_config *c, stru
 				return -1;
 			for (const char *q = m->message_id_domain; *q; q++)
 				if (!((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') ||
-				      *q == '-' || *q == '.')) {
-					ob_err_set(err, "%s: %s: \"%s\": expected a domain name (letters, digits, - and .)",
+				      *q == '-' || *q == '.') ||
+				    q - m->message_id_domain >= 190) {
+					ob_err_set(err, "%s: %s: \"%s\": expected a domain name (letters, digits, - and ., at most 190)",
 						   file, ptr, m->message_id_domain);
 					return -1;
 				}

@@ -66,7 +66,9 @@ __attribute__((visibility("default"))) int connect(int fd, const struct sockaddr
 		errno = ENOSYS;
 		return -1;
 	}
-	if (!in_session || sa == NULL || (sa->sa_family != AF_INET && sa->sa_family != AF_INET6))
+	/* The session's own socket only: not, say, a database connection made
+	 * from a callback while the session runs. */
+	if (!in_session || session_fd >= 0 || sa == NULL || (sa->sa_family != AF_INET && sa->sa_family != AF_INET6))
 		return real(fd, sa, len);
 	if (ob_smtp_tcp_nodelay) {
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -74,8 +76,12 @@ __attribute__((visibility("default"))) int connect(int fd, const struct sockaddr
 			session_fd = fd;
 	}
 	flags = fcntl(fd, F_GETFL);
-	if (flags < 0 || (flags & O_NONBLOCK))
-		return real(fd, sa, len);
+	if (flags < 0 || (flags & O_NONBLOCK)) {
+		rc = real(fd, sa, len);
+		if (rc < 0 && errno != EINPROGRESS && session_fd == fd)
+			session_fd = -1; /* libesmtp tries the next address with a new socket */
+		return rc;
+	}
 	fcntl(fd, F_SETFL, flags | O_NONBLOCK);
 	rc = real(fd, sa, len);
 	if (rc < 0 && errno == EINPROGRESS) {
@@ -98,6 +104,8 @@ __attribute__((visibility("default"))) int connect(int fd, const struct sockaddr
 	}
 	int saved = errno;
 	fcntl(fd, F_SETFL, flags);
+	if (rc < 0 && session_fd == fd)
+		session_fd = -1; /* libesmtp tries the next address with a new socket */
 	errno = saved;
 	return rc;
 }
@@ -178,6 +186,7 @@ struct session {
 	char tls_problem[256];
 	int auth_refused;
 	char auth_reply[OB_SMTP_REPLY]; /* the server's refusal of AUTH */
+	int in_auth;                    /* between AUTH and its verdict */
 };
 
 static void copy_reply(char *dst, int code, const char *text)
@@ -203,10 +212,12 @@ static void collect(struct session *s, size_t i)
 	const smtp_status_t *rp = smtp_reverse_path_status(s->handles[i]);
 	const smtp_status_t *st = smtp_message_transfer_status(s->handles[i]);
 
-	if (rp && rp->code && (rp->code < 200 || rp->code > 299)) {
+	/* A final reply only: a 354 means the session broke inside DATA, and
+	 * the message was not taken. */
+	if (rp && rp->code >= 400 && rp->code <= 599) {
 		m->code = rp->code;
 		copy_reply(m->reply, rp->code, rp->text);
-	} else if (st && st->code) {
+	} else if (st && ((st->code >= 200 && st->code <= 299) || (st->code >= 400 && st->code <= 599))) {
 		m->code = st->code;
 		copy_reply(m->reply, st->code, st->text);
 	}
@@ -222,7 +233,7 @@ static void rcpt_status(smtp_recipient_t r, const char *mailbox, void *arg)
 	struct rcpt_walk *w = arg;
 	const smtp_status_t *st = smtp_recipient_status(r);
 	(void)mailbox;
-	if (w->k < w->m->nrcpt && st && st->code) {
+	if (w->k < w->m->nrcpt && st && ((st->code >= 200 && st->code <= 299) || (st->code >= 400 && st->code <= 599))) {
 		w->m->rcpt[w->k].code = st->code;
 		copy_reply(w->m->rcpt[w->k].reply, st->code, st->text);
 	}
@@ -239,6 +250,14 @@ static void report(struct session *s, size_t i)
 	s->msgs[i].reported = 1;
 	if (s->done)
 		s->done(&s->msgs[i], s->arg);
+}
+
+/* Whether the server's certificate must hold: with STARTTLS required and
+ * tls_verify on. Opportunistic TLS takes what the server offers (it would
+ * send in clear to a server without TLS anyway). */
+static int verify(const struct session *s)
+{
+	return s->c->tls_verify && s->c->starttls == OB_STARTTLS_REQUIRED;
 }
 
 static void on_event(smtp_session_t session, int event, void *arg, ...)
@@ -265,7 +284,7 @@ static void on_event(smtp_session_t session, int event, void *arg, ...)
 	case SMTP_EV_INVALID_PEER_CERTIFICATE: {
 		long vfy = va_arg(ap, long);
 		ok = va_arg(ap, int *);
-		*ok = !s->c->tls_verify;
+		*ok = !verify(s);
 		if (!*ok)
 			snprintf(s->tls_problem, sizeof(s->tls_problem), "the server's certificate is not trusted: %s",
 				 X509_verify_cert_error_string(vfy));
@@ -273,22 +292,27 @@ static void on_event(smtp_session_t session, int event, void *arg, ...)
 	}
 	case SMTP_EV_NO_PEER_CERTIFICATE:
 		ok = va_arg(ap, int *);
-		*ok = !s->c->tls_verify;
+		*ok = !verify(s);
 		if (!*ok)
 			snprintf(s->tls_problem, sizeof(s->tls_problem), "the server sent no certificate");
 		break;
 	case SMTP_EV_WRONG_PEER_CERTIFICATE:
 		ok = va_arg(ap, int *);
-		*ok = !s->c->tls_verify;
+		*ok = !verify(s);
 		if (!*ok)
 			snprintf(s->tls_problem, sizeof(s->tls_problem),
 				 "the server's certificate is not for \"%s\"", s->c->host);
 		break;
-	case SMTP_EV_NO_CLIENT_CERTIFICATE:
-	case SMTP_EV_UNUSABLE_CLIENT_CERTIFICATE:
-	case SMTP_EV_UNUSABLE_CA_LIST:
+	case SMTP_EV_NO_CLIENT_CERTIFICATE: /* a client certificate we do not use */
 		ok = va_arg(ap, int *);
-		*ok = 1;
+		if (ok)
+			*ok = 1;
+		break;
+	case SMTP_EV_UNUSABLE_CLIENT_CERTIFICATE: /* raised with NULL: nothing to answer */
+	case SMTP_EV_UNUSABLE_CA_LIST:
+		snprintf(s->tls_problem, sizeof(s->tls_problem),
+			 "libesmtp found an unusable client certificate or CA list under the service user's "
+			 "home (~/.authenticate or ~/.config/libesmtp: files must be the user's own, mode 0600)");
 		break;
 	case SMTP_EV_EXTNA_STARTTLS:
 		snprintf(s->tls_problem, sizeof(s->tls_problem), "the server does not offer STARTTLS, which "
@@ -305,17 +329,25 @@ static void on_monitor(const char *buf, int len, int writing, void *arg)
 {
 	struct session *s = arg;
 	if (writing) {
-		/* Commands at debug level, without their arguments: AUTH's carry
-		 * the credentials. */
+		/* Commands at debug level, without their arguments; after AUTH the
+		 * client's lines are the credentials, until the server's verdict. */
 		int n = 0;
+		if (s->in_auth) {
+			ob_debug("smtp %s: C: (credentials hidden)", s->c->host);
+			return;
+		}
 		while (n < len && n < 16 && buf[n] >= 'A' && buf[n] <= 'Z')
 			n++;
 		if (n > 0)
 			ob_debug("smtp %s: C: %.*s ...", s->c->host, n, buf);
+		if (n == 4 && strncmp(buf, "AUTH", 4) == 0)
+			s->in_auth = 1;
 		return;
 	}
 	if (len < 3)
 		return;
+	if (s->in_auth && buf[0] != '3')
+		s->in_auth = 0; /* 235 or a refusal: AUTH is over */
 	ob_debug("smtp %s: S: %.*s", s->c->host, (int)(len > 2 && buf[len - 2] == '\r' ? len - 2 : len), buf);
 	/* The last line of a reply is "NNN text"; keep it. */
 	const char *end = buf + len, *line = buf;
@@ -327,9 +359,12 @@ static void on_monitor(const char *buf, int len, int writing, void *arg)
 		n = OB_SMTP_REPLY - 1;
 	memcpy(s->last_reply, line, (size_t)n);
 	s->last_reply[n] = '\0';
+	n = (int)strlen(s->last_reply);
+	while (n > 0 && (s->last_reply[n - 1] == '\r' || s->last_reply[n - 1] == '\n' || s->last_reply[n - 1] == ' '))
+		s->last_reply[--n] = '\0';
 	for (char *p = s->last_reply; *p; p++)
 		if (*p == '\r' || *p == '\n')
-			*p = p[1] ? ' ' : '\0';
+			*p = ' ';
 	if (strncmp(s->last_reply, "535", 3) == 0 || strncmp(s->last_reply, "534", 3) == 0 ||
 	    strncmp(s->last_reply, "538", 3) == 0) {
 		s->auth_refused = 1;
@@ -468,11 +503,14 @@ int ob_smtp_send(const struct ob_smtp_conf *c, struct ob_smtp_msg *msgs, size_t 
 		smtp_set_hostname(session, c->helo);
 	smtp_set_eventcb(session, on_event, &s);
 	smtp_set_monitorcb(session, on_monitor, &s, 0);
-	smtp_set_timeout(session, Timeout_GREETING | Timeout_OVERRIDE_RFC2822_MINIMUM, c->command_timeout);
-	smtp_set_timeout(session, Timeout_ENVELOPE | Timeout_OVERRIDE_RFC2822_MINIMUM, c->command_timeout);
-	smtp_set_timeout(session, Timeout_DATA | Timeout_OVERRIDE_RFC2822_MINIMUM, c->command_timeout);
-	smtp_set_timeout(session, Timeout_TRANSFER | Timeout_OVERRIDE_RFC2822_MINIMUM, c->command_timeout);
-	smtp_set_timeout(session, Timeout_DATA2 | Timeout_OVERRIDE_RFC2822_MINIMUM, c->command_timeout);
+	/* libesmtp keeps these in milliseconds, whatever its documentation says. */
+	{
+		static const int which[] = {Timeout_GREETING, Timeout_ENVELOPE, Timeout_DATA, Timeout_TRANSFER,
+					    Timeout_DATA2};
+		long ms = (c->command_timeout > 0 ? c->command_timeout : 300) * 1000L;
+		for (size_t i = 0; i < sizeof(which) / sizeof(which[0]); i++)
+			smtp_set_timeout(session, which[i] | Timeout_OVERRIDE_RFC2822_MINIMUM, ms);
+	}
 	if (c->starttls != OB_STARTTLS_OFF) {
 		if ((ssl = tls_context(c->ca_file, err)) == NULL)
 			goto out;
@@ -525,9 +563,13 @@ int ob_smtp_send(const struct ob_smtp_conf *c, struct ob_smtp_msg *msgs, size_t 
 			for (size_t i = 0; i < n; i++)
 				if (!msgs[i].code)
 					untried = 1;
-			if (untried)
-				ob_err_set(err, "smtp %s: the session ended before every message was sent%s%s", hostport,
-					   s.last_reply[0] ? "; the server said last: " : "", s.last_reply);
+			if (untried) {
+				char ebuf[256];
+				int e = smtp_errno();
+				ob_err_set(err, "smtp %s: the session ended before every message was sent%s%s%s%s%s",
+					   hostport, e ? " (" : "", e ? smtp_strerror(e, ebuf, sizeof(ebuf)) : "",
+					   e ? ")" : "", s.last_reply[0] ? "; the server said last: " : "", s.last_reply);
+			}
 		}
 		/* A session that could not authenticate or secure itself tried
 		 * nothing, whatever the server said to MAIL afterwards. */

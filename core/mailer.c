@@ -40,6 +40,7 @@ static void arm(struct ob_server *srv, long seconds)
 
 static void spawn(struct ob_server *srv)
 {
+	pid_t parent = getpid();
 	pid_t pid = fork();
 
 	if (pid < 0) {
@@ -55,6 +56,8 @@ static void spawn(struct ob_server *srv)
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		setpgid(0, 0);
 		prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlives overblikd */
+		if (getppid() != parent) /* overblikd died before the line above */
+			_exit(1);
 		execv(srv->self_exe, argv);
 		ssize_t ignored = write(STDERR_FILENO, msg, sizeof(msg) - 1);
 		(void)ignored;
@@ -146,24 +149,35 @@ void ob_mailer_reap(struct ob_server *srv)
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	srv->mail_pid = 0;
 	srv->m.deliveries_total++;
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-		ob_debug("outbox: delivery done in %.2f s",
-			 (double)(t.tv_sec - srv->mail_started.tv_sec) + (t.tv_nsec - srv->mail_started.tv_nsec) / 1e9);
+	if (WIFEXITED(status) && (WEXITSTATUS(status) == 0 || WEXITSTATUS(status) == OB_DELIVER_EXIT_SMTP_DOWN))
+		ob_debug("outbox: delivery done in %.2f s%s",
+			 (double)(t.tv_sec - srv->mail_started.tv_sec) + (t.tv_nsec - srv->mail_started.tv_nsec) / 1e9,
+			 WEXITSTATUS(status) ? " (the SMTP server was not usable: the rest waits)" : "");
 	else {
+		/* Logged when it starts failing, then every 20th time, until it works. */
+		int level = srv->mail_failing % 20 == 0 ? OB_LOG_WARNING : OB_LOG_DEBUG;
 		srv->m.delivery_failures_total++;
+		srv->mail_failing++;
 		if (WIFSIGNALED(status))
-			ob_log(OB_LOG_WARNING, "outbox: the delivery process was killed by %s",
-			       strsignal(WTERMSIG(status)));
+			ob_log(level, "outbox: the delivery process was killed by %s (%d time%s in a row)",
+			       strsignal(WTERMSIG(status)), srv->mail_failing, srv->mail_failing == 1 ? "" : "s");
 		else
-			ob_log(OB_LOG_WARNING, "outbox: the delivery process failed (exit %d; see above)",
-			       WEXITSTATUS(status));
+			ob_log(level, "outbox: the delivery process failed (exit %d, %d time%s in a row; its error is above)",
+			       WEXITSTATUS(status), srv->mail_failing, srv->mail_failing == 1 ? "" : "s");
+	}
+	if (WIFEXITED(status) && (WEXITSTATUS(status) == 0 || WEXITSTATUS(status) == OB_DELIVER_EXIT_SMTP_DOWN) &&
+	    srv->mail_failing) {
+		ob_log(OB_LOG_NOTICE, "outbox: the delivery works again after %d failure%s", srv->mail_failing,
+		       srv->mail_failing == 1 ? "" : "s");
+		srv->mail_failing = 0;
 	}
 	if (srv->stopping) {
 		ob_server_maybe_exit(srv);
 		return;
 	}
 	/* What it left due (a failure's retry is later) is looked at now after
-	 * a clean exit, at the next interval after a failed one. */
+	 * a clean exit, at the next interval after a failed one or when the
+	 * SMTP server could not be used (no busy loop against a dead server). */
 	if ((WIFEXITED(status) && WEXITSTATUS(status) == 0) || srv->mail_kicked) {
 		look(srv, !srv->mail_kicked);
 		srv->mail_kicked = 0;
@@ -229,7 +243,7 @@ int ob_mailer_deliver(const struct ob_config *cfg)
 	if (ob_outbox_deliver(cfg, db, stop_requested, &n, &err) < 0)
 		ob_log(OB_LOG_ERR, "outbox: delivery stopped: %s", err.msg);
 	else
-		rc = 0;
+		rc = n.smtp_down ? OB_DELIVER_EXIT_SMTP_DOWN : 0;
 	if (n.sent || n.retry || n.dead || n.rcpt_dead)
 		ob_info("outbox: %lu sent, %lu to retry, %lu dead, %lu recipient%s refused", n.sent, n.retry, n.dead,
 			n.rcpt_dead, n.rcpt_dead == 1 ? "" : "s");

@@ -56,7 +56,7 @@ struct compose {
 	char *pdf;            /* the attachment, read once */
 	size_t pdf_len;
 	const char *pdf_name;
-	char domain[256];     /* of the Message-IDs */
+	char domain[191];     /* of the Message-IDs (they fit the column's 255) */
 	unsigned seq;         /* messages composed in this run */
 };
 
@@ -105,8 +105,11 @@ static int render_item(const struct compose *c, const struct item *it, cJSON *in
 
 	ob_buf_init(&txt, 1 << 20);
 	ob_buf_init(&html, 1 << 20);
+	/* The values, for the digest's templates; "text" and "html" are the
+	 * rendered item's (a value by that name must not reach {{{html}}}). */
 	for (const cJSON *e = kv ? kv->child : NULL; e; e = e->next)
-		cJSON_AddItemToObject(into, e->string, cJSON_Duplicate(e, 1));
+		if (strcmp(e->string, "text") != 0 && strcmp(e->string, "html") != 0)
+			cJSON_AddItemToObject(into, e->string, cJSON_Duplicate(e, 1));
 	if (ob_tpl_render_file(c->cfg->template_dir, tpl, "txt", kv, OB_TPL_TEXT, &txt, err) < 0)
 		goto out;
 	path = ob_xasprintf("%s/%s.html", c->cfg->template_dir, tpl);
@@ -219,10 +222,11 @@ static int compose_one(struct compose *c, const char *kind, const char *recipien
 					       p, 7, &affected, err);
 		} else
 			/* The unique (org_id, live_key) decides: a key another run holds
-			 * (committed, or committing: we wait for it) is not ours. */
+			 * (committed, or committing: we wait for it) is not ours; 0 rows
+			 * affected then. (Not INSERT IGNORE: that would hide real errors.) */
 			r = ob_db_exec(c->db,
-				       "INSERT IGNORE INTO outbox_items (message, seq, org_id, dedupe_key, live_key, template, kv) "
-				       "VALUES (?, ?, ?, ?, ?, ?, ?)",
+				       "INSERT INTO outbox_items (message, seq, org_id, dedupe_key, live_key, template, kv) "
+				       "VALUES (?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE seq = seq",
 				       p, 7, &affected, err);
 		cJSON_free(kv);
 		if (r < 0)
@@ -332,6 +336,17 @@ static int compose_one(struct compose *c, const char *kind, const char *recipien
 		last_reply = "no address";
 	} else
 		status = "queued";
+	{
+		/* The column keeps the first 250 characters (the message has all). */
+		size_t cut = 0, chars = 0;
+		while (subj[cut] && chars < 250) {
+			cut++;
+			while ((subj[cut] & 0xC0) == 0x80)
+				cut++;
+			chars++;
+		}
+		subj[cut] = '\0';
+	}
 	{
 		char *reply = last_reply && role ? ob_xasprintf("no address: /mail/roles/%s in the configuration is empty", role)
 			      : last_reply ? ob_xstrdup(last_reply)
@@ -524,6 +539,7 @@ out:
 
 struct dmsg {
 	unsigned long long id;
+	char *from;               /* the envelope sender it was made with */
 	unsigned attempts;
 	long long expires;        /* unix time */
 	char *mime;
@@ -550,18 +566,24 @@ static long backoff(const struct ob_config *cfg, unsigned attempts)
 	return d < cfg->mail.retry_max ? d : cfg->mail.retry_max;
 }
 
-/* Records one message's outcome: each recipient sent, dead or still
- * pending; the message sent, dead, or queued again with backoff. */
+/* Records one message's outcome: each recipient of this attempt sent,
+ * dead or still pending; then the message, from all its recipients (some
+ * may have taken it in an earlier attempt): queued again with backoff while
+ * any is pending and it is young enough, else sent if anyone took it, else
+ * dead. One transaction per message, right after the server's reply. */
 static void record(struct deliver *d, struct dmsg *m, int data_code, const char *data_reply, const char *why)
 {
 	struct ob_err err = {{0}};
-	int pending = 0, sent = 0, perm = data_code >= 500;
-	const char *status;
-	char reply[1100];
+	struct ob_db_rows *r = NULL;
+	int pending = 0, took = 0, perm;
+	char reply[1100] = "";
 	time_t now = time(NULL);
+	struct ob_db_param idp[1] = {ob_p_int((long long)m->id)};
 
 	if (d->db_failed)
 		return;
+	if (why == NULL)
+		why = "no reply";
 	{
 		/* With no recipient accepted the DATA reply ("503 need RCPT") says
 		 * nothing about the message: the recipients' replies do. */
@@ -571,67 +593,74 @@ static void record(struct deliver *d, struct dmsg *m, int data_code, const char 
 		if (!any && data_code >= 300) {
 			data_code = 0;
 			data_reply = NULL;
-			perm = 0;
 		}
 	}
+	perm = data_code >= 500;
 	if (ob_db_begin(d->db, &err) < 0)
 		goto fail;
 	for (size_t k = 0; k < m->nrcpt; k++) {
-		struct ob_smtp_rcpt *r = &m->rcpt[k];
-		const char *st = NULL, *rr = r->reply;
-		if (r->code >= 200 && r->code < 300 && data_code >= 200 && data_code < 300) {
+		struct ob_smtp_rcpt *rc = &m->rcpt[k];
+		int accepted = rc->code >= 200 && rc->code < 300;
+		const char *st, *rr;
+		if (accepted && data_code >= 200 && data_code < 300) {
 			st = "sent";
 			rr = data_reply;
-			sent++;
-		} else if (r->code >= 500) {
+		} else if (rc->code >= 500 || (accepted && perm)) {
 			st = "dead";
-			d->counts->rcpt_dead++;
-		} else if (r->code >= 200 && r->code < 300 && perm) {
-			st = "dead";
-			rr = data_reply;
+			rr = rc->code >= 500 ? rc->reply : data_reply;
 			d->counts->rcpt_dead++;
 		} else {
+			st = "pending";
+			rr = rc->code >= 400 ? rc->reply : data_code ? data_reply : why;
+			if (!pending)
+				snprintf(reply, sizeof(reply), "%s: %s", rc->email, rr);
 			pending++;
-			rr = r->code ? r->reply : data_code ? data_reply : why;
 		}
-		struct ob_db_param p[4] = {ob_p_str(st ? st : "pending"), ob_p_str(rr), ob_p_int((long long)m->id),
-					   ob_p_int(m->rcpt_seq[k])};
+		struct ob_db_param p[4] = {ob_p_str(st), ob_p_str(rr), ob_p_int((long long)m->id), ob_p_int(m->rcpt_seq[k])};
 		if (ob_db_exec(d->db,
 			       "UPDATE outbox_rcpts SET status = ?, reply = ?, done_at = IF(status = 'pending', NULL, NOW(3)) "
 			       "WHERE message = ? AND seq = ?",
 			       p, 4, NULL, &err) < 0)
 			goto fail;
 	}
-	/* The reply worth keeping: the DATA reply, else a recipient's, else why. */
-	snprintf(reply, sizeof(reply), "%s", data_code ? data_reply : why ? why : "");
-	if (!data_code)
-		for (size_t k = 0; k < m->nrcpt; k++)
-			if (m->rcpt[k].code >= 300) {
-				snprintf(reply, sizeof(reply), "%s: %s", m->rcpt[k].email, m->rcpt[k].reply);
-				break;
-			}
+	if (!pending) {
+		/* The reply worth keeping: the DATA reply, else a refused
+		 * recipient's, else why. */
+		snprintf(reply, sizeof(reply), "%s", data_code ? data_reply : why);
+		if (!data_code)
+			for (size_t k = 0; k < m->nrcpt; k++)
+				if (m->rcpt[k].code >= 500) {
+					snprintf(reply, sizeof(reply), "%s: %s", m->rcpt[k].email, m->rcpt[k].reply);
+					break;
+				}
+	}
 	if (pending && now >= m->expires) {
 		/* Failing for too long: give up, with the last reply. */
+		char tail[100];
+		size_t rl = strlen(reply);
 		struct ob_db_param p[2] = {ob_p_str(reply), ob_p_int((long long)m->id)};
 		if (ob_db_exec(d->db,
-			       "UPDATE outbox_rcpts SET status = 'dead', reply = COALESCE(?, reply), done_at = NOW(3) "
+			       "UPDATE outbox_rcpts SET status = 'dead', reply = ?, done_at = NOW(3) "
 			       "WHERE message = ? AND status = 'pending'",
 			       p, 2, NULL, &err) < 0)
 			goto fail;
 		d->counts->rcpt_dead += (unsigned long)pending;
 		pending = 0;
-		char tail[100];
-		size_t rl = strlen(reply);
 		snprintf(tail, sizeof(tail), " (gave up after %u attempts: older than %d h)", m->attempts + 1,
 			 d->cfg->mail.max_age / 3600);
 		if (rl + strlen(tail) >= sizeof(reply))
 			rl = sizeof(reply) - strlen(tail) - 1;
 		memcpy(reply + rl, tail, strlen(tail) + 1);
 	}
+	/* Who has it, this attempt or an earlier one. */
+	if (ob_db_query(d->db, "SELECT COUNT(*) FROM outbox_rcpts WHERE message = ? AND status = 'sent'", idp, 1, &r,
+			&err) < 0)
+		goto fail;
+	took = atoi(ob_db_cell(r, 0, 0));
+	ob_db_rows_free(r);
 	if (pending) {
 		long delay = backoff(d->cfg, m->attempts + 1);
 		struct ob_db_param p[3] = {ob_p_int(delay), ob_p_str(reply), ob_p_int((long long)m->id)};
-		status = "queued";
 		if (ob_db_exec(d->db,
 			       "UPDATE outbox SET status = 'queued', attempts = attempts + 1, "
 			       "next_attempt_at = NOW(3) + INTERVAL ? SECOND, last_reply = ?, claimed_by = NULL, "
@@ -642,18 +671,16 @@ static void record(struct deliver *d, struct dmsg *m, int data_code, const char 
 		ob_log(OB_LOG_NOTICE, "outbox %llu: not delivered (attempt %u): %s; next try in %ld s", m->id,
 		       m->attempts + 1, reply, delay);
 	} else {
-		struct ob_db_param p[3] = {ob_p_str(sent ? "sent" : "dead"), ob_p_str(reply), ob_p_int((long long)m->id)};
-		status = sent ? "sent" : "dead";
+		struct ob_db_param p[3] = {ob_p_str(took ? "sent" : "dead"), ob_p_str(reply), ob_p_int((long long)m->id)};
 		if (ob_db_exec(d->db,
 			       "UPDATE outbox SET status = ?, attempts = attempts + 1, last_reply = ?, claimed_by = NULL, "
 			       "claimed_at = NULL, sent_at = IF(status = 'sent', NOW(3), NULL), next_attempt_at = NULL "
 			       "WHERE id = ?",
 			       p, 3, NULL, &err) < 0)
 			goto fail;
-		if (!sent) {
+		if (!took) {
 			/* Nothing of it arrived: its items may go out with a later run. */
-			struct ob_db_param q[1] = {ob_p_int((long long)m->id)};
-			if (ob_db_exec(d->db, "UPDATE outbox_items SET live_key = NULL WHERE message = ?", q, 1, NULL, &err) < 0)
+			if (ob_db_exec(d->db, "UPDATE outbox_items SET live_key = NULL WHERE message = ?", idp, 1, NULL, &err) < 0)
 				goto fail;
 			d->counts->dead++;
 			ob_log(OB_LOG_WARNING, "outbox %llu: dead: %s", m->id, reply);
@@ -662,7 +689,6 @@ static void record(struct deliver *d, struct dmsg *m, int data_code, const char 
 			ob_debug("outbox %llu: sent: %s", m->id, reply);
 		}
 	}
-	(void)status;
 	if (ob_db_commit(d->db, &err) < 0)
 		goto fail;
 	return;
@@ -723,6 +749,16 @@ static int maildir_write(const char *dir, const struct dmsg *m, char *why, size_
 		snprintf(why, whylen, "cannot move %s into %s: %s", tmp, newd, strerror(errno));
 		goto out;
 	}
+	/* The rename is only durable once the directory is. */
+	if ((fd = open(newd, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || fsync(fd) < 0) {
+		snprintf(why, whylen, "cannot sync %s: %s", newd, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+		goto out;
+	}
+	close(fd);
+	fd = -1;
 	snprintf(why, whylen, "250 written to %s", dst);
 	rc = 0;
 out:
@@ -738,47 +774,98 @@ out:
 	return rc;
 }
 
-/* Claims back what a delivery that is gone left 'sending'. */
-static int release_stale(const struct ob_config *cfg, struct ob_db *db, unsigned long *requeued, struct ob_err *err)
+#define CLAIM_LOCK_PREFIX "overblik.outbox."
+
+/* The user lock a delivery holds on its database connection while it
+ * sends: the connection (and the lock) goes when the process does. */
+static void claim_lock_name(const char *claim, char *out, size_t n)
+{
+	const char *nonce = claim ? strrchr(claim, ':') : NULL;
+	snprintf(out, n, CLAIM_LOCK_PREFIX "%s", nonce ? nonce + 1 : "");
+}
+
+/* Claims back what a delivery that is gone left 'sending': one whose
+ * database lock is free (when the server has user locks; Galera has not),
+ * one on this host whose process is gone, or one past a long lease. They
+ * count an attempt (a message that kills its delivery does not loop
+ * forever) and wait the backoff; past max_age they are dead. */
+static int release_stale(const struct ob_config *cfg, struct ob_db *db, const char *own, int locks,
+			 unsigned long *requeued, struct ob_err *err)
 {
 	struct ob_db_rows *r = NULL;
 	char host[256] = "";
 	size_t hl;
-	long lease = 2L * cfg->mail.command_timeout * (cfg->mail.batch + 2) + 600;
+	long lease = 2L * cfg->mail.command_timeout + 3600;
 
 	gethostname(host, sizeof(host) - 1);
 	hl = strlen(host);
-	if (ob_db_query(db, "SELECT DISTINCT claimed_by, TIMESTAMPDIFF(SECOND, MIN(claimed_at), NOW(3)) FROM outbox "
+	if (ob_db_query(db, "SELECT claimed_by, TIMESTAMPDIFF(SECOND, MIN(claimed_at), NOW(3)) FROM outbox "
 			    "WHERE status = 'sending' GROUP BY claimed_by",
 			NULL, 0, &r, err) < 0)
 		return -1;
 	for (size_t i = 0; i < r->nrows; i++) {
-		const char *by = ob_db_cell(r, i, 0);
+		const char *by = ob_db_cell(r, i, 0), *why = NULL;
 		long age = ob_db_cell(r, i, 1) ? atol(ob_db_cell(r, i, 1)) : 0;
-		int gone = 0;
+		unsigned long long n = 0;
+
+		if (by && own && strcmp(by, own) == 0)
+			continue;
 		if (by && strncmp(by, host, hl) == 0 && by[hl] == ':') {
 			pid_t pid = (pid_t)atol(by + hl + 1);
-			gone = pid > 0 && pid != getpid() && kill(pid, 0) < 0 && errno == ESRCH;
+			if (pid == getpid() || (pid > 0 && kill(pid, 0) < 0 && errno == ESRCH))
+				why = "its process is gone";
 		}
-		if (!gone && age < lease) /* another host's, still within its lease */
-			continue;
-		unsigned long long n = 0;
-		struct ob_db_param p[1] = {ob_p_str(by)};
+		if (why == NULL && locks && by) {
+			struct ob_db_rows *l = NULL;
+			char name[80];
+			claim_lock_name(by, name, sizeof(name));
+			struct ob_db_param q[1] = {ob_p_str(name)};
+			if (ob_db_query(db, "SELECT IS_USED_LOCK(?) IS NULL", q, 1, &l, err) < 0) {
+				ob_db_rows_free(r);
+				return -1;
+			}
+			if (l->nrows && atoi(ob_db_cell(l, 0, 0)) == 1)
+				why = "its database connection is gone";
+			ob_db_rows_free(l);
+		}
+		if (why == NULL && (by == NULL || age >= lease))
+			why = "it is past its lease";
+		if (why == NULL)
+			continue; /* still sending, elsewhere */
+		struct ob_db_param p[4] = {ob_p_int(cfg->mail.retry_initial), ob_p_int(cfg->mail.retry_max),
+					   ob_p_str("the delivery sending it stopped (crashed, killed, or lost its "
+						    "database) before it recorded the server's reply"),
+					   ob_p_str(by)};
+		/* Assignments go left to right: attempts is the old count in the backoff. */
 		if (ob_db_exec(db,
-			       "UPDATE outbox SET status = 'queued', claimed_by = NULL, claimed_at = NULL, "
-			       "next_attempt_at = NOW(3) WHERE status = 'sending' AND claimed_by <=> ?",
-			       p, 1, &n, err) < 0) {
+			       "UPDATE outbox SET next_attempt_at = IF(expires_at < NOW(3), NULL, "
+			       "NOW(3) + INTERVAL LEAST(? * POW(2, attempts), ?) SECOND), "
+			       "status = IF(expires_at < NOW(3), 'dead', 'queued'), attempts = attempts + 1, "
+			       "last_reply = ?, claimed_by = NULL, claimed_at = NULL "
+			       "WHERE status = 'sending' AND claimed_by <=> ?",
+			       p, 4, &n, err) < 0) {
 			ob_db_rows_free(r);
 			return -1;
 		}
 		if (n) {
-			ob_log(OB_LOG_NOTICE, "outbox: %llu message%s left being sent by %s, which is %s: queued again "
-					      "(a message the server had taken may arrive twice; its Message-ID is the same)",
-			       n, n == 1 ? "" : "s", by ? by : "?", gone ? "gone" : "past its lease");
+			ob_log(OB_LOG_NOTICE, "outbox: %llu message%s left being sent by %s, where %s: queued again "
+					      "(one the server had taken may arrive twice, with the same Message-ID)",
+			       n, n == 1 ? "" : "s", by ? by : "?", why);
 			*requeued += n;
 		}
 	}
 	ob_db_rows_free(r);
+	/* Those that were too old to queue again end as dead ones do. */
+	if (ob_db_exec(db,
+		       "UPDATE outbox_rcpts x JOIN outbox o ON o.id = x.message SET x.status = 'dead', "
+		       "x.reply = o.last_reply, x.done_at = NOW(3) WHERE o.status = 'dead' AND x.status = 'pending'",
+		       NULL, 0, NULL, err) < 0 ||
+	    ob_db_exec(db,
+		       "UPDATE outbox_items i JOIN outbox o ON o.id = i.message SET i.live_key = NULL "
+		       "WHERE o.status = 'dead' AND i.live_key IS NOT NULL AND NOT EXISTS "
+		       "(SELECT 1 FROM outbox_rcpts x WHERE x.message = o.id AND x.status = 'sent')",
+		       NULL, 0, NULL, err) < 0)
+		return -1;
 	return 0;
 }
 
@@ -786,6 +873,7 @@ static void dmsgs_free(struct dmsg *ms, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		free(ms[i].mime);
+		free(ms[i].from);
 		free(ms[i].rcpt);
 		free(ms[i].rcpt_seq);
 	}
@@ -795,11 +883,12 @@ static void dmsgs_free(struct dmsg *ms, size_t n)
 int ob_outbox_deliver(const struct ob_config *cfg, struct ob_db *db, int (*stop)(void),
 		      struct ob_outbox_counts *counts, struct ob_err *err)
 {
-	char host[200] = "", claim[300];
-	unsigned char rnd[4] = {0};
+	char host[200] = "", claim[300], lock[80];
+	unsigned char rnd[8] = {0};
+	int locks = 0;
 	struct ob_smtp_conf sc;
 	char *outbox_dir = cfg->mail.outbox_dir ? ob_xstrdup(cfg->mail.outbox_dir) : ob_path_join(cfg->state_dir, "outbox");
-	int rc = -1, fd;
+	int rc = -1, fd, session_failed = 0;
 
 	memset(counts, 0, sizeof(*counts));
 	memset(&sc, 0, sizeof(sc));
@@ -809,8 +898,24 @@ int ob_outbox_deliver(const struct ob_config *cfg, struct ob_db *db, int (*stop)
 		(void)got;
 		close(fd);
 	}
-	snprintf(claim, sizeof(claim), "%s:%ld:%02x%02x%02x%02x", host, (long)getpid(), rnd[0], rnd[1], rnd[2], rnd[3]);
-	if (release_stale(cfg, db, &counts->requeued, err) < 0)
+	snprintf(claim, sizeof(claim), "%s:%ld:%02x%02x%02x%02x%02x%02x%02x%02x", host, (long)getpid(), rnd[0], rnd[1],
+		 rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
+	claim_lock_name(claim, lock, sizeof(lock));
+	{
+		/* Held while this process sends: others see its claims are alive. */
+		struct ob_db_rows *l = NULL;
+		struct ob_err lerr = {{0}};
+		struct ob_db_param q[1] = {ob_p_str(lock)};
+		if (ob_db_query(db, "SELECT GET_LOCK(?, 0)", q, 1, &l, &lerr) == 0 && l->nrows && ob_db_cell(l, 0, 0) &&
+		    atoi(ob_db_cell(l, 0, 0)) == 1)
+			locks = 1;
+		else
+			ob_debug("outbox: no user lock on this database server (%s): claims are checked by host, "
+				 "process and lease",
+				 lerr.msg[0] ? lerr.msg : "GET_LOCK refused");
+		ob_db_rows_free(l);
+	}
+	if (release_stale(cfg, db, claim, locks, &counts->requeued, err) < 0)
 		goto out;
 	if (cfg->mail.smtp_host && ob_smtp_conf_from(&cfg->mail, &sc, err) < 0) {
 		/* A configuration problem: nothing is claimed, everything waits. */
@@ -833,7 +938,7 @@ int ob_outbox_deliver(const struct ob_config *cfg, struct ob_db *db, int (*stop)
 		if (claimed == 0)
 			break;
 		if (ob_db_query(db,
-				"SELECT id, attempts, UNIX_TIMESTAMP(expires_at), mime FROM outbox "
+				"SELECT id, attempts, UNIX_TIMESTAMP(expires_at), mime, mail_from FROM outbox "
 				"WHERE status = 'sending' AND claimed_by = ? ORDER BY id",
 				p, 1, &r, err) < 0)
 			goto out;
@@ -853,6 +958,7 @@ int ob_outbox_deliver(const struct ob_config *cfg, struct ob_db *db, int (*stop)
 			ms[i].expires = ob_db_cell(r, i, 2) ? atoll(ob_db_cell(r, i, 2)) : 0;
 			ms[i].mime = ob_xstrdup(ob_db_cell(r, i, 3) ? ob_db_cell(r, i, 3) : "");
 			ms[i].len = strlen(ms[i].mime);
+			ms[i].from = ob_xstrdup(ob_db_cell(r, i, 4) ? ob_db_cell(r, i, 4) : cfg->mail.from.email);
 			ms[i].rcpt = ob_xcalloc(rr->nrows + 1, sizeof(*ms[i].rcpt));
 			ms[i].rcpt_seq = ob_xcalloc(rr->nrows + 1, sizeof(int));
 			while (k < rr->nrows && strtoull(ob_db_cell(rr, k, 0), NULL, 10) < ms[i].id)
@@ -882,10 +988,10 @@ int ob_outbox_deliver(const struct ob_config *cfg, struct ob_db *db, int (*stop)
 			size_t nsm = 0;
 			for (size_t i = 0; i < n; i++) {
 				if (ms[i].nrcpt == 0) { /* nobody left to send to: settle it */
-					record(&d, &ms[i], 250, "250 no recipient pending", NULL);
+					record(&d, &ms[i], 0, NULL, "no recipient is left to send to");
 					continue;
 				}
-				sm[nsm].from = cfg->mail.from.email;
+				sm[nsm].from = ms[i].from;
 				sm[nsm].rcpt = ms[i].rcpt;
 				sm[nsm].nrcpt = ms[i].nrcpt;
 				sm[nsm].data = ms[i].mime;
@@ -896,9 +1002,11 @@ int ob_outbox_deliver(const struct ob_config *cfg, struct ob_db *db, int (*stop)
 			/* smtp_done() records each message as soon as its DATA is
 			 * answered (a crash after that sends nothing twice); what the
 			 * session did not reach is recorded with the session's error. */
-			if (nsm && ob_smtp_send(&sc, sm, nsm, smtp_done, &d, &serr) < 0)
+			if (nsm && ob_smtp_send(&sc, sm, nsm, smtp_done, &d, &serr) < 0) {
 				ob_log(OB_LOG_WARNING, "outbox: %s: %zu message%s wait for the next try", serr.msg, nsm,
 				       nsm == 1 ? "" : "s");
+				session_failed = 1; /* the rest would meet the same: they wait too */
+			}
 			free(sm);
 		}
 		for (size_t i = 0; i < n; i++)
@@ -909,9 +1017,20 @@ int ob_outbox_deliver(const struct ob_config *cfg, struct ob_db *db, int (*stop)
 			*err = d.dberr;
 			goto out;
 		}
+		if (session_failed) {
+			counts->smtp_down = 1;
+			break;
+		}
 	}
 	rc = 0;
 out:
+	if (locks) {
+		struct ob_db_param q[1] = {ob_p_str(lock)};
+		struct ob_db_rows *l = NULL;
+		struct ob_err lerr = {{0}};
+		if (ob_db_query(db, "SELECT RELEASE_LOCK(?)", q, 1, &l, &lerr) == 0)
+			ob_db_rows_free(l);
+	}
 	ob_smtp_conf_clear(&sc);
 	free(outbox_dir);
 	return rc;
@@ -923,31 +1042,62 @@ int ob_outbox_retry(const struct ob_config *cfg, struct ob_db *db, unsigned long
 {
 	struct ob_db_rows *r = NULL;
 	struct ob_db_param p[1] = {ob_p_int((long long)id)};
-	const char *status;
+	char status[16];
 	int rc;
 
 	if (ob_db_begin(db, err) < 0)
 		return -1;
-	if (ob_db_query(db, "SELECT status FROM outbox WHERE id = ? FOR UPDATE", p, 1, &r, err) < 0)
+	if (ob_db_query(db,
+			"SELECT o.status, IFNULL(o.claimed_by, ''), IFNULL(DATE_FORMAT(o.claimed_at, '%Y-%m-%dT%H:%i:%sZ'), ''), "
+			"(SELECT COUNT(*) FROM outbox_rcpts x WHERE x.message = o.id), o.recipient "
+			"FROM outbox o WHERE o.id = ? FOR UPDATE",
+			p, 1, &r, err) < 0)
 		goto fail;
 	if (r->nrows == 0) {
 		ob_db_rows_free(r);
 		ob_db_rollback(db);
 		return 1;
 	}
-	status = ob_db_cell(r, 0, 0);
+	snprintf(status, sizeof(status), "%s", ob_db_cell(r, 0, 0));
 	if (strcmp(status, "queued") != 0 && strcmp(status, "dead") != 0) {
-		ob_err_set(err, "outbox %llu is %s%s", id, status,
-			   strcmp(status, "sent") == 0	      ? ": it was delivered"
-			   : strcmp(status, "dry_run") == 0 ? ": a dry run's message is never sent"
-							    : " right now");
-		ob_db_rows_free(r);
-		ob_db_rollback(db);
-		return 2;
+		if (strcmp(status, "sending") == 0)
+			ob_err_set(err, "outbox %llu is being sent right now, by %s since %s", id, ob_db_cell(r, 0, 1),
+				   ob_db_cell(r, 0, 2));
+		else
+			ob_err_set(err, "outbox %llu is %s%s", id, status,
+				   strcmp(status, "sent") == 0 ? ": it was delivered" : ": a dry run's message is never sent");
+		goto refuse;
+	}
+	if (atoi(ob_db_cell(r, 0, 3)) == 0) {
+		ob_err_set(err, "outbox %llu has no address to send to (%s had none configured when it was made): "
+				"fix /mail/roles in the configuration; the next run's mail includes its items",
+			   id, ob_db_cell(r, 0, 4));
+		goto refuse;
 	}
 	ob_db_rows_free(r);
+	r = NULL;
 	{
+		/* A dead message gave its items' keys back; it takes them again,
+		 * unless a later message has them (then that one carries them). */
+		struct ob_err kerr = {{0}};
 		struct ob_db_param q[2] = {ob_p_int(cfg->mail.max_age), ob_p_int((long long)id)};
+		if (strcmp(status, "dead") == 0 &&
+		    ob_db_exec(db, "UPDATE outbox_items SET live_key = dedupe_key WHERE message = ? AND live_key IS NULL",
+			       p, 1, NULL, &kerr) < 0) {
+			struct ob_db_rows *h = NULL;
+			ob_db_rollback(db);
+			if (ob_db_query(db,
+					"SELECT MIN(o.message) FROM outbox_items o JOIN outbox_items d ON d.org_id = o.org_id "
+					"AND d.dedupe_key = o.live_key WHERE d.message = ?",
+					p, 1, &h, err) == 0 && h->nrows && ob_db_cell(h, 0, 0))
+				ob_err_set(err, "outbox %llu: its items went out again with outbox %s; retrying it would "
+						"send them twice",
+					   id, ob_db_cell(h, 0, 0));
+			else
+				ob_err_set(err, "outbox %llu: %s", id, kerr.msg);
+			ob_db_rows_free(h);
+			return 2;
+		}
 		if (ob_db_exec(db, "UPDATE outbox_rcpts SET status = 'pending', done_at = NULL WHERE message = ? AND status = 'dead'",
 			       p, 1, NULL, err) < 0 ||
 		    ob_db_exec(db,
@@ -958,7 +1108,12 @@ int ob_outbox_retry(const struct ob_config *cfg, struct ob_db *db, unsigned long
 	}
 	rc = ob_db_commit(db, err);
 	return rc < 0 ? -1 : 0;
+refuse:
+	ob_db_rows_free(r);
+	ob_db_rollback(db);
+	return 2;
 fail:
+	ob_db_rows_free(r);
 	ob_db_rollback(db);
 	return -1;
 }
@@ -993,6 +1148,8 @@ static const struct {
 	{"sent_at", "DATE_FORMAT(o.sent_at, '%Y-%m-%dT%H:%i:%sZ')", 0},
 	{"last_reply", "o.last_reply", 0},
 	{"message_id", "o.message_id", 0},
+	{"claimed_by", "IF(o.status = 'sending', o.claimed_by, NULL)", 0},
+	{"claimed_at", "IF(o.status = 'sending', DATE_FORMAT(o.claimed_at, '%Y-%m-%dT%H:%i:%sZ'), NULL)", 0},
 	{"size", "LENGTH(o.mime)", 1},
 };
 

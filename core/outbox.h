@@ -44,6 +44,7 @@ struct ob_outbox_counts {
 	unsigned long dead;           /* given up: 5xx, or failing past max_age */
 	unsigned long rcpt_dead;      /* recipients refused for good (their message may be sent) */
 	unsigned long requeued;       /* claims of a delivery that died, put back */
+	int smtp_down;                /* a session failed as a whole: the pass ended, what is due waits */
 };
 
 /* Delivers every message that is due, batch after batch, until none is

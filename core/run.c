@@ -458,6 +458,11 @@ static int api_notify(struct ob_ctx *c, const struct ob_notice *n)
 			n && n->recipient ? n->recipient : "(null)");
 		return -1;
 	}
+	if (strlen(n->dedupe_key) > 200 || strlen(n->template) > 200) {
+		api_log(c, OB_PLOG_ERR, "notify: the dedupe key and the template name are at most 200 bytes; got %zu and %zu",
+			strlen(n->dedupe_key), strlen(n->template));
+		return -1;
+	}
 	o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "recipient", n->recipient);
 	cJSON_AddStringToObject(o, "dedupe_key", n->dedupe_key);
@@ -628,9 +633,16 @@ static int record(struct run_ctx *rc, const char *status, const char *error, cha
 	}
 	if (ok) {
 		struct ob_db_param p[3] = {ob_p_str(status), ob_p_str(error), ob_p_int((long long)rc->id)};
+		unsigned long long affected = 0;
 		ok = ob_db_exec(rc->db,
 				"UPDATE runs SET status = ?, error = ?, finished_at = NOW(3) WHERE id = ? AND status = 'running'",
-				p, 3, NULL, err) == 0;
+				p, 3, &affected, err) == 0;
+		if (ok && affected != 1) {
+			/* Ended meanwhile (overblikd recorded it failed or timed out):
+			 * nothing of this run is kept, no mail goes out. */
+			ob_err_set(err, "run %llu is no longer running (ended by overblikd meanwhile)", rc->id);
+			ok = 0;
+		}
 	}
 	if (ok)
 		ok = ob_db_commit(rc->db, err) == 0;
@@ -770,7 +782,18 @@ int ob_run_execute(const struct ob_config *cfg, unsigned long long id)
 		ob_err_clear(&err);
 	}
 	if (prc == 0) {
-		if (record(&rc, "succeeded", NULL, files, nfiles, &err) == 0) {
+		int recorded = -1;
+		for (int attempt = 1; attempt <= 3; attempt++) {
+			recorded = record(&rc, "succeeded", NULL, files, nfiles, &err);
+			/* Two runs composing mail with the same keys at once can
+			 * deadlock: InnoDB rolls one back; it tries again. */
+			if (recorded == 0 || attempt == 3 ||
+			    (strstr(err.msg, "Deadlock") == NULL && strstr(err.msg, "Lock wait timeout") == NULL))
+				break;
+			ob_log(OB_LOG_NOTICE, "run %llu: recording met another run's lock (%s): trying again", id, err.msg);
+			ob_err_clear(&err);
+		}
+		if (recorded == 0) {
 			code = OB_RUN_EXIT_SUCCEEDED;
 			if (rc.mail.messages || rc.mail.skipped)
 				ob_info("run %llu: %u message%s with %u item%s %s the outbox%s%u item%s mailed before",

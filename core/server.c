@@ -99,6 +99,7 @@ static void start_job(struct ob_server *srv, struct ob_job *j)
 	pid_t pid;
 
 	snprintf(idbuf, sizeof(idbuf), "%llu", j->id);
+	pid_t parent = getpid();
 	pid = fork();
 	if (pid < 0) {
 		ob_warn("run %llu: fork", j->id);
@@ -115,6 +116,8 @@ static void start_job(struct ob_server *srv, struct ob_job *j)
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		setpgid(0, 0);
 		prctl(PR_SET_PDEATHSIG, SIGKILL); /* a worker never outlives overblikd */
+		if (getppid() != parent) /* overblikd died before the line above */
+			_exit(1);
 		execv(srv->self_exe, argv);
 		/* Only async-signal-safe calls here: this process was forked from threads. */
 		ssize_t ignored = write(STDERR_FILENO, msg, sizeof(msg) - 1);

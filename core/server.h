@@ -93,6 +93,7 @@ struct ob_server {
 	struct timespec mail_started;
 	int mail_look_pending;
 	int mail_kicked;              /* look again when the delivery ends */
+	int mail_failing;             /* deliveries in a row that failed */
 	struct ob_outbox_stats mail_stats;
 	time_t mail_stats_at;
 	int mail_stats_ok;
@@ -128,7 +129,9 @@ void ob_mailer_reap(struct ob_server *srv);
 void ob_mailer_stop(struct ob_server *srv);  /* at shutdown: SIGTERM, it stops between batches */
 void ob_mailer_kill(struct ob_server *srv);  /* after the grace period */
 void ob_mailer_free(struct ob_server *srv);
-/* overblikd --deliver: sends what is due and returns the exit code. */
+/* overblikd --deliver: sends what is due and returns the exit code: 0,
+ * 1 (database), or this when the SMTP server could not be used. */
+#define OB_DELIVER_EXIT_SMTP_DOWN 3
 int ob_mailer_deliver(const struct ob_config *cfg);
 
 /* http_admin.c */

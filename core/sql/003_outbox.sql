@@ -44,13 +44,14 @@ CREATE TABLE outbox_rcpts (
 
 -- The items of a message. live_key is the dedupe key while the item counts
 -- as mailed (NULL for dry runs, and once its message is dead): unique per
--- organisation, so an item goes out once, ever.
+-- organisation, so an item goes out once, ever. Keys compare byte for byte
+-- (VARBINARY): "contract:ABC" is not "contract:abc", nor "x " "x".
 CREATE TABLE outbox_items (
   message     BIGINT UNSIGNED NOT NULL,
   seq         INT UNSIGNED NOT NULL,
   org_id      INT UNSIGNED NOT NULL DEFAULT 0,
-  dedupe_key  VARCHAR(255) NOT NULL,
-  live_key    VARCHAR(255) NULL,
+  dedupe_key  VARBINARY(255) NOT NULL,
+  live_key    VARBINARY(255) NULL,
   template    VARCHAR(255) NOT NULL,
   kv          TEXT NOT NULL,                      -- JSON object
   PRIMARY KEY (message, seq),

@@ -15,8 +15,8 @@ import subprocess
 import time
 
 import obtest
-from obtest import Env, ok, eq, run_tests, skip
-from t_server import Server, base_config, free_port, request, write_config, VIEWER, OPERATOR
+from obtest import Env, ok, eq, run_tests
+from t_server import Server, base_config, free_port, request, write_config, VIEWER
 
 SMTPD = os.path.join(obtest.TOP_SRCDIR, "tests", "integration", "smtpd.py")
 ORG = "Nørre Vesterå Kommune"
@@ -328,59 +328,139 @@ def test_connect_timeout():
             lsn.close()
 
 
+def due_in(env, recipient):
+    """Seconds until the message to recipient is tried again."""
+    return float(env.scalar("SELECT TIMESTAMPDIFF(MICROSECOND, NOW(3), next_attempt_at) / 1e6 FROM outbox "
+                            f"WHERE recipient = '{recipient}'"))
+
+
+def make_due(env):
+    env.sql("UPDATE outbox SET next_attempt_at = NOW(3) WHERE status = 'queued'")
+
+
 def test_4xx_and_5xx():
     """A 4xx is retried later; a 5xx is dead with its reply while the others arrive."""
     with Env("mail-codes") as env:
         port = free_port()
         smtpd = Smtpd(env, "smtp", "--rcpt-fail", "ejer1@nvk.dk=451:1", "--rcpt-fail", "ejer2@nvk.dk=550",
                       "--data-fail", "452:1").start()
-        seed(env, owners=4)
-        write_config(env.config, env, mail_config(port, {"host": "127.0.0.1", "port": smtpd.port, "starttls": "off"}))
-        r = env.run("run", "notify", "--as-of", AS_OF)
-        eq(r.returncode, 0, "overblik run notify succeeds", r.stderr)
-        r = env.run("outbox", "flush")
-        eq(r.returncode, 0, "overblik outbox flush exits 0", r.stderr)
-        ok(re.search(r"sent 1, to retry 2, dead 1", r.stdout), "flush prints its counts: sent 1, to retry 2, dead 1",
-           r.stdout)
-        rows = {x[1]: x for x in outbox(env)}
-        eq(rows["owner:1"][2:4], ["queued", "1"], "the 451 to ejer1 is queued for later, one attempt")
-        ok("451 4.3.0" in rows["owner:1"][4] and "ejer1@nvk.dk" in rows["owner:1"][4], "with the 451 as last reply",
-           rows["owner:1"])
-        eq(rows["owner:2"][2], "dead", "the 550 to ejer2 is dead")
-        ok("550" in rows["owner:2"][4] and "ejer2@nvk.dk" in rows["owner:2"][4], "with the 550 reply", rows["owner:2"])
-        eq(sorted(x[2] for k, x in rows.items() if k in ("owner:3", "owner:4")), ["queued", "sent"],
-           "of the others, one got through and one met the DATA 452")
-        r = env.run("outbox", "flush")
-        ok(re.search(r"sent 0, to retry 0, dead 0", r.stdout) and "next due in" in r.stdout,
-           "a flush right away sends nothing: the retries are not due yet", r.stdout)
-        time.sleep(1.2)
-        r = env.run("outbox", "flush")
-        ok(re.search(r"sent 2, to retry 0, dead 0", r.stdout), "after the backoff both are delivered", r.stdout)
-        eq(sorted(m["env"]["rcpt_tos"][0] for m in smtpd.messages()),
-           ["ejer1@nvk.dk", "ejer3@nvk.dk", "ejer4@nvk.dk"], "ejer1, ejer3 and ejer4 each got theirs once")
-        dead_id = rows["owner:2"][0]
-        r = env.run("outbox", "show", dead_id)
-        ok("dead" in r.stdout and "550" in r.stdout, "outbox show names the dead recipient and the reply", r.stdout)
-        r = env.run("outbox", "retry", dead_id)
-        eq(r.returncode, 0, "outbox retry of the dead message", r.stderr)
-        r = env.run("outbox", "flush")
-        eq(env.scalar(f"SELECT status FROM outbox WHERE id = {dead_id}"), "dead", "still refused: dead again")
-        eq(env.scalar(f"SELECT attempts FROM outbox WHERE id = {dead_id}"), "2", "after a second attempt")
-        r = env.run("outbox", "retry", "99999")
-        eq(r.returncode, 1, "retry of an unknown message exits 1", r.stderr)
-        ok("no message 99999" in r.stderr, "and says so", r.stderr)
-        r = env.run("outbox", "list", "--status", "dead")
-        ok(r.returncode == 0 and "owner:2" in r.stdout and "owner:1" not in r.stdout,
-           "outbox list --status dead shows the dead one", r.stdout)
-        # Past max_age a failing message is given up.
-        env.sql("UPDATE outbox SET status = 'queued', next_attempt_at = NOW(), expires_at = NOW() - INTERVAL 1 SECOND "
-                f"WHERE id = {dead_id}")
-        env.sql(f"UPDATE outbox_rcpts SET status = 'pending' WHERE message = {dead_id}")
-        smtpd.stop()
-        r = env.run("outbox", "flush")
-        ok("dead 1" in r.stdout, "a message failing past max_age is dead", r.stdout)
-        ok("gave up after" in env.scalar(f"SELECT last_reply FROM outbox WHERE id = {dead_id}"),
-           "its last reply says it gave up")
+        try:
+            seed(env, owners=4)
+            write_config(env.config, env, mail_config(port, {"host": "127.0.0.1", "port": smtpd.port,
+                                                             "starttls": "off"}, retry_initial=60, retry_max=3600))
+            r = env.run("run", "notify", "--as-of", AS_OF)
+            eq(r.returncode, 0, "overblik run notify succeeds", r.stderr)
+            r = env.run("outbox", "flush")
+            eq(r.returncode, 0, "overblik outbox flush exits 0", r.stderr)
+            ok(re.search(r"sent 1, to retry 2, dead 1", r.stdout),
+               "flush prints its counts: sent 1, to retry 2, dead 1", r.stdout)
+            rows = {x[1]: x for x in outbox(env)}
+            eq(rows["owner:1"][2:4], ["queued", "1"], "the 451 to ejer1 is queued for later, one attempt")
+            ok("451 4.3.0" in rows["owner:1"][4] and "ejer1@nvk.dk" in rows["owner:1"][4],
+               "with the 451 as last reply", rows["owner:1"])
+            wait = due_in(env, "owner:1")
+            ok(55 <= wait <= 61, f"and is tried again after retry_initial, 60 s ({wait:.1f} s)")
+            eq(rows["owner:2"][2], "dead", "the 550 to ejer2 is dead")
+            ok("550" in rows["owner:2"][4] and "ejer2@nvk.dk" in rows["owner:2"][4], "with the 550 reply",
+               rows["owner:2"])
+            eq(sorted(x[2] for k, x in rows.items() if k in ("owner:3", "owner:4")), ["queued", "sent"],
+               "of the others, one got through and one met the DATA 452")
+            r = env.run("outbox", "flush")
+            ok(re.search(r"sent 0, to retry 0, dead 0", r.stdout) and "next due in" in r.stdout,
+               "a flush right away sends nothing: the retries are not due yet", r.stdout)
+            make_due(env)
+            r = env.run("outbox", "flush")
+            ok(re.search(r"sent 2, to retry 0, dead 0", r.stdout), "once due, both are delivered", r.stdout)
+            eq(sorted(m["env"]["rcpt_tos"][0] for m in smtpd.messages()),
+               ["ejer1@nvk.dk", "ejer3@nvk.dk", "ejer4@nvk.dk"], "ejer1, ejer3 and ejer4 each got theirs once")
+            eq(env.scalar("SELECT COUNT(*) FROM outbox WHERE status = 'sent' AND sent_at IS NOT NULL"), "3",
+               "each sent message has its sent time")
+            dead_id = rows["owner:2"][0]
+            r = env.run("outbox", "show", dead_id)
+            ok("dead" in r.stdout and "550" in r.stdout, "outbox show names the dead recipient and the reply",
+               r.stdout)
+            eq(env.scalar(f"SELECT COUNT(*) FROM outbox_items WHERE message = {dead_id} AND live_key IS NULL"), "1",
+               "the dead message gave its item's key back")
+            r = env.run("outbox", "retry", dead_id)
+            eq(r.returncode, 0, "outbox retry of the dead message", r.stderr)
+            eq(env.scalar(f"SELECT COUNT(*) FROM outbox_items WHERE message = {dead_id} AND live_key IS NULL"), "0",
+               "the retried message holds its item's key again")
+            r = env.run("outbox", "flush")
+            eq(env.scalar(f"SELECT status FROM outbox WHERE id = {dead_id}"), "dead", "still refused: dead again")
+            eq(env.scalar(f"SELECT attempts FROM outbox WHERE id = {dead_id}"), "2", "after a second attempt")
+            r = env.run("outbox", "retry", "99999")
+            eq(r.returncode, 1, "retry of an unknown message exits 1", r.stderr)
+            ok("no message 99999" in r.stderr, "and says so", r.stderr)
+            sent_id = rows["owner:1"][0]
+            r = env.run("outbox", "retry", sent_id)
+            ok(r.returncode == 1 and "delivered" in r.stderr, "retry of a sent message is refused, saying why",
+               r.stderr)
+            r = env.run("outbox", "list", "--status", "dead")
+            ok(r.returncode == 0 and "owner:2" in r.stdout and "owner:1" not in r.stdout,
+               "outbox list --status dead shows the dead one", r.stdout)
+            # Past max_age a failing message is given up.
+            env.sql("UPDATE outbox SET status = 'queued', next_attempt_at = NOW(), "
+                    f"expires_at = NOW() - INTERVAL 1 SECOND WHERE id = {dead_id}")
+            env.sql(f"UPDATE outbox_rcpts SET status = 'pending' WHERE message = {dead_id}")
+            smtpd.stop()
+            r = env.run("outbox", "flush")
+            ok("dead 1" in r.stdout, "a message failing past max_age is dead", r.stdout)
+            ok("gave up after" in env.scalar(f"SELECT last_reply FROM outbox WHERE id = {dead_id}"),
+               "its last reply says it gave up")
+        finally:
+            smtpd.stop()
+
+
+def test_partial_and_keys():
+    """A role message one address took in an earlier attempt stays sent,
+    and no one gets it twice; dedupe keys compare byte for byte."""
+    with Env("mail-partial") as env:
+        smtpd = Smtpd(env, "smtp", "--rcpt-fail", "asg2@nvk.dk=451:1").start()
+        try:
+            seed(env, owners=1)
+            write_config(env.config, env, mail_config(free_port(), {"host": "127.0.0.1", "port": smtpd.port,
+                                                                    "starttls": "off"}))
+            eq(env.run("run", "notify", "--as-of", AS_OF, "--param", "roles=asg").returncode, 0, "a run")
+            r = env.run("outbox", "flush")
+            ok("to retry 1" in r.stdout, "the ASG message waits for asg2 (451)", r.stdout)
+            eq(env.sql("SELECT x.email, x.status FROM outbox_rcpts x JOIN outbox o ON o.id = x.message "
+                       "WHERE o.recipient = 'asg' ORDER BY x.seq"),
+               [["asg1@nvk.dk", "sent"], ["asg2@nvk.dk", "pending"]], "asg1 has it, asg2 is pending")
+            make_due(env)
+            r = env.run("outbox", "flush")
+            ok("sent 1," in r.stdout, "the second attempt delivers to asg2", r.stdout)
+            eq(env.scalar("SELECT status FROM outbox WHERE recipient = 'asg'"), "sent", "the message is sent")
+            got = [m["env"]["rcpt_tos"] for m in smtpd.messages() if "owner" not in m["env"]["rcpt_tos"][0]
+                   and not m["env"]["rcpt_tos"][0].startswith("ejer")]
+            eq(got, [["asg1@nvk.dk"], ["asg2@nvk.dk"]], "asg1 got it once, asg2 once")
+            eq(env.run("run", "notify", "--as-of", AS_OF, "--param", "roles=asg").returncode, 0, "the same run again")
+            eq(env.scalar("SELECT COUNT(*) FROM outbox"), "2", "makes no new message: its items were mailed")
+
+            # Keys are bytes: upper and lower case are two items.
+            for key in ("Kvartal-A", "kvartal-a", "kvartal-a "):
+                eq(env.run("run", "notify", "--as-of", AS_OF, "--param", f"key={key}").returncode, 0,
+                   f"a run with key {key!r}")
+            eq(env.scalar("SELECT COUNT(*) FROM outbox WHERE recipient = 'owner:1'"), "4",
+               "keys differing in case or a trailing space are different items")
+        finally:
+            smtpd.stop()
+
+
+def test_slow_server():
+    """A server that takes 2.5 s to answer the end of DATA (content
+    scanning) gets the default command timeout, not a hang-up and a copy."""
+    with Env("mail-slow") as env:
+        smtpd = Smtpd(env, "smtp", "--delay-data", "2.5").start()
+        try:
+            seed(env, owners=1)
+            write_config(env.config, env, mail_config(free_port(), {"host": "127.0.0.1", "port": smtpd.port,
+                                                                    "starttls": "off"}))
+            eq(env.run("run", "notify", "--as-of", AS_OF).returncode, 0, "a run")
+            r = env.run("outbox", "flush")
+            ok("sent 1," in r.stdout, "flush waits for the slow reply and records it sent", r.stdout + r.stderr)
+            eq(smtpd.count(), 1, "the server has it once")
+        finally:
+            smtpd.stop()
 
 
 def tls_files(env):
@@ -402,67 +482,72 @@ def test_starttls_and_auth():
             f.write("hemmeligt-kodeord\n")
         smtpd = Smtpd(env, "smtp", "--starttls", cert, key, "--require-starttls",
                       "--auth", "overblik:hemmeligt-kodeord").start()
-        seed(env, owners=2)
-        smtp = {"host": "127.0.0.1", "port": smtpd.port, "starttls": "required", "ca_file": cert,
-                "username": "overblik", "password_file": pwfile}
-        write_config(env.config, env, mail_config(free_port(), smtp))
-        eq(env.run("run", "notify", "--as-of", AS_OF).returncode, 0, "the run succeeds")
-        r = env.run("outbox", "flush")
-        ok("sent 2," in r.stdout, "flush over STARTTLS with AUTH sends both", r.stdout + r.stderr)
-        msgs = smtpd.messages()
-        eq([(m["env"]["tls"], m["env"]["auth"]) for m in msgs], [(True, "overblik")] * 2,
-           "both came under TLS, authenticated as overblik")
-        ok(msgs and str(msgs[0]["msg"]["Subject"]).startswith("Påmindelser"), "and read back right")
+        plain = None
+        try:
+            seed(env, owners=2)
+            smtp = {"host": "127.0.0.1", "port": smtpd.port, "starttls": "required", "ca_file": cert,
+                    "username": "overblik", "password_file": pwfile}
+            write_config(env.config, env, mail_config(free_port(), smtp))
+            eq(env.run("run", "notify", "--as-of", AS_OF).returncode, 0, "the run succeeds")
+            r = env.run("outbox", "flush")
+            ok("sent 2," in r.stdout, "flush over STARTTLS with AUTH sends both", r.stdout + r.stderr)
+            msgs = smtpd.messages()
+            eq([(m["env"]["tls"], m["env"]["auth"]) for m in msgs], [(True, "overblik")] * 2,
+               "both came under TLS, authenticated as overblik")
+            ok(msgs and str(msgs[0]["msg"]["Subject"]).startswith("Påmindelser"), "and read back right")
 
-        # Wrong password: waits (a configuration problem is not the message's fault).
-        with open(pwfile, "w") as f:
-            f.write("forkert")
-        eq(env.run("run", "notify", "--as-of", AS_OF, "--param", "key=k2").returncode, 0, "a second run")
-        r = env.run("outbox", "flush")
-        ok("to retry 2" in r.stdout and "dead 0" in r.stdout, "a wrong password: both wait for a retry",
-           r.stdout + r.stderr)
-        reply = env.scalar("SELECT last_reply FROM outbox ORDER BY id DESC LIMIT 1")
-        ok("AUTH" in reply and "535" in reply, "the reply says AUTH was refused, with the server's 535", reply)
+            # Wrong password: waits (a configuration problem is not the message's fault).
+            with open(pwfile, "w") as f:
+                f.write("forkert")
+            eq(env.run("run", "notify", "--as-of", AS_OF, "--param", "key=k2").returncode, 0, "a second run")
+            r = env.run("outbox", "flush")
+            ok("to retry 2" in r.stdout and "dead 0" in r.stdout, "a wrong password: both wait for a retry",
+               r.stdout + r.stderr)
+            reply = env.scalar("SELECT last_reply FROM outbox ORDER BY id DESC LIMIT 1")
+            ok("AUTH" in reply and "535" in reply, "the reply says AUTH was refused, with the server's 535", reply)
 
-        # An untrusted certificate: nothing is sent in clear or to the wrong server.
-        with open(pwfile, "w") as f:
-            f.write("hemmeligt-kodeord")
-        smtp2 = dict(smtp)
-        smtp2.pop("ca_file")
-        write_config(env.config, env, mail_config(free_port(), smtp2))
-        env.sql("UPDATE outbox SET next_attempt_at = NOW() WHERE status = 'queued'")
-        r = env.run("outbox", "flush")
-        ok("to retry 2" in r.stdout, "with the system's CAs the self-signed certificate is refused", r.stdout)
-        reply = env.scalar("SELECT last_reply FROM outbox ORDER BY id DESC LIMIT 1")
-        ok("certificate" in reply, "and the reply says why", reply)
-        eq(smtpd.count(), 2, "nothing more arrived")
-        smtpd.stop()
+            # An untrusted certificate: nothing is sent in clear or to the wrong server.
+            with open(pwfile, "w") as f:
+                f.write("hemmeligt-kodeord")
+            smtp2 = dict(smtp)
+            smtp2.pop("ca_file")
+            write_config(env.config, env, mail_config(free_port(), smtp2))
+            env.sql("UPDATE outbox SET next_attempt_at = NOW() WHERE status = 'queued'")
+            r = env.run("outbox", "flush")
+            ok("to retry 2" in r.stdout, "with the system's CAs the self-signed certificate is refused", r.stdout)
+            reply = env.scalar("SELECT last_reply FROM outbox ORDER BY id DESC LIMIT 1")
+            ok("certificate" in reply, "and the reply says why", reply)
+            eq(smtpd.count(), 2, "nothing more arrived")
+            smtpd.stop()
 
-        # STARTTLS required against a server without it.
-        plain = Smtpd(env, "plain").start()
-        smtp3 = {"host": "127.0.0.1", "port": plain.port, "starttls": "required"}
-        write_config(env.config, env, mail_config(free_port(), smtp3))
-        env.sql("UPDATE outbox SET next_attempt_at = NOW() WHERE status = 'queued'")
-        r = env.run("outbox", "flush")
-        reply = env.scalar("SELECT last_reply FROM outbox ORDER BY id DESC LIMIT 1")
-        ok("to retry 2" in r.stdout and "STARTTLS" in reply, "starttls required: a server without it gets nothing",
-           r.stdout + reply)
-        eq(plain.count(), 0, "not a message in clear")
-        smtp3["starttls"] = "opportunistic"
-        write_config(env.config, env, mail_config(free_port(), smtp3))
-        env.sql("UPDATE outbox SET next_attempt_at = NOW() WHERE status = 'queued'")
-        r = env.run("outbox", "flush")
-        ok("sent 2," in r.stdout, "opportunistic: sent without TLS", r.stdout + r.stderr)
-        eq([m["env"]["tls"] for m in plain.messages()], [False, False], "in clear, as configured")
-        plain.stop()
-
+            # STARTTLS required against a server without it.
+            plain = Smtpd(env, "plain").start()
+            smtp3 = {"host": "127.0.0.1", "port": plain.port, "starttls": "required"}
+            write_config(env.config, env, mail_config(free_port(), smtp3))
+            env.sql("UPDATE outbox SET next_attempt_at = NOW() WHERE status = 'queued'")
+            r = env.run("outbox", "flush")
+            reply = env.scalar("SELECT last_reply FROM outbox ORDER BY id DESC LIMIT 1")
+            ok("to retry 2" in r.stdout and "STARTTLS" in reply, "starttls required: a server without it gets nothing",
+               r.stdout + reply)
+            eq(plain.count(), 0, "not a message in clear")
+            smtp3["starttls"] = "opportunistic"
+            write_config(env.config, env, mail_config(free_port(), smtp3))
+            env.sql("UPDATE outbox SET next_attempt_at = NOW() WHERE status = 'queued'")
+            r = env.run("outbox", "flush")
+            ok("sent 2," in r.stdout, "opportunistic: sent without TLS", r.stdout + r.stderr)
+            eq([m["env"]["tls"] for m in plain.messages()], [False, False], "in clear, as configured")
+            plain.stop()
+        finally:
+            smtpd.stop()
+            if plain:
+                plain.stop()
 
 def test_kill_during_delivery():
     """kill -9 of overblikd while 200 messages go out: after a restart all 200
     arrive; the duplicates (the message in flight) are counted."""
     with Env("mail-kill") as env:
         port = free_port()
-        smtpd = Smtpd(env, "smtp", "--delay-data", "0.02").start()
+        smtpd = Smtpd(env, "smtp", "--delay-data", "0.03").start()
         seed(env, owners=200)
         write_config(env.config, env, mail_config(port, {"host": "127.0.0.1", "port": smtpd.port, "starttls": "off"},
                                                   batch=20))
@@ -494,7 +579,7 @@ def test_kill_during_delivery():
             eq(sum(1 for x in rows if x[2] == "sent"), 200, "and all 200 are marked sent")
             dups = len(ids) - len(set(ids))
             print(f"# kill -9 during delivery: {len(ids)} messages received for 200, {dups} duplicate(s)")
-            ok(dups <= 20, f"duplicates are at most the batch in flight ({dups})")
+            ok(dups <= 1, f"at most the message in flight arrives twice ({dups})")
             ok("left being sent by" in srv.log(), "the restart logs the messages it put back", srv.log()[-1500:])
         finally:
             srv.stop()
@@ -538,10 +623,8 @@ def test_maildir_default_and_dry_run():
         t = body_text(it[0], "plain")
         ok("Uden Adresse" in t and "Løn & Personale" in t, "naming the owner and the item", t)
         ok("Løn &amp; Personale" in body_text(it[0], "html"), "the HTML part escapes the values")
-        for m in parsed:
-            ok(all(line.endswith(b"\r\n") for line in open(files[0], "rb").read().splitlines(True)),
-               "the .eml file has CRLF line ends")
-            break
+        ok(all(all(line.endswith(b"\r\n") for line in open(f, "rb").read().splitlines(True)) for f in files),
+           "every .eml file has CRLF line ends")
 
         # A template that cannot render fails the run, and no message is made.
         before = env.scalar("SELECT COUNT(*) FROM outbox")
@@ -555,5 +638,5 @@ def test_maildir_default_and_dry_run():
 
 if __name__ == "__main__":
     run_tests(test_digests_over_smtp, test_smtp_down_then_up, test_connect_timeout, test_4xx_and_5xx,
-              test_starttls_and_auth,
+              test_partial_and_keys, test_slow_server, test_starttls_and_auth,
               test_kill_during_delivery, test_maildir_default_and_dry_run)

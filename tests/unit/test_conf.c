@@ -113,8 +113,8 @@ DEF_TEST(mail)
 	ob_config_free(c);
 	EXPECT_EQ_STR(NULL, load("{\"mail\": {\"from\": {\"name\": \"overblik · Hjørring\", \"email\": \"ob@hjoerring.dk\"}, "
 				 "\"roles\": {\"asg\": [\"a@hjoerring.dk\", {\"name\": \"Åse\", \"email\": \"b@hjoerring.dk\"}]}, "
-				 "\"smtp\": {\"host\": \"smtp.hjoerring.dk\", \"port\": 587, \"starttls\": \"opportunistic\", "
-				 "\"username\": \"u\", \"password_file\": \"/etc/pw\"}, \"max_age_hours\": 48}}",
+				 "\"smtp\": {\"host\": \"smtp.hjoerring.dk\", \"port\": 587, \"starttls\": \"opportunistic\"}, "
+				 "\"max_age_hours\": 48}}",
 				 &c));
 	EXPECT_EQ_STR("smtp.hjoerring.dk", c->mail.smtp_host);
 	EXPECT_EQ_INT(587, c->mail.smtp_port);
@@ -137,6 +137,20 @@ DEF_TEST(mail)
 		      load("{\"mail\": {\"smtp\": {\"host\": \"h\", \"starttls\": \"yes\"}}}", &c));
 	EXPECT_CONTAINS("/mail/smtp/host: required when /mail/smtp is given",
 			load("{\"mail\": {\"smtp\": {\"port\": 25}}}", &c));
+	EXPECT_EQ_STR("/mail/smtp/starttls: AUTH (username) needs \"required\": the password would otherwise go in clear",
+		      load("{\"mail\": {\"smtp\": {\"host\": \"h\", \"starttls\": \"off\", \"username\": \"u\", "
+			   "\"password_file\": \"/etc/passwd\"}}}",
+			   &c));
+	EXPECT_EQ_STR("/mail/smtp/password_file: cannot read /nonexistent/pw: No such file or directory",
+		      load("{\"mail\": {\"smtp\": {\"host\": \"h\", \"username\": \"u\", \"password_file\": "
+			   "\"/nonexistent/pw\"}}}",
+			   &c));
+	EXPECT_EQ_STR(NULL, load("{\"mail\": {\"smtp\": {\"host\": \"h\", \"username\": \"u\", \"password_file\": "
+				 "\"/etc/passwd\"}}}",
+				 &c));
+	ob_config_free(c);
+	EXPECT_CONTAINS("/mail/smtp/host: \"::1\": give a host name or an IPv4 address",
+			load("{\"mail\": {\"smtp\": {\"host\": \"::1\"}}}", &c));
 	EXPECT_CONTAINS("/mail/smtp: username and password_file go together",
 			load("{\"mail\": {\"smtp\": {\"host\": \"h\", \"username\": \"u\"}}}", &c));
 	EXPECT_EQ_STR("/mail/retry_max: 10 is less than retry_initial (60)", load("{\"mail\": {\"retry_max\": 10}}", &c));
