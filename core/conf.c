@@ -55,6 +55,7 @@ struct ob_config *ob_config_defaults(void)
 	c->mail.max_age = 5 * 86400;
 	c->mail.poll_interval = 30;
 	c->mail.batch = 50;
+	c->mail.keep_days = 90;
 	c->mail.smtp_port = 25;
 	c->mail.starttls = OB_STARTTLS_REQUIRED;
 	c->mail.tls_verify = 1;
@@ -741,13 +742,17 @@ static int load_mail(const char *file, const cJSON *o, struct ob_config *c, stru
 			if (set_int(file, ptr, it, 1, 10000, &n, err) < 0)
 				return -1;
 			m->batch = (int)n;
+		} else if (strcmp(it->string, "keep_days") == 0) {
+			if (set_int(file, ptr, it, 1, 36500, &n, err) < 0)
+				return -1;
+			m->keep_days = (int)n;
 		} else if (strcmp(it->string, "smtp") == 0) {
 			if (load_mail_smtp(file, it, m, err) < 0)
 				return -1;
 		} else if (it->string[0] != '_')
 			return unknown_key(file, "/mail", it,
 					   "from, reply_to, roles, message_id_domain, outbox_dir, attach_pdf, "
-					   "retry_initial, retry_max, max_age_hours, poll_interval, batch, smtp",
+					   "retry_initial, retry_max, max_age_hours, poll_interval, batch, keep_days, smtp",
 					   err);
 	}
 	if (m->retry_max < m->retry_initial) {

@@ -61,6 +61,7 @@ struct ob_config_mail {
 	int max_age;                       /* seconds a message may keep failing; default 5 days */
 	int poll_interval;                 /* seconds between overblikd's looks at the outbox; default 30 */
 	int batch;                         /* messages per SMTP session; default 50 */
+	int keep_days;                     /* a sent message's text is kept this long; default 90 */
 	/* SMTP; host NULL: write .eml files into outbox_dir instead. */
 	char *smtp_host;
 	unsigned smtp_port;                /* 25 */

@@ -917,6 +917,20 @@ int ob_outbox_deliver(const struct ob_config *cfg, struct ob_db *db, int (*stop)
 	}
 	if (release_stale(cfg, db, claim, locks, &counts->requeued, err) < 0)
 		goto out;
+	{
+		/* A sent message's text (its PDF, mostly) is kept keep_days; the
+		 * row, its recipients and items (the dedupe keys) stay. */
+		struct ob_db_param q[1] = {ob_p_int(cfg->mail.keep_days)};
+		unsigned long long n = 0;
+		if (ob_db_exec(db,
+			       "UPDATE outbox SET mime = '' WHERE status IN ('sent', 'dry_run') "
+			       "AND created_at < NOW(3) - INTERVAL ? DAY AND mime <> ''",
+			       q, 1, &n, err) < 0)
+			goto out;
+		if (n)
+			ob_info("outbox: the text of %llu message%s older than %d days let go (mail.keep_days)", n,
+				n == 1 ? "" : "s", cfg->mail.keep_days);
+	}
 	if (cfg->mail.smtp_host && ob_smtp_conf_from(&cfg->mail, &sc, err) < 0) {
 		/* A configuration problem: nothing is claimed, everything waits. */
 		goto out;

@@ -626,6 +626,13 @@ def test_maildir_default_and_dry_run():
         ok(all(all(line.endswith(b"\r\n") for line in open(f, "rb").read().splitlines(True)) for f in files),
            "every .eml file has CRLF line ends")
 
+        # keep_days: a sent message's text goes, the record stays.
+        env.sql("UPDATE outbox SET created_at = NOW() - INTERVAL 91 DAY WHERE status = 'sent' ORDER BY id LIMIT 1")
+        r = env.run("outbox", "flush")
+        eq(env.sql("SELECT status, LENGTH(mime) = 0, items FROM outbox WHERE created_at < NOW() - INTERVAL 90 DAY"),
+           [["sent", "1", "1"]], "after keep_days a sent message keeps its row but not its text")
+        eq(env.scalar("SELECT COUNT(*) FROM outbox WHERE LENGTH(mime) > 0"), "5", "the others keep theirs")
+
         # A template that cannot render fails the run, and no message is made.
         before = env.scalar("SELECT COUNT(*) FROM outbox")
         os.unlink(os.path.join(env.templates, "notify", "item.txt"))
