@@ -187,6 +187,7 @@ struct session {
 	int auth_refused;
 	char auth_reply[OB_SMTP_REPLY]; /* the server's refusal of AUTH */
 	int in_auth;                    /* between AUTH and its verdict */
+	int aborted;                    /* done() asked to stop */
 };
 
 static void copy_reply(char *dst, int code, const char *text)
@@ -248,8 +249,13 @@ static void report(struct session *s, size_t i)
 	smtp_enumerate_recipients(s->handles[i], rcpt_status, &w);
 	collect(s, i);
 	s->msgs[i].reported = 1;
-	if (s->done)
-		s->done(&s->msgs[i], s->arg);
+	if (s->done && s->done(&s->msgs[i], s->arg) != 0 && !s->aborted) {
+		/* The caller cannot go on (its database failed): cut the
+		 * connection, so nothing more is sent that it could not record. */
+		s->aborted = 1;
+		if (session_fd >= 0)
+			shutdown(session_fd, SHUT_RDWR);
+	}
 }
 
 /* Whether the server's certificate must hold: with STARTTLS required and
@@ -313,6 +319,9 @@ static void on_event(smtp_session_t session, int event, void *arg, ...)
 		snprintf(s->tls_problem, sizeof(s->tls_problem),
 			 "libesmtp found an unusable client certificate or CA list under the service user's "
 			 "home (~/.authenticate or ~/.config/libesmtp: files must be the user's own, mode 0600)");
+		break;
+	case SMTP_EV_DISCONNECT: /* raised right after libesmtp closes its socket */
+		session_fd = -1;
 		break;
 	case SMTP_EV_EXTNA_STARTTLS:
 		snprintf(s->tls_problem, sizeof(s->tls_problem), "the server does not offer STARTTLS, which "
@@ -479,6 +488,7 @@ int ob_smtp_send(const struct ob_smtp_conf *c, struct ob_smtp_msg *msgs, size_t 
 		msgs[i].code = 0;
 		msgs[i].reply[0] = '\0';
 		msgs[i].reported = 0;
+		msgs[i].unreached = 0;
 		for (size_t k = 0; k < msgs[i].nrcpt; k++) {
 			msgs[i].rcpt[k].code = 0;
 			msgs[i].rcpt[k].reply[0] = '\0';
@@ -547,10 +557,16 @@ int ob_smtp_send(const struct ob_smtp_conf *c, struct ob_smtp_msg *msgs, size_t 
 			collect(&s, i);
 		}
 	{
+		/* The session was usable if any message got a reply to MAIL, RCPT
+		 * or DATA: a message it then did not reach is no fault of its own. */
 		int tried = 0;
-		for (size_t i = 0; i < n; i++)
+		for (size_t i = 0; i < n; i++) {
 			if (msgs[i].code)
 				tried = 1;
+			for (size_t k = 0; k < msgs[i].nrcpt; k++)
+				if (msgs[i].rcpt[k].code)
+					tried = 1;
+		}
 		if (!started || s.auth_refused || s.tls_problem[0]) {
 			char ebuf[256];
 			const char *why = s.tls_problem[0] ? s.tls_problem
@@ -580,15 +596,22 @@ int ob_smtp_send(const struct ob_smtp_conf *c, struct ob_smtp_msg *msgs, size_t 
 					msgs[i].rcpt[k].code = 0;
 			}
 			rc = -1;
-		} else
+		} else {
+			for (size_t i = 0; i < n; i++) {
+				int any = msgs[i].code != 0;
+				for (size_t k = 0; k < msgs[i].nrcpt; k++)
+					any |= msgs[i].rcpt[k].code != 0;
+				msgs[i].unreached = !any && !msgs[i].reported;
+			}
 			rc = 0;
+		}
 	}
 out:
 	for (size_t i = 0; i < n; i++)
 		if (!msgs[i].reported) {
 			msgs[i].reported = 1;
-			if (done)
-				done(&msgs[i], arg);
+			if (done && !s.aborted && done(&msgs[i], arg) != 0)
+				s.aborted = 1;
 		}
 	if (session)
 		smtp_destroy_session(session);

@@ -40,13 +40,16 @@ struct ob_smtp_msg {
 	int code;                  /* the reply at the end of DATA (or to MAIL FROM when that failed); 0: not tried */
 	char reply[OB_SMTP_REPLY];
 	int reported;              /* set when done() was called for it */
+	int unreached;             /* the session worked, then ended before this one got any reply */
 	void *arg;                 /* the caller's */
 };
 
 /* Called once a message is through (the server answered its DATA, or it
  * could not be sent in this session), in the order sent: the caller can
- * record it before the next message goes out. */
-typedef void (*ob_smtp_done_fn)(struct ob_smtp_msg *m, void *arg);
+ * record it before the next message goes out. Returns 0 to go on, or
+ * nonzero to end the session at once (the connection is cut: the message
+ * being sent is not completed, so the server does not take it). */
+typedef int (*ob_smtp_done_fn)(struct ob_smtp_msg *m, void *arg);
 
 /* Sends msgs in one SMTP session. Returns 0 when the session ran: each
  * message's and recipient's outcome is in its code and reply (a message

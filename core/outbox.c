@@ -554,6 +554,7 @@ struct deliver {
 	struct ob_db *db;
 	struct ob_outbox_counts *counts;
 	const struct ob_err *serr; /* the session's error, for messages it did not reach */
+	const char *claim;         /* this delivery's claimed_by */
 	int db_failed;
 	struct ob_err dberr;
 };
@@ -571,7 +572,7 @@ static long backoff(const struct ob_config *cfg, unsigned attempts)
  * may have taken it in an earlier attempt): queued again with backoff while
  * any is pending and it is young enough, else sent if anyone took it, else
  * dead. One transaction per message, right after the server's reply. */
-static void record(struct deliver *d, struct dmsg *m, int data_code, const char *data_reply, const char *why)
+static void record_once(struct deliver *d, struct dmsg *m, int data_code, const char *data_reply, const char *why)
 {
 	struct ob_err err = {{0}};
 	struct ob_db_rows *r = NULL;
@@ -660,24 +661,31 @@ static void record(struct deliver *d, struct dmsg *m, int data_code, const char 
 	ob_db_rows_free(r);
 	if (pending) {
 		long delay = backoff(d->cfg, m->attempts + 1);
-		struct ob_db_param p[3] = {ob_p_int(delay), ob_p_str(reply), ob_p_int((long long)m->id)};
+		struct ob_db_param p[4] = {ob_p_int(delay), ob_p_str(reply), ob_p_int((long long)m->id), ob_p_str(d->claim)};
+		unsigned long long n = 0;
 		if (ob_db_exec(d->db,
 			       "UPDATE outbox SET status = 'queued', attempts = attempts + 1, "
 			       "next_attempt_at = NOW(3) + INTERVAL ? SECOND, last_reply = ?, claimed_by = NULL, "
-			       "claimed_at = NULL WHERE id = ?",
-			       p, 3, NULL, &err) < 0)
+			       "claimed_at = NULL WHERE id = ? AND status = 'sending' AND claimed_by = ?",
+			       p, 4, &n, &err) < 0)
 			goto fail;
+		if (n != 1)
+			goto lost;
 		d->counts->retry++;
 		ob_log(OB_LOG_NOTICE, "outbox %llu: not delivered (attempt %u): %s; next try in %ld s", m->id,
 		       m->attempts + 1, reply, delay);
 	} else {
-		struct ob_db_param p[3] = {ob_p_str(took ? "sent" : "dead"), ob_p_str(reply), ob_p_int((long long)m->id)};
+		struct ob_db_param p[4] = {ob_p_str(took ? "sent" : "dead"), ob_p_str(reply), ob_p_int((long long)m->id),
+					   ob_p_str(d->claim)};
+		unsigned long long n = 0;
 		if (ob_db_exec(d->db,
 			       "UPDATE outbox SET status = ?, attempts = attempts + 1, last_reply = ?, claimed_by = NULL, "
 			       "claimed_at = NULL, sent_at = IF(status = 'sent', NOW(3), NULL), next_attempt_at = NULL "
-			       "WHERE id = ?",
-			       p, 3, NULL, &err) < 0)
+			       "WHERE id = ? AND status = 'sending' AND claimed_by = ?",
+			       p, 4, &n, &err) < 0)
 			goto fail;
+		if (n != 1)
+			goto lost;
 		if (!took) {
 			/* Nothing of it arrived: its items may go out with a later run. */
 			if (ob_db_exec(d->db, "UPDATE outbox_items SET live_key = NULL WHERE message = ?", idp, 1, NULL, &err) < 0)
@@ -692,21 +700,61 @@ static void record(struct deliver *d, struct dmsg *m, int data_code, const char 
 	if (ob_db_commit(d->db, &err) < 0)
 		goto fail;
 	return;
+lost:
+	/* Another delivery took this message over (it thought this one
+	 * dead): it records it; this one stops sending. */
+	ob_err_set(&err, "outbox %llu is no longer claimed by this delivery (%s): another took it over; stopping",
+		   m->id, d->claim);
 fail:
 	ob_db_rollback(d->db);
 	d->db_failed = 1;
 	d->dberr = err;
 }
 
-static void smtp_done(struct ob_smtp_msg *sm, void *arg)
+/* record_once(), again once after a deadlock, a lock wait or a lost
+ * connection (the server's reply must not be lost to a passing hitch). */
+static void record(struct deliver *d, struct dmsg *m, int data_code, const char *data_reply, const char *why)
+{
+	record_once(d, m, data_code, data_reply, why);
+	if (d->db_failed && (strstr(d->dberr.msg, "Deadlock") || strstr(d->dberr.msg, "Lock wait timeout") ||
+			     strstr(d->dberr.msg, "gone away") || strstr(d->dberr.msg, "Lost connection"))) {
+		ob_log(OB_LOG_NOTICE, "outbox %llu: recording met %s: trying again", m->id, d->dberr.msg);
+		d->db_failed = 0;
+		ob_err_clear(&d->dberr);
+		record_once(d, m, data_code, data_reply, why);
+	}
+}
+
+/* A message the session did not reach (an earlier one broke it) is no
+ * fault of its own: queued again at once, no attempt counted. */
+static void unreached(struct deliver *d, struct dmsg *m)
+{
+	struct ob_err err = {{0}};
+	struct ob_db_param p[2] = {ob_p_int((long long)m->id), ob_p_str(d->claim)};
+	if (d->db_failed)
+		return;
+	if (ob_db_exec(d->db,
+		       "UPDATE outbox SET status = 'queued', claimed_by = NULL, claimed_at = NULL, next_attempt_at = NOW(3) "
+		       "WHERE id = ? AND status = 'sending' AND claimed_by = ?",
+		       p, 2, NULL, &err) < 0) {
+		d->db_failed = 1;
+		d->dberr = err;
+	}
+}
+
+static int smtp_done(struct ob_smtp_msg *sm, void *arg)
 {
 	struct deliver *d = arg;
 	struct dmsg *m = sm->arg;
 	/* MAIL FROM refused (sm->code set, no recipient tried): the sender is
 	 * the problem, not the message; try again later, like a 4xx. */
 	int mail_refused = sm->code >= 400 && m->nrcpt && m->rcpt[0].code == 0;
-	record(d, m, mail_refused ? 0 : sm->code, sm->reply,
-	       mail_refused ? sm->reply : d->serr && d->serr->msg[0] ? d->serr->msg : "not reached in the SMTP session");
+	if (sm->unreached)
+		unreached(d, m);
+	else
+		record(d, m, mail_refused ? 0 : sm->code, sm->reply,
+		       mail_refused ? sm->reply : d->serr && d->serr->msg[0] ? d->serr->msg : "not reached in the SMTP session");
+	return d->db_failed ? -1 : 0; /* what cannot be recorded must not be sent */
 }
 
 /* Writes a message into the maildir: tmp/, fsync, rename into new/. The
@@ -810,12 +858,16 @@ static int release_stale(const struct ob_config *cfg, struct ob_db *db, const ch
 
 		if (by && own && strcmp(by, own) == 0)
 			continue;
-		if (by && strncmp(by, host, hl) == 0 && by[hl] == ':') {
+		/* A claimer that held a user lock ("...:L<nonce>") is judged by it
+		 * alone when this server has locks; others by host and process. */
+		const char *nonce = by ? strrchr(by, ':') : NULL;
+		int by_lock = locks && nonce && nonce[1] == 'L';
+		if (!by_lock && by && strncmp(by, host, hl) == 0 && by[hl] == ':') {
 			pid_t pid = (pid_t)atol(by + hl + 1);
 			if (pid == getpid() || (pid > 0 && kill(pid, 0) < 0 && errno == ESRCH))
 				why = "its process is gone";
 		}
-		if (why == NULL && locks && by) {
+		if (why == NULL && by_lock) {
 			struct ob_db_rows *l = NULL;
 			char name[80];
 			claim_lock_name(by, name, sizeof(name));
@@ -839,8 +891,10 @@ static int release_stale(const struct ob_config *cfg, struct ob_db *db, const ch
 		/* Assignments go left to right: attempts is the old count in the backoff. */
 		if (ob_db_exec(db,
 			       "UPDATE outbox SET next_attempt_at = IF(expires_at < NOW(3), NULL, "
-			       "NOW(3) + INTERVAL LEAST(? * POW(2, attempts), ?) SECOND), "
-			       "status = IF(expires_at < NOW(3), 'dead', 'queued'), attempts = attempts + 1, "
+			       "NOW(3) + INTERVAL LEAST(? * POW(2, LEAST(attempts, 30)), ?) SECOND), "
+			       "status = IF(expires_at >= NOW(3), 'queued', IF(EXISTS (SELECT 1 FROM outbox_rcpts x "
+			       "WHERE x.message = outbox.id AND x.status = 'sent'), 'sent', 'dead')), "
+			       "sent_at = IF(status = 'sent', NOW(3), NULL), attempts = attempts + 1, "
 			       "last_reply = ?, claimed_by = NULL, claimed_at = NULL "
 			       "WHERE status = 'sending' AND claimed_by <=> ?",
 			       p, 4, &n, err) < 0) {
@@ -858,7 +912,7 @@ static int release_stale(const struct ob_config *cfg, struct ob_db *db, const ch
 	/* Those that were too old to queue again end as dead ones do. */
 	if (ob_db_exec(db,
 		       "UPDATE outbox_rcpts x JOIN outbox o ON o.id = x.message SET x.status = 'dead', "
-		       "x.reply = o.last_reply, x.done_at = NOW(3) WHERE o.status = 'dead' AND x.status = 'pending'",
+		       "x.reply = o.last_reply, x.done_at = NOW(3) WHERE o.status IN ('dead', 'sent') AND x.status = 'pending'",
 		       NULL, 0, NULL, err) < 0 ||
 	    ob_db_exec(db,
 		       "UPDATE outbox_items i JOIN outbox o ON o.id = i.message SET i.live_key = NULL "
@@ -898,9 +952,8 @@ int ob_outbox_deliver(const struct ob_config *cfg, struct ob_db *db, int (*stop)
 		(void)got;
 		close(fd);
 	}
-	snprintf(claim, sizeof(claim), "%s:%ld:%02x%02x%02x%02x%02x%02x%02x%02x", host, (long)getpid(), rnd[0], rnd[1],
-		 rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
-	claim_lock_name(claim, lock, sizeof(lock));
+	snprintf(lock, sizeof(lock), CLAIM_LOCK_PREFIX "L%02x%02x%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2],
+		 rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
 	{
 		/* Held while this process sends: others see its claims are alive. */
 		struct ob_db_rows *l = NULL;
@@ -915,6 +968,10 @@ int ob_outbox_deliver(const struct ob_config *cfg, struct ob_db *db, int (*stop)
 				 lerr.msg[0] ? lerr.msg : "GET_LOCK refused");
 		ob_db_rows_free(l);
 	}
+	/* The claim names the host, the process and the lock ("L...", or
+	 * "N..." without one). */
+	snprintf(claim, sizeof(claim), "%s:%ld:%c%s", host, (long)getpid(), locks ? 'L' : 'N',
+		 lock + strlen(CLAIM_LOCK_PREFIX) + 1);
 	if (release_stale(cfg, db, claim, locks, &counts->requeued, err) < 0)
 		goto out;
 	{
@@ -942,11 +999,31 @@ int ob_outbox_deliver(const struct ob_config *cfg, struct ob_db *db, int (*stop)
 		struct dmsg *ms;
 		size_t n;
 		struct ob_err serr = {{0}};
-		struct deliver d = {cfg, db, counts, &serr, 0, {{0}}};
+		struct deliver d = {cfg, db, counts, &serr, claim, 0, {{0}}};
 
+		if (locks) {
+			/* A reconnect (ob_db does one, silently) drops the lock: then
+			 * others would think this delivery dead. Take it again first. */
+			struct ob_db_rows *l = NULL;
+			struct ob_db_param q[1] = {ob_p_str(lock)};
+			int held = ob_db_query(db, "SELECT IS_USED_LOCK(?) = CONNECTION_ID()", q, 1, &l, err) == 0 &&
+				   l->nrows && ob_db_cell(l, 0, 0) && atoi(ob_db_cell(l, 0, 0)) == 1;
+			ob_db_rows_free(l);
+			l = NULL;
+			if (!held && (ob_db_query(db, "SELECT GET_LOCK(?, 0)", q, 1, &l, err) < 0 || !l->nrows ||
+				      !ob_db_cell(l, 0, 0) || atoi(ob_db_cell(l, 0, 0)) != 1)) {
+				ob_db_rows_free(l);
+				ob_err_set(err, "outbox: lost the delivery's database lock %s and cannot take it again", lock);
+				goto out;
+			}
+			ob_db_rows_free(l);
+		}
+		/* Fewest attempts first: a message that keeps breaking sessions
+		 * does not stand in front of the others. */
 		if (ob_db_exec(db,
 			       "UPDATE outbox SET status = 'sending', claimed_by = ?, claimed_at = NOW(3) "
-			       "WHERE status = 'queued' AND next_attempt_at <= NOW(3) ORDER BY next_attempt_at, id LIMIT ?",
+			       "WHERE status = 'queued' AND next_attempt_at <= NOW(3) ORDER BY attempts, next_attempt_at, id "
+			       "LIMIT ?",
 			       p, 2, &claimed, err) < 0)
 			goto out;
 		if (claimed == 0)
@@ -1100,6 +1177,10 @@ int ob_outbox_retry(const struct ob_config *cfg, struct ob_db *db, unsigned long
 			       p, 1, NULL, &kerr) < 0) {
 			struct ob_db_rows *h = NULL;
 			ob_db_rollback(db);
+			if (strstr(kerr.msg, "Duplicate entry") == NULL) { /* not a taken key: a database failure */
+				*err = kerr;
+				return -1;
+			}
 			if (ob_db_query(db,
 					"SELECT MIN(o.message) FROM outbox_items o JOIN outbox_items d ON d.org_id = o.org_id "
 					"AND d.dedupe_key = o.live_key WHERE d.message = ?",

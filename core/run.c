@@ -800,6 +800,10 @@ int ob_run_execute(const struct ob_config *cfg, unsigned long long id)
 					id, rc.mail.messages, rc.mail.messages == 1 ? "" : "s", rc.mail.items,
 					rc.mail.items == 1 ? "" : "s", rc.dry_run ? "stored (dry run) in" : "queued in", "; ",
 					rc.mail.skipped, rc.mail.skipped == 1 ? "" : "s");
+		} else if (strstr(err.msg, "is no longer running")) {
+			/* overblikd ended it meanwhile (timeout, shutdown) and said why. */
+			ob_log(OB_LOG_NOTICE, "run %llu: %s: nothing of it is kept", id, err.msg);
+			code = OB_RUN_EXIT_FAILED;
 		} else {
 			/* Most likely its mail could not be made (a template, an
 			 * address): the run fails with that, keeping nothing. */

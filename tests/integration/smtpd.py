@@ -166,6 +166,10 @@ def parse_args(argv=None):
                    metavar="SECONDS",
                    help="wait this long before answering end-of-DATA; the "
                    "message is stored only if the client is still there")
+    p.add_argument("--drop-data", metavar="ADDR", action="append", default=[],
+                   help="hang up, without a reply, at the end of DATA of a "
+                   "message for ADDR (a server that breaks the session on "
+                   "one message); repeatable")
     p.add_argument("--ready-file", metavar="FILE",
                    help="once listening, write the actual port number and a "
                    "newline here (atomically)")
@@ -228,6 +232,7 @@ class Handler:
         self.store = store
         self.auth = args.auth
         self.delay = args.delay_data
+        self.drop = [a.lower() for a in args.drop_data]
         # addr -> [code, remaining or None]
         self.rcpt_fail = {a: [c, n] for a, c, n in args.rcpt_fail}
         self.data_fail = list(args.data_fail) if args.data_fail else None
@@ -280,6 +285,10 @@ class Handler:
             except asyncio.CancelledError:
                 log("DATA client went away during delay; not stored")
                 raise
+        if any(r.lower() in self.drop for r in envelope.rcpt_tos):
+            log("DATA %d bytes for %s -> hang up (--drop-data)", len(raw), ",".join(envelope.rcpt_tos))
+            server.transport.abort()
+            raise asyncio.CancelledError()
         if self.data_fail and (self.data_fail[1] is None
                                or self.data_fail[1] > 0):
             if self.data_fail[1] is not None:
