@@ -60,6 +60,9 @@ static const char usage_text[] =
 	"  -V, --version      print the version\n"
 	"  --run-worker ID    (internal) execute run ID and exit; overblikd starts\n"
 	"                     itself this way for every run\n"
+	"  --list-plugins DIR (internal) load every plugin in DIR and print what was\n"
+	"                     found; overblikd reads its plugins this way, so a plugin\n"
+	"                     that crashes while loading cannot take it down\n"
 	"  --deliver          (internal) deliver the outbox's due messages and exit;\n"
 	"                     overblikd starts itself this way when mail is due\n"
 	"\n"
@@ -141,6 +144,8 @@ int main(int argc, char **argv)
 					     {"version", no_argument, NULL, 'V'},
 					     {"run-worker", required_argument, NULL, 'W'},
 					     {"deliver", no_argument, NULL, 'D'},
+					     {"list-plugins", required_argument, NULL, 'L'},
+					     {"skip", required_argument, NULL, 'S'},
 					     {NULL, 0, NULL, 0}};
 	struct ob_err err = {{0}};
 	struct ob_db *db = NULL;
@@ -149,6 +154,9 @@ int main(int argc, char **argv)
 	char exe[PATH_MAX];
 	ssize_t n;
 	int c, test_only = 0, verbose = 0, applied, deliver = 0;
+	const char *list_dir = NULL;
+	char **skip = NULL;
+	size_t nskip = 0;
 	unsigned long long worker = 0;
 
 	srv.config_path = "etc/overblik.json";
@@ -161,6 +169,11 @@ int main(int argc, char **argv)
 		case 'V': printf("overblikd %s\n", PACKAGE_VERSION); return 0;
 		case 'W': worker = strtoull(optarg, NULL, 10); break;
 		case 'D': deliver = 1; break;
+		case 'L': list_dir = optarg; break;
+		case 'S':
+			skip = ob_xrealloc(skip, (nskip + 1) * sizeof(char *));
+			skip[nskip++] = optarg;
+			break;
 		default: fprintf(stderr, "Try 'overblikd --help'.\n"); return 2;
 		}
 	}
@@ -168,6 +181,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "overblikd: unexpected argument '%s'\nTry 'overblikd --help'.\n", argv[optind]);
 		return 2;
 	}
+	if (list_dir) { /* the plugin inventory, for overblikd itself: no configuration needed */
+		int code = ob_plugins_list(list_dir, skip, nskip, stdout);
+		free(skip);
+		return code;
+	}
+	free(skip);
 	if (ob_config_load(srv.config_path, srv.explicit_path, &srv.cfg, &err) < 0) {
 		ob_log(OB_LOG_ERR, "%s", err.msg);
 		/* A worker that cannot read its configuration recorded nothing. */

@@ -3,6 +3,7 @@
 #define OB_PLUGIN_LOADER_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "util.h"
 
@@ -31,6 +32,17 @@ struct ob_plugin_set {
  * and the rest load. Returns 0 (also when some were refused), -1 when the
  * directory cannot be read. */
 int ob_plugins_load(const char *dir, struct ob_plugin_set *set, struct ob_err *err);
+/* The same, for overblikd, without loading anything into it: a plugin's
+ * constructor that crashes or hangs must not take the server down. It runs
+ * "self --list-plugins dir" (ob_plugins_list in a fresh process) and reads
+ * what it found; a file whose loading kills or hangs that process (20 s)
+ * is refused with that reason and the inventory is taken again without it.
+ * The set has no handles (runs load their plugin in their own worker).
+ * Blocks until done. 0, or -1 when the directory cannot be read. */
+int ob_plugins_inventory(const char *self, const char *dir, struct ob_plugin_set *set, struct ob_err *err);
+/* overblikd --list-plugins: loads every .so in dir but those in skip and
+ * prints a line per file to out ("try", then "ok" or "refused"). */
+int ob_plugins_list(const char *dir, char *const *skip, size_t nskip, FILE *out);
 /* Loads the one plugin named name from dir (a run's worker). 1 found, 0 not, -1 error. */
 int ob_plugin_load_one(const char *dir, const char *name, struct ob_loaded_plugin *out, struct ob_err *err);
 const struct ob_loaded_plugin *ob_plugins_find(const struct ob_plugin_set *set, const char *name);

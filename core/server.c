@@ -563,7 +563,9 @@ int ob_server_configure(struct ob_server *srv)
 	struct ob_plugin_set set;
 
 	snapshot_config(srv);
-	if (ob_plugins_load(srv->cfg->plugin_dir, &set, &err) < 0) {
+	/* In a process of its own: a plugin that crashes or hangs while it
+	 * loads is refused, not fatal. */
+	if (ob_plugins_inventory(srv->self_exe, srv->cfg->plugin_dir, &set, &err) < 0) {
 		ob_log(OB_LOG_ERR, "%s", err.msg);
 		memset(&set, 0, sizeof(set));
 	}

@@ -383,14 +383,20 @@ def part4_abi_refused(c):
        "the log names abi_future.so refused as built for ABI 2", "\n".join(lines) or srv.log())
     text = srv.metrics_text()
     m = parse_metrics(text)
-    eq(m.get("overblik_plugin_load_failures"), 1.0, "/metrics: overblik_plugin_load_failures 1")
+    eq(m.get("overblik_plugin_load_failures"), 2.0, "/metrics: overblik_plugin_load_failures 2 (abi_future, ctor_crash)")
+    ok(re.search(r'^overblik_plugin_refused\{file="ctor_crash\.so",reason="[^"\n]*crashed[^\n]*SIGSEGV|'
+                 r'^overblik_plugin_refused\{file="ctor_crash\.so",reason="[^"\n]*crashed the process \(Segmentation',
+                 text, re.M),
+       "/metrics: ctor_crash.so, whose constructor crashes, is refused for crashing the loader; overblikd lives",
+       text)
+    ok(any("ctor_crash.so refused" in l for l in srv.log().splitlines()), "the log names ctor_crash.so refused")
     eq(m.get("overblik_plugins_loaded"), 6.0, "/metrics: overblik_plugins_loaded 6")
     ok(re.search(r'^overblik_plugin_refused\{file="abi_future\.so",reason="[^"\n]*ABI 2[^\n]*"\} 1$', text, re.M),
        "/metrics: an overblik_plugin_refused line names abi_future.so and why", text)
     r = srv.get("/api/v1/reports")
     eq(r.status, 200, "GET /api/v1/reports answers 200")
     names = sorted(x.get("name") for x in (r.json() or {}).get("reports", []))
-    eq(names, FIXTURE_PLUGINS, "the loaded plugins are listed and abi_future is not")
+    eq(names, FIXTURE_PLUGINS, "the loaded plugins are listed and abi_future and ctor_crash are not")
     r = srv.post("/api/v1/reports/abi_future/runs", {})
     check_error(r, 404, "POST /api/v1/reports/abi_future/runs answers 404 in JSON", "not_found")
 
