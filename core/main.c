@@ -3,6 +3,7 @@
  * a worker process of its own. */
 #include "config.h"
 
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <event2/http.h>
@@ -108,8 +109,25 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
 		cfg->http_listen = ob_xstrdup(srv.cfg->http_listen);
 	}
 	if (strcmp(cfg->timezone, srv.cfg->timezone) != 0) {
-		setenv("TZ", cfg->timezone, 1);
-		tzset();
+		/* TZ is the process's: changing it under the database and mail
+		 * threads' feet is not safe (setenv races getenv). */
+		ob_log(OB_LOG_WARNING, "overblikd: SIGHUP: /timezone changed to %s; that takes a restart, "
+				       "still using %s",
+		       cfg->timezone, srv.cfg->timezone);
+		free(cfg->timezone);
+		cfg->timezone = ob_xstrdup(srv.cfg->timezone);
+		/* The workers read the configuration's text: the zone in force there too. */
+		cJSON *root = cfg->text ? cJSON_Parse(cfg->text) : NULL;
+		if (root) {
+			char *text;
+			cJSON_DeleteItemFromObjectCaseSensitive(root, "timezone");
+			cJSON_AddStringToObject(root, "timezone", cfg->timezone);
+			text = cJSON_Print(root);
+			free(cfg->text);
+			cfg->text = ob_xstrdup(text);
+			cJSON_free(text);
+			cJSON_Delete(root);
+		}
 	}
 	ob_config_free(srv.cfg);
 	srv.cfg = cfg;

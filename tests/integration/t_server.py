@@ -801,6 +801,7 @@ def test_sighup():
             ok(srv.wait_idle(5), "sighup: nothing left running or queued")
             good["reports"]["echo"]["settings"]["greeting"] = "Anden hilsen"
             good["reports"]["echo"]["settings"]["new_setting"] = "ny"
+            good["timezone"] = "Europe/London"
             write_config(env.config, env, good)
             srv.signal(signal.SIGHUP)
             ok(srv.wait_log(f"SIGHUP: configuration {env.config} and 6 plugins loaded"),
@@ -810,6 +811,10 @@ def test_sighup():
             eq(run and run.get("status"), "succeeded", "sighup: a run after the good reload succeeds")
             doc = srv.get(f"/api/v1/runs/{rid}/files/document.json").json() or {}
             eq(doc.get("subtitle"), "Anden hilsen", "sighup: the run sees the new setting")
+            ok("/timezone changed to Europe/London; that takes a restart, still using Europe/Copenhagen" in srv.log(),
+               "sighup: a new time zone is logged as taking a restart", srv.log()[-800:])
+            with open(os.path.join(env.state, "overblikd.json")) as f:
+                eq(json.load(f).get("timezone"), "Europe/Copenhagen", "sighup: the workers keep the zone in force")
         finally:
             eq(srv.stop(), 0, "sighup: overblikd exits 0")
 
