@@ -1796,33 +1796,9 @@ static int csv_shared(struct csv *c, struct muni *m, int32_t as_of)
 /* Writes text to dir/name through dir/name.tmp. 0, or -1 with err set. */
 static int write_file(const char *dir, const char *name, const struct ob_buf *text, struct ob_err *err)
 {
-	char *path = ob_path_join(dir, name);
-	char *tmp = ob_xasprintf("%s.tmp", path);
-	FILE *f = fopen(tmp, "wb");
-	int rc = -1;
+	char *path = ob_path_join(dir, name), *tmp = ob_xasprintf("%s.tmp", path);
+	int rc = ob_write_atomic(tmp, path, text->data ? text->data : "", text->len, err);
 
-	if (f == NULL) {
-		ob_err_set(err, "%s: cannot write: %s", tmp, strerror(errno));
-		goto out;
-	}
-	if ((text->len && fwrite(text->data, 1, text->len, f) != text->len) || fflush(f) != 0) {
-		ob_err_set(err, "%s: cannot write: %s", tmp, strerror(errno));
-		fclose(f);
-		unlink(tmp);
-		goto out;
-	}
-	if (fclose(f) != 0) {
-		ob_err_set(err, "%s: cannot write: %s", tmp, strerror(errno));
-		unlink(tmp);
-		goto out;
-	}
-	if (rename(tmp, path) != 0) {
-		ob_err_set(err, "%s: cannot rename to %s: %s", tmp, path, strerror(errno));
-		unlink(tmp);
-		goto out;
-	}
-	rc = 0;
-out:
 	free(tmp);
 	free(path);
 	return rc;

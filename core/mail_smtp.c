@@ -561,11 +561,11 @@ int ob_smtp_send(const struct ob_smtp_conf *c, struct ob_smtp_msg *msgs, size_t 
 		 * or DATA: a message it then did not reach is no fault of its own. */
 		int tried = 0;
 		for (size_t i = 0; i < n; i++) {
-			if (msgs[i].code)
-				tried = 1;
+			int any = msgs[i].code != 0;
 			for (size_t k = 0; k < msgs[i].nrcpt; k++)
-				if (msgs[i].rcpt[k].code)
-					tried = 1;
+				any |= msgs[i].rcpt[k].code != 0;
+			msgs[i].unreached = !any && !msgs[i].reported; /* kept only if the session was usable */
+			tried |= any;
 		}
 		if (!started || s.auth_refused || s.tls_problem[0]) {
 			char ebuf[256];
@@ -592,19 +592,13 @@ int ob_smtp_send(const struct ob_smtp_conf *c, struct ob_smtp_msg *msgs, size_t 
 		if (s.auth_refused || s.tls_problem[0] || !tried) {
 			for (size_t i = 0; i < n; i++) {
 				msgs[i].code = 0;
+				msgs[i].unreached = 0;
 				for (size_t k = 0; k < msgs[i].nrcpt; k++)
 					msgs[i].rcpt[k].code = 0;
 			}
 			rc = -1;
-		} else {
-			for (size_t i = 0; i < n; i++) {
-				int any = msgs[i].code != 0;
-				for (size_t k = 0; k < msgs[i].nrcpt; k++)
-					any |= msgs[i].rcpt[k].code != 0;
-				msgs[i].unreached = !any && !msgs[i].reported;
-			}
+		} else
 			rc = 0;
-		}
 	}
 out:
 	for (size_t i = 0; i < n; i++)

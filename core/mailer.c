@@ -11,7 +11,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -40,28 +39,11 @@ static void arm(struct ob_server *srv, long seconds)
 
 static void spawn(struct ob_server *srv)
 {
-	pid_t parent = getpid();
-	pid_t pid = fork();
+	pid_t pid = ob_server_spawn(srv, "--deliver", NULL, 1);
 
 	if (pid < 0) {
 		ob_warn("outbox: fork");
 		return;
-	}
-	if (pid == 0) {
-		char *argv[] = {srv->self_exe, "-c", srv->worker_config ? srv->worker_config : (char *)srv->config_path,
-				"--deliver", NULL};
-		static const char msg[] = "overblikd: cannot exec the delivery\n";
-		sigset_t none;
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		setpgid(0, 0);
-		prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlives overblikd */
-		if (getppid() != parent) /* overblikd died before the line above */
-			_exit(1);
-		execv(srv->self_exe, argv);
-		ssize_t ignored = write(STDERR_FILENO, msg, sizeof(msg) - 1);
-		(void)ignored;
-		_exit(1);
 	}
 	srv->mail_pid = pid;
 	clock_gettime(CLOCK_MONOTONIC, &srv->mail_started);

@@ -66,18 +66,6 @@ static const char *nstr(const cJSON *o, const char *k)
 	return cJSON_IsString(v) ? v->valuestring : "";
 }
 
-static void danish_date(const char *iso, char out[11])
-{
-	int32_t d;
-	int y, m, dd;
-	if (iso == NULL || ob_date_parse(iso, &d) < 0) {
-		snprintf(out, 11, "%s", iso ? iso : "");
-		return;
-	}
-	ob_civil_from_days(d, &y, &m, &dd);
-	snprintf(out, 11, "%02d.%02d.%04d", dd, m, y);
-}
-
 /* templates/da/<report>/<kind>.<ext>, else templates/da/mail/<kind>.<ext>. */
 static int render_kind(const struct compose *c, const char *kind, const char *ext, const cJSON *ctx,
 		       enum ob_tpl_escape esc, struct ob_buf *out, struct ob_err *err)
@@ -119,21 +107,14 @@ static int render_item(const struct compose *c, const struct item *it, cJSON *in
 			goto out;
 	} else {
 		free(path);
-		ob_buf_adds(&html, "");
 		for (size_t i = 0; i < txt.len; i++) {
-			char ch = txt.data[i];
-			if (ch == '&')
-				ob_buf_adds(&html, "&amp;");
-			else if (ch == '<')
-				ob_buf_adds(&html, "&lt;");
-			else if (ch == '>')
-				ob_buf_adds(&html, "&gt;");
-			else if (ch == '"')
-				ob_buf_adds(&html, "&quot;");
-			else if (ch == '\n' && i + 1 < txt.len)
+			const char *ent = ob_tpl_html_entity(txt.data[i]);
+			if (ent)
+				ob_buf_adds(&html, ent);
+			else if (txt.data[i] == '\n' && i + 1 < txt.len)
 				ob_buf_adds(&html, "<br>\n");
 			else
-				ob_buf_addc(&html, ch);
+				ob_buf_addc(&html, txt.data[i]);
 		}
 	}
 	/* Trailing newlines of the files are not part of the item. */
@@ -150,17 +131,27 @@ out:
 	return rc;
 }
 
-static void message_id(struct compose *c, char *out, size_t n)
+/* n random bytes as 2n hex digits into out (2n + 1 bytes). */
+static void random_hex(char *out, size_t n)
 {
-	unsigned char rnd[6] = {0};
+	unsigned char rnd[16] = {0};
 	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+	if (n > sizeof(rnd))
+		n = sizeof(rnd);
 	if (fd >= 0) {
-		ssize_t got = read(fd, rnd, sizeof(rnd));
+		ssize_t got = read(fd, rnd, n);
 		(void)got;
 		close(fd);
 	}
-	snprintf(out, n, "overblik.%llu.%u.%02x%02x%02x%02x%02x%02x@%s", c->run->run_id, ++c->seq, rnd[0], rnd[1],
-		 rnd[2], rnd[3], rnd[4], rnd[5], c->domain);
+	for (size_t i = 0; i < n; i++)
+		snprintf(out + 2 * i, 3, "%02x", rnd[i]);
+}
+
+static void message_id(struct compose *c, char *out, size_t n)
+{
+	char rnd[13];
+	random_hex(rnd, 6);
+	snprintf(out, n, "overblik.%llu.%u.%s@%s", c->run->run_id, ++c->seq, rnd, c->domain);
 }
 
 /* One message: claims the items' keys, renders, builds and stores it. */
@@ -243,7 +234,7 @@ static int compose_one(struct compose *c, const char *kind, const char *recipien
 	}
 
 	/* What the templates see. */
-	danish_date(run->as_of, asof);
+	ob_date_format_da(run->as_of, asof, sizeof(asof));
 	ctx = cJSON_CreateObject();
 	cJSON_AddStringToObject(ctx, "org", run->org_name ? run->org_name : "");
 	cJSON_AddStringToObject(ctx, "report", run->report);
@@ -659,42 +650,36 @@ static void record_once(struct deliver *d, struct dmsg *m, int data_code, const 
 		goto fail;
 	took = atoi(ob_db_cell(r, 0, 0));
 	ob_db_rows_free(r);
-	if (pending) {
-		long delay = backoff(d->cfg, m->attempts + 1);
-		struct ob_db_param p[4] = {ob_p_int(delay), ob_p_str(reply), ob_p_int((long long)m->id), ob_p_str(d->claim)};
-		unsigned long long n = 0;
-		if (ob_db_exec(d->db,
-			       "UPDATE outbox SET status = 'queued', attempts = attempts + 1, "
-			       "next_attempt_at = NOW(3) + INTERVAL ? SECOND, last_reply = ?, claimed_by = NULL, "
-			       "claimed_at = NULL WHERE id = ? AND status = 'sending' AND claimed_by = ?",
-			       p, 4, &n, &err) < 0)
-			goto fail;
-		if (n != 1)
-			goto lost;
-		d->counts->retry++;
-		ob_log(OB_LOG_NOTICE, "outbox %llu: not delivered (attempt %u): %s; next try in %ld s", m->id,
-		       m->attempts + 1, reply, delay);
-	} else {
-		struct ob_db_param p[4] = {ob_p_str(took ? "sent" : "dead"), ob_p_str(reply), ob_p_int((long long)m->id),
+	{
+		/* One statement for the three ends; the assignments go left to
+		 * right, so sent_at and next_attempt_at see the new status. */
+		const char *status = pending ? "queued" : took ? "sent" : "dead";
+		long delay = pending ? backoff(d->cfg, m->attempts + 1) : 0;
+		struct ob_db_param p[5] = {ob_p_str(status), ob_p_int(delay), ob_p_str(reply), ob_p_int((long long)m->id),
 					   ob_p_str(d->claim)};
 		unsigned long long n = 0;
 		if (ob_db_exec(d->db,
-			       "UPDATE outbox SET status = ?, attempts = attempts + 1, last_reply = ?, claimed_by = NULL, "
-			       "claimed_at = NULL, sent_at = IF(status = 'sent', NOW(3), NULL), next_attempt_at = NULL "
+			       "UPDATE outbox SET status = ?, attempts = attempts + 1, "
+			       "next_attempt_at = IF(status = 'queued', NOW(3) + INTERVAL ? SECOND, NULL), last_reply = ?, "
+			       "sent_at = IF(status = 'sent', NOW(3), NULL), claimed_by = NULL, claimed_at = NULL "
 			       "WHERE id = ? AND status = 'sending' AND claimed_by = ?",
-			       p, 4, &n, &err) < 0)
+			       p, 5, &n, &err) < 0)
 			goto fail;
 		if (n != 1)
 			goto lost;
-		if (!took) {
+		if (pending) {
+			d->counts->retry++;
+			ob_log(OB_LOG_NOTICE, "outbox %llu: not delivered (attempt %u): %s; next try in %ld s", m->id,
+			       m->attempts + 1, reply, delay);
+		} else if (took) {
+			d->counts->sent++;
+			ob_debug("outbox %llu: sent: %s", m->id, reply);
+		} else {
 			/* Nothing of it arrived: its items may go out with a later run. */
 			if (ob_db_exec(d->db, "UPDATE outbox_items SET live_key = NULL WHERE message = ?", idp, 1, NULL, &err) < 0)
 				goto fail;
 			d->counts->dead++;
 			ob_log(OB_LOG_WARNING, "outbox %llu: dead: %s", m->id, reply);
-		} else {
-			d->counts->sent++;
-			ob_debug("outbox %llu: sent: %s", m->id, reply);
 		}
 	}
 	if (ob_db_commit(d->db, &err) < 0)
@@ -757,63 +742,26 @@ static int smtp_done(struct ob_smtp_msg *sm, void *arg)
 	return d->db_failed ? -1 : 0; /* what cannot be recorded must not be sent */
 }
 
-/* Writes a message into the maildir: tmp/, fsync, rename into new/. The
- * name is the outbox id, so writing it twice leaves one file. */
+/* Writes a message into the maildir: tmp/, then atomically into new/.
+ * The name is the outbox id, so writing it twice leaves one file. */
 static int maildir_write(const char *dir, const struct dmsg *m, char *why, size_t whylen)
 {
 	char *tmpd = ob_path_join(dir, "tmp"), *newd = ob_path_join(dir, "new"), *curd = ob_path_join(dir, "cur");
-	char name[64], *tmp = NULL, *dst = NULL;
-	int fd = -1, rc = -1;
+	char name[64], *tmp, *dst;
+	struct ob_err err = {{0}};
+	int rc = -1;
 
 	snprintf(name, sizeof(name), "outbox-%llu.eml", m->id);
-	if (ob_mkdir_p(tmpd) < 0 || ob_mkdir_p(newd) < 0 || ob_mkdir_p(curd) < 0) {
-		snprintf(why, whylen, "cannot create the maildir %s: %s", dir, strerror(errno));
-		goto out;
-	}
 	tmp = ob_path_join(tmpd, name);
 	dst = ob_path_join(newd, name);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-	if (fd < 0) {
-		snprintf(why, whylen, "cannot write %s: %s", tmp, strerror(errno));
-		goto out;
+	if (ob_mkdir_p(tmpd) < 0 || ob_mkdir_p(newd) < 0 || ob_mkdir_p(curd) < 0)
+		snprintf(why, whylen, "cannot create the maildir %s: %s", dir, strerror(errno));
+	else if (ob_write_atomic(tmp, dst, m->mime, m->len, &err) < 0)
+		snprintf(why, whylen, "%.500s", err.msg);
+	else {
+		snprintf(why, whylen, "250 written to %s", dst);
+		rc = 0;
 	}
-	for (size_t off = 0; off < m->len;) {
-		ssize_t w = write(fd, m->mime + off, m->len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			snprintf(why, whylen, "cannot write %s: %s", tmp, strerror(errno));
-			goto out;
-		}
-		off += (size_t)w;
-	}
-	if (fsync(fd) < 0 || close(fd) < 0) {
-		fd = -1;
-		snprintf(why, whylen, "cannot write %s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	fd = -1;
-	if (rename(tmp, dst) < 0) {
-		snprintf(why, whylen, "cannot move %s into %s: %s", tmp, newd, strerror(errno));
-		goto out;
-	}
-	/* The rename is only durable once the directory is. */
-	if ((fd = open(newd, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || fsync(fd) < 0) {
-		snprintf(why, whylen, "cannot sync %s: %s", newd, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		fd = -1;
-		goto out;
-	}
-	close(fd);
-	fd = -1;
-	snprintf(why, whylen, "250 written to %s", dst);
-	rc = 0;
-out:
-	if (fd >= 0)
-		close(fd);
-	if (rc < 0 && tmp)
-		unlink(tmp);
 	free(tmpd);
 	free(newd);
 	free(curd);
@@ -926,6 +874,8 @@ static int release_stale(const struct ob_config *cfg, struct ob_db *db, const ch
 static void dmsgs_free(struct dmsg *ms, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
+		for (size_t k = 0; k < ms[i].nrcpt; k++)
+			free((char *)ms[i].rcpt[k].email);
 		free(ms[i].mime);
 		free(ms[i].from);
 		free(ms[i].rcpt);
@@ -937,23 +887,17 @@ static void dmsgs_free(struct dmsg *ms, size_t n)
 int ob_outbox_deliver(const struct ob_config *cfg, struct ob_db *db, int (*stop)(void),
 		      struct ob_outbox_counts *counts, struct ob_err *err)
 {
-	char host[200] = "", claim[300], lock[80];
-	unsigned char rnd[8] = {0};
+	char host[200] = "", claim[300], lock[80], rnd[17];
 	int locks = 0;
 	struct ob_smtp_conf sc;
 	char *outbox_dir = cfg->mail.outbox_dir ? ob_xstrdup(cfg->mail.outbox_dir) : ob_path_join(cfg->state_dir, "outbox");
-	int rc = -1, fd, session_failed = 0;
+	int rc = -1, session_failed = 0;
 
 	memset(counts, 0, sizeof(*counts));
 	memset(&sc, 0, sizeof(sc));
 	gethostname(host, sizeof(host) - 1);
-	if ((fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC)) >= 0) {
-		ssize_t got = read(fd, rnd, sizeof(rnd));
-		(void)got;
-		close(fd);
-	}
-	snprintf(lock, sizeof(lock), CLAIM_LOCK_PREFIX "L%02x%02x%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2],
-		 rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
+	random_hex(rnd, 8);
+	snprintf(lock, sizeof(lock), CLAIM_LOCK_PREFIX "L%s", rnd);
 	{
 		/* Held while this process sends: others see its claims are alive. */
 		struct ob_db_rows *l = NULL;
@@ -1100,9 +1044,6 @@ int ob_outbox_deliver(const struct ob_config *cfg, struct ob_db *db, int (*stop)
 			}
 			free(sm);
 		}
-		for (size_t i = 0; i < n; i++)
-			for (size_t k = 0; k < ms[i].nrcpt; k++)
-				free((char *)ms[i].rcpt[k].email);
 		dmsgs_free(ms, n);
 		if (d.db_failed) {
 			*err = d.dberr;

@@ -92,54 +92,6 @@ static void refuse(struct ob_plugin_set *set, const char *file, const char *why)
 	set->failures++;
 }
 
-int ob_plugins_load(const char *dir, struct ob_plugin_set *set, struct ob_err *err)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	char **names = NULL;
-	size_t nnames = 0;
-
-	memset(set, 0, sizeof(*set));
-	if (d == NULL) {
-		ob_err_set(err, "plugins: cannot read the plugin directory %s: %s", dir, strerror(errno));
-		return -1;
-	}
-	while ((e = readdir(d)) != NULL) {
-		char *stem;
-		if (!is_so(e->d_name, &stem))
-			continue;
-		free(stem);
-		names = ob_xrealloc(names, (nnames + 1) * sizeof(char *));
-		names[nnames++] = ob_xstrdup(e->d_name);
-	}
-	closedir(d);
-	qsort(names, nnames, sizeof(char *), cmp_name); /* a stable order for logs and "taken" */
-	set->v = ob_xcalloc(nnames ? nnames : 1, sizeof(*set->v));
-	for (size_t i = 0; i < nnames; i++) {
-		char *stem = NULL, *why = NULL, *path = ob_path_join(dir, names[i]);
-		struct ob_loaded_plugin p = {0};
-		is_so(names[i], &stem);
-		if (load_file(path, stem, &p, &why) < 0) {
-			ob_log(OB_LOG_ERR, "plugins: %s refused: %s", path, why);
-			refuse(set, names[i], why);
-		} else if (ob_plugins_find(set, p.name)) {
-			ob_log(OB_LOG_ERR, "plugins: %s refused: the name %s is taken", path, p.name);
-			refuse(set, names[i], "the name is taken");
-			ob_plugin_unload(&p);
-		} else {
-			ob_info("plugins: loaded %s %s (ABI %u.%u) from %s", p.name, p.version, p.abi_major,
-				p.abi_minor, path);
-			set->v[set->n++] = p;
-		}
-		free(why);
-		free(stem);
-		free(path);
-		free(names[i]);
-	}
-	free(names);
-	return 0;
-}
-
 int ob_plugin_load_one(const char *dir, const char *name, struct ob_loaded_plugin *out, struct ob_err *err)
 {
 	char *file = ob_xasprintf("%s.so", name), *path = ob_path_join(dir, file), *why = NULL;

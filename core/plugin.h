@@ -26,19 +26,17 @@ struct ob_plugin_set {
 	char **reasons;    /* ... and why */
 };
 
-/* Loads every .so in dir. A file that cannot be used is refused with a log
- * line naming it and why (no descriptor, another ABI major, a size that
- * cannot hold run(), no run(), a name that is not the file stem or is taken)
- * and the rest load. Returns 0 (also when some were refused), -1 when the
- * directory cannot be read. */
-int ob_plugins_load(const char *dir, struct ob_plugin_set *set, struct ob_err *err);
-/* The same, for overblikd, without loading anything into it: a plugin's
- * constructor that crashes or hangs must not take the server down. It runs
- * "self --list-plugins dir" (ob_plugins_list in a fresh process) and reads
- * what it found; a file whose loading kills or hangs that process (20 s)
- * is refused with that reason and the inventory is taken again without it.
- * The set has no handles (runs load their plugin in their own worker).
- * Blocks until done. 0, or -1 when the directory cannot be read. */
+/* The plugins of dir, for overblikd, without loading any into it: a
+ * plugin's constructor that crashes or hangs must not take the server
+ * down. A file that cannot be used is refused with a log line naming it and
+ * why (no descriptor, another ABI major, a size that cannot hold run(), no
+ * run(), a name that is not the file stem or is taken, or its loading
+ * crashed or hung) and the rest are listed. It runs "self --list-plugins
+ * dir" (ob_plugins_list in a fresh process) and reads what it found; a file
+ * whose loading kills or hangs that process (20 s) is refused and the
+ * inventory is taken again without it. The set has no handles (a run loads
+ * its plugin in its worker). Blocks until done. 0, or -1 when the directory
+ * cannot be read. */
 int ob_plugins_inventory(const char *self, const char *dir, struct ob_plugin_set *set, struct ob_err *err);
 /* overblikd --list-plugins: loads every .so in dir but those in skip and
  * prints a line per file to out ("try", then "ok" or "refused"). */

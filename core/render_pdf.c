@@ -877,35 +877,6 @@ static int auto_decimals(const double *v, size_t n)
 	return dec;
 }
 
-static void fmt_date_da(const char *s, char *out, size_t outsz)
-{
-	int32_t days;
-	int rc = ob_date_parse(s, &days);
-
-	if (rc == 1 && outsz >= 11) {
-		int y, m, d;
-		ob_civil_from_days(days, &y, &m, &d);
-		if (y < 0 || y > 9999)
-			y = 0;
-		/* By hand: snprintf is most of a table's date cost. */
-		out[0] = (char)('0' + d / 10);
-		out[1] = (char)('0' + d % 10);
-		out[2] = '.';
-		out[3] = (char)('0' + m / 10);
-		out[4] = (char)('0' + m % 10);
-		out[5] = '.';
-		out[6] = (char)('0' + y / 1000);
-		out[7] = (char)('0' + y / 100 % 10);
-		out[8] = (char)('0' + y / 10 % 10);
-		out[9] = (char)('0' + y % 10);
-		out[10] = '\0';
-	} else if (rc == 0) {
-		out[0] = '\0';
-	} else {
-		snprintf(out, outsz, "%s", s);
-	}
-}
-
 /* ---- validation ---- */
 
 struct vctx {
@@ -1565,7 +1536,7 @@ static uint32_t layout_row(struct pdf *p, size_t ncols, const cJSON *cells, int 
 				}
 				break;
 			case FMT_DATE:
-				fmt_date_da(s, buf, sizeof buf);
+				ob_date_format_da(s, buf, sizeof buf);
 				if (strlen(buf) < sizeof buf - 1)
 					s = buf;
 				break;
@@ -2351,7 +2322,7 @@ int ob_render_pdf(const cJSON *doc, const struct ob_render_meta *meta, const cha
 		p->report_title = p->title;
 	if (p->as_of && *p->as_of) {
 		char d[64];
-		fmt_date_da(p->as_of, d, sizeof d);
+		ob_date_format_da(p->as_of, d, sizeof d);
 		snprintf(p->as_of_da, sizeof p->as_of_da, "Opgjort pr. %.19s", d);
 	}
 	{

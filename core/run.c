@@ -556,32 +556,20 @@ out:
 	return rc;
 }
 
-/* Writes data to dir/name atomically (tmp, then rename). */
+/* Writes data to dir/name atomically; *path_out gets the path. */
 static int write_output(const char *dir, const char *name, const char *data, size_t len, char **path_out,
 			struct ob_err *err)
 {
 	char *path = ob_path_join(dir, name), *tmp = ob_xasprintf("%s.tmp", path);
-	FILE *f = fopen(tmp, "wb");
-	int rc = -1;
+	int rc = ob_write_atomic(tmp, path, data, len, err);
 
-	if (f == NULL || fwrite(data, 1, len, f) != len || fflush(f) != 0 || fsync(fileno(f)) != 0) {
-		ob_err_set(err, "cannot write %s: %s", tmp, strerror(errno));
-		if (f)
-			fclose(f);
-		goto out;
-	}
-	fclose(f);
-	if (rename(tmp, path) < 0) {
-		ob_err_set(err, "cannot rename %s: %s", tmp, strerror(errno));
-		goto out;
+	free(tmp);
+	if (rc < 0) {
+		free(path);
+		return -1;
 	}
 	*path_out = path;
-	path = NULL;
-	rc = 0;
-out:
-	free(path);
-	free(tmp);
-	return rc;
+	return 0;
 }
 
 static int record(struct run_ctx *rc, const char *status, const char *error, char **files, size_t nfiles,

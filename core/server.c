@@ -93,36 +93,41 @@ static void on_timeout(evutil_socket_t fd, short what, void *arg)
 
 static void try_start(struct ob_server *srv);
 
+pid_t ob_server_spawn(struct ob_server *srv, const char *mode, const char *arg, int fail_code)
+{
+	pid_t parent = getpid(), pid = fork();
+
+	if (pid != 0)
+		return pid; /* the child's pid, or -1 */
+	/* A fresh process: no threads, no loop, nothing of ours but the
+	 * configuration in force (not the file, which may have changed). */
+	char *argv[] = {srv->self_exe, "-c", srv->worker_config ? srv->worker_config : (char *)srv->config_path,
+			(char *)mode, (char *)arg, NULL};
+	static const char msg[] = "overblikd: cannot exec itself for a worker\n";
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	setpgid(0, 0);
+	prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlives overblikd */
+	if (getppid() != parent)          /* overblikd died before the line above */
+		_exit(fail_code);
+	execv(srv->self_exe, argv);
+	/* Only async-signal-safe calls here: this process was forked from threads. */
+	ssize_t ignored = write(STDERR_FILENO, msg, sizeof(msg) - 1);
+	(void)ignored;
+	_exit(fail_code);
+}
+
 static void start_job(struct ob_server *srv, struct ob_job *j)
 {
 	char idbuf[32];
 	pid_t pid;
 
 	snprintf(idbuf, sizeof(idbuf), "%llu", j->id);
-	pid_t parent = getpid();
-	pid = fork();
+	pid = ob_server_spawn(srv, "--run-worker", idbuf, OB_RUN_EXIT_UNRECORDED);
 	if (pid < 0) {
 		ob_warn("run %llu: fork", j->id);
 		return;
-	}
-	if (pid == 0) {
-		/* A fresh process: no threads, no loop, nothing of ours but the config. */
-		/* The configuration in force, not the file, which may have changed since. */
-		char *argv[] = {srv->self_exe, "-c", srv->worker_config ? srv->worker_config : (char *)srv->config_path,
-				"--run-worker", idbuf, NULL};
-		static const char msg[] = "overblikd: cannot exec the run worker\n";
-		sigset_t none;
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		setpgid(0, 0);
-		prctl(PR_SET_PDEATHSIG, SIGKILL); /* a worker never outlives overblikd */
-		if (getppid() != parent) /* overblikd died before the line above */
-			_exit(1);
-		execv(srv->self_exe, argv);
-		/* Only async-signal-safe calls here: this process was forked from threads. */
-		ssize_t ignored = write(STDERR_FILENO, msg, sizeof(msg) - 1);
-		(void)ignored;
-		_exit(OB_RUN_EXIT_UNRECORDED);
 	}
 	j->pid = pid;
 	clock_gettime(CLOCK_MONOTONIC, &j->started);
@@ -530,7 +535,7 @@ static void sched_clear(struct ob_server *srv)
 static void snapshot_config(struct ob_server *srv)
 {
 	char *path, *tmp;
-	FILE *f;
+	struct ob_err err = {{0}};
 
 	if (srv->cfg->text == NULL) {
 		free(srv->worker_config);
@@ -543,12 +548,8 @@ static void snapshot_config(struct ob_server *srv)
 	}
 	path = ob_path_join(srv->cfg->state_dir, "overblikd.json");
 	tmp = ob_xasprintf("%s.tmp", path);
-	f = fopen(tmp, "w");
-	int bad = f == NULL || fputs(srv->cfg->text, f) < 0;
-	if (f && fclose(f) != 0)
-		bad = 1;
-	if (bad || rename(tmp, path) < 0) {
-		ob_warn("config: cannot write %s for the runs", path);
+	if (ob_write_atomic(tmp, path, srv->cfg->text, strlen(srv->cfg->text), &err) < 0) {
+		ob_log(OB_LOG_WARNING, "config: %s (for the runs)", err.msg);
 		free(path);
 	} else {
 		free(srv->worker_config);

@@ -99,6 +99,10 @@ struct ob_server {
 	int mail_stats_ok;
 };
 
+/* Starts "overblikd -c <config in force> MODE ARG" (ARG may be NULL) in a
+ * process group of its own that dies with overblikd; an exec failure exits
+ * fail_code. Returns its pid, or -1 (errno) when fork fails. */
+pid_t ob_server_spawn(struct ob_server *srv, const char *mode, const char *arg, int fail_code);
 /* Loads plugins and sets the schedules from srv->cfg (also on SIGHUP). */
 int ob_server_configure(struct ob_server *srv);
 /* Queues run id of report (already a row in the database) and starts what can start. */

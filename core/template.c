@@ -348,32 +348,26 @@ static int put(struct render *r, const struct tok *k, const char *s, size_t n)
 	return -1;
 }
 
+const char *ob_tpl_html_entity(int c)
+{
+	switch (c) {
+	case '&': return "&amp;";
+	case '<': return "&lt;";
+	case '>': return "&gt;";
+	case '"': return "&quot;";
+	case '\'': return "&#39;";
+	default: return NULL;
+	}
+}
+
 static int put_html(struct render *r, const struct tok *k, const char *s, size_t n)
 {
 	size_t from = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		const char *ent;
-
-		switch (s[i]) {
-		case '&':
-			ent = "&amp;";
-			break;
-		case '<':
-			ent = "&lt;";
-			break;
-		case '>':
-			ent = "&gt;";
-			break;
-		case '"':
-			ent = "&quot;";
-			break;
-		case '\'':
-			ent = "&#39;";
-			break;
-		default:
+		const char *ent = ob_tpl_html_entity(s[i]);
+		if (ent == NULL)
 			continue;
-		}
 		if (put(r, k, s + from, i - from) < 0 || put(r, k, ent, strlen(ent)) < 0)
 			return -1;
 		from = i + 1;

@@ -59,6 +59,10 @@ enum ob_tpl_escape {
 int ob_tpl_render(const char *name, const char *text, const cJSON *ctx, enum ob_tpl_escape esc,
 		  struct ob_buf *out, struct ob_err *err);
 
+/* The entity OB_TPL_HTML writes for c (& < > " '), or NULL for a
+ * character written as it is. */
+const char *ob_tpl_html_entity(int c);
+
 /* Reads dir/name.ext (dir "/usr/share/overblik/templates/da", name
  * "contract_expiry/reminder", ext "txt") and renders it as ob_tpl_render()
  * does; errors name the template as "contract_expiry/reminder.txt". name

@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -371,4 +372,89 @@ char *ob_trim(char *s)
 int ob_streq_ci(const char *a, const char *b)
 {
 	return strcasecmp(a, b) == 0;
+}
+
+void ob_date_format_da(const char *iso, char *out, size_t outsz)
+{
+	int32_t days;
+	int rc = ob_date_parse(iso, &days);
+
+	if (rc == 1 && outsz >= 11) {
+		int y, m, d;
+		ob_civil_from_days(days, &y, &m, &d);
+		if (y < 0 || y > 9999)
+			y = 0;
+		/* By hand: snprintf is most of a PDF table's date cost. */
+		out[0] = (char)('0' + d / 10);
+		out[1] = (char)('0' + d % 10);
+		out[2] = '.';
+		out[3] = (char)('0' + m / 10);
+		out[4] = (char)('0' + m % 10);
+		out[5] = '.';
+		out[6] = (char)('0' + y / 1000);
+		out[7] = (char)('0' + y / 100 % 10);
+		out[8] = (char)('0' + y / 10 % 10);
+		out[9] = (char)('0' + y % 10);
+		out[10] = '\0';
+	} else if (rc == 0) {
+		out[0] = '\0';
+	} else {
+		snprintf(out, outsz, "%s", iso ? iso : "");
+	}
+}
+
+int ob_write_atomic(const char *tmp, const char *path, const void *data, size_t len, struct ob_err *err)
+{
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	char *dir = ob_xstrdup(path), *slash = strrchr(dir, '/');
+
+	if (fd < 0) {
+		ob_err_set(err, "cannot write %s: %s", tmp, strerror(errno));
+		free(dir);
+		return -1;
+	}
+	for (size_t off = 0; off < len;) {
+		ssize_t w = write(fd, (const char *)data + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			ob_err_set(err, "cannot write %s: %s", tmp, strerror(errno));
+			goto fail;
+		}
+		off += (size_t)w;
+	}
+	if (fsync(fd) < 0) {
+		ob_err_set(err, "cannot write %s: %s", tmp, strerror(errno));
+		goto fail;
+	}
+	if (close(fd) < 0) {
+		fd = -1;
+		ob_err_set(err, "cannot write %s: %s", tmp, strerror(errno));
+		goto fail;
+	}
+	fd = -1;
+	if (rename(tmp, path) < 0) {
+		ob_err_set(err, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+		goto fail;
+	}
+	/* The rename is only durable once the directory is. */
+	if (slash)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	fd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd) < 0) {
+		ob_err_set(err, "cannot sync the directory of %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		free(dir);
+		return -1;
+	}
+	close(fd);
+	free(dir);
+	return 0;
+fail:
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	free(dir);
+	return -1;
 }

@@ -52,12 +52,20 @@ int ob_days_in_month(int y, int m);
 int ob_date_parse(const char *s, int32_t *days);
 /* Writes "YYYY-MM-DD" into out (11 bytes). */
 void ob_date_format(int32_t days, char out[11]);
+/* Writes the date of iso ("YYYY-MM-DD") the Danish way, "31.12.2026",
+ * into out (at least 11 bytes); "" for no date, iso itself if malformed. */
+void ob_date_format_da(const char *iso, char *out, size_t outsz);
 /* Today's date in the local time zone. */
 int32_t ob_date_today(void);
 
 /* Reads a whole file. Returns 0 and a NUL-terminated owned buffer, -1 with
  * errno set. */
 int ob_read_file(const char *path, char **out, size_t *len);
+/* Writes data to tmp, syncs it, renames it to path and syncs path's
+ * directory: path then holds all of data or what it held before, also
+ * after a crash. tmp must be on path's file system. 0, or -1 with err
+ * naming the file (tmp is removed). */
+int ob_write_atomic(const char *tmp, const char *path, const void *data, size_t len, struct ob_err *err);
 /* Creates a directory and its parents (mode 0750); 0 ok, -1 with errno. */
 int ob_mkdir_p(const char *path);
 /* Joins two path parts with one slash; caller frees. */
