@@ -36,12 +36,6 @@ int ob_csv_next(struct ob_csv *r, char ***fields, size_t *n, unsigned long *line
  * ob_csv_next() (';' before that). */
 char ob_csv_separator(const struct ob_csv *r);
 
-/* Checks that s[0..len) is valid UTF-8 (no overlong forms, surrogates or
- * code points past U+10FFFF). Returns 0 if valid, else -1 and *bad (may be
- * NULL) is the offset of the first bad byte. */
-int ob_utf8_check(const char *s, size_t len, size_t *bad);
-/* Number of code points in valid UTF-8 s. */
-size_t ob_utf8_len(const char *s);
 
 /* Value parsers. Each ignores white space around the value and returns 1
  * with *out set, 0 for an empty value (SQL NULL; *out untouched), -1 if

@@ -358,6 +358,73 @@ char *ob_path_join(const char *a, const char *b)
 	return ob_xasprintf("%s/%s", a, b);
 }
 
+int ob_utf8_check(const char *str, size_t len, size_t *bad)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0;
+
+	while (i < len) {
+		unsigned c = s[i];
+		size_t n;
+		unsigned cp, min;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xC2 && c <= 0xDF) {
+			n = 1;
+			cp = c & 0x1F;
+			min = 0x80;
+		} else if (c >= 0xE0 && c <= 0xEF) {
+			n = 2;
+			cp = c & 0x0F;
+			min = 0x800;
+		} else if (c >= 0xF0 && c <= 0xF4) {
+			n = 3;
+			cp = c & 0x07;
+			min = 0x10000;
+		} else
+			goto bad;
+		if (i + n >= len)
+			goto bad; /* truncated sequence */
+		for (size_t k = 1; k <= n; k++) {
+			if ((s[i + k] & 0xC0) != 0x80)
+				goto bad;
+			cp = (cp << 6) | (s[i + k] & 0x3F);
+		}
+		if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+			goto bad;
+		i += n + 1;
+	}
+	return 0;
+bad:
+	if (bad)
+		*bad = i;
+	return -1;
+}
+
+size_t ob_utf8_len(const char *s)
+{
+	size_t n = 0;
+	for (; *s; s++)
+		if (((unsigned char)*s & 0xC0) != 0x80)
+			n++;
+	return n;
+}
+
+size_t ob_utf8_fit(char *s, size_t max)
+{
+	size_t n = 0, cut = 0;
+
+	for (size_t i = 0; s[i]; i++)
+		if (((unsigned char)s[i] & 0xC0) != 0x80 && n++ == max)
+			cut = i;
+	if (n > max)
+		s[cut] = '\0';
+	return n;
+}
+
 char *ob_trim(char *s)
 {
 	size_t n;

@@ -71,6 +71,17 @@ int ob_mkdir_p(const char *path);
 /* Joins two path parts with one slash; caller frees. */
 char *ob_path_join(const char *a, const char *b);
 
+/* Checks that s[0..len) is valid UTF-8 (no overlong forms, surrogates or
+ * code points past U+10FFFF). Returns 0 if valid, else -1 and *bad (may be
+ * NULL) is the offset of the first bad byte. */
+int ob_utf8_check(const char *s, size_t len, size_t *bad);
+/* Number of code points in valid UTF-8 s. */
+size_t ob_utf8_len(const char *s);
+/* Fits valid UTF-8 s to a column of max characters, as MariaDB counts them
+ * (code points): cuts it in place at a character boundary. Returns the
+ * number of characters s had, so a result above max means it was cut. */
+size_t ob_utf8_fit(char *s, size_t max);
+
 /* Trims ASCII white space at both ends, in place; returns s. */
 char *ob_trim(char *s);
 int ob_streq_ci(const char *a, const char *b);

@@ -101,8 +101,22 @@ DEF_TEST(map)
 	ob_map_free(&m);
 }
 
+DEF_TEST(utf8_fit)
+{
+	char a[] = "Løn & Personale", b[] = "\xF0\x9F\x98\x80\xF0\x9F\x98\x80" "ab", c[] = "æøå";
+	EXPECT_EQ_INT(15, ob_utf8_fit(a, 3));
+	EXPECT_EQ_STR("Løn", a);
+	EXPECT_EQ_INT(4, ob_utf8_fit(b, 1)); /* an emoji is one character */
+	EXPECT_EQ_STR("\xF0\x9F\x98\x80", b);
+	EXPECT_EQ_INT(3, ob_utf8_fit(c, 3));
+	EXPECT_EQ_STR("æøå", c);
+	EXPECT_EQ_INT(3, ob_utf8_fit(c, 0));
+	EXPECT_EQ_STR("", c);
+}
+
 int main(void)
 {
+	RUN_TEST(utf8_fit);
 	RUN_TEST(civil_roundtrip);
 	RUN_TEST(date_parse);
 	RUN_TEST(buf_cap);
