@@ -13,6 +13,7 @@
 
 #include "conf.h"
 #include "cron.h"
+#include "json.h"
 #include "log.h"
 #include "mime.h"
 
@@ -120,25 +121,19 @@ void ob_config_free(struct ob_config *c)
 	free(c);
 }
 
-/* Line and column of a position in text, for syntax errors. */
-static void position(const char *text, const char *at, int *line, int *col)
-{
-	*line = 1;
-	*col = 1;
-	for (const char *p = text; p < at && *p; p++) {
-		if (*p == '\n') {
-			(*line)++;
-			*col = 1;
-		} else if (((unsigned char)*p & 0xC0) != 0x80)
-			(*col)++;
-	}
-}
+/* No value in a configuration is longer: paths, names, addresses. */
+#define MAX_STRING 4096
 
 static int set_string(const char *file, const char *ptr, const cJSON *v, char **dst, int allow_empty,
 		      struct ob_err *err)
 {
 	if (!cJSON_IsString(v) || (!allow_empty && v->valuestring[0] == '\0')) {
 		ob_err_set(err, "%s: %s: expected a%s string", file, ptr, allow_empty ? "" : " non-empty");
+		return -1;
+	}
+	if (strlen(v->valuestring) >= MAX_STRING) {
+		ob_err_set(err, "%s: %s: a string of %zu bytes; at most %d", file, ptr, strlen(v->valuestring),
+			   MAX_STRING - 1);
 		return -1;
 	}
 	free(*dst);
@@ -180,7 +175,9 @@ static int expect_object(const char *file, const char *ptr, const cJSON *v, stru
 static int unknown_key(const char *file, const char *parent, const cJSON *item, const char *known,
 		       struct ob_err *err)
 {
-	ob_err_set(err, "%s: %s/%s: unknown key (known here: %s)", file, parent, item->string, known);
+	char shown[200];
+	ob_json_quote_for_message(item->string, strlen(item->string), 64, shown, sizeof(shown));
+	ob_err_set(err, "%s: %s/%s: unknown key (known here: %s)", file, parent, shown, known);
 	return -1;
 }
 
@@ -377,6 +374,13 @@ static int load_http(const char *file, const cJSON *o, struct ob_config *c, stru
 				}
 				if (tok->name == NULL)
 					tok->name = ob_xasprintf("token %zu", i);
+				for (size_t k = 0; k < i; k++)
+					if (memcmp(c->tokens[k].sha256, tok->sha256, sizeof(tok->sha256)) == 0) {
+						ob_err_set(err, "%s: %s/sha256: the same token as /http/tokens/%zu (\"%s\"): "
+								"a token has one name and one role",
+							   file, ptr, k, c->tokens[k].name);
+						return -1;
+					}
 				i++;
 			}
 		} else if (it->string[0] != '_')
@@ -405,6 +409,11 @@ static int load_report(const char *file, const cJSON *o, struct ob_config_report
 				return -1;
 			if (ob_cron_parse(r->schedule, &cron, &cerr) < 0) {
 				ob_err_set(err, "%s: %s: %s", file, fptr, cerr.msg);
+				return -1;
+			}
+			char why[160];
+			if (!ob_cron_can_fire(&cron, why, sizeof(why))) {
+				ob_err_set(err, "%s: %s: \"%s\" %s", file, fptr, r->schedule, why);
 				return -1;
 			}
 		} else if (strcmp(f->string, "timeout") == 0) {
@@ -467,9 +476,12 @@ static int load_reports(const char *file, const cJSON *o, struct ob_config *c, s
 		if (it->string[0] == '_')
 			continue;
 		for (const char *p = it->string; *p; p++)
-			if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_')) {
-				ob_err_set(err, "%s: /reports/%s: a report name is lower-case letters, digits and _",
-					   file, it->string);
+			if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_') || p - it->string >= 64) {
+				char shown[200];
+				ob_json_quote_for_message(it->string, strlen(it->string), 64, shown, sizeof(shown));
+				ob_err_set(err, "%s: /reports/%s: a report name is up to 64 lower-case letters, digits "
+						"and _",
+					   file, shown);
 				return -1;
 			}
 		r = &c->reports[i];
@@ -846,7 +858,7 @@ int ob_config_load(const char *path, int explicit_path, struct ob_config **out, 
 	char *text = NULL;
 	size_t len;
 	cJSON *root = NULL;
-	const char *end = NULL;
+	struct ob_json_error jerr;
 	int rc = -1;
 
 	if (ob_read_file(path, &text, &len) < 0 && errno == ENOENT && !explicit_path) {
@@ -863,20 +875,9 @@ int ob_config_load(const char *path, int explicit_path, struct ob_config **out, 
 	}
 	free(c->path);
 	c->path = ob_xstrdup(path);
-	root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+	root = ob_json_parse(text, len, 0, 0, &jerr);
 	if (root == NULL) {
-		int line, col;
-		const char *at = end ? end : cJSON_GetErrorPtr();
-		if (at == NULL || at < text || at > text + len)
-			at = text + len;
-		const char *rest = at;
-		while (rest < text + len && (*rest == ' ' || *rest == '\t' || *rest == '\r' || *rest == '\n'))
-			rest++;
-		if (rest >= text + len)
-			at = text + len;
-		position(text, at, &line, &col);
-		ob_err_set(err, "%s:%d:%d: JSON syntax error%s", path, line, col,
-			   at >= text + len ? ": unexpected end of file" : "");
+		ob_err_set(err, "%s:%ld:%ld: JSON syntax error: %s", path, jerr.line, jerr.col, jerr.what);
 		goto out;
 	}
 	if (load_tree(path, root, c, err) < 0)

@@ -388,6 +388,33 @@ static int day_matches(const struct ob_cron *c, int y, int m, int d)
 	return dom_ok && dow_ok;
 }
 
+int ob_cron_can_fire(const struct ob_cron *c, char *why, size_t whysz)
+{
+	static const int most[13] = {0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	static const char *const name[13] = {"", "January", "February", "March", "April", "May", "June",
+					     "July", "August", "September", "October", "November", "December"};
+	int first_dom = 0, nmonths = 0, only = 0;
+
+	if (c->dom_restricted && c->dow_restricted)
+		return 1; /* either field: some weekday it names comes every week */
+	for (int d = 31; d >= 1; d--)
+		if (c->dom & (1u << d))
+			first_dom = d;
+	for (int m = 1; m <= 12; m++) {
+		if (!(c->months & (1u << m)))
+			continue;
+		nmonths++;
+		only = m;
+		if (first_dom && first_dom <= most[m])
+			return 1;
+	}
+	if (nmonths == 1)
+		snprintf(why, whysz, "never fires: %s has no day %d", name[only], first_dom);
+	else
+		snprintf(why, whysz, "never fires: none of its months has day %d", first_dom);
+	return 0;
+}
+
 int ob_cron_next(const struct ob_cron *c, time_t after, time_t *next)
 {
 	struct tm tm;

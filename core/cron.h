@@ -70,6 +70,12 @@ int ob_cron_parse(const char *expr, struct ob_cron *out, struct ob_err *err);
  * skipped whole. */
 int ob_cron_next(const struct ob_cron *c, time_t after, time_t *next);
 
+/* Whether c can ever fire, whatever the year: 0 and a reason in why (at
+ * least 160 bytes) for "* * 31 2 *" or "0 0 30,31 2,4 *", whose days of the
+ * month never occur in its months. The calendar repeats every 400 years
+ * and each date falls on every weekday within them, so this is exact. */
+int ob_cron_can_fire(const struct ob_cron *c, char *why, size_t whysz);
+
 /* Writes t as ISO 8601 local time with its UTC offset,
  * "2027-03-28T03:00:00+02:00" (26 bytes with the NUL). Returns 0, or -1 if
  * n is too small or the time cannot be converted. */

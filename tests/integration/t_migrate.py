@@ -181,6 +181,25 @@ def test_config_errors():
            "a missing -c file is an error, not the defaults", r.stderr)
         r = subprocess.run([OVERBLIK, "check-config", env.config], capture_output=True, text=True)
         ok(r.returncode == 0 and "ok" in r.stdout, "a good config checks ok", r.stderr)
+        # What a careless operator writes (issue 9): refused by check-config, naming where.
+        sha = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+        texts = [
+            ('{"max_runs": 2, "max_runs": 64}', ":1:17: JSON syntax error: duplicate key \"max_runs\""),
+            ('{"max_runs": 2}\n{"max_runs": 3}\n', ":2:1: JSON syntax error: data after the JSON value"),
+            ('{"state_dir": "var\\u0000x"}', ":1:19: JSON syntax error: \\u0000 (NUL) in a string"),
+            ('{"reports": {"echo": {"schedule": "* * 31 2 *"}}}',
+             ': /reports/echo/schedule: "* * 31 2 *" never fires: February has no day 31'),
+            ('{"http": {"tokens": [{"sha256": "%s", "role": "viewer"}, {"sha256": "%s", "role": "operator"}]}}'
+             % (sha, sha), ": /http/tokens/1/sha256: the same token as /http/tokens/0"),
+            ('{"template_dir": "%s"}' % ("x" * (1 << 20)), ": /template_dir: a string of 1048576 bytes; at most 4095"),
+        ]
+        for text, want in texts:
+            path = os.path.join(env.dir, "careless.json")
+            with open(path, "w") as f:
+                f.write(text)
+            r = subprocess.run([OVERBLIK, "check-config", path], capture_output=True, text=True)
+            ok(r.returncode == 1 and f"{path}{want}" in r.stderr and len(r.stderr) < 1000,
+               f"check-config refuses: {want.split(': ', 1)[1][:60]}", r.stderr[:2000])
 
 
 def test_help():

@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "../tap.h"
@@ -97,7 +98,7 @@ DEF_TEST(errors)
 	EXPECT_EQ_STR("(top level): expected an object", load("[1, 2]", &c));
 	EXPECT_CONTAINS("/database/sockt: unknown key", load("{\"database\": {\"sockt\": \"/x\"}}", &c));
 	const char *m = load("{\n  \"state_dir\": \"var\",\n  \"log_level\": \n", &c);
-	EXPECT_CONTAINS("unexpected end of file", m ? m - strlen(path) - 2 : NULL);
+	EXPECT_CONTAINS(":4:1: JSON syntax error: unexpected end, expected a value", m ? m - strlen(path) - 2 : NULL);
 }
 
 DEF_TEST(mail)
@@ -158,6 +159,52 @@ DEF_TEST(mail)
 		      load("{\"mail\": {\"smtp\": {\"host\": \"h\", \"port\": 0}}}", &c));
 }
 
+/* What a careless operator writes (issue 9): each refused, naming where. */
+DEF_TEST(strict)
+{
+	struct ob_config *c;
+	const char *m;
+#define FULL(m) ((m) ? (m)-strlen(path) - 2 : NULL) /* "PATH:L:C: ..." */
+	m = load("{\"state_dir\": \"a\", \"state_dir\": \"b\"}", &c);
+	EXPECT_CONTAINS(":1:20: JSON syntax error: duplicate key \"state_dir\" (first at line 1, column 2)", FULL(m));
+	m = load("{\"http\": {\"listen\": \"off\"}} {\"http\": {}}", &c);
+	EXPECT_CONTAINS(":1:29: JSON syntax error: data after the JSON value", FULL(m));
+	m = load("{\"state_dir\": \"var\\u0000/../../tmp\"}", &c);
+	EXPECT_CONTAINS(":1:19: JSON syntax error: \\u0000 (NUL) in a string", FULL(m));
+	m = load("{\"state_dir\": \"v\xff\"}", &c);
+	EXPECT_CONTAINS(":1:17: JSON syntax error: byte 0xFF in a string is not UTF-8", FULL(m));
+	char deep[400] = "{\"_comment\": ";
+	for (int i = 0; i < 100; i++)
+		strcat(deep, "[");
+	m = load(deep, &c);
+	EXPECT_CONTAINS("JSON syntax error: nested deeper than 64 levels", FULL(m));
+
+	char *big = malloc(1100000);
+	strcpy(big, "{\"plugin_dir\": \"");
+	memset(big + strlen(big), 'x', 1048576);
+	strcpy(big + 16 + 1048576, "\"}");
+	EXPECT_EQ_STR("/plugin_dir: a string of 1048576 bytes; at most 4095", load(big, &c));
+	free(big);
+
+	EXPECT_EQ_STR("/reports/quarterly/schedule: \"* * 31 2 *\" never fires: February has no day 31",
+		      load("{\"reports\": {\"quarterly\": {\"schedule\": \"* * 31 2 *\"}}}", &c));
+	EXPECT_EQ_STR(NULL, load("{\"reports\": {\"leap\": {\"schedule\": \"0 6 29 2 *\"}}}", &c));
+	ob_config_free(c);
+
+	EXPECT_EQ_STR("/http/tokens/1/sha256: the same token as /http/tokens/0 (\"ci\"): a token has one name and "
+		      "one role",
+		      load("{\"http\": {\"tokens\": [{\"name\": \"ci\", \"sha256\": \"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\", "
+			   "\"role\": \"viewer\"}, {\"name\": \"ops\", \"sha256\": \"9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08\", "
+			   "\"role\": \"operator\"}]}}",
+			   &c));
+	EXPECT_EQ_STR("/reports/x\\x0Ay: a report name is up to 64 lower-case letters, digits and _",
+		      load("{\"reports\": {\"x\\ny\": {}}}", &c));
+	EXPECT_EQ_STR("/st\\x1Bate: unknown key (known here: state_dir, timezone, log_level, database, import, "
+		      "plugin_dir, template_dir, max_runs, grace_period, http, reports, mail)",
+		      load("{\"st\\u001bate\": 1}", &c));
+#undef FULL
+}
+
 int main(void)
 {
 	int fd = mkstemp(path);
@@ -166,6 +213,7 @@ int main(void)
 	RUN_TEST(valid);
 	RUN_TEST(errors);
 	RUN_TEST(mail);
+	RUN_TEST(strict);
 	unlink(path);
 	END_TEST;
 }

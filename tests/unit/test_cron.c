@@ -528,8 +528,37 @@ DEF_TEST(efficiency)
 	printf("# 200 five-year scans took %.3f s\n", secs);
 }
 
+/* "Never fires" is judged from the calendar, not by trying 5 years. */
+static int can_fire(const char *expr, char *why)
+{
+	struct ob_cron c;
+	struct ob_err err = {{0}};
+	why[0] = '\0';
+	if (ob_cron_parse(expr, &c, &err) < 0)
+		return -1;
+	return ob_cron_can_fire(&c, why, 160);
+}
+
+DEF_TEST(can_fire)
+{
+	char why[160];
+	EXPECT_EQ_INT(0, can_fire("* * 31 2 *", why));
+	EXPECT_EQ_STR("never fires: February has no day 31", why);
+	EXPECT_EQ_INT(0, can_fire("0 0 30,31 2 *", why));
+	EXPECT_EQ_STR("never fires: February has no day 30", why);
+	EXPECT_EQ_INT(0, can_fire("0 0 31 2,4,6,9,11 *", why));
+	EXPECT_EQ_STR("never fires: none of its months has day 31", why);
+	EXPECT_EQ_INT(1, can_fire("0 0 29 2 *", why));     /* leap days */
+	EXPECT_EQ_INT(1, can_fire("0 0 31 2 MON", why));   /* either field: every Monday */
+	EXPECT_EQ_INT(1, can_fire("0 0 31 2,3 *", why));   /* 31 March */
+	EXPECT_EQ_INT(1, can_fire("0 0 30,31 2,4 *", why)); /* 30 April */
+	EXPECT_EQ_INT(1, can_fire("@yearly", why));
+	EXPECT_EQ_INT(1, can_fire("*/5 * * * *", why));
+}
+
 int main(void)
 {
+	RUN_TEST(can_fire);
 	setenv("TZ", ZONE, 1);
 	tzset();
 	RUN_TEST(parse_fields);
