@@ -211,6 +211,52 @@ int ob_days_in_month(int y, int m)
 	return dim[m - 1];
 }
 
+int32_t ob_add_months(int32_t days, int n)
+{
+	int y, m, d;
+	long total;
+
+	ob_civil_from_days(days, &y, &m, &d);
+	int last = d == ob_days_in_month(y, m);
+	total = (long)y * 12 + (m - 1) + n;
+	y = (int)(total >= 0 ? total / 12 : -((-total + 11) / 12));
+	m = (int)(total - (long)y * 12) + 1;
+	int dim = ob_days_in_month(y, m);
+	if (last || d > dim)
+		d = dim;
+	return ob_days_from_civil(y, m, d);
+}
+
+int32_t ob_end_of(int32_t days, enum ob_period p)
+{
+	int y, m, d;
+
+	ob_civil_from_days(days, &y, &m, &d);
+	switch (p) {
+	case OB_PERIOD_MONTH:
+		break;
+	case OB_PERIOD_QUARTER:
+		m = (m + 2) / 3 * 3;
+		break;
+	case OB_PERIOD_YEAR:
+		m = 12;
+		break;
+	default:
+		return days;
+	}
+	return ob_days_from_civil(y, m, ob_days_in_month(y, m));
+}
+
+void ob_date_format_da_long(int32_t days, char *out, size_t outsz)
+{
+	static const char *const month[12] = {"januar", "februar", "marts",     "april",   "maj",      "juni",
+					      "juli",   "august",  "september", "oktober", "november", "december"};
+	int y, m, d;
+
+	ob_civil_from_days(days, &y, &m, &d);
+	snprintf(out, outsz, "%d. %s %d", d, month[m - 1], y);
+}
+
 static int digits(const char *s, int n, int *out)
 {
 	int v = 0;

@@ -46,6 +46,18 @@ void ob_err_clear(struct ob_err *err);
 int32_t ob_days_from_civil(int y, int m, int d);
 void ob_civil_from_days(int32_t days, int *y, int *m, int *d);
 int ob_days_in_month(int y, int m);
+/* The reports' calendar (REPORTS.md "Calendar arithmetic"); dates are days
+ * since 1970-01-01. ob_add_months: calendar months, n may be negative; the
+ * last day of a month goes to the last day of the target month (30 June - 6
+ * = 31 December), any other day is kept and clamped to the target month's
+ * length (30 August - 6 = 28 or 29 February). ob_end_of: the last day of
+ * d's month, calendar quarter or year, or d itself. */
+enum ob_period { OB_PERIOD_NONE = 0, OB_PERIOD_MONTH = 1, OB_PERIOD_QUARTER = 2, OB_PERIOD_YEAR = 3 };
+int32_t ob_add_months(int32_t d, int n);
+int32_t ob_end_of(int32_t d, enum ob_period p);
+/* Writes the date the long Danish way, "31. december 2026", into out (at
+ * least 20 bytes). */
+void ob_date_format_da_long(int32_t d, char *out, size_t outsz);
 /* Parses "YYYY-MM-DD", optionally followed by "T..." (a KITOS timestamp; the
  * time is ignored), "DD-MM-YYYY" or "DD.MM.YYYY". Returns 1 and sets *days,
  * 0 for "no date" (empty, or KITOS's 0001-01-01), -1 if malformed. */

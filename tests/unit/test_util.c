@@ -114,8 +114,66 @@ DEF_TEST(utf8_fit)
 	EXPECT_EQ_STR("", c);
 }
 
+static const char *am(const char *iso, int n)
+{
+	static char out[11];
+	int32_t d;
+	ob_date_parse(iso, &d);
+	ob_date_format(ob_add_months(d, n), out);
+	return out;
+}
+
+static const char *eo(const char *iso, enum ob_period p)
+{
+	static char out[11];
+	int32_t d;
+	ob_date_parse(iso, &d);
+	ob_date_format(ob_end_of(d, p), out);
+	return out;
+}
+
+/* REPORTS.md "Calendar arithmetic": month ends, leap years, year ends. */
+DEF_TEST(calendar)
+{
+	EXPECT_EQ_STR("2025-12-31", am("2026-06-30", -6)); /* a month's last day stays last */
+	EXPECT_EQ_STR("2027-03-31", am("2027-02-28", 1));
+	EXPECT_EQ_STR("2028-03-31", am("2028-02-29", 1));
+	EXPECT_EQ_STR("2028-03-28", am("2028-02-28", 1)); /* not the last day in a leap year */
+	EXPECT_EQ_STR("2027-02-28", am("2027-08-30", -6)); /* clamped */
+	EXPECT_EQ_STR("2028-02-29", am("2028-08-30", -6));
+	EXPECT_EQ_STR("2026-02-15", am("2026-03-15", -1));
+	EXPECT_EQ_STR("2027-02-28", am("2026-01-31", 13));
+	EXPECT_EQ_STR("2025-12-31", am("2026-01-31", -1)); /* across the year end */
+	EXPECT_EQ_STR("2024-02-29", am("2026-02-28", -24));
+	EXPECT_EQ_STR("2023-02-28", am("2024-02-29", -12));
+	EXPECT_EQ_STR("2026-11-26", am("2026-11-26", 0));
+	EXPECT_EQ_STR("2014-11-26", am("2026-11-26", -144));
+	EXPECT_EQ_STR("2027-01-30", am("2026-12-30", 1));
+	EXPECT_EQ_STR("2026-04-30", am("2026-03-31", 1));
+	EXPECT_EQ_STR("2026-03-31", am("2026-04-30", -1)); /* the month-end rule, both ways */
+
+	EXPECT_EQ_STR("2026-02-28", eo("2026-02-01", OB_PERIOD_MONTH));
+	EXPECT_EQ_STR("2028-02-29", eo("2028-02-10", OB_PERIOD_MONTH));
+	EXPECT_EQ_STR("2026-03-31", eo("2026-01-01", OB_PERIOD_QUARTER));
+	EXPECT_EQ_STR("2026-06-30", eo("2026-04-01", OB_PERIOD_QUARTER));
+	EXPECT_EQ_STR("2026-09-30", eo("2026-09-30", OB_PERIOD_QUARTER));
+	EXPECT_EQ_STR("2026-12-31", eo("2026-10-01", OB_PERIOD_QUARTER));
+	EXPECT_EQ_STR("2026-12-31", eo("2026-01-01", OB_PERIOD_YEAR));
+	EXPECT_EQ_STR("2026-05-17", eo("2026-05-17", OB_PERIOD_NONE));
+
+	char out[32];
+	int32_t d;
+	ob_date_parse("2026-12-31", &d);
+	ob_date_format_da_long(d, out, sizeof(out));
+	EXPECT_EQ_STR("31. december 2026", out);
+	ob_date_parse("2027-03-01", &d);
+	ob_date_format_da_long(d, out, sizeof(out));
+	EXPECT_EQ_STR("1. marts 2027", out);
+}
+
 int main(void)
 {
+	RUN_TEST(calendar);
 	RUN_TEST(utf8_fit);
 	RUN_TEST(civil_roundtrip);
 	RUN_TEST(date_parse);
