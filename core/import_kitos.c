@@ -992,16 +992,8 @@ static void *parse_worker(void *arg)
 
 	while ((k = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED)) < j->nfiles) {
 		size_t i = j->order[k];
-		char *text = NULL;
-		size_t len;
-		if (ob_read_file(j->files[i], &text, &len) < 0) {
-			ob_err_set(&j->errs[i], "%s: cannot read: %s", j->files[i], strerror(errno));
+		if (ob_kitos_parse_file(&j->batches[i], j->files[i], j->ko, &j->errs[i]) < 0)
 			j->failed[i] = 1;
-			continue;
-		}
-		if (ob_kitos_parse(&j->batches[i], j->files[i], text, len, j->ko, &j->errs[i]) < 0)
-			j->failed[i] = 1;
-		free(text);
 	}
 	return NULL;
 }

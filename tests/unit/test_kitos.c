@@ -526,8 +526,9 @@ DEF_TEST(fatal_errors)
 		memset(deep + 1200, ']', 1200);
 		deep[2400] = '\0';
 		EXPECT_FATAL("deep.json", deep);
-		EXPECT_CONTAINS("deep.json:1:1001: JSON syntax error near '[[[", err.msg);
-		EXPECT_CONTAINS("nested deeper than", err.msg);
+		/* ob_json_parse's limit, counting the top-level array */
+		EXPECT_EQ_STR("deep.json:1:65: JSON syntax error near '[[[[[[[[[[[[[[[[[[[[': nested deeper than 64 "
+			      "arrays and objects", err.msg);
 	}
 
 	EXPECT_FATAL("tail.json", "{\"a\": 1}\n]");
