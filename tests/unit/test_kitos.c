@@ -1000,6 +1000,352 @@ DEF_TEST(links)
 	ob_kitos_batch_free(&b);
 }
 
+/* -------------------------------------------------------- strings in columns */
+
+#define UNIT "\"uuid\": \"5e0d8f2c-1111-4a4a-9b9b-000000000001\""
+#define ORGU "\"uuid\": \"0b1c3a52-6f0e-4e8e-9d6a-3c3f5b8a0001\""
+#define UUID1 "11111111-2222-3333-4444-555555555555"
+
+/* The record of kind with uuid UUID1, or NULL. */
+static const void *record_u1(const struct ob_kitos_batch *b, enum ob_kitos_kind kind)
+{
+	for (size_t i = 0; kind == OB_KITOS_USAGE && i < b->n_usages; i++)
+		if (strcmp(b->usages[i].uuid, UUID1) == 0)
+			return &b->usages[i];
+	for (size_t i = 0; kind == OB_KITOS_CONTRACT && i < b->n_contracts; i++)
+		if (strcmp(b->contracts[i].uuid, UUID1) == 0)
+			return &b->contracts[i];
+	for (size_t i = 0; kind == OB_KITOS_DPR && i < b->n_dprs; i++)
+		if (strcmp(b->dprs[i].uuid, UUID1) == 0)
+			return &b->dprs[i];
+	for (size_t i = 0; kind == OB_KITOS_USER && i < b->n_users; i++)
+		if (strcmp(b->users[i].uuid, UUID1) == 0)
+			return &b->users[i];
+	return NULL;
+}
+
+#define GETTER(fn, type, kind, expr)                                                     \
+	static const char *fn(const struct ob_kitos_batch *b)                            \
+	{                                                                                \
+		const type *r = record_u1(b, kind);                                      \
+		return r ? (expr) : NULL;                                                \
+	}
+GETTER(u_name, struct ob_kitos_usage, OB_KITOS_USAGE, r->name)
+GETTER(u_local_name, struct ob_kitos_usage, OB_KITOS_USAGE, r->local_name)
+GETTER(u_org_name, struct ob_kitos_usage, OB_KITOS_USAGE, r->org.name)
+GETTER(u_org_cvr, struct ob_kitos_usage, OB_KITOS_USAGE, r->org.cvr)
+GETTER(u_owner_name, struct ob_kitos_usage, OB_KITOS_USAGE, r->owner_name)
+GETTER(u_dept_name, struct ob_kitos_usage, OB_KITOS_USAGE, r->department_name)
+GETTER(k_name, struct ob_kitos_contract, OB_KITOS_CONTRACT, r->name)
+GETTER(k_number, struct ob_kitos_contract, OB_KITOS_CONTRACT, r->contract_number)
+GETTER(k_supplier, struct ob_kitos_contract, OB_KITOS_CONTRACT, r->supplier)
+GETTER(k_supplier_cvr, struct ob_kitos_contract, OB_KITOS_CONTRACT, r->supplier_cvr)
+GETTER(k_unit_name, struct ob_kitos_contract, OB_KITOS_CONTRACT, r->responsible_unit_name)
+GETTER(k_extension, struct ob_kitos_contract, OB_KITOS_CONTRACT, r->extension_options)
+GETTER(k_org_name, struct ob_kitos_contract, OB_KITOS_CONTRACT, r->org.name)
+GETTER(d_name, struct ob_kitos_dpr, OB_KITOS_DPR, r->name)
+GETTER(d_processors, struct ob_kitos_dpr, OB_KITOS_DPR, r->processors)
+GETTER(d_org_name, struct ob_kitos_dpr, OB_KITOS_DPR, r->org.name)
+GETTER(p_name, struct ob_kitos_user, OB_KITOS_USER, r->name)
+GETTER(p_org_name, struct ob_kitos_user, OB_KITOS_USER, r->org.name)
+
+/* Every string a KITOS object carries: stored ones with their column's
+ * width (the value is cut), read ones with 0 (a value that is not one of
+ * the expected ones is warned about anyway; here only NUL and bytes that
+ * are not UTF-8 matter: they skip the object). */
+static const struct field_case {
+	enum ob_kitos_kind kind;
+	const char *fmt;       /* the object, %s where the JSON string goes */
+	const char *field;     /* the warning's field */
+	const char *bad_field; /* the field named for NUL or bad UTF-8, if not field */
+	size_t max;
+	int digits;            /* long values are digits (an ASCII column) */
+	const char *(*get)(const struct ob_kitos_batch *);
+	const char *before, *after; /* around the value in what is stored */
+} field_cases[] = {
+	{OB_KITOS_USAGE, "{" U1 ", \"systemContext\": {\"name\": %s}}", "systemContext.name", NULL,
+	 OB_KITOS_NAME_MAX, 0, u_name, NULL, NULL},
+	{OB_KITOS_USAGE, "{" U1 ", \"systemContext\": {\"name\": \"A\"}, \"general\": {\"localCallName\": %s}}",
+	 "general.localCallName", NULL, OB_KITOS_NAME_MAX, 0, u_local_name, NULL, NULL},
+	{OB_KITOS_USAGE, "{" U1 ", \"systemContext\": {\"name\": \"A\"}, \"organizationContext\": {" ORGU
+			 ", \"name\": %s}}", "organizationContext.name", NULL, OB_KITOS_NAME_MAX, 0, u_org_name, NULL, NULL},
+	{OB_KITOS_USAGE, "{" U1 ", \"systemContext\": {\"name\": \"A\"}, \"organizationContext\": {" ORGU
+			 ", \"cvr\": %s}}", "organizationContext.cvr", NULL, OB_KITOS_CVR_MAX, 1, u_org_cvr, NULL, NULL},
+	{OB_KITOS_USAGE, "{" U1 ", \"systemContext\": {\"name\": \"A\"}, \"roles\": [{\"user\": {\"uuid\": "
+			 "\"aaaaaaaa-0000-0000-0000-000000000001\", \"name\": %s}, \"role\": {\"name\": \"Systemejer\"}}]}",
+	 "roles.user.name", NULL, OB_KITOS_NAME_MAX, 0, u_owner_name, NULL, NULL},
+	{OB_KITOS_USAGE, "{" U1 ", \"systemContext\": {\"name\": \"A\"}, \"organizationUsage\": "
+			 "{\"responsibleOrganizationUnit\": {" UNIT ", \"name\": %s}}}",
+	 "organizationUsage.responsibleOrganizationUnit.name", NULL, OB_KITOS_NAME_MAX, 0, u_dept_name, NULL, NULL},
+	{OB_KITOS_CONTRACT, "{" U1 ", \"agreementPeriod\": {}, \"name\": %s}", "name", NULL, OB_KITOS_NAME_MAX, 0,
+	 k_name, NULL, NULL},
+	{OB_KITOS_CONTRACT, "{" U1 ", \"name\": \"K\", \"general\": {\"contractId\": %s}}", "general.contractId", NULL,
+	 OB_KITOS_CONTRACT_NUMBER_MAX, 0, k_number, NULL, NULL},
+	{OB_KITOS_CONTRACT, "{" U1 ", \"name\": \"K\", \"supplier\": {\"organization\": {\"name\": %s}}}",
+	 "supplier.organization.name", NULL, OB_KITOS_NAME_MAX, 0, k_supplier, NULL, NULL},
+	{OB_KITOS_CONTRACT, "{" U1 ", \"name\": \"K\", \"supplier\": {\"organization\": {\"cvr\": %s}}}",
+	 "supplier.organization.cvr", NULL, OB_KITOS_CVR_MAX, 0, k_supplier_cvr, NULL, NULL},
+	{OB_KITOS_CONTRACT, "{" U1 ", \"name\": \"K\", \"agreementPeriod\": {}, \"responsible\": "
+			    "{\"organizationUnit\": {" UNIT ", \"name\": %s}}}",
+	 "responsible.organizationUnit.name", NULL, OB_KITOS_NAME_MAX, 0, k_unit_name, NULL, NULL},
+	{OB_KITOS_CONTRACT, "{" U1 ", \"name\": \"K\", \"agreementPeriod\": {\"extensionOptions\": {\"name\": %s}}}",
+	 "agreementPeriod.extensionOptions.name", NULL, OB_KITOS_EXTENSION_MAX, 0, k_extension, NULL, NULL},
+	{OB_KITOS_CONTRACT, "{" U1 ", \"name\": \"K\", \"agreementPeriod\": {}, \"organizationContext\": {" ORGU
+			    ", \"name\": %s}}", "organizationContext.name", NULL, OB_KITOS_NAME_MAX, 0, k_org_name, NULL, NULL},
+	{OB_KITOS_DPR, "{" U1 ", \"oversight\": {}, \"name\": %s}", "name", NULL, OB_KITOS_NAME_MAX, 0, d_name, NULL, NULL},
+	{OB_KITOS_DPR, "{" U1 ", \"name\": \"D\", \"general\": {\"dataProcessors\": [{\"name\": \"KMD\"}, {\"name\": %s}]}}",
+	 "general.dataProcessors", "general.dataProcessors[1].name", OB_KITOS_PROCESSORS_MAX, 0, d_processors,
+	 "KMD; ", ""},
+	{OB_KITOS_DPR, "{" U1 ", \"name\": \"D\", \"oversight\": {}, \"organizationContext\": {" ORGU ", \"name\": %s}}",
+	 "organizationContext.name", NULL, OB_KITOS_NAME_MAX, 0, d_org_name, NULL, NULL},
+	{OB_KITOS_USER, "{" U1 ", \"email\": \"a@b.dk\", \"name\": %s}", "name", NULL, OB_KITOS_NAME_MAX, 0, p_name, NULL, NULL},
+	{OB_KITOS_USER, "{" U1 ", \"firstName\": %s}", "firstName", NULL, OB_KITOS_NAME_MAX, 0, p_name, NULL, NULL},
+	{OB_KITOS_USER, "{" U1 ", \"firstName\": %s, \"lastName\": \"Berg\"}", "firstName, lastName", "firstName",
+	 OB_KITOS_NAME_MAX, 0, p_name, "", " Berg"},
+	{OB_KITOS_USER, "{" U1 ", \"firstName\": \"Anne\", \"lastName\": %s}", "firstName, lastName", "lastName",
+	 OB_KITOS_NAME_MAX, 0, p_name, "Anne ", ""},
+	{OB_KITOS_USER, "{" U1 ", \"firstName\": \"A\", \"organizationContext\": {" ORGU ", \"name\": %s}}",
+	 "organizationContext.name", NULL, OB_KITOS_NAME_MAX, 0, p_org_name, NULL, NULL},
+	/* read, not stored as given */
+	{OB_KITOS_USER, "{" U1 ", \"firstName\": \"A\", \"email\": %s}", "email", NULL, 0, 0, NULL, NULL, NULL},
+	{OB_KITOS_USAGE, "{\"uuid\": %s, \"systemContext\": {\"name\": \"A\"}}", "uuid", NULL, 0, 0, NULL, NULL, NULL},
+	{OB_KITOS_USAGE, "{" U1 ", \"systemContext\": {\"name\": \"A\"}, \"organizationContext\": {\"uuid\": %s}}",
+	 "organizationContext.uuid", NULL, 0, 0, NULL, NULL, NULL},
+	{OB_KITOS_USAGE, "{" U1 ", \"systemContext\": {\"name\": \"A\"}, \"gdpr\": {\"riskAssessmentResult\": %s}}",
+	 "gdpr.riskAssessmentResult", NULL, 0, 0, NULL, NULL, NULL},
+	{OB_KITOS_USAGE, "{" U1 ", \"systemContext\": {\"name\": \"A\"}, \"gdpr\": {\"dataSensitivityLevels\": [%s]}}",
+	 "gdpr.dataSensitivityLevels[0]", NULL, 0, 0, NULL, NULL, NULL},
+	{OB_KITOS_USAGE, "{" U1 ", \"systemContext\": {\"name\": \"A\"}, \"gdpr\": {\"dpiaDate\": %s}}", "gdpr.dpiaDate",
+	 NULL, 0, 0, NULL, NULL, NULL},
+	{OB_KITOS_USAGE, "{" U1 ", \"systemContext\": {\"name\": \"A\"}, \"general\": {\"validity\": "
+			 "{\"lifeCycleStatus\": %s}}}", "general.validity.lifeCycleStatus", NULL, 0, 0, NULL, NULL, NULL},
+	{OB_KITOS_USAGE, "{" U1 ", \"systemContext\": {\"name\": \"A\"}, \"general\": {\"mainContract\": {\"uuid\": %s}}}",
+	 "general.mainContract.uuid", NULL, 0, 0, NULL, NULL, NULL},
+	{OB_KITOS_USAGE, "{" U1 ", \"systemContext\": {\"name\": \"A\"}, \"roles\": [{\"role\": {\"name\": %s}}]}",
+	 "roles[0].role.name", NULL, 0, 0, NULL, NULL, NULL},
+	{OB_KITOS_USAGE, "{" U1 ", \"systemContext\": {\"name\": \"A\"}, \"dataProcessingRegistrations\": "
+			 "[{\"uuid\": %s}]}", "dataProcessingRegistrations[0].uuid", NULL, 0, 0, NULL, NULL, NULL},
+	{OB_KITOS_CONTRACT, "{" U1 ", \"name\": \"K\", \"termination\": {\"terms\": {\"noticePeriodMonths\": "
+			    "{\"name\": %s}}}}", "termination.terms.noticePeriodMonths.name", NULL, 0, 0, NULL, NULL, NULL},
+	{OB_KITOS_CONTRACT, "{" U1 ", \"name\": \"K\", \"general\": {\"validity\": {\"validTo\": %s}}, "
+			    "\"agreementPeriod\": {}}", "general.validity.validTo", NULL, 0, 0, NULL, NULL, NULL},
+	{OB_KITOS_CONTRACT, "{" U1 ", \"name\": \"K\", \"agreementPeriod\": {}, \"systemUsages\": [{\"uuid\": %s}]}",
+	 "systemUsages[0].uuid", NULL, 0, 0, NULL, NULL, NULL},
+	{OB_KITOS_DPR, "{" U1 ", \"name\": \"D\", \"general\": {\"isAgreementConcluded\": %s}}",
+	 "general.isAgreementConcluded", NULL, 0, 0, NULL, NULL, NULL},
+};
+
+/* A value of n characters (a letter, an emoji and "ø" over and over, or
+ * digits), as the JSON string's contents. */
+static char *long_value(size_t n, int digits)
+{
+	static const char *const units[] = {"a", "\xF0\x9F\x98\x80", "\xC3\xB8"};
+	struct ob_buf b;
+
+	ob_buf_init(&b, 0);
+	for (size_t i = 0; i < n; i++)
+		ob_buf_adds(&b, digits ? (i % 2 ? "1" : "2") : units[i % 3]);
+	return ob_buf_steal(&b);
+}
+
+static const struct ob_kitos_warning *warning_at(const struct ob_kitos_batch *b, const char *field, long index)
+{
+	for (size_t i = 0; i < b->n_warnings; i++)
+		if (strcmp(b->warnings[i].field, field) == 0 && b->warnings[i].index == index)
+			return &b->warnings[i];
+	return NULL;
+}
+
+static size_t n_of(const struct ob_kitos_batch *b, enum ob_kitos_kind kind)
+{
+	return kind == OB_KITOS_USAGE ? b->n_usages : kind == OB_KITOS_CONTRACT ? b->n_contracts
+		: kind == OB_KITOS_DPR ? b->n_dprs : b->n_users;
+}
+
+/* The object with the value, then a good usage: the file parses, the good
+ * usage is there. */
+static int parse_case(struct ob_kitos_batch *b, const struct field_case *fc, const char *value, struct ob_err *err)
+{
+	const char *at = strstr(fc->fmt, "%s");
+	char *obj = ob_xasprintf("%.*s%s%s", (int)(at - fc->fmt), fc->fmt, value, at + 2);
+	char *json = ob_xasprintf("[%s,\n {" U2 ", \"systemContext\": {\"name\": \"Good\"}}]", obj);
+	int rc, good = 0;
+
+	ob_kitos_batch_init(b);
+	rc = parse_str(b, "f.json", json, NULL, err);
+	for (size_t i = 0; i < b->n_usages; i++)
+		good |= strcmp(b->usages[i].name, "Good") == 0 && b->usages[i].index == 1;
+	TAP_RESULT(rc == 0 && good, "%s: the file parses, the next object too (%s)", fc->field, rc ? err->msg : "");
+	free(obj);
+	free(json);
+	return rc;
+}
+
+DEF_TEST(long_strings_cut_to_their_column)
+{
+	static const size_t lengths[] = {333, 10000};
+
+	for (size_t i = 0; i < OB_ARRAY_LEN(field_cases); i++) {
+		const struct field_case *fc = &field_cases[i];
+		if (fc->max == 0)
+			continue;
+		for (size_t l = 0; l < OB_ARRAY_LEN(lengths); l++) {
+			struct ob_kitos_batch b;
+			struct ob_err err;
+			char *v = long_value(lengths[l], fc->digits), *q = ob_xasprintf("\"%s\"", v), *stored;
+			const struct ob_kitos_warning *w;
+			const char *got;
+			char want_msg[64];
+			size_t chars, want_chars;
+
+			parse_case(&b, fc, q, &err);
+			stored = ob_xasprintf("%s%s%s", fc->before ? fc->before : "", v, fc->after ? fc->after : "");
+			free(v);
+			v = stored;
+			chars = ob_utf8_len(v);
+			want_chars = chars < fc->max ? chars : fc->max;
+			got = fc->get(&b);
+			/* what was stored: the first max characters */
+			ob_utf8_fit(v, want_chars);
+			TAP_RESULT(got && strcmp(got, v) == 0 && ob_utf8_len(got) == want_chars,
+				   "%s: %zu characters stored as %zu (got %zu)", fc->field, chars, want_chars,
+				   got ? ob_utf8_len(got) : 0);
+			w = warning_at(&b, fc->field, 0);
+			if (chars > fc->max) {
+				snprintf(want_msg, sizeof(want_msg), "%zu characters, cut to %zu", chars, fc->max);
+				TAP_RESULT(w && strcmp(w->message, want_msg) == 0 && w->uuid &&
+						   strcmp(w->uuid, UUID1) == 0 && strcmp(w->file, "f.json") == 0,
+					   "%s: warning f.json[0] " UUID1 " %s: %s (got %s)", fc->field, fc->field,
+					   want_msg, w ? w->message : "none");
+			} else
+				TAP_RESULT(w == NULL, "%s: %zu characters fit, no warning", fc->field, chars);
+			ob_kitos_batch_free(&b);
+			free(v);
+			free(q);
+		}
+	}
+}
+
+DEF_TEST(nul_and_bad_utf8_skip_the_object)
+{
+	static const struct {
+		const char *value, *message;
+	} values[] = {
+		{"\"nul\\u0000byte\"", "contains NUL (\\u0000); "},
+		{"\"\\u0000\"", "contains NUL (\\u0000); "},
+		{"\"bad\xFF\xFEvalue\"", "not valid UTF-8 (byte 0xFF at byte 3); "},
+		{"\"cut \xC3\"", "not valid UTF-8 (byte 0xC3 at byte 4); "},
+		{"\"overlong \xC0\xAF\"", "not valid UTF-8 (byte 0xC0 at byte 9); "},
+		{"\"surrogate \xED\xA0\x80\"", "not valid UTF-8 (byte 0xED at byte 10); "},
+	};
+	static const char *const kinds[] = {"it-system-usage", "it-contract", "data-processing-registration", "user"};
+
+	for (size_t i = 0; i < OB_ARRAY_LEN(field_cases); i++) {
+		const struct field_case *fc = &field_cases[i];
+		const char *field = fc->bad_field ? fc->bad_field : fc->field;
+		for (size_t k = 0; k < OB_ARRAY_LEN(values); k++) {
+			struct ob_kitos_batch b;
+			struct ob_err err;
+			const struct ob_kitos_warning *w;
+			char want[160];
+			int uuid_field = strcmp(fc->field, "uuid") == 0;
+
+			parse_case(&b, fc, values[k].value, &err);
+			snprintf(want, sizeof(want), "%s%s skipped", values[k].message, kinds[fc->kind]);
+			w = warning_at(&b, field, 0);
+			TAP_RESULT(w && strcmp(w->message, want) == 0 && strcmp(w->file, "f.json") == 0 &&
+					   (uuid_field ? w->uuid == NULL : w->uuid && strcmp(w->uuid, UUID1) == 0),
+				   "%s = %s: warning f.json[0] %s %s: %s (got %s)", field, values[k].value,
+				   uuid_field ? "(no uuid)" : UUID1, field, want, w ? w->message : "none");
+			TAP_RESULT(record_u1(&b, fc->kind) == NULL && b.skipped[fc->kind] == 1 &&
+					   n_of(&b, OB_KITOS_USAGE) == (fc->kind == OB_KITOS_USAGE ? 1u : 1u),
+				   "%s = %s: that %s is skipped, counted once", field, values[k].value, kinds[fc->kind]);
+			ob_kitos_batch_free(&b);
+		}
+	}
+}
+
+DEF_TEST(cvr_and_email_that_cannot_be_stored)
+{
+	struct ob_kitos_batch b;
+	struct ob_err err;
+	char *v = long_value(321, 0), *json;
+
+	/* organisations.cvr is ASCII: a CVR with other letters is left out */
+	ob_kitos_batch_init(&b);
+	EXPECT_EQ_INT(0, parse_str(&b, "c.json", "[{" U1 ", \"systemContext\": {\"name\": \"A\"}, "
+					 "\"organizationContext\": {" ORGU ", \"cvr\": \"2918958Ø\", \"name\": \"K\"}}]",
+				   NULL, &err));
+	EXPECT_EQ_INT(1, b.n_usages);
+	if (b.n_usages == 1) {
+		EXPECT_EQ_STR(NULL, b.usages[0].org.cvr);
+		EXPECT_EQ_STR("K", b.usages[0].org.name);
+	}
+	EXPECT_EQ_STR("not a CVR number: \"2918958Ø\"; left out", warning_msg(&b, "organizationContext.cvr"));
+	ob_kitos_batch_free(&b);
+
+	/* an address is not cut: that would be somebody else's */
+	json = ob_xasprintf("[{" U1 ", \"firstName\": \"A\", \"email\": \"%s@x.dk\"}]", v);
+	ob_kitos_batch_init(&b);
+	EXPECT_EQ_INT(0, parse_str(&b, "e.json", json, NULL, &err));
+	EXPECT_EQ_INT(1, b.n_users);
+	if (b.n_users == 1)
+		EXPECT_EQ_STR(NULL, b.users[0].email);
+	EXPECT_EQ_STR("not an e-mail address: 326 characters, more than 320; left out", warning_msg(&b, "email"));
+	ob_kitos_batch_free(&b);
+	free(json);
+	free(v);
+}
+
+/* The widths in kitos.h are the schema's (core/sql/001_portfolio.sql). */
+DEF_TEST(column_widths_match_the_schema)
+{
+	static const struct {
+		const char *table, *column;
+		int width;
+	} cols[] = {
+		{"organisations", "name", OB_KITOS_NAME_MAX},	  {"organisations", "cvr", OB_KITOS_CVR_MAX},
+		{"org_units", "name", OB_KITOS_NAME_MAX},	  {"people", "name", OB_KITOS_NAME_MAX},
+		{"people", "email", OB_KITOS_EMAIL_MAX},	  {"systems", "name", OB_KITOS_NAME_MAX},
+		{"systems", "local_name", OB_KITOS_NAME_MAX},	  {"systems", "owner_name", OB_KITOS_NAME_MAX},
+		{"systems", "supplier", OB_KITOS_NAME_MAX},	  {"contracts", "name", OB_KITOS_NAME_MAX},
+		{"contracts", "contract_number", OB_KITOS_CONTRACT_NUMBER_MAX},
+		{"contracts", "supplier", OB_KITOS_NAME_MAX},	  {"contracts", "supplier_cvr", OB_KITOS_CVR_MAX},
+		{"contracts", "extension_options", OB_KITOS_EXTENSION_MAX},
+		{"data_processing", "name", OB_KITOS_NAME_MAX}, {"data_processing", "processors", OB_KITOS_PROCESSORS_MAX},
+	};
+	const char *top = getenv("OB_TOP_SRCDIR");
+	char *path = ob_path_join(top && *top ? top : ".", "core/sql/001_portfolio.sql"), *sql;
+	size_t len;
+
+	if (ob_read_file(path, &sql, &len) < 0) {
+		TAP_RESULT(0, "cannot read %s", path);
+		free(path);
+		return;
+	}
+	for (size_t i = 0; i < OB_ARRAY_LEN(cols); i++) {
+		char head[80], col[80];
+		const char *t, *c, *end;
+		int width = -1;
+		snprintf(head, sizeof(head), "CREATE TABLE %s (", cols[i].table);
+		snprintf(col, sizeof(col), "\n  %s ", cols[i].column);
+		t = strstr(sql, head);
+		end = t ? strstr(t, ") ENGINE") : NULL;
+		c = t ? strstr(t, col) : NULL;
+		if (c && c < end) {
+			c += strlen(col);
+			while (*c == ' ')
+				c++;
+			if (sscanf(c, "VARCHAR(%d)", &width) != 1)
+				width = -1;
+		}
+		TAP_RESULT(width == cols[i].width, "%s.%s is VARCHAR(%d) (schema: %d)", cols[i].table, cols[i].column,
+			   cols[i].width, width);
+	}
+	free(sql);
+	free(path);
+}
+
 DEF_TEST(batch_accumulates)
 {
 	struct ob_kitos_batch b;
@@ -1045,6 +1391,10 @@ int main(void)
 	RUN_TEST(users);
 	RUN_TEST(contract_terms);
 	RUN_TEST(links);
+	RUN_TEST(long_strings_cut_to_their_column);
+	RUN_TEST(nul_and_bad_utf8_skip_the_object);
+	RUN_TEST(cvr_and_email_that_cannot_be_stored);
+	RUN_TEST(column_widths_match_the_schema);
 	RUN_TEST(batch_accumulates);
 	END_TEST;
 }
