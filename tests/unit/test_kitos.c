@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "kitos.h"
 #include "../tap.h"
@@ -1250,17 +1251,19 @@ DEF_TEST(nul_and_bad_utf8_skip_the_object)
 			char want[160];
 			int uuid_field = strcmp(fc->field, "uuid") == 0;
 
+			char *shown = ob_kitos_printable(values[k].value, strlen(values[k].value));
 			parse_case(&b, fc, values[k].value, &err);
 			snprintf(want, sizeof(want), "%s%s skipped", values[k].message, kinds[fc->kind]);
 			w = warning_at(&b, field, 0);
 			TAP_RESULT(w && strcmp(w->message, want) == 0 && strcmp(w->file, "f.json") == 0 &&
 					   (uuid_field ? w->uuid == NULL : w->uuid && strcmp(w->uuid, UUID1) == 0),
-				   "%s = %s: warning f.json[0] %s %s: %s (got %s)", field, values[k].value,
+				   "%s = %s: warning f.json[0] %s %s: %s (got %s)", field, shown,
 				   uuid_field ? "(no uuid)" : UUID1, field, want, w ? w->message : "none");
 			TAP_RESULT(record_u1(&b, fc->kind) == NULL && b.skipped[fc->kind] == 1 &&
-					   n_of(&b, OB_KITOS_USAGE) == (fc->kind == OB_KITOS_USAGE ? 1u : 1u),
-				   "%s = %s: that %s is skipped, counted once", field, values[k].value, kinds[fc->kind]);
+					   n_of(&b, OB_KITOS_USAGE) == 1,
+				   "%s = %s: that %s is skipped, counted once", field, shown, kinds[fc->kind]);
 			ob_kitos_batch_free(&b);
+			free(shown);
 		}
 	}
 }
@@ -1346,6 +1349,172 @@ DEF_TEST(column_widths_match_the_schema)
 	free(path);
 }
 
+/* What the strict parse refuses in one object skips that object; what makes
+ * the file's structure doubtful fails the file. */
+DEF_TEST(strict_json_per_object)
+{
+	struct ob_kitos_batch b;
+	struct ob_err err;
+	const struct ob_kitos_warning *w;
+
+	ob_kitos_batch_init(&b);
+	EXPECT_EQ_INT(0, parse_str(&b, "s.json",
+				   "[{" U1 ", \"systemContext\": {\"name\": \"tab\there\"}},\n"
+				   " {\"uuid\": \"11111111-2222-3333-4444-777777777777\", \"name\": \"K\\uD83D\", "
+				   "\"agreementPeriod\": {}},\n"
+				   " {\"uuid\": \"11111111-2222-3333-4444-888888888888\", \"oversight\": {}, \"name\": \"D\", "
+				   "\"x\": 1e999},\n"
+				   " {\"firstName\": \"A\", \"lastName\": \"\\uDC00\"},\n"
+				   " {" U2 ", \"systemContext\": {\"name\": \"Good\"}}]",
+				   NULL, &err));
+	EXPECT_EQ_INT(1, b.n_usages);
+	if (b.n_usages == 1)
+		EXPECT_EQ_STR("Good", b.usages[0].name);
+	EXPECT_EQ_INT(0, b.n_contracts + b.n_dprs + b.n_users);
+	EXPECT_EQ_INT(1, b.skipped[OB_KITOS_USAGE]);
+	EXPECT_EQ_INT(1, b.skipped[OB_KITOS_CONTRACT]);
+	EXPECT_EQ_INT(1, b.skipped[OB_KITOS_DPR]);
+	EXPECT_EQ_INT(1, b.skipped[OB_KITOS_USER]);
+	EXPECT_EQ_INT(4, b.n_warnings);
+	if (b.n_warnings == 4) {
+		w = &b.warnings[0];
+		EXPECT_EQ_STR("line 1, column 81: control character 0x09 in a string (write it as \\u0009); "
+			      "it-system-usage skipped", w->message);
+		EXPECT_EQ_STR(UUID1, w->uuid);
+		EXPECT_EQ_INT(0, w->index);
+		EXPECT_EQ_STR("s.json", w->file);
+		w = &b.warnings[1];
+		EXPECT_EQ_STR("line 2, column 61: \\uD83D: a UTF-16 high surrogate without its low half; it-contract "
+			      "skipped", w->message);
+		EXPECT_EQ_STR("11111111-2222-3333-4444-777777777777", w->uuid);
+		EXPECT_EQ_INT(1, w->index);
+		EXPECT_CONTAINS("is out of range; data-processing-registration skipped", b.warnings[2].message);
+		EXPECT_EQ_STR("11111111-2222-3333-4444-888888888888", b.warnings[2].uuid);
+		EXPECT_CONTAINS("a lone UTF-16 low surrogate; user skipped", b.warnings[3].message);
+		EXPECT_EQ_STR(NULL, b.warnings[3].uuid);
+	}
+	ob_kitos_batch_free(&b);
+
+	/* a key twice: the file is refused, both places named from its start */
+	ob_kitos_batch_init(&b);
+	EXPECT_EQ_INT(-1, parse_str(&b, "dup.json",
+				    "[{" U1 ", \"systemContext\": {\"name\": \"A\"}},\n"
+				    "  {" U2 ",\n   \"name\": \"K\", \"agreementPeriod\": {}, \"name\": \"L\"}]",
+				    NULL, &err));
+	EXPECT_EQ_STR("dup.json:3:40: JSON syntax error near '\"name\": \"L\"}]': duplicate key \"name\" (first at "
+		      "line 3, column 4)", err.msg);
+	EXPECT_EQ_INT(0, b.n_usages);
+	EXPECT_EQ_INT(0, b.n_files);
+	EXPECT_EQ_INT(-1, parse_str(&b, "dup2.json", "{\"a\": {\"b\": 1,\n \"b\": 2}}", NULL, &err));
+	EXPECT_EQ_STR("dup2.json:2:2: JSON syntax error near '\"b\": 2}}': duplicate key \"b\" (first at line 1, "
+		      "column 8)", err.msg);
+	/* a raw control character outside any object is the file's */
+	EXPECT_EQ_INT(-1, parse_str(&b, "ctl.json", "[\"a\tb\"]", NULL, &err));
+	EXPECT_CONTAINS("ctl.json:1:4: JSON syntax error near ' b\"]': control character 0x09", err.msg);
+	/* bytes that are not UTF-8 in a syntax error's snippet are shown, not sent */
+	EXPECT_EQ_INT(-1, parse_str(&b, "raw.json", "[{\"a\": 1} \xFF]", NULL, &err));
+	EXPECT_EQ_STR("raw.json:1:11: JSON syntax error near '\\xFF]': expected ',' or ']'", err.msg);
+	ob_kitos_batch_free(&b);
+}
+
+/* The same records, warnings and errors from a file read a megabyte at a
+ * time as from its text in memory, whatever falls on a read's border. */
+DEF_TEST(file_read_in_pieces)
+{
+	char path[] = "/tmp/test_kitos_XXXXXX";
+	int fd = mkstemp(path);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	struct ob_buf text;
+	struct ob_kitos_batch mem, file;
+	struct ob_err err;
+	int same = 1;
+
+	if (f == NULL) {
+		TAP_RESULT(0, "cannot create %s", path);
+		return;
+	}
+	ob_buf_init(&text, 0);
+	ob_buf_adds(&text, "\xEF\xBB\xBF[\n");
+	/* ~3 MB of objects of every length, with escapes ("\\\"", "\\\\") that
+	 * will fall on the borders, a NUL, a control character, a long name */
+	for (int i = 0; i < 6000; i++) {
+		ob_buf_printf(&text, "%s{\"uuid\": \"11111111-2222-3333-4444-%012d\", \"systemContext\": {\"name\": "
+				     "\"S\\\"%d\\\\ ",
+			      i ? ",\n " : " ", i, i);
+		for (int k = 0; k < i % 500; k++)
+			ob_buf_adds(&text, k % 7 ? "\xC3\xB8" : "\\\"");
+		ob_buf_adds(&text, i % 1000 == 7 ? "\\u0000\"" : i % 1000 == 9 ? "\t\"" : "\"");
+		ob_buf_adds(&text, "}, \"general\": {\"localCallName\": \"x\"}}");
+	}
+	ob_buf_adds(&text, "\n]\n");
+	fwrite(text.data, 1, text.len, f);
+	fclose(f);
+
+	ob_kitos_batch_init(&mem);
+	ob_kitos_batch_init(&file);
+	ob_err_clear(&err);
+	EXPECT_EQ_INT(0, ob_kitos_parse(&mem, path, text.data, text.len, NULL, &err));
+	EXPECT_EQ_INT(0, ob_kitos_parse_file(&file, path, NULL, &err));
+	EXPECT_EQ_INT(6000 - 12, file.n_usages);
+	EXPECT_EQ_INT(mem.n_usages, file.n_usages);
+	EXPECT_EQ_INT(mem.n_warnings, file.n_warnings);
+	for (size_t i = 0; i < mem.n_usages && i < file.n_usages; i++)
+		same &= strcmp(mem.usages[i].name, file.usages[i].name) == 0 && mem.usages[i].index == file.usages[i].index;
+	for (size_t i = 0; i < mem.n_warnings && i < file.n_warnings; i++)
+		same &= strcmp(mem.warnings[i].message, file.warnings[i].message) == 0 &&
+			strcmp(mem.warnings[i].field, file.warnings[i].field) == 0;
+	OK(same);
+	{
+		const struct ob_kitos_warning *w7 = warning_at(&file, "systemContext.name", 7);
+		const struct ob_kitos_warning *w1009 = warning_at(&file, "", 1009);
+		const struct ob_kitos_warning *w499 = warning_at(&file, "systemContext.name", 499);
+		EXPECT_EQ_STR("contains NUL (\\u0000); it-system-usage skipped", w7 ? w7->message : NULL);
+		/* line:col counted across the reads: element 1009 is on line 1011 */
+		EXPECT_CONTAINS("line 1011, column ", w1009 ? w1009->message : NULL);
+		EXPECT_EQ_STR("506 characters, cut to 255", w499 ? w499->message : NULL);
+	}
+	ob_kitos_batch_free(&mem);
+	ob_kitos_batch_free(&file);
+
+	/* a syntax error past the first read: the same message */
+	text.data[text.len - 3] = ',';
+	f = fopen(path, "w");
+	fwrite(text.data, 1, text.len, f);
+	fclose(f);
+	{
+		struct ob_err e1, e2;
+		ob_err_clear(&e1);
+		ob_err_clear(&e2);
+		ob_kitos_batch_init(&mem);
+		ob_kitos_batch_init(&file);
+		EXPECT_EQ_INT(-1, ob_kitos_parse(&mem, path, text.data, text.len, NULL, &e1));
+		EXPECT_EQ_INT(-1, ob_kitos_parse_file(&file, path, NULL, &e2));
+		EXPECT_EQ_STR(e1.msg, e2.msg);
+		EXPECT_CONTAINS(":6001:", e2.msg);
+		EXPECT_CONTAINS(": JSON syntax error near ']': expected a value", e2.msg);
+		EXPECT_EQ_INT(0, file.n_usages);
+		EXPECT_EQ_INT(0, file.n_warnings);
+		EXPECT_EQ_INT(0, file.n_files);
+		ob_kitos_batch_free(&mem);
+		ob_kitos_batch_free(&file);
+	}
+	/* cut off in the middle */
+	f = fopen(path, "w");
+	fwrite(text.data, 1, text.len / 2, f);
+	fclose(f);
+	ob_kitos_batch_init(&file);
+	ob_err_clear(&err);
+	EXPECT_EQ_INT(-1, ob_kitos_parse_file(&file, path, NULL, &err));
+	EXPECT_CONTAINS("JSON syntax error: unexpected end of file", err.msg);
+	EXPECT_EQ_INT(0, file.n_usages);
+	ob_kitos_batch_free(&file);
+	unlink(path);
+	ob_err_clear(&err);
+	EXPECT_EQ_INT(-1, ob_kitos_parse_file(&file, path, NULL, &err));
+	EXPECT_CONTAINS(": cannot read: No such file or directory", err.msg);
+	ob_buf_free(&text);
+}
+
 DEF_TEST(batch_accumulates)
 {
 	struct ob_kitos_batch b;
@@ -1395,6 +1564,8 @@ int main(void)
 	RUN_TEST(nul_and_bad_utf8_skip_the_object);
 	RUN_TEST(cvr_and_email_that_cannot_be_stored);
 	RUN_TEST(column_widths_match_the_schema);
+	RUN_TEST(strict_json_per_object);
+	RUN_TEST(file_read_in_pieces);
 	RUN_TEST(batch_accumulates);
 	END_TEST;
 }
