@@ -1395,6 +1395,19 @@ DEF_TEST(strict_json_per_object)
 	}
 	ob_kitos_batch_free(&b);
 
+	/* a NUL byte as such (not written \u0000) in a string */
+	{
+		static const char nul[] = "[{" U1 ", \"systemContext\": {\"name\": \"a\0b\"}}, "
+					  "{" U2 ", \"systemContext\": {\"name\": \"Good\"}}]";
+		ob_kitos_batch_init(&b);
+		ob_err_clear(&err);
+		EXPECT_EQ_INT(0, ob_kitos_parse(&b, "nul.json", nul, sizeof(nul) - 1, NULL, &err));
+		EXPECT_EQ_INT(1, b.n_usages);
+		EXPECT_EQ_INT(1, b.skipped[OB_KITOS_USAGE]);
+		EXPECT_CONTAINS("NUL byte in a string; it-system-usage skipped", b.n_warnings ? b.warnings[0].message : NULL);
+		ob_kitos_batch_free(&b);
+	}
+
 	/* a key twice: the file is refused, both places named from its start */
 	ob_kitos_batch_init(&b);
 	EXPECT_EQ_INT(-1, parse_str(&b, "dup.json",
