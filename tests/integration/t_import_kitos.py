@@ -4,7 +4,10 @@ imports with its problems named; importing twice changes nothing; a JSON
 syntax error, a truncated file and JSON that is not KITOS data each fail with
 file and position and leave every table as it was, also after valid files in
 the same command; string and integer enums give the same rows; owners, their
-e-mail and the configured owner role."""
+e-mail and the configured owner role. Every string field of every kind, too
+long (cut to its column, named), not UTF-8 or holding NUL (that object skipped,
+named), never fails the import; neither do a raw control character or half an
+emoji in one object; a duplicate key fails the file by line and column."""
 
 import glob
 import json
