@@ -441,6 +441,30 @@ def test_names_that_are_not_utf8():
                and b"\xff" not in r.stderr, f"--org {org[:8]!r}...: no such organisation, not a database error", err)
 
 
+def test_memory_of_100_municipalities():
+    """The importer holds records, not the files' trees: 100 demo
+    municipalities (78 MB of KITOS JSON) import in under 150 MB."""
+    with Env("memory") as env:
+        env.start_db()
+        data = os.path.join(env.dir, "demo")
+        r = env.run("demo-data", "--municipalities", "100", "--as-of", "2026-11-26", data)
+        ok(r.returncode == 0, "demo-data for 100 municipalities", r.stderr)
+        files = sorted(glob.glob(os.path.join(data, "kitos", "*.json")))
+        size = sum(os.path.getsize(f) for f in files)
+        pid = os.fork()
+        if pid == 0:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 1)
+            os.dup2(devnull, 2)
+            os.execv(OVERBLIK, [OVERBLIK, "-q", "-c", env.config, "import", "kitos"] + files)
+        _, status, ru = os.wait4(pid, 0)
+        eq(os.waitstatus_to_exitcode(status), 0, f"{len(files)} files, {size / 1e6:.0f} MB, import")
+        ok(ru.ru_maxrss < 150 * 1024, f"the importer's peak resident set is under 150 MB "
+           f"({ru.ru_maxrss / 1024:.0f} MB)")
+        ok(int(env.scalar("SELECT COUNT(*) FROM systems")) > 30000, "and every system is there")
+
+
 run_tests(test_supplier_from_contract, test_every_fixture_imports, test_fixture_problems_named, test_import_twice_changes_nothing,
           test_fatal_errors_change_nothing, test_enums_as_strings_or_integers, test_owners_and_email,
-          test_every_string_field_per_object, test_bad_json_in_one_object, test_names_that_are_not_utf8)
+          test_every_string_field_per_object, test_bad_json_in_one_object, test_names_that_are_not_utf8,
+          test_memory_of_100_municipalities)
