@@ -33,7 +33,8 @@ int ob_import_csv(struct ob_db *db, const char *file, const struct ob_import_opt
 
 /* Finds an organisation by KITOS uuid or CVR (spec). With spec NULL, picks
  * the only organisation in the database. Returns 1 and sets *org_id, 0 when
- * there is none (or, for NULL, not exactly one), -1 on a database error. */
+ * there is none (or, for NULL, not exactly one; a spec that is not short
+ * ASCII names none, without a query), -1 on a database error. */
 int ob_import_find_org(struct ob_db *db, const char *spec, unsigned long *org_id,
 		       struct ob_err *err);
 

@@ -1,7 +1,11 @@
 /* import_kitos.c - KITOS records (kitos.c) into the portfolio tables.
  *
  * Every file is parsed before the database is touched, so a file that is
- * not KITOS JSON changes nothing; the writes are one transaction. Rows are
+ * not KITOS JSON changes nothing; the writes are one transaction. The
+ * parser reads each file a megabyte and an object at a time, so memory
+ * holds the records of all files, not their text or trees (100
+ * municipalities: about 85 MB at the peak, against 400 MB with whole
+ * trees). Every string in the records fits its column (kitos.h). Rows are
  * matched by (organisation, KITOS uuid) and carry src_hash, a hash of the
  * imported fields: an unchanged object is not written at all, and the rest
  * are written with INSERT ... ON DUPLICATE KEY UPDATE through MariaDB's
@@ -27,6 +31,11 @@
 #include "map.h"
 
 #define CHUNK 2000 /* rows per bulk execution */
+#define FILES_MAX 65535 /* bytes in imports.files */
+/* Bytes of warnings in the summary stored in imports.summary, below the
+ * server's max_allowed_packet (16 MB by default) with room to spare; the
+ * summary printed has them all. */
+#define STORED_WARNINGS_MAX ((size_t)4 << 20)
 
 struct counts {
 	long created, updated, unchanged, skipped;
@@ -264,7 +273,10 @@ static int import_orgs(struct imp *im)
 		if (f < 0)
 			return -1;
 		if (f == 0) {
-			ob_err_set(im->err, "--org %s: no organisation with that KITOS uuid or CVR", im->o->org);
+			char *org = ob_kitos_printable(im->o->org, strnlen(im->o->org, 80));
+			ob_err_set(im->err, "--org %s%s: no organisation with that KITOS uuid or CVR", org,
+				   strlen(im->o->org) > 80 ? "..." : "");
+			free(org);
 			return -1;
 		}
 		im->default_org = (long long)id;
@@ -992,21 +1004,14 @@ static void *parse_worker(void *arg)
 
 	while ((k = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED)) < j->nfiles) {
 		size_t i = j->order[k];
-		char *text = NULL;
-		size_t len;
-		if (ob_read_file(j->files[i], &text, &len) < 0) {
-			ob_err_set(&j->errs[i], "%s: cannot read: %s", j->files[i], strerror(errno));
+		if (ob_kitos_parse_file(&j->batches[i], j->files[i], j->ko, &j->errs[i]) < 0)
 			j->failed[i] = 1;
-			continue;
-		}
-		if (ob_kitos_parse(&j->batches[i], j->files[i], text, len, j->ko, &j->errs[i]) < 0)
-			j->failed[i] = 1;
-		free(text);
 	}
 	return NULL;
 }
 
-/* Parses every file into b, the files spread over the cores; the records
+/* Parses every file into b, the files spread over the cores (each thread
+ * holds a read buffer and one object's tree at a time); the records
  * and warnings come out in file order whatever finished first. On a bad
  * file returns -1 with the first bad file's error (in command-line order). */
 static int parse_files(struct ob_kitos_batch *b, char *const *files, size_t nfiles,
@@ -1079,9 +1084,11 @@ static cJSON *counts_json(const struct counts *c)
 	return o;
 }
 
-static cJSON *summary_json(const struct imp *im)
+/* The summary; warnings up to about max bytes (then "warnings_omitted"). */
+static cJSON *summary_json(const struct imp *im, size_t max)
 {
 	cJSON *root = cJSON_CreateObject(), *w = cJSON_CreateArray();
+	size_t bytes = 0, omitted = 0;
 	cJSON_AddItemToObject(root, "systems", counts_json(&im->c_sys));
 	cJSON_AddItemToObject(root, "contracts", counts_json(&im->c_con));
 	cJSON_AddItemToObject(root, "people", counts_json(&im->c_ppl));
@@ -1089,7 +1096,14 @@ static cJSON *summary_json(const struct imp *im)
 	cJSON_AddNumberToObject(root, "unknown_objects", (double)im->b->skipped_unknown);
 	for (size_t i = 0; i < im->b->n_warnings; i++) {
 		const struct ob_kitos_warning *x = &im->b->warnings[i];
-		cJSON *o = cJSON_CreateObject();
+		cJSON *o;
+		bytes += 80 + (x->file ? strlen(x->file) : 0) + (x->uuid ? strlen(x->uuid) : 0) +
+			 (x->field ? strlen(x->field) : 0) + (x->message ? strlen(x->message) : 0);
+		if (bytes > max) {
+			omitted = im->b->n_warnings - i;
+			break;
+		}
+		o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "file", x->file ? x->file : "");
 		if (x->index >= 0)
 			cJSON_AddNumberToObject(o, "index", (double)x->index);
@@ -1104,6 +1118,8 @@ static cJSON *summary_json(const struct imp *im)
 		cJSON_AddItemToArray(w, o);
 	}
 	cJSON_AddItemToObject(root, "warnings", w);
+	if (omitted)
+		cJSON_AddNumberToObject(root, "warnings_omitted", (double)omitted);
 	return root;
 }
 
@@ -1169,8 +1185,18 @@ int ob_import_kitos(struct ob_db *db, char *const *files, size_t nfiles, const s
 	/* Read and parse everything first: a bad file stops us before any write. */
 	if (parse_files(&b, files, nfiles, &ko, err) < 0)
 		goto out;
-	for (size_t i = 0; i < nfiles; i++)
-		ob_buf_printf(&names, "%s%s", i ? " " : "", files[i]);
+	/* imports.files is a TEXT: at most 65,535 bytes of UTF-8 (b.files are
+	 * the names made printable). */
+	for (size_t i = 0; i < b.n_files; i++)
+		ob_buf_printf(&names, "%s%s", i ? " " : "", b.files[i]);
+	if (names.len > FILES_MAX) {
+		size_t n = FILES_MAX - 3;
+		while (n > 0 && ((unsigned char)names.data[n] & 0xC0) == 0x80)
+			n--;
+		names.len = n;
+		names.data[n] = '\0';
+		ob_buf_adds(&names, "...");
+	}
 	ob_debug("import kitos: parsed %zu usages, %zu contracts, %zu registrations, %zu users in %.2f s",
 		 b.n_usages, b.n_contracts, b.n_dprs, b.n_users, now_secs() - t0);
 	im.c_sys.skipped = (long)b.skipped[OB_KITOS_USAGE];
@@ -1199,7 +1225,7 @@ int ob_import_kitos(struct ob_db *db, char *const *files, size_t nfiles, const s
 	PHASE("links", import_links(&im, c_orgs, &c_last, d_orgs, &d_last));
 #undef PHASE
 
-	summary = summary_json(&im);
+	summary = summary_json(&im, STORED_WARNINGS_MAX);
 	summary_text = cJSON_PrintUnformatted(summary);
 	{
 		double secs = now_secs() - t0;
@@ -1217,9 +1243,11 @@ int ob_import_kitos(struct ob_db *db, char *const *files, size_t nfiles, const s
 	in_tx = 0;
 	ob_debug("import kitos: commit in %.2f s", now_secs() - t_commit);
 	if (opts->json) {
-		char *pretty = cJSON_Print(summary);
+		cJSON *all = summary_json(&im, SIZE_MAX);
+		char *pretty = cJSON_Print(all);
 		fprintf(out, "%s\n", pretty);
 		free(pretty);
+		cJSON_Delete(all);
 	} else
 		print_text(&im, out, nfiles, now_secs() - t0);
 	rc = 0;

@@ -13,6 +13,16 @@ int ob_import_find_org(struct ob_db *db, const char *spec, unsigned long *org_id
 	int rc;
 
 	if (spec != NULL) {
+		/* KITOS uuids and CVR numbers are ASCII (so are their columns:
+		 * another string would make the query fail, not miss). */
+		size_t n = 0;
+		for (; spec[n]; n++)
+			if ((unsigned char)spec[n] >= 0x80)
+				return 0;
+		if (n > 64)
+			return 0;
+	}
+	if (spec != NULL) {
 		struct ob_db_param p[2] = {ob_p_str(spec), ob_p_str(spec)};
 		rc = ob_db_query(db, "SELECT id FROM organisations WHERE kitos_uuid = ? OR cvr = ? ORDER BY id",
 				 p, 2, &r, err);

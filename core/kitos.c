@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <stdalign.h>
@@ -18,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json.h"
 #include "kitos.h"
 
 #define DEFAULT_OWNER_ROLE "Systemejer"
@@ -42,6 +44,8 @@ struct ctx {
 	const char *file;       /* the batch's copy */
 	long index;
 	const char *uuid;       /* the object's uuid once known (borrowed from the tree) */
+	const char *what;       /* its kind: "it-system-usage" */
+	int bad;                /* a string it holds cannot be stored: skip the object */
 	const char *owner_role; /* trimmed */
 	size_t owner_role_len;
 };
@@ -290,25 +294,54 @@ static int is_uuid(const char *s)
 	return s[36] == '\0';
 }
 
-/* A JSON value quoted for a warning: compact JSON, cut at VALUE_MAX bytes. */
+#define NUL_MARK "\xC0\x80\xC0\x80\xC0\x80" /* "\u0000" as OB_JSON_MARK_NUL writes it */
+
+char *ob_kitos_printable(const char *s, size_t n)
+{
+	struct ob_buf out;
+	size_t i = 0, bad;
+
+	ob_buf_init(&out, 0);
+	while (i < n) {
+		if (ob_utf8_check(s + i, n - i, &bad) == 0) {
+			ob_buf_add(&out, s + i, n - i);
+			break;
+		}
+		ob_buf_add(&out, s + i, bad);
+		i += bad;
+		if (n - i >= 6 && memcmp(s + i, NUL_MARK, 6) == 0) {
+			ob_buf_adds(&out, "\\u0000");
+			i += 6;
+		} else {
+			ob_buf_printf(&out, "\\x%02X", (unsigned char)s[i]);
+			i++;
+		}
+	}
+	if (out.data == NULL)
+		return ob_xstrdup("");
+	return ob_buf_steal(&out);
+}
+
+/* A JSON value quoted for a warning: compact JSON, cut at VALUE_MAX bytes,
+ * printable whatever bytes it holds. */
 static char *show_value(const cJSON *j)
 {
 	char *s = cJSON_PrintUnformatted(j);
-	char *out;
+	char *out, *p;
 	size_t n;
 
 	if (s == NULL)
 		return ob_xstrdup("(unprintable)");
 	n = strlen(s);
 	if (n <= VALUE_MAX) {
-		out = ob_xstrdup(s);
+		out = ob_kitos_printable(s, n);
 	} else {
 		n = VALUE_MAX;
 		while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
 			n--; /* do not cut a UTF-8 sequence */
-		out = ob_xmalloc(n + 4);
-		memcpy(out, s, n);
-		memcpy(out + n, "...", 4);
+		p = ob_kitos_printable(s, n);
+		out = ob_xasprintf("%s...", p);
+		free(p);
 	}
 	cJSON_free(s);
 	return out;
@@ -350,10 +383,47 @@ static int jhas(const cJSON *o, const char *k)
 	return cJSON_IsObject(o) && cJSON_GetObjectItemCaseSensitive(o, k) != NULL;
 }
 
-/* An owned trimmed copy of a string member; NULL if absent, null or blank.
- * A number is taken as its decimal text (a CVR or contract id written as a
- * number); anything else is warned about under path. */
-static char *str_dup(struct ctx *c, const cJSON *o, const char *k, const char *path)
+/* 1, with a warning naming path, when a string the object holds cannot be
+ * stored: it holds "\u0000" (marked by ob_json_parse) or bytes that are
+ * not UTF-8. The object is then skipped: c->bad. */
+static int unusable(struct ctx *c, const char *s, const char *path)
+{
+	size_t bad;
+
+	if (ob_json_has_nul(s)) {
+		cwarn(c, path, "contains NUL (\\u0000); %s skipped", c->what);
+		c->bad = 1;
+		return 1;
+	}
+	if (ob_utf8_check(s, strlen(s), &bad) < 0) {
+		cwarn(c, path, "not valid UTF-8 (byte 0x%02X at byte %zu); %s skipped", (unsigned char)s[bad], bad,
+		      c->what);
+		c->bad = 1;
+		return 1;
+	}
+	return 0;
+}
+
+/* Fits v (owned, valid UTF-8) to a column of max characters, warning under
+ * path when it is cut; max 0 leaves it. Returns v. */
+static char *fit(struct ctx *c, char *v, size_t max, const char *path)
+{
+	size_t chars;
+
+	if (v == NULL || max == 0 || strlen(v) <= max)
+		return v; /* no more characters than bytes */
+	chars = ob_utf8_fit(v, max);
+	if (chars > max)
+		cwarn(c, path, "%zu characters, cut to %zu", chars, max);
+	return v;
+}
+
+/* An owned trimmed copy of a string member; NULL if absent, null or blank,
+ * or unusable (NUL, not UTF-8: the object is skipped). Longer than max
+ * characters it is cut (max 0: any length). A number is taken as its
+ * decimal text (a CVR or contract id written as a number); anything else
+ * is warned about under path. */
+static char *str_dup(struct ctx *c, const cJSON *o, const char *k, const char *path, size_t max)
 {
 	const cJSON *j = jget(o, k);
 	const char *s;
@@ -362,12 +432,14 @@ static char *str_dup(struct ctx *c, const cJSON *o, const char *k, const char *p
 	if (j == NULL)
 		return NULL;
 	if (cJSON_IsString(j)) {
+		if (unusable(c, j->valuestring, path))
+			return NULL;
 		n = trim_bounds(j->valuestring, &s);
-		return n ? ob_xstrndup(s, n) : NULL;
+		return n ? fit(c, ob_xstrndup(s, n), max, path) : NULL;
 	}
 	if (cJSON_IsNumber(j) && j->valuedouble == floor(j->valuedouble) &&
 	    fabs(j->valuedouble) < 1e15)
-		return ob_xasprintf("%.0f", j->valuedouble);
+		return fit(c, ob_xasprintf("%.0f", j->valuedouble), max, path);
 	cwarn(c, path, "expected a string, got %s", type_name(j));
 	return NULL;
 }
@@ -380,6 +452,8 @@ static char *uuid_dup(struct ctx *c, const cJSON *o, const char *k, const char *
 	char *v;
 
 	if (j == NULL)
+		return NULL;
+	if (cJSON_IsString(j) && unusable(c, j->valuestring, path))
 		return NULL;
 	if (cJSON_IsString(j) && is_uuid(j->valuestring))
 		return ob_xstrdup(j->valuestring);
@@ -400,6 +474,8 @@ static int32_t date_get(struct ctx *c, const cJSON *o, const char *k, const char
 	char *v;
 
 	if (j == NULL)
+		return OB_NO_DATE;
+	if (cJSON_IsString(j) && unusable(c, j->valuestring, path))
 		return OB_NO_DATE;
 	if (cJSON_IsString(j)) {
 		switch (ob_date_parse(j->valuestring, &days)) {
@@ -562,6 +638,8 @@ static int enum_get(struct ctx *c, const cJSON *o, const char *k, const char *pa
 
 	if (j == NULL)
 		return -1;
+	if (cJSON_IsString(j) && unusable(c, j->valuestring, path))
+		return -2;
 	i = enum_lookup(j, def);
 	if (i < 0) {
 		enum_warn(c, path, j, def);
@@ -591,8 +669,17 @@ static void org_get(struct ctx *c, const cJSON *o, struct ob_kitos_org *org)
 		return;
 	}
 	org->uuid = uuid_dup(c, oc, "uuid", "organizationContext.uuid");
-	org->cvr = str_dup(c, oc, "cvr", "organizationContext.cvr");
-	org->name = str_dup(c, oc, "name", "organizationContext.name");
+	org->cvr = str_dup(c, oc, "cvr", "organizationContext.cvr", OB_KITOS_CVR_MAX);
+	org->name = str_dup(c, oc, "name", "organizationContext.name", OB_KITOS_NAME_MAX);
+	for (const char *p = org->cvr; p && *p; p++)
+		if ((unsigned char)*p >= 0x80) { /* the column is ASCII: a CVR number is digits */
+			char *v = show_value(jget(oc, "cvr"));
+			cwarn(c, "organizationContext.cvr", "not a CVR number: %s; left out", v);
+			free(v);
+			free(org->cvr);
+			org->cvr = NULL;
+			break;
+		}
 }
 
 static void list_add_unique(char ***v, size_t *n, size_t *cap, const char *s)
@@ -623,11 +710,15 @@ static void uuid_list(struct ctx *c, const cJSON *arr, const char *path, char **
 	{
 		/* {uuid, name} references; a bare uuid string in some exports */
 		const cJSON *u = cJSON_IsString(e) ? e : jget(e, "uuid");
+		snprintf(field, sizeof(field), "%s[%ld].uuid", path, i);
+		if (u != NULL && cJSON_IsString(u) && unusable(c, u->valuestring, field)) {
+			i++;
+			continue;
+		}
 		if (u != NULL && cJSON_IsString(u) && is_uuid(u->valuestring)) {
 			list_add_unique(v, n, cap, u->valuestring);
 		} else if (!cJSON_IsNull(e)) {
 			char *s = show_value(u ? u : e);
-			snprintf(field, sizeof(field), "%s[%ld].uuid", path, i);
 			cwarn(c, field, "not a UUID: %s", s);
 			free(s);
 		}
@@ -655,6 +746,8 @@ static void owner_get(struct ctx *c, const cJSON *o, struct ob_kitos_usage *u)
 	const cJSON *roles = jget(o, "roles"), *r, *first = NULL;
 	const char *first_user_uuid = NULL;
 	size_t matches = 0, others = 0;
+	long i = -1;
+	char field[64];
 
 	if (roles == NULL)
 		return;
@@ -669,7 +762,11 @@ static void owner_get(struct ctx *c, const cJSON *o, struct ob_kitos_usage *u)
 		const char *s;
 		size_t n;
 
+		i++;
 		if (!cJSON_IsString(name))
+			continue;
+		snprintf(field, sizeof(field), "roles[%ld].role.name", i);
+		if (unusable(c, name->valuestring, field))
 			continue;
 		n = trim_bounds(name->valuestring, &s);
 		if (!eq_ci(s, n, c->owner_role, c->owner_role_len))
@@ -687,7 +784,7 @@ static void owner_get(struct ctx *c, const cJSON *o, struct ob_kitos_usage *u)
 	if (first == NULL)
 		return; /* no owner: the database import reports it */
 	u->owner_uuid = uuid_dup(c, jget(first, "user"), "uuid", "roles.user.uuid");
-	u->owner_name = str_dup(c, jget(first, "user"), "name", "roles.user.name");
+	u->owner_name = str_dup(c, jget(first, "user"), "name", "roles.user.name", OB_KITOS_NAME_MAX);
 	if (others > 0)
 		cwarn(c, "roles", "%zu roles are \"%.*s\"; using the first, %s", matches,
 		      (int)c->owner_role_len, c->owner_role, u->owner_name ? u->owner_name : "(no name)");
@@ -709,11 +806,17 @@ static void sensitivity_get(struct ctx *c, const cJSON *gdpr, struct ob_kitos_us
 	}
 	cJSON_ArrayForEach(e, arr)
 	{
-		int k = enum_lookup(e, &sensitivity_def);
+		int k;
+		snprintf(field, sizeof(field), "%s[%ld]", path, i);
+		if (cJSON_IsString(e) && unusable(c, e->valuestring, field)) {
+			unknown = 1;
+			i++;
+			continue;
+		}
+		k = enum_lookup(e, &sensitivity_def);
 		if (k >= 0) {
 			seen[k] = 1;
 		} else {
-			snprintf(field, sizeof(field), "%s[%ld]", path, i);
 			enum_warn(c, field, e, &sensitivity_def);
 			unknown = 1;
 		}
@@ -772,10 +875,11 @@ static void usage_fill(struct ctx *c, const cJSON *o, struct ob_kitos_usage *u)
 	int found, i;
 
 	org_get(c, o, &u->org);
-	u->local_name = str_dup(c, general, "localCallName", "general.localCallName");
+	u->local_name = str_dup(c, general, "localCallName", "general.localCallName", OB_KITOS_NAME_MAX);
 	owner_get(c, o, u);
 	u->department_uuid = uuid_dup(c, unit, "uuid", "organizationUsage.responsibleOrganizationUnit.uuid");
-	u->department_name = str_dup(c, unit, "name", "organizationUsage.responsibleOrganizationUnit.name");
+	u->department_name = str_dup(c, unit, "name", "organizationUsage.responsibleOrganizationUnit.name",
+				     OB_KITOS_NAME_MAX);
 	u->users_min = u->users_max = -1;
 	users_get(c, general, u);
 
@@ -830,6 +934,8 @@ static int notice_months_get(struct ctx *c, const cJSON *terms)
 	j = jget(npm, "name");
 	if (j == NULL)
 		return -1;
+	if (cJSON_IsString(j) && unusable(c, j->valuestring, path))
+		return -1;
 	if (cJSON_IsString(j)) {
 		long m = 0;
 		size_t k;
@@ -876,11 +982,11 @@ static void contract_fill(struct ctx *c, const cJSON *o, struct ob_kitos_contrac
 	size_t cap = 0;
 
 	org_get(c, o, &k->org);
-	k->contract_number = str_dup(c, general, "contractId", "general.contractId");
-	k->supplier = str_dup(c, supplier_org, "name", "supplier.organization.name");
-	k->supplier_cvr = str_dup(c, supplier_org, "cvr", "supplier.organization.cvr");
+	k->contract_number = str_dup(c, general, "contractId", "general.contractId", OB_KITOS_CONTRACT_NUMBER_MAX);
+	k->supplier = str_dup(c, supplier_org, "name", "supplier.organization.name", OB_KITOS_NAME_MAX);
+	k->supplier_cvr = str_dup(c, supplier_org, "cvr", "supplier.organization.cvr", OB_KITOS_CVR_MAX);
 	k->responsible_unit_uuid = uuid_dup(c, unit, "uuid", "responsible.organizationUnit.uuid");
-	k->responsible_unit_name = str_dup(c, unit, "name", "responsible.organizationUnit.name");
+	k->responsible_unit_name = str_dup(c, unit, "name", "responsible.organizationUnit.name", OB_KITOS_NAME_MAX);
 	k->start_date = date_get(c, validity, "validFrom", "general.validity.validFrom");
 	k->end_date = date_get(c, validity, "validTo", "general.validity.validTo");
 	k->enforced_valid = bool_get(c, validity, "enforcedValid", "general.validity.enforcedValid");
@@ -889,7 +995,7 @@ static void contract_fill(struct ctx *c, const cJSON *o, struct ob_kitos_contrac
 	k->notice_by_end_of = enum_str(c, terms, "noticeByEndOf", "termination.terms.noticeByEndOf",
 				       &year_segment_def);
 	k->extension_options = str_dup(c, jget(period, "extensionOptions"), "name",
-				       "agreementPeriod.extensionOptions.name");
+				       "agreementPeriod.extensionOptions.name", OB_KITOS_EXTENSION_MAX);
 	k->extension_total = k->extension_options ? leading_int(k->extension_options) : -1;
 	k->extensions_used = int_get(c, period, "extensionOptionsUsed", "agreementPeriod.extensionOptionsUsed",
 				     65535);
@@ -907,6 +1013,8 @@ static char *processors_get(struct ctx *c, const cJSON *general)
 {
 	const cJSON *arr = jget(general, "dataProcessors"), *e;
 	struct ob_buf buf;
+	long i = -1;
+	char field[64];
 
 	if (arr == NULL)
 		return NULL;
@@ -921,7 +1029,11 @@ static char *processors_get(struct ctx *c, const cJSON *general)
 		const char *s;
 		size_t n;
 
+		i++;
 		if (!cJSON_IsString(name))
+			continue;
+		snprintf(field, sizeof(field), "general.dataProcessors[%ld].name", i);
+		if (unusable(c, name->valuestring, field))
 			continue;
 		n = trim_bounds(name->valuestring, &s);
 		if (n == 0)
@@ -934,7 +1046,7 @@ static char *processors_get(struct ctx *c, const cJSON *general)
 		ob_buf_free(&buf);
 		return NULL;
 	}
-	return ob_buf_steal(&buf);
+	return fit(c, ob_buf_steal(&buf), OB_KITOS_PROCESSORS_MAX, "general.dataProcessors");
 }
 
 static void dpr_fill(struct ctx *c, const cJSON *o, struct ob_kitos_dpr *d)
@@ -974,7 +1086,8 @@ static void user_fill(struct ctx *c, const cJSON *o, struct ob_kitos_user *u)
 {
 	const cJSON *j = jget(o, "email");
 	const char *s;
-	size_t n;
+	size_t n, chars;
+	char *v;
 
 	org_get(c, o, &u->org);
 	if (j == NULL)
@@ -983,31 +1096,41 @@ static void user_fill(struct ctx *c, const cJSON *o, struct ob_kitos_user *u)
 		cwarn(c, "email", "expected a string, got %s", type_name(j));
 		return;
 	}
+	if (unusable(c, j->valuestring, "email"))
+		return;
 	n = trim_bounds(j->valuestring, &s);
 	if (n == 0)
 		return;
 	if (memchr(s, '@', n) == NULL || memchr(s, ' ', n) != NULL) {
-		char *v = show_value(j);
+		v = show_value(j);
 		cwarn(c, "email", "not an e-mail address: %s", v);
 		free(v);
 		return;
 	}
-	u->email = ob_xstrndup(s, n);
+	v = ob_xstrndup(s, n);
+	if (n > OB_KITOS_EMAIL_MAX && (chars = ob_utf8_len(v)) > OB_KITOS_EMAIL_MAX) {
+		/* not cut: that would be somebody else's address */
+		cwarn(c, "email", "not an e-mail address: %zu characters, more than %d; left out", chars,
+		      OB_KITOS_EMAIL_MAX);
+		free(v);
+		return;
+	}
+	u->email = v;
 }
 
 /* "firstName lastName", or name; NULL when there is neither. */
 static char *user_name(struct ctx *c, const cJSON *o)
 {
-	char *first = str_dup(c, o, "firstName", "firstName");
-	char *last = str_dup(c, o, "lastName", "lastName");
+	char *first = str_dup(c, o, "firstName", "firstName", 0);
+	char *last = str_dup(c, o, "lastName", "lastName", 0);
 	char *name;
 
 	if (first != NULL && last != NULL)
-		name = ob_xasprintf("%s %s", first, last);
+		name = fit(c, ob_xasprintf("%s %s", first, last), OB_KITOS_NAME_MAX, "firstName, lastName");
 	else if (first != NULL || last != NULL)
-		name = ob_xstrdup(first ? first : last);
+		name = fit(c, ob_xstrdup(first ? first : last), OB_KITOS_NAME_MAX, first ? "firstName" : "lastName");
 	else
-		name = str_dup(c, o, "name", "name");
+		name = str_dup(c, o, "name", "name", OB_KITOS_NAME_MAX);
 	free(first);
 	free(last);
 	return name;
@@ -1071,23 +1194,23 @@ static void parse_object(struct ctx *c, const cJSON *o)
 	struct ob_kitos_batch *b = c->b;
 	const cJSON *ju = jget(o, "uuid");
 	int kind = kind_of(o);
-	const char *what;
 	char *name = NULL;
 
 	c->uuid = cJSON_IsString(ju) && is_uuid(ju->valuestring) ? ju->valuestring : NULL;
+	c->bad = 0;
 	if (kind < 0) {
 		cwarn(c, "", "object of unknown kind (not an it-system-usage, it-contract, "
 			     "data-processing-registration or user)");
 		b->skipped_unknown++;
 		return;
 	}
-	what = kind_names[kind];
+	c->what = kind_names[kind];
 	if (c->uuid == NULL) {
 		if (ju == NULL || (cJSON_IsString(ju) && ju->valuestring[0] == '\0')) {
-			cwarn(c, "uuid", "missing uuid; %s skipped", what);
-		} else {
+			cwarn(c, "uuid", "missing uuid; %s skipped", c->what);
+		} else if (!cJSON_IsString(ju) || !unusable(c, ju->valuestring, "uuid")) {
 			char *v = show_value(ju);
-			cwarn(c, "uuid", "not a UUID: %s; %s skipped", v, what);
+			cwarn(c, "uuid", "not a UUID: %s; %s skipped", v, c->what);
 			free(v);
 		}
 		b->skipped[kind]++;
@@ -1096,12 +1219,14 @@ static void parse_object(struct ctx *c, const cJSON *o)
 
 	switch (kind) {
 	case OB_KITOS_USAGE:
-		name = str_dup(c, jget(o, "systemContext"), "name", "systemContext.name");
-		if (name == NULL)
-			name = str_dup(c, jget(o, "general"), "localCallName", "general.localCallName");
+		name = str_dup(c, jget(o, "systemContext"), "name", "systemContext.name", OB_KITOS_NAME_MAX);
+		if (name == NULL && !c->bad)
+			name = str_dup(c, jget(o, "general"), "localCallName", "general.localCallName",
+				       OB_KITOS_NAME_MAX);
 		if (name == NULL) {
-			cwarn(c, "systemContext.name", "no name (neither systemContext.name nor "
-						       "general.localCallName); %s skipped", what);
+			if (!c->bad)
+				cwarn(c, "systemContext.name", "no name (neither systemContext.name nor "
+							       "general.localCallName); %s skipped", c->what);
 			break;
 		}
 		GROW(b->usages, b->n_usages, b->cap_usages);
@@ -1113,13 +1238,19 @@ static void parse_object(struct ctx *c, const cJSON *o)
 			u->uuid = ob_xstrdup(c->uuid);
 			u->name = name;
 			usage_fill(c, o, u);
+			if (c->bad) {
+				free_usage(u);
+				b->n_usages--;
+				break;
+			}
 		}
 		return;
 	case OB_KITOS_CONTRACT:
 	case OB_KITOS_DPR:
-		name = str_dup(c, o, "name", "name");
+		name = str_dup(c, o, "name", "name", OB_KITOS_NAME_MAX);
 		if (name == NULL) {
-			cwarn(c, "name", "no name; %s skipped", what);
+			if (!c->bad)
+				cwarn(c, "name", "no name; %s skipped", c->what);
 			break;
 		}
 		if (kind == OB_KITOS_CONTRACT) {
@@ -1132,6 +1263,11 @@ static void parse_object(struct ctx *c, const cJSON *o)
 			k->uuid = ob_xstrdup(c->uuid);
 			k->name = name;
 			contract_fill(c, o, k);
+			if (c->bad) {
+				free_contract(k);
+				b->n_contracts--;
+				break;
+			}
 		} else {
 			struct ob_kitos_dpr *d;
 			GROW(b->dprs, b->n_dprs, b->cap_dprs);
@@ -1142,12 +1278,19 @@ static void parse_object(struct ctx *c, const cJSON *o)
 			d->uuid = ob_xstrdup(c->uuid);
 			d->name = name;
 			dpr_fill(c, o, d);
+			if (c->bad) {
+				free_dpr(d);
+				b->n_dprs--;
+				break;
+			}
 		}
 		return;
 	case OB_KITOS_USER:
 		name = user_name(c, o);
-		if (name == NULL) {
-			cwarn(c, "name", "no firstName, lastName or name; %s skipped", what);
+		if (name == NULL || c->bad) {
+			if (!c->bad)
+				cwarn(c, "name", "no firstName, lastName or name; %s skipped", c->what);
+			free(name);
 			break;
 		}
 		GROW(b->users, b->n_users, b->cap_users);
@@ -1159,6 +1302,11 @@ static void parse_object(struct ctx *c, const cJSON *o)
 			u->uuid = ob_xstrdup(c->uuid);
 			u->name = name;
 			user_fill(c, o, u);
+			if (c->bad) {
+				free_user(u);
+				b->n_users--;
+				break;
+			}
 		}
 		return;
 	}
@@ -1192,12 +1340,13 @@ static void line_col(const char *s, size_t len, size_t pos, long *line, long *co
 			(*col)++;
 }
 
-/* Up to SNIPPET_CHARS characters from pos, on one line. */
-static void snippet(const char *s, size_t len, size_t pos, char *out, size_t outsz)
+/* Up to SNIPPET_CHARS characters from pos, on one line, printable; caller frees. */
+static char *snippet(const char *s, size_t len, size_t pos)
 {
+	char out[4 * SNIPPET_CHARS + 8];
 	size_t o = 0, chars = 0;
 
-	for (size_t i = pos; i < len && o + 5 < outsz; i++) {
+	for (size_t i = pos; i < len && o + 5 < sizeof(out); i++) {
 		unsigned char ch = (unsigned char)s[i];
 		if (ch == '\n' || ch == '\r')
 			break;
@@ -1205,14 +1354,17 @@ static void snippet(const char *s, size_t len, size_t pos, char *out, size_t out
 			break;
 		out[o++] = (ch < 0x20 || ch == 0x7F) ? ' ' : (char)ch;
 	}
-	out[o] = '\0';
+	while (o > 0 && ((unsigned char)out[o - 1] & 0xC0) != 0x00 && (unsigned char)out[o - 1] >= 0xC0)
+		o--; /* a lead byte whose sequence the buffer cut */
+	return ob_kitos_printable(out, o);
 }
 
-/* A small JSON checker, run only after cJSON has refused the text, to say
- * where and why. cJSON reports the start of the token it could not use and
- * clamps positions past the end, so a truncated file cannot be told from
- * one with a bad last character; this checker can. Lenient where cJSON is
- * (numbers go through strtod, strings may hold control characters). */
+/* A small JSON checker, run over the whole file only after the parse has
+ * failed, to say where and why in the words users know: "unexpected end of
+ * file" for a truncated file (ob_json_parse names the string or object not
+ * closed), "expected ',' or '}'" where a comma is missing. Lenient (numbers
+ * go through strtod, strings may hold control characters): what only the
+ * strict parse refuses is named by ob_json_parse's message. */
 enum { X_VALUE, X_ARR_FIRST, X_ARR_NEXT, X_OBJ_FIRST, X_OBJ_KEY, X_COLON, X_OBJ_NEXT, X_DONE };
 
 struct jerr {
@@ -1431,72 +1583,100 @@ out:
 	return rc;
 }
 
-static void syntax_error(const char *file, const char *text, size_t len, const char *cjson_pos,
-			 struct ob_err *err)
+/* Why a file was refused, found while reading it; the message is made from
+ * the whole text afterwards (fatal_message). */
+enum fatal_kind { F_NONE, F_EMPTY, F_READ, F_SYNTAX, F_TOP, F_ELEMENT };
+
+struct fatal {
+	enum fatal_kind kind;
+	size_t off;          /* byte of the problem in the file */
+	size_t start;        /* F_SYNTAX: where the value ob_json_parse was given starts */
+	long index;          /* F_ELEMENT: which element */
+	const char *type;    /* F_TOP, F_ELEMENT: "a number" */
+	int read_errno;      /* F_READ */
+	char what[320];      /* F_SYNTAX: ob_json_parse's words, positions made absolute */
+};
+
+/* ob_json_parse's "duplicate key \"k\" (first at line L, column C)" counts
+ * from the start of the element it was given: from the file's start
+ * instead, the element starting at byte start of text. */
+static void what_in_file(struct fatal *f, const char *what, const char *text, size_t len, size_t start)
+{
+	const char *p = strstr(what, " (first at line ");
+	long l, cl, sl, sc;
+
+	if (strncmp(what, "nested deeper than", 18) == 0) {
+		snprintf(f->what, sizeof(f->what), "nested deeper than %d arrays and objects", OB_JSON_MAX_DEPTH);
+		return;
+	}
+	if (p == NULL || sscanf(p, " (first at line %ld, column %ld)", &l, &cl) != 2 || text == NULL) {
+		snprintf(f->what, sizeof(f->what), "%s", what);
+		return;
+	}
+	line_col(text, len, start, &sl, &sc);
+	snprintf(f->what, sizeof(f->what), "%.*s (first at line %ld, column %ld)", (int)(p - what), what,
+		 sl + l - 1, l == 1 ? sc + cl - 1 : cl);
+}
+
+/* err for f, from the whole text of the file (NULL if it could not be read
+ * again: then without line and column). */
+static void fatal_message(const struct fatal *f, const char *file, const char *text, size_t len,
+			  struct ob_err *err)
 {
 	struct jerr e;
-	long line, col;
-	char near[4 * SNIPPET_CHARS + 8];
+	long line = 0, col = 0;
+	char *near = NULL;
 
-	if (json_check(text, len, &e) == 0) {
-		/* Valid JSON that cJSON refused (nesting deeper than it allows,
-		 * a lone UTF-16 surrogate): trust its position. */
-		e.pos = cjson_pos && cjson_pos >= text && cjson_pos <= text + len ? (size_t)(cjson_pos - text) : 0;
-		e.eof = 0;
-		e.expected = NULL;
+	switch (f->kind) {
+	case F_EMPTY:
+		ob_err_set(err, "%s: empty file, expected KITOS JSON", file);
+		return;
+	case F_READ:
+		ob_err_set(err, "%s: cannot read: %s", file, strerror(f->read_errno));
+		return;
+	default:
+		break;
 	}
-	line_col(text, len, e.pos, &line, &col);
-	if (e.eof) {
+	if (text == NULL) {
+		ob_err_set(err, "%s: byte %zu: %s", file, f->off,
+			   f->kind == F_SYNTAX ? f->what : "not KITOS data (an object or an array of objects)");
+		return;
+	}
+	if (f->kind == F_TOP || f->kind == F_ELEMENT) {
+		line_col(text, len, f->off, &line, &col);
+		if (f->kind == F_TOP)
+			ob_err_set(err, "%s:%ld:%ld: not KITOS data: top-level JSON is %s, expected an object or an "
+					"array of objects", file, line, col, f->type);
+		else
+			ob_err_set(err, "%s:%ld:%ld: not KITOS data: element %ld of the top-level array is %s, "
+					"expected an object", file, line, col, f->index, f->type);
+		return;
+	}
+	/* A syntax error the lenient checker finds first, or a file cut short
+	 * (ob_json_parse names the string or object left open), is said its way. */
+	if (json_check(text, len, &e) != 0 && (e.eof || e.pos <= f->off)) {
+		line_col(text, len, e.pos, &line, &col);
+		if (e.eof) {
+			ob_err_set(err, "%s:%ld:%ld: JSON syntax error: unexpected end of file", file, line, col);
+			return;
+		}
+		near = snippet(text, len, e.pos);
+		if (e.expected)
+			ob_err_set(err, "%s:%ld:%ld: JSON syntax error near '%s': expected %s", file, line, col, near,
+				   e.expected);
+		else
+			ob_err_set(err, "%s:%ld:%ld: JSON syntax error near '%s'", file, line, col, near);
+		free(near);
+		return;
+	}
+	line_col(text, len, f->off, &line, &col);
+	if (f->off >= len) {
 		ob_err_set(err, "%s:%ld:%ld: JSON syntax error: unexpected end of file", file, line, col);
 		return;
 	}
-	snippet(text, len, e.pos, near, sizeof(near));
-	if (e.expected == NULL && e.max_depth > CJSON_NESTING_LIMIT)
-		ob_err_set(err, "%s:%ld:%ld: JSON syntax error near '%s': nested deeper than %d arrays and "
-				"objects", file, line, col, near, (int)CJSON_NESTING_LIMIT);
-	else if (e.expected)
-		ob_err_set(err, "%s:%ld:%ld: JSON syntax error near '%s': expected %s", file, line, col, near,
-			   e.expected);
-	else
-		ob_err_set(err, "%s:%ld:%ld: JSON syntax error near '%s'", file, line, col, near);
-}
-
-/* Byte offset of element n of the top-level array, found by scanning the
- * text; (size_t)-1 if it cannot be found. Only run for an error message. */
-static size_t element_pos(const char *s, size_t len, long n)
-{
-	size_t i = skip_bom(s, len);
-	long depth = 0, k = 0;
-	int want = 1; /* the next non-blank character starts element k */
-
-	while (i < len && is_ws(s[i]))
-		i++;
-	if (i == len || s[i] != '[')
-		return (size_t)-1;
-	for (i++; i < len; i++) {
-		char ch = s[i];
-		if (is_ws(ch))
-			continue;
-		if (want && depth == 0) {
-			if (k == n)
-				return i;
-			want = 0;
-		}
-		if (ch == '"') {
-			for (i++; i < len && s[i] != '"'; i++)
-				if (s[i] == '\\')
-					i++;
-		} else if (ch == '[' || ch == '{') {
-			depth++;
-		} else if (ch == ']' || ch == '}') {
-			if (--depth < 0)
-				break;
-		} else if (ch == ',' && depth == 0) {
-			k++;
-			want = 1;
-		}
-	}
-	return (size_t)-1;
+	near = snippet(text, len, f->off);
+	ob_err_set(err, "%s:%ld:%ld: JSON syntax error near '%s': %s", file, line, col, near, f->what);
+	free(near);
 }
 
 /* ------------------------------------------------------------------- arena */
@@ -1504,10 +1684,11 @@ static size_t element_pos(const char *s, size_t len, long n)
 /* cJSON makes one malloc() per value and per string, and cJSON_Delete one
  * free() each: for a 60 MB export that is millions of calls and about half
  * the time of the parse. While ob_kitos_parse runs, this thread's cJSON
- * allocations come from an arena released in one go instead. The hooks are
- * installed once for the process; outside an arena (other threads, other
- * callers) they are plain malloc() and free(). Should someone else replace
- * the hooks, the tree is not in the arena and is freed with cJSON_Delete. */
+ * allocations come from an arena, emptied after each object instead. The
+ * hooks are installed once for the process; outside an arena (other
+ * threads, other callers) they are plain malloc() and free(). Should
+ * someone else replace the hooks, the tree is not in the arena and is
+ * freed with cJSON_Delete. */
 struct arena_chunk {
 	struct arena_chunk *next;
 	size_t used, cap;
@@ -1553,7 +1734,7 @@ static void hook_free(void *p)
 {
 	if (!arena_on)
 		free(p);
-	/* else: the arena's, released by arena_end() */
+	/* else: the arena's, released by arena_reset() and arena_end() */
 }
 
 static void arena_begin(void)
@@ -1580,6 +1761,22 @@ static int arena_owns(const void *p)
 	return 0;
 }
 
+/* Frees a tree: empties the arena for the next one, keeping its newest
+ * (largest) chunk. */
+static void tree_free(cJSON *root)
+{
+	if (!arena_owns(root))
+		cJSON_Delete(root); /* the hooks were replaced: the tree is malloc()'s */
+	if (arena == NULL)
+		return;
+	while (arena->next != NULL) {
+		struct arena_chunk *next = arena->next->next;
+		free(arena->next);
+		arena->next = next;
+	}
+	arena->used = 0;
+}
+
 static void arena_end(void)
 {
 	while (arena != NULL) {
@@ -1590,97 +1787,472 @@ static void arena_end(void)
 	arena_on = 0;
 }
 
+/* ------------------------------------------------------------------ reader */
+
+/* The text being parsed: file bytes [base, base + len) are in t. In memory
+ * t is the caller's whole text; from a file, a buffer that holds the
+ * element being parsed and is refilled CHUNK bytes at a time, dropping the
+ * elements done. */
+#define CHUNK ((size_t)1 << 20)
+
+struct reader {
+	FILE *f;           /* NULL: t holds the whole text */
+	char *buf;         /* t, when read from f */
+	size_t cap;
+	const char *t;
+	size_t len, base;
+	int eof;
+	int read_errno;
+	/* t[lc - base] is at line:col (lc never moves back), for warnings */
+	size_t lc;
+	long line, col;
+};
+
+#define AT(r, off) ((r)->t[(off) - (r)->base])
+
+/* Moves the line:col mark forward to off (held in t). */
+static void mark_to(struct reader *r, size_t off)
+{
+	const char *p = r->t + (r->lc - r->base), *end = r->t + (off - r->base), *nl;
+
+	if (off <= r->lc)
+		return;
+	while ((nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		r->line++;
+		r->col = 1;
+		p = nl + 1;
+	}
+	for (; p < end; p++)
+		if (((unsigned char)*p & 0xC0) != 0x80)
+			r->col++;
+	r->lc = off;
+}
+
+/* Reads more, dropping what lies before keep. 1 if it got bytes, 0 at the
+ * end of the file, -1 on a read error. */
+static int fill(struct reader *r, size_t keep)
+{
+	size_t drop = keep - r->base, n;
+
+	if (r->f == NULL || r->eof) {
+		r->eof = 1;
+		return 0;
+	}
+	if (drop > 0) {
+		mark_to(r, keep);
+		memmove(r->buf, r->buf + drop, r->len - drop);
+		r->len -= drop;
+		r->base = keep;
+	}
+	if (r->cap - r->len < CHUNK / 2) {
+		r->cap = r->cap ? r->cap * 2 : CHUNK;
+		r->buf = ob_xrealloc(r->buf, r->cap);
+	}
+	r->t = r->buf;
+	n = fread(r->buf + r->len, 1, r->cap - r->len, r->f);
+	if (n == 0) {
+		if (ferror(r->f)) {
+			r->read_errno = errno ? errno : EIO;
+			return -1;
+		}
+		r->eof = 1;
+		return 0;
+	}
+	r->len += n;
+	return 1;
+}
+
+/* 1 when byte off is in t (reading on, keeping keep and after), 0 past the
+ * end, -1 on a read error. */
+static int has(struct reader *r, size_t off, size_t keep)
+{
+	while (off >= r->base + r->len) {
+		int rc = fill(r, keep);
+		if (rc <= 0)
+			return rc;
+	}
+	return 1;
+}
+
+/* Skips blank space from *off; then has(). */
+static int skip_blank(struct reader *r, size_t *off)
+{
+	int rc;
+
+	while ((rc = has(r, *off, *off)) == 1 && is_ws(AT(r, *off)))
+		(*off)++;
+	return rc;
+}
+
+/* Where the JSON value starting at byte start ends, found by matching
+ * brackets outside strings (a number or literal ends at a delimiter). Not a
+ * check: ob_json_parse then parses just that much. At the end of the file
+ * the value ends there. 0, or -1 on a read error. */
+static int value_end(struct reader *r, size_t start, size_t *end)
+{
+	char first = AT(r, start);
+	size_t i = start;
+	int depth = 0, in_str = 0, rc;
+
+	if (first != '{' && first != '[' && first != '"') {
+		while ((rc = has(r, i, start)) == 1) {
+			char ch = AT(r, i);
+			if (ch == ',' || ch == ']' || ch == '}' || is_ws(ch))
+				break;
+			i++;
+		}
+		*end = i;
+		return rc < 0 ? -1 : 0;
+	}
+	for (;;) {
+		const char *p = r->t + (i - r->base), *e = r->t + r->len;
+		for (; p < e; p++) {
+			char ch = *p;
+			if (in_str) {
+				if (ch == '\\') {
+					if (p + 1 == e)
+						break; /* the escaped byte is in the next read */
+					p++;
+				} else if (ch == '"') {
+					in_str = 0;
+					if (depth == 0) { /* a string value */
+						*end = r->base + (size_t)(p - r->t) + 1;
+						return 0;
+					}
+				}
+			} else if (ch == '"') {
+				in_str = 1;
+			} else if (ch == '{' || ch == '[') {
+				depth++;
+			} else if (ch == '}' || ch == ']') {
+				if (--depth == 0) {
+					*end = r->base + (size_t)(p - r->t) + 1;
+					return 0;
+				}
+			}
+		}
+		i = r->base + (size_t)(p - r->t); /* the end of t, or a backslash that ends it */
+		if ((rc = fill(r, start)) <= 0) {
+			*end = r->base + r->len;
+			return rc;
+		}
+	}
+}
+
 /* ------------------------------------------------------------------- parse */
 
-int ob_kitos_parse(struct ob_kitos_batch *b, const char *file, const char *text, size_t len,
-		   const struct ob_kitos_opts *opts, struct ob_err *err)
+/* What a value that only the strict parse refuses is: a problem of one
+ * object, not of the file's structure (ob_json_parse's words). */
+static int value_problem(const char *what)
 {
-	cJSON *root = NULL;
-	const cJSON *e;
-	const char *end = NULL, *role;
-	size_t i = skip_bom(text, len);
-	long line, col, n;
-	struct ctx c;
-	int rc = -1;
+	return strncmp(what, "control character", 17) == 0 || strncmp(what, "NUL byte", 8) == 0 ||
+	       strstr(what, "surrogate") != NULL || strstr(what, "is out of range") != NULL;
+}
 
-	if (file == NULL)
-		file = "(input)";
-	while (i < len && is_ws(text[i]))
-		i++;
-	if (i == len) {
-		ob_err_set(err, "%s: empty file, expected KITOS JSON", file);
-		goto out;
+static int hex4(const char *p, unsigned *v)
+{
+	*v = 0;
+	for (int k = 0; k < 4; k++) {
+		if (!is_hex(p[k]))
+			return -1;
+		*v = *v << 4 | (unsigned)(p[k] <= '9' ? p[k] - '0' : (p[k] | 0x20) - 'a' + 10);
 	}
-	arena_begin();
-	root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
-	if (root == NULL) {
-		syntax_error(file, text, len, end ? end : cJSON_GetErrorPtr(), err);
-		goto out;
-	}
-	/* cJSON stops after the value; what follows must be blank. */
-	if (end != NULL && end >= text && end < text + len) {
-		size_t p = (size_t)(end - text);
-		while (p < len && is_ws(text[p]))
-			p++;
-		if (p < len) {
-			char near[4 * SNIPPET_CHARS + 8];
-			line_col(text, len, p, &line, &col);
-			snippet(text, len, p, near, sizeof(near));
-			ob_err_set(err, "%s:%ld:%ld: JSON syntax error near '%s': expected the end of the file "
-					"after the JSON value", file, line, col, near);
-			goto out;
-		}
-	}
-	if (!cJSON_IsObject(root) && !cJSON_IsArray(root)) {
-		line_col(text, len, i, &line, &col);
-		ob_err_set(err, "%s:%ld:%ld: not KITOS data: top-level JSON is %s, expected an object or an "
-				"array of objects", file, line, col, type_name(root));
-		goto out;
-	}
-	if (cJSON_IsArray(root)) {
-		n = 0;
-		cJSON_ArrayForEach(e, root)
-		{
-			if (!cJSON_IsObject(e)) {
-				size_t p = element_pos(text, len, n);
-				if (p != (size_t)-1) {
-					line_col(text, len, p, &line, &col);
-					ob_err_set(err, "%s:%ld:%ld: not KITOS data: element %ld of the top-level "
-							"array is %s, expected an object", file, line, col, n,
-						   type_name(e));
-				} else {
-					ob_err_set(err, "%s: not KITOS data: element %ld of the top-level array is "
-							"%s, expected an object", file, n, type_name(e));
+	return 0;
+}
+
+/* Lone UTF-16 surrogates in t[0..n) written as \uFFFD, so that cJSON can
+ * build the tree of an object being skipped, to name its kind and uuid. */
+static void mend_surrogates(char *t, size_t n)
+{
+	int in_str = 0;
+	unsigned v, lo;
+
+	for (size_t i = 0; i < n; i++) {
+		if (t[i] == '"') {
+			in_str = !in_str;
+		} else if (in_str && t[i] == '\\' && i + 1 < n) {
+			if (t[i + 1] == 'u' && i + 6 <= n && hex4(t + i + 2, &v) == 0) {
+				if (v >= 0xD800 && v <= 0xDBFF && i + 12 <= n && t[i + 6] == '\\' && t[i + 7] == 'u' &&
+				    hex4(t + i + 8, &lo) == 0 && lo >= 0xDC00 && lo <= 0xDFFF) {
+					i += 11;
+					continue;
 				}
-				goto out;
-			}
-			n++;
+				if (v >= 0xD800 && v <= 0xDFFF)
+					memcpy(t + i + 2, "FFFD", 4);
+				i += 5;
+			} else
+				i++;
 		}
 	}
+}
 
-	/* From here on nothing is fatal. */
+/* One element that holds a value the strict parse refused (a raw control
+ * character, a lone surrogate, a number out of range): skipped with a
+ * warning, named by kind and uuid when cJSON can read it. */
+static void skip_element(struct ctx *c, struct reader *r, char *t, size_t n, size_t start,
+			 const struct ob_json_error *e)
+{
+	cJSON *root;
+	int kind = -1;
+
+	mark_to(r, start + e->offset);
+	mend_surrogates(t, n);
+	root = cJSON_ParseWithLength(t, n);
+	c->uuid = NULL;
+	if (cJSON_IsObject(root)) {
+		const cJSON *ju = jget(root, "uuid");
+		kind = kind_of(root);
+		if (cJSON_IsString(ju) && is_uuid(ju->valuestring))
+			c->uuid = ju->valuestring;
+	}
+	cwarn(c, "", "line %ld, column %ld: %s; %s skipped", r->line, r->col, e->what,
+	      kind >= 0 ? kind_names[kind] : "object");
+	if (kind >= 0)
+		c->b->skipped[kind]++;
+	else
+		c->b->skipped_unknown++;
+	tree_free(root);
+	c->uuid = NULL;
+}
+
+/* The value at [start, end): parsed and, when an object, turned into
+ * records. Returns 0, or -1 with f set. */
+static int element(struct ctx *c, struct reader *r, size_t start, size_t end, unsigned depth,
+		   struct ob_buf *scratch, struct fatal *f)
+{
+	struct ob_json_error e;
+	size_t n = end - start;
+	cJSON *root;
+
+	/* A copy: ob_json_parse marks "\u0000" in the text it parses. */
+	ob_buf_reset(scratch);
+	ob_buf_add(scratch, r->t + (start - r->base), n);
+	root = ob_json_parse(scratch->data ? scratch->data : (char *)"", n, OB_JSON_LAX_UTF8 | OB_JSON_MARK_NUL,
+			     depth, &e);
+	if (root == NULL) {
+		if (AT(r, start) == '{' && value_problem(e.what)) {
+			ob_buf_reset(scratch);
+			ob_buf_add(scratch, r->t + (start - r->base), n);
+			skip_element(c, r, scratch->data, n, start, &e);
+			return 0;
+		}
+		f->kind = F_SYNTAX;
+		f->off = start + e.offset;
+		f->start = start;
+		snprintf(f->what, sizeof(f->what), "%s", e.what);
+		return -1;
+	}
+	if (!cJSON_IsObject(root)) {
+		f->kind = c->index < 0 ? F_TOP : F_ELEMENT;
+		f->off = start;
+		f->index = c->index;
+		f->type = type_name(root);
+		tree_free(root);
+		return -1;
+	}
+	parse_object(c, root);
+	tree_free(root);
+	c->uuid = NULL;
+	return 0;
+}
+
+/* The whole file: one value, an object or an array of objects. */
+static int parse_all(struct ctx *c, struct reader *r, struct fatal *f)
+{
+	struct ob_buf scratch;
+	size_t pos = 0, end;
+	int h;
+
+	ob_buf_init(&scratch, 0);
+	if ((h = has(r, 2, 0)) < 0)
+		goto read_error;
+	if (h == 1 && memcmp(r->t, "\xEF\xBB\xBF", 3) == 0)
+		pos = r->lc = 3;
+	if ((h = skip_blank(r, &pos)) < 0)
+		goto read_error;
+	if (h == 0) {
+		f->kind = F_EMPTY;
+		goto fail;
+	}
+	if (AT(r, pos) != '[') {
+		/* A lone object (or not KITOS data): all of the rest is the value. */
+		size_t start = pos;
+		while ((h = fill(r, start)) == 1)
+			;
+		if (h < 0)
+			goto read_error;
+		c->index = -1;
+		if (element(c, r, start, r->base + r->len, 0, &scratch, f) < 0)
+			goto fail;
+		ob_buf_free(&scratch);
+		return 0;
+	}
+	pos++;
+	for (c->index = 0;; c->index++) {
+		if ((h = skip_blank(r, &pos)) < 0)
+			goto read_error;
+		if (h == 0)
+			goto syntax;
+		if (c->index == 0 && AT(r, pos) == ']')
+			break;
+		if (value_end(r, pos, &end) < 0)
+			goto read_error;
+		if (element(c, r, pos, end, OB_JSON_MAX_DEPTH - 1, &scratch, f) < 0)
+			goto fail;
+		pos = end;
+		if ((h = skip_blank(r, &pos)) < 0)
+			goto read_error;
+		if (h == 0)
+			goto syntax;
+		if (AT(r, pos) == ']')
+			break;
+		if (AT(r, pos) != ',')
+			goto syntax;
+		pos++;
+	}
+	pos++;
+	if ((h = skip_blank(r, &pos)) < 0)
+		goto read_error;
+	if (h == 1) {
+		snprintf(f->what, sizeof(f->what), "data after the JSON value");
+		goto syntax_at;
+	}
+	ob_buf_free(&scratch);
+	return 0;
+syntax:
+	snprintf(f->what, sizeof(f->what), h == 0 ? "unexpected end of file" : "expected ',' or ']'");
+syntax_at:
+	f->kind = F_SYNTAX;
+	f->off = pos;
+	goto fail;
+read_error:
+	f->kind = F_READ;
+	f->read_errno = r->read_errno;
+fail:
+	ob_buf_free(&scratch);
+	return -1;
+}
+
+/* Counts that a failed file must leave as they were. */
+struct mark {
+	size_t usages, contracts, dprs, users, warnings, files, skipped[OB_KITOS_NKINDS], skipped_unknown;
+};
+
+static void mark_batch(const struct ob_kitos_batch *b, struct mark *m)
+{
+	m->usages = b->n_usages;
+	m->contracts = b->n_contracts;
+	m->dprs = b->n_dprs;
+	m->users = b->n_users;
+	m->warnings = b->n_warnings;
+	m->files = b->n_files;
+	memcpy(m->skipped, b->skipped, sizeof(m->skipped));
+	m->skipped_unknown = b->skipped_unknown;
+}
+
+/* Drops everything appended to b since m. */
+static void rollback(struct ob_kitos_batch *b, const struct mark *m)
+{
+	while (b->n_usages > m->usages)
+		free_usage(&b->usages[--b->n_usages]);
+	while (b->n_contracts > m->contracts)
+		free_contract(&b->contracts[--b->n_contracts]);
+	while (b->n_dprs > m->dprs)
+		free_dpr(&b->dprs[--b->n_dprs]);
+	while (b->n_users > m->users)
+		free_user(&b->users[--b->n_users]);
+	while (b->n_warnings > m->warnings) {
+		struct ob_kitos_warning *w = &b->warnings[--b->n_warnings];
+		free(w->file);
+		free(w->uuid);
+		free(w->field);
+		free(w->message);
+	}
+	while (b->n_files > m->files)
+		free(b->files[--b->n_files]);
+	memcpy(b->skipped, m->skipped, sizeof(m->skipped));
+	b->skipped_unknown = m->skipped_unknown;
+}
+
+/* Parses r into b as file (its name). On a fatal error the message is made
+ * from the whole text: text, or the file read again from path. */
+static int parse(struct ob_kitos_batch *b, const char *file, struct reader *r, const char *path,
+		 const struct ob_kitos_opts *opts, struct ob_err *err)
+{
+	struct fatal f;
+	struct mark m;
+	struct ctx c;
+	const char *role;
+	int rc;
+
+	memset(&f, 0, sizeof(f));
+	mark_batch(b, &m);
 	GROW(b->files, b->n_files, b->cap_files);
-	b->files[b->n_files++] = ob_xstrdup(file);
+	b->files[b->n_files++] = ob_kitos_printable(file, strlen(file));
 	memset(&c, 0, sizeof(c));
 	c.b = b;
 	c.file = b->files[b->n_files - 1];
 	role = opts && opts->owner_role ? opts->owner_role : DEFAULT_OWNER_ROLE;
 	c.owner_role_len = trim_bounds(role, &c.owner_role);
-	if (cJSON_IsObject(root)) {
-		c.index = -1;
-		parse_object(&c, root);
-	} else {
-		c.index = 0;
-		cJSON_ArrayForEach(e, root)
-		{
-			parse_object(&c, e);
-			c.index++;
-		}
-	}
-	rc = 0;
-out:
-	if (!arena_owns(root))
-		cJSON_Delete(root); /* the hooks were replaced: the tree is malloc()'s */
+	r->line = r->col = 1;
+	arena_begin();
+	rc = parse_all(&c, r, &f);
 	arena_end();
+	if (rc == 0)
+		return 0;
+	{
+		char *name = ob_xstrdup(c.file), *whole = NULL;
+		const char *text = NULL;
+		size_t len = 0;
+
+		rollback(b, &m);
+		if (r->f == NULL) {
+			text = r->t;
+			len = r->len;
+		} else if (f.kind != F_EMPTY && f.kind != F_READ && ob_read_file(path, &whole, &len) == 0) {
+			text = whole;
+		}
+		if (f.kind == F_SYNTAX) {
+			char what[sizeof(f.what)];
+			memcpy(what, f.what, sizeof(what));
+			what_in_file(&f, what, text, len, f.start);
+		}
+		fatal_message(&f, name, text, len, err);
+		free(whole);
+		free(name);
+	}
+	return -1;
+}
+
+int ob_kitos_parse(struct ob_kitos_batch *b, const char *file, const char *text, size_t len,
+		   const struct ob_kitos_opts *opts, struct ob_err *err)
+{
+	struct reader r;
+
+	memset(&r, 0, sizeof(r));
+	r.t = text ? text : "";
+	r.len = text ? len : 0;
+	r.eof = 1;
+	return parse(b, file ? file : "(input)", &r, NULL, opts, err);
+}
+
+int ob_kitos_parse_file(struct ob_kitos_batch *b, const char *path, const struct ob_kitos_opts *opts,
+			struct ob_err *err)
+{
+	struct reader r;
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	r.f = fopen(path, "rb");
+	if (r.f == NULL) {
+		char *name = ob_kitos_printable(path, strlen(path));
+		ob_err_set(err, "%s: cannot read: %s", name, strerror(errno));
+		free(name);
+		return -1;
+	}
+	r.t = "";
+	rc = parse(b, path, &r, path, opts, err);
+	fclose(r.f);
+	free(r.buf);
 	return rc;
 }

@@ -16,11 +16,22 @@
 
 #define OB_NO_DATE INT32_MIN /* a date field that holds no date */
 
+/* The widths, in characters as MariaDB counts them (code points), of the
+ * columns the records' strings go to (core/sql/001_portfolio.sql). The
+ * parser cuts a longer value at a character boundary, with a warning. */
+#define OB_KITOS_NAME_MAX 255            /* every name: systems, contracts, people, units, organisations */
+#define OB_KITOS_CVR_MAX 16              /* organisations.cvr (ASCII), contracts.supplier_cvr */
+#define OB_KITOS_CONTRACT_NUMBER_MAX 100 /* contracts.contract_number */
+#define OB_KITOS_EXTENSION_MAX 100       /* contracts.extension_options */
+#define OB_KITOS_PROCESSORS_MAX 1000     /* data_processing.processors */
+#define OB_KITOS_EMAIL_MAX 320           /* people.email */
+
 enum ob_kitos_kind { OB_KITOS_USAGE, OB_KITOS_CONTRACT, OB_KITOS_DPR, OB_KITOS_USER, OB_KITOS_NKINDS };
 
-/* Every string below is owned by the batch (NULL = absent). Enum-like fields
- * point at static strings that equal the database's ENUM values. Tri-state
- * flags are -1 unknown, 0 no, 1 yes. */
+/* Every string below is owned by the batch (NULL = absent), valid UTF-8
+ * without NUL, and fits its column (the _MAX above). Enum-like fields point
+ * at static strings that equal the database's ENUM values. Tri-state flags
+ * are -1 unknown, 0 no, 1 yes. */
 struct ob_kitos_org {
 	char *uuid;
 	char *cvr;
@@ -149,16 +160,34 @@ void ob_kitos_batch_free(struct ob_kitos_batch *b);
  * names, which move along) and leaves src empty. */
 void ob_kitos_batch_move(struct ob_kitos_batch *dst, struct ob_kitos_batch *src);
 
-/* Parses one file's text and appends its records to the batch.
- * Returns 0 when the file was read (per-object problems become warnings,
- * and the object is skipped only when it cannot be used: no uuid, or no
- * kind recognised). Returns -1 on a fatal error, with err naming the file,
- * line and column ("kitos.json:12:5: JSON syntax error: expected ',' or '}'"),
- * or saying why the file is not KITOS data (a top-level number, an array
- * holding something other than objects); the batch then holds no record
- * of that file. Threads may parse into batches of their own at once. */
+/* Parses one file's text and appends its records to the batch, one object
+ * of the top-level array at a time (ob_json_parse, then the object's tree
+ * is freed), so that memory holds records, not trees.
+ * Returns 0 when the file was read. Per-object problems become warnings
+ * naming file, index, uuid and field; the object is skipped when it cannot
+ * be used: no uuid, no kind recognised, a string that holds "\u0000" or
+ * bytes that are not UTF-8, or a value JSON cannot carry (a raw control
+ * character, a lone UTF-16 surrogate, a number out of range). A string
+ * longer than its column is cut, with a warning.
+ * Returns -1 on a fatal error, with err naming the file, line and column
+ * ("kitos.json:12:5: JSON syntax error near 'x': expected ',' or '}'"): a
+ * syntax error, a key twice in one object, nesting deeper than
+ * OB_JSON_MAX_DEPTH, or JSON that is not KITOS data (a top-level number, an
+ * array holding something other than objects); the batch then holds no
+ * record of that file. Threads may parse into batches of their own at once. */
 int ob_kitos_parse(struct ob_kitos_batch *b, const char *file, const char *text, size_t len,
 		   const struct ob_kitos_opts *opts, struct ob_err *err);
+
+/* The same for a file read as it is parsed (a buffer of about a megabyte
+ * beside the records, whatever the file's size). Also -1 when the file
+ * cannot be read: "kitos.json: cannot read: No such file or directory". */
+int ob_kitos_parse_file(struct ob_kitos_batch *b, const char *path, const struct ob_kitos_opts *opts,
+			struct ob_err *err);
+
+/* An owned copy of s[0..n) that is safe to print or store as text: bytes
+ * that are not UTF-8 are written \xHH, a "\u0000" that ob_json_parse
+ * marked as \u0000. */
+char *ob_kitos_printable(const char *s, size_t n);
 
 /* Adds a warning to the batch (also used by import_kitos.c for problems
  * found against the database, like a contract naming an unknown usage). */
