@@ -1277,7 +1277,7 @@ out:
 /* ---- libevent's own error pages, in JSON ----
  *
  * libevent answers some requests itself before a callback of ours sees
- * them: headers over the limit or a body over 1 MiB (413), a request it
+ * them: a body over 1 MiB (413), headers over the limit or a request it
  * cannot parse (400), an Expect it does not know (417), a method it was not
  * told to allow (501). Its page is HTML, and 2.1 (Debian 12 has 2.1.12) has
  * no hook for it: evhttp_set_errorcb came with 2.2. So each connection's
@@ -1302,8 +1302,8 @@ static const char *json_error_code(int status)
 static const char *json_error_message(int status)
 {
 	switch (status) {
-	case 400: return "the request is not valid HTTP";
-	case 413: return "the request is too large: at most 16 KiB of headers and a body of 1 MiB";
+	case 400: return "the request is not valid HTTP, or its headers are over 16 KiB";
+	case 413: return "the request is too large: at most 16 KiB of headers and a 1 MiB body";
 	case 417: return "the Expect header is not supported (only 100-continue)";
 	case 501: return "the method is not supported (GET, HEAD, POST)";
 	default: return "the request was refused";
