@@ -773,7 +773,7 @@ static int parse_trigger(struct evhttp_request *req, struct pending *p)
 		struct ob_json_error e = {0};
 		root = ob_json_parse(body, len, OB_JSON_LAX_UTF8 | OB_JSON_MARK_NUL, 0, &e);
 		if (root == NULL) {
-			reply_error(req, 400, "bad_json", "the body is not valid JSON: line %ld, column %ld: %s", e.line, e.col,
+			reply_error(req, 400, "bad_json", "the body is not JSON: line %ld, column %ld: %s", e.line, e.col,
 				    e.what);
 			free(body);
 			goto fail;

@@ -34,7 +34,10 @@ def raw_http(port, data, timeout=10):
     server closes it or it is complete: (status, headers, body)."""
     s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
     try:
-        s.sendall(data)
+        try:
+            s.sendall(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # answered and closed before all was sent: read the answer
         buf = b""
         while True:
             try:
@@ -135,14 +138,16 @@ def part_files(c):
             health.append((repr(ex), time.time() - t0))
     ok(all(s == 200 and d < 1 for s, d in health), "fifo: /healthz answers within a second meanwhile", health)
     t.join(9)
-    if t.is_alive() or not hasattr(result.get("r"), "status"):
-        # unblock an old server that waits in open() for a writer
+    while t.is_alive() or not hasattr(result.get("r"), "status"):
+        # unblock a server that waits in open() for a writer (the old code)
         try:
             fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
             os.close(fd)
         except OSError:
             pass
-        t.join(5)
+        t.join(2)
+        if not t.is_alive():
+            break
     resp = result.get("r")
     ok(hasattr(resp, "status") and resp.status == 409 and json_error_body(resp.body) is not None,
        "fifo: the file request is answered 409 in JSON", resp)
@@ -150,7 +155,6 @@ def part_files(c):
        "fifo: the message says it is a FIFO", resp)
     ok(srv.wait_log(f"run {rid}, file document.json") and "FIFO" in srv.log(),
        "fifo: the log names the run and the file", srv.log()[-2000:])
-    refused("fifo again", ["FIFO"])
     os.remove(path)
 
     # A symbolic link to /etc/passwd: never followed.
@@ -312,7 +316,7 @@ def part_path_and_query(c):
     ok(b"\xff" not in r.body and "\x1b" not in e.get("message", ""), "raw bytes in a path are not echoed raw", r)
     r = srv.get("/api/v1/nothing%1B%5B2J")
     e = check_error(r, 404, "an escape sequence in an unknown path: 404")
-    ok("\x1b" not in e.get("message", "") and "\\x1B" in e.get("message", "") or "?" in e.get("message", ""),
+    ok("\x1b" not in e.get("message", "") and ("\\x1B" in e.get("message", "") or "?" in e.get("message", "")),
        "an escape sequence in a path is not echoed raw", e)
     r = srv.post("/api/v1/reports/echo/runs", '{"\\u001b[31mred": 1}')
     e = check_error(r, 400, "an escape sequence in an unknown key: 400")
@@ -361,7 +365,7 @@ def part_libevent_pages(c):
          + b"".join(b"X-H%d: %s\r\n" % (i, b"b" * 500) for i in range(40)) + b"\r\n", (400, 413)),
         ("a request line over 16 KiB", b"GET /" + b"a" * 20000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", (400, 413)),
         ("a chunked body over 1 MiB", b"POST /api/v1/reports/echo/runs HTTP/1.1\r\nHost: x\r\n"
-         b"Transfer-Encoding: chunked\r\n\r\n200000\r\n" + b"x" * 0x200000 + b"\r\n0\r\n\r\n", 413),
+         b"Transfer-Encoding: chunked\r\n\r\n200000\r\n", 413),  # a chunk of 2 MiB announced
         ("a body over 1 MiB", b"POST /api/v1/reports/echo/runs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
          + OPERATOR.encode() + b"\r\nContent-Type: application/json\r\nContent-Length: 2000000\r\n\r\n", 413),
         ("a request line that is not HTTP", b"GARBAGE\r\n\r\n", 400),
