@@ -679,9 +679,12 @@ static void healthz(struct ob_server *srv, struct evhttp_request *req)
 		if (srv->db_checked)
 			ob_cron_format_time(srv->db_checked, when, sizeof(when));
 		cJSON_AddItemToObject(db, "checked_at", str_or_null(srv->db_checked ? when : NULL));
-		cJSON_AddItemToObject(db, "error", str_or_null(db_ok ? NULL
-							   : srv->db_ok ? "the last database check is over 30 s old (stuck?)"
-									: srv->db_error));
+		/* Not srv->db_error: it may hold SQL, and /healthz needs no token.
+		 * The log has it (health: database check failed: ...). */
+		cJSON_AddItemToObject(db, "error",
+				      str_or_null(db_ok	       ? NULL
+						  : srv->db_ok ? "the last database check is over 30 s old (stuck?)"
+							       : "the last database check failed; the server log has the details"));
 		cJSON_AddNumberToObject(root, "runs_running", srv->nrunning);
 		cJSON_AddNumberToObject(root, "runs_queued", queued);
 		free(body);
