@@ -644,11 +644,17 @@ static int cmd_run(const struct ob_config *cfg, int argc, char **argv)
 			char *eq = strchr(optarg, '=');
 			if (eq == NULL || eq == optarg)
 				usage_error("--param: '%s': expected KEY=VALUE", optarg);
+			if (ob_utf8_check(optarg, strlen(optarg), NULL) < 0)
+				usage_error("--param: '%s': not valid UTF-8", optarg);
 			*eq = '\0';
 			cJSON_AddStringToObject(params, optarg, eq + 1);
 			break;
 		}
-		case 'o': org = optarg; break;
+		case 'o':
+			if (ob_utf8_check(optarg, strlen(optarg), NULL) < 0)
+				usage_error("--org: '%s': not valid UTF-8", optarg);
+			org = optarg;
+			break;
 		case 'd': rq.dry_run = 1; break;
 		case 'O': out = optarg; break;
 		default: exit(2);

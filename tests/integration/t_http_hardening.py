@@ -395,6 +395,8 @@ def part_cli(c):
     cases = [
         ("a usage error", ["run", "echo", "--as-of", b"\xff\x1b[2Jx"], 2),
         ("an unknown report", ["run", b"nosuch\xff\x1b]0;pwned\x07"], 1),
+        ("a --param that is not UTF-8", ["run", "echo", "--param", b"x=a\xffb"], 2),
+        ("an --org that is not UTF-8", ["run", "echo", "--org", b"\xff"], 2),
         ("a configuration that cannot be read", ["-c", env.dir.encode() + b"/nope\xff\x1b[1m.json", "summary"], 1),
     ]
     for desc, args, code in cases:
@@ -404,6 +406,7 @@ def part_cli(c):
         ok(b"\xff" not in r.stderr and b"\x1b" not in r.stderr and b"\x07" not in r.stderr,
            f"cli, {desc}: no raw byte reaches the terminal", r.stderr)
         ok(b"\\xFF" in r.stderr, f"cli, {desc}: the byte is shown escaped", r.stderr)
+        ok(not SQL_WORDS.search(r.stderr), f"cli, {desc}: no SQL", r.stderr)
 
 
 def test_http_hardening():
