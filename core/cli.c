@@ -17,6 +17,7 @@
 #include "import.h"
 #include "log.h"
 #include "summary.h"
+#include "util.h"
 #include "cron.h"
 #include "run.h"
 #include "render_pdf.h"
@@ -109,16 +110,110 @@ static const char usage_text[] =
 	"database (db/), each run's files (runs/ID/) and, with no SMTP server\n"
 	"configured, the mail as .eml files (outbox/new/).\n";
 
+/* ---- errors for the terminal ----
+ * An error may carry an argument, a file's or the database's bytes: each
+ * message is made safe before it is printed, bytes that are not UTF-8 and
+ * control characters written as \xHH, so that nothing reaches a terminal
+ * raw (an escape sequence, a byte the terminal takes for another). */
+
+static void terminal_safe(const char *s, char *out, size_t outsz)
+{
+	size_t len = strlen(s), i = 0, o = 0;
+
+	while (i < len) {
+		size_t bad, end = ob_utf8_check(s + i, len - i, &bad) == 0 ? len : i + bad;
+		while (i < end) { /* UTF-8: whole characters, control characters escaped */
+			unsigned char c = (unsigned char)s[i];
+			size_t n = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+			if (c < 0x20 || c == 0x7f) {
+				if (o + 5 > outsz)
+					goto full;
+				o += (size_t)snprintf(out + o, outsz - o, "\\x%02X", c);
+			} else {
+				if (o + n + 1 > outsz)
+					goto full;
+				memcpy(out + o, s + i, n);
+				o += n;
+			}
+			i += n;
+		}
+		if (i < len) { /* the byte that is not UTF-8 */
+			if (o + 5 > outsz)
+				goto full;
+			o += (size_t)snprintf(out + o, outsz - o, "\\x%02X", (unsigned char)s[i++]);
+		}
+	}
+full:
+	out[o] = '\0';
+}
+
+static void vsafe(char *out, size_t outsz, const char *fmt, va_list ap)
+{
+	char raw[4096];
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	terminal_safe(raw, out, outsz);
+}
+
+/* An error line through the log ("error: ..."). */
+static void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void cli_err(const char *fmt, ...)
+{
+	char msg[4096];
+	va_list ap;
+	va_start(ap, fmt);
+	vsafe(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	ob_log(OB_LOG_ERR, "%s", msg);
+}
+
+static void cli_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void cli_fatal(const char *fmt, ...)
+{
+	char msg[4096];
+	va_list ap;
+	va_start(ap, fmt);
+	vsafe(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	ob_log(OB_LOG_ERR, "%s", msg);
+	exit(1);
+}
+
+/* A warning with strerror(errno) after it, as ob_warn. */
+static void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void cli_warn(const char *fmt, ...)
+{
+	char msg[4096];
+	int e = errno;
+	va_list ap;
+	va_start(ap, fmt);
+	vsafe(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	ob_log(OB_LOG_WARNING, "%s: %s", msg, strerror(e));
+	errno = e;
+}
+
+/* A line to stderr as it is written (the caller's "overblik: " prefix). */
+static void cli_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void cli_say(const char *fmt, ...)
+{
+	char msg[4096];
+	va_list ap;
+	va_start(ap, fmt);
+	vsafe(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "%s\n", msg);
+}
+
 static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 static void usage_error(const char *fmt, ...)
 {
+	char msg[4096];
 	va_list ap;
 
-	fprintf(stderr, "overblik: ");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsafe(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nTry 'overblik --help'.\n");
+	fprintf(stderr, "overblik: %s\nTry 'overblik --help'.\n", msg);
 	exit(2);
 }
 
@@ -129,9 +224,9 @@ static struct ob_db *open_db(const struct ob_config *cfg)
 	int applied;
 
 	if (ob_db_open(cfg, &db, &err) < 0)
-		ob_fatalx("%s", err.msg);
+		cli_fatal("%s", err.msg);
 	if (ob_db_migrate(db, &applied, &err) < 0) {
-		ob_log(OB_LOG_ERR, "%s", err.msg);
+		cli_err("%s", err.msg);
 		ob_db_close(db);
 		exit(1);
 	}
@@ -147,9 +242,9 @@ static int cmd_migrate(const struct ob_config *cfg, int argc, char **argv)
 	if (argc > 1)
 		usage_error("migrate takes no arguments, got '%s'", argv[1]);
 	if (ob_db_open(cfg, &db, &err) < 0)
-		ob_fatalx("%s", err.msg);
+		cli_fatal("%s", err.msg);
 	if (ob_db_migrate(db, &applied, &err) < 0)
-		ob_log(OB_LOG_ERR, "%s", err.msg);
+		cli_err("%s", err.msg);
 	else {
 		printf("schema at version %d: %d migration%s applied\n", ob_db_schema_version_known(),
 		       applied, applied == 1 ? "" : "s");
@@ -197,7 +292,7 @@ static int cmd_import(const struct ob_config *cfg, int argc, char **argv)
 	else
 		rc = ob_import_csv(db, argv[optind], &io, &err);
 	if (rc < 0)
-		ob_log(OB_LOG_ERR, "import %s: %s; nothing was changed", kind, err.msg);
+		cli_err("import %s: %s; nothing was changed", kind, err.msg);
 	ob_db_close(db);
 	return rc < 0 ? 1 : 0;
 }
@@ -222,7 +317,7 @@ static int cmd_summary(const struct ob_config *cfg, int argc, char **argv)
 	db = open_db(cfg);
 	rc = ob_summary_print(db, stdout, org, &err);
 	if (rc < 0)
-		ob_log(OB_LOG_ERR, "summary: %s", err.msg);
+		cli_err("summary: %s", err.msg);
 	ob_db_close(db);
 	return rc < 0 ? 1 : 0;
 }
@@ -263,7 +358,7 @@ static int cmd_demo_data(int argc, char **argv)
 	if (argc - optind != 1)
 		usage_error("demo-data needs one output directory");
 	if (ob_demo_write(argv[optind], (unsigned)n, seed, as_of, &err) < 0) {
-		ob_log(OB_LOG_ERR, "demo-data: %s", err.msg);
+		cli_err("demo-data: %s", err.msg);
 		return 1;
 	}
 	return 0;
@@ -277,8 +372,8 @@ static int cmd_db(const struct ob_config *cfg, int argc, char **argv)
 	if (argc != 2)
 		usage_error("db needs one of start, stop, status");
 	if (!cfg->db.managed) {
-		fprintf(stderr, "overblik: db %s: %s configures a server of its own (%s), not the managed "
-				"one\n",
+		cli_say("overblik: db %s: %s configures a server of its own (%s), not the managed "
+				"one",
 			argv[1], cfg->path, cfg->db.host ? cfg->db.host : cfg->db.socket);
 		return 1;
 	}
@@ -287,7 +382,7 @@ static int cmd_db(const struct ob_config *cfg, int argc, char **argv)
 		int rc = 0;
 		/* Pinned: the server outlives this command until "db stop". */
 		if (ob_db_pin_server(db, &err) < 0) {
-			ob_log(OB_LOG_ERR, "%s", err.msg);
+			cli_err("%s", err.msg);
 			rc = 1;
 		} else
 			printf("managed MariaDB running under %s/db, schema at version %d\n", cfg->state_dir,
@@ -297,7 +392,7 @@ static int cmd_db(const struct ob_config *cfg, int argc, char **argv)
 	}
 	if (strcmp(argv[1], "stop") == 0) {
 		if (ob_dbserver_stop(cfg, &err) < 0) {
-			ob_log(OB_LOG_ERR, "%s", err.msg);
+			cli_err("%s", err.msg);
 			return 1;
 		}
 		printf("managed MariaDB under %s/db is stopped\n", cfg->state_dir);
@@ -306,7 +401,7 @@ static int cmd_db(const struct ob_config *cfg, int argc, char **argv)
 	if (strcmp(argv[1], "status") == 0) {
 		int st = ob_dbserver_status(cfg, &pid, &err);
 		if (st < 0) {
-			ob_log(OB_LOG_ERR, "%s", err.msg);
+			cli_err("%s", err.msg);
 			return 1;
 		}
 		if (st == 1)
@@ -445,7 +540,7 @@ static int cmd_outbox(const struct ob_config *cfg, int argc, char **argv)
 		if (ob_outbox_show(db, id, mime, &o, &err) < 0)
 			goto fail;
 		if (o == NULL) {
-			ob_log(OB_LOG_ERR, "outbox show: no message %llu", id);
+			cli_err("outbox show: no message %llu", id);
 			goto out;
 		}
 		if (mime && !json)
@@ -476,9 +571,9 @@ static int cmd_outbox(const struct ob_config *cfg, int argc, char **argv)
 		if (r < 0)
 			goto fail;
 		if (r == 1)
-			ob_log(OB_LOG_ERR, "outbox retry: no message %llu", id);
+			cli_err("outbox retry: no message %llu", id);
 		else if (r == 2)
-			ob_log(OB_LOG_ERR, "outbox retry: %s", err.msg);
+			cli_err("outbox retry: %s", err.msg);
 		else {
 			printf("outbox %llu: queued for delivery now\n", id);
 			rc = 0;
@@ -505,7 +600,7 @@ static int cmd_outbox(const struct ob_config *cfg, int argc, char **argv)
 	}
 	goto out;
 fail:
-	ob_log(OB_LOG_ERR, "outbox %s: %s", sub, err.msg);
+	cli_err("outbox %s: %s", sub, err.msg);
 out:
 	cJSON_Delete(o);
 	ob_db_close(db);
@@ -549,11 +644,17 @@ static int cmd_run(const struct ob_config *cfg, int argc, char **argv)
 			char *eq = strchr(optarg, '=');
 			if (eq == NULL || eq == optarg)
 				usage_error("--param: '%s': expected KEY=VALUE", optarg);
+			if (ob_utf8_check(optarg, strlen(optarg), NULL) < 0)
+				usage_error("--param: '%s': not valid UTF-8", optarg);
 			*eq = '\0';
 			cJSON_AddStringToObject(params, optarg, eq + 1);
 			break;
 		}
-		case 'o': org = optarg; break;
+		case 'o':
+			if (ob_utf8_check(optarg, strlen(optarg), NULL) < 0)
+				usage_error("--org: '%s': not valid UTF-8", optarg);
+			org = optarg;
+			break;
 		case 'd': rq.dry_run = 1; break;
 		case 'O': out = optarg; break;
 		default: exit(2);
@@ -566,18 +667,18 @@ static int cmd_run(const struct ob_config *cfg, int argc, char **argv)
 	timeout = rcfg ? rcfg->timeout : 600;
 	switch (ob_plugin_load_one(cfg->plugin_dir, rq.report, &plugin, &err)) {
 	case 0:
-		fprintf(stderr, "overblik: run: no report %s: no plugin %s.so in %s\n", rq.report, rq.report,
+		cli_say("overblik: run: no report %s: no plugin %s.so in %s", rq.report, rq.report,
 			cfg->plugin_dir);
 		cJSON_Delete(params);
 		return 1;
 	case -1:
-		fprintf(stderr, "overblik: run: %s\n", err.msg);
+		cli_say("overblik: run: %s", err.msg);
 		cJSON_Delete(params);
 		return 1;
 	}
 	ob_plugin_unload(&plugin);
 	if (rcfg && !rcfg->enabled) {
-		fprintf(stderr, "overblik: run: report %s is disabled in %s\n", rq.report, cfg->path);
+		cli_say("overblik: run: report %s is disabled in %s", rq.report, cfg->path);
 		cJSON_Delete(params);
 		return 1;
 	}
@@ -588,19 +689,19 @@ static int cmd_run(const struct ob_config *cfg, int argc, char **argv)
 		unsigned long oid;
 		int f = ob_import_find_org(db, org, &oid, &err);
 		if (f <= 0) {
-			ob_log(OB_LOG_ERR, "run: --org %s: %s", org, f < 0 ? err.msg : "no such organisation");
+			cli_err("run: --org %s: %s", org, f < 0 ? err.msg : "no such organisation");
 			goto out;
 		}
 		rq.org_id = (long long)oid;
 	}
 	if (ob_run_create(db, &rq, &id, &err) < 0) {
-		ob_log(OB_LOG_ERR, "run: %s", err.msg);
+		cli_err("run: %s", err.msg);
 		goto out;
 	}
 	fflush(NULL);
 	pid = fork();
 	if (pid < 0) {
-		ob_log(OB_LOG_ERR, "run %llu: fork: %s", id, strerror(errno));
+		cli_err("run %llu: fork: %s", id, strerror(errno));
 		ob_run_record_end(db, id, "failed", "could not start a process for it", &err);
 		goto out;
 	}
@@ -654,7 +755,7 @@ static int cmd_run(const struct ob_config *cfg, int argc, char **argv)
 				"f.name, f.size, f.sha256, f.path FROM runs r LEFT JOIN run_files f ON f.run_id = r.id "
 				"WHERE r.id = ? ORDER BY f.name",
 				p, 1, &r, &err) < 0 || r->nrows == 0) {
-			ob_log(OB_LOG_ERR, "run %llu: %s", id, err.msg);
+			cli_err("run %llu: %s", id, err.msg);
 			goto out;
 		}
 	}
@@ -665,7 +766,7 @@ static int cmd_run(const struct ob_config *cfg, int argc, char **argv)
 		printf(": %s", ob_db_cell(r, 0, 1));
 	printf("\n");
 	if (out && ob_mkdir_p(out) < 0)
-		ob_warn("run %llu: cannot create %s", id, out);
+		cli_warn("run %llu: cannot create %s", id, out);
 	for (size_t i = 0; i < r->nrows; i++) {
 		const char *name = ob_db_cell(r, i, 3);
 		if (name == NULL)
@@ -674,7 +775,7 @@ static int cmd_run(const struct ob_config *cfg, int argc, char **argv)
 		if (out) {
 			char *to = ob_path_join(out, name);
 			if (copy_file(ob_db_cell(r, i, 6), to) < 0)
-				ob_warn("run %llu: cannot copy %s to %s", id, name, to);
+				cli_warn("run %llu: cannot copy %s to %s", id, name, to);
 			free(to);
 		}
 	}
@@ -717,7 +818,7 @@ static int cmd_next_fires(const char *tz_default, int argc, char **argv)
 	ob_buf_init(&out, 0);
 	if (ob_cron_next_fires(argv[optind], tz, from, count, &out, &err) < 0) {
 		fputs(out.data ? out.data : "", stdout);
-		fprintf(stderr, "overblik: next-fires: %s\n", err.msg);
+		cli_say("overblik: next-fires: %s", err.msg);
 		ob_buf_free(&out);
 		return 1;
 	}
@@ -774,7 +875,7 @@ static int cmd_render_sample(int argc, char **argv)
 		templates = access("templates/da", R_OK) == 0 ? "templates/da" : OB_PKGDATADIR "/templates/da";
 	ctx = ob_ctx_standalone(as_of, "Nørre Vesterå Kommune");
 	if (ob_sample_build(ctx, templates, rows, &err) < 0) {
-		fprintf(stderr, "overblik: render-sample: %s\n", err.msg);
+		cli_say("overblik: render-sample: %s", err.msg);
 		goto out;
 	}
 	meta.org_name = "Nørre Vesterå Kommune";
@@ -787,11 +888,11 @@ static int cmd_render_sample(int argc, char **argv)
 		char *text = cJSON_Print(ob_ctx_document(ctx));
 		FILE *f = fopen(json, "w");
 		if (f == NULL || fputs(text, f) < 0 || fclose(f) != 0)
-			fprintf(stderr, "overblik: render-sample: cannot write %s: %s\n", json, strerror(errno));
+			cli_say("overblik: render-sample: cannot write %s: %s", json, strerror(errno));
 		cJSON_free(text);
 	}
 	if (ob_render_pdf(ob_ctx_document(ctx), &meta, argv[optind], &stats, &err) < 0) {
-		fprintf(stderr, "overblik: render-sample: %s\n", err.msg);
+		cli_say("overblik: render-sample: %s", err.msg);
 		goto out;
 	}
 	printf("%s: %d pages\n", argv[optind], stats.pages);
@@ -813,7 +914,7 @@ static int cmd_check_config(const char *path, int explicit_path, int argc, char 
 		explicit_path = 1;
 	}
 	if (ob_config_load(path, explicit_path, &cfg, &err) < 0) {
-		fprintf(stderr, "%s\n", err.msg);
+		cli_say("%s", err.msg);
 		return 1;
 	}
 	printf("%s: ok\n", cfg->path);
@@ -871,7 +972,7 @@ int main(int argc, char **argv)
 		return nrc;
 	}
 	if (ob_config_load(path, explicit_path, &cfg, &err) < 0)
-		ob_fatalx("%s", err.msg);
+		cli_fatal("%s", err.msg);
 	setenv("TZ", cfg->timezone, 1);
 	tzset();
 	ob_log_threshold = ob_log_level_parse(cfg->log_level);

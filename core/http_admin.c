@@ -8,10 +8,12 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -24,12 +26,15 @@
 #include "db.h"
 #include "dbq.h"
 #include "import.h"
+#include "json.h"
 #include "log.h"
 #include "run.h"
 #include "outbox.h"
 #include "server.h"
+#include "util.h"
 
 #define MAX_BODY (64 * 1024)
+#define MAX_ID ((unsigned long long)LLONG_MAX) /* ids go to the database as signed 64-bit */
 #define RUN_COLUMNS                                                                                \
 	"r.id, r.report, r.org_id, o.name AS org_name, r.trigger_kind, "                           \
 	"DATE_FORMAT(r.scheduled_for, '%Y-%m-%dT%H:%i:%sZ') AS scheduled_for, r.as_of, r.params, "  \
@@ -50,17 +55,40 @@ static void reply_json(struct evhttp_request *req, int code, const char *body)
 	evbuffer_free(b);
 }
 
+/* A value from the request, for a message: quotes, backslashes, control
+ * characters and bytes that are not UTF-8 escaped, at most 80 characters. */
+static const char *qv(const char *s, char *buf, size_t bufsz)
+{
+	ob_json_quote_for_message(s, strlen(s), 80, buf, bufsz);
+	return buf;
+}
+
+/* 1 if msg is UTF-8 without control characters (what a terminal may print). */
+static int printable(const char *msg)
+{
+	for (const char *c = msg; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			return 0;
+	return ob_utf8_check(msg, strlen(msg), NULL) == 0;
+}
+
 static void reply_error(struct evhttp_request *req, int code, const char *ecode, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 static void reply_error(struct evhttp_request *req, int code, const char *ecode, const char *fmt, ...)
 {
 	cJSON *root = cJSON_CreateObject(), *e = cJSON_AddObjectToObject(root, "error");
-	char msg[1024], *text;
+	char msg[1024], safe[1024], *text;
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* Values are quoted where they are put in (qv); this is the net under
+	 * that: no raw byte reaches a client's terminal through a message. */
+	if (!printable(msg)) {
+		ob_json_quote_for_message(msg, strlen(msg), sizeof(safe), safe, sizeof(safe));
+		memcpy(msg, safe, sizeof(msg));
+	}
 	cJSON_AddStringToObject(e, "code", ecode);
 	cJSON_AddStringToObject(e, "message", msg);
 	text = cJSON_PrintUnformatted(root);
@@ -93,7 +121,8 @@ struct pending {
 	char ecode[32];
 	char emsg[1024];
 	cJSON *result;
-	char *path;                /* a file to send */
+	int fd;                    /* a run's file to send, opened and checked; -1 none */
+	unsigned long long fsize;  /* its size */
 	unsigned long long run_id; /* a run to queue */
 	int kick_mail;             /* the outbox changed: look at it */
 };
@@ -111,6 +140,7 @@ static struct pending *pending_new(struct ob_server *srv, struct evhttp_request 
 	p->req = req;
 	p->conn = evhttp_request_get_connection(req);
 	p->code = 200;
+	p->fd = -1;
 	evhttp_connection_set_closecb(p->conn, on_conn_close, p);
 	return p;
 }
@@ -141,7 +171,8 @@ static void pending_free(struct pending *p)
 	free(p->params);
 	free(p->file);
 	free(p->status_filter);
-	free(p->path);
+	if (p->fd >= 0)
+		close(p->fd);
 	cJSON_Delete(p->result);
 	free(p);
 }
@@ -158,6 +189,14 @@ static void fail(struct pending *p, int code, const char *ecode, const char *fmt
 	va_end(ap);
 }
 
+/* A database error: the details (SQL included) go to the log only; the
+ * client learns that the database did not answer, never why. */
+static void db_fail(struct pending *p, const char *what, const struct ob_err *err)
+{
+	ob_log(OB_LOG_ERR, "http: %s: %s", what, err->msg);
+	fail(p, 503, "database", "database unavailable (while %s); the server log has the details", what);
+}
+
 static void pending_done(void *arg)
 {
 	struct pending *p = arg;
@@ -165,29 +204,30 @@ static void pending_done(void *arg)
 	if (pending_live(p)) {
 		if (p->code >= 400)
 			reply_error(p->req, p->code, p->ecode, "%s", p->emsg);
-		else if (p->path) {
-			int fd = open(p->path, O_RDONLY | O_CLOEXEC);
-			struct stat st;
-			if (fd < 0 || fstat(fd, &st) < 0) {
-				if (fd >= 0)
-					close(fd);
-				reply_error(p->req, 410, "gone", "the file of run %llu is no longer on this server (%s)",
-					    p->id, strerror(errno));
-			} else {
-				struct evbuffer *b = evbuffer_new();
-				const char *dot = strrchr(p->file, '.');
-				const char *type = dot && strcmp(dot, ".pdf") == 0    ? "application/pdf"
-						   : dot && strcmp(dot, ".json") == 0 ? "application/json"
-						   : dot && strcmp(dot, ".eml") == 0  ? "message/rfc822"
-										      : "application/octet-stream";
-				char disp[400];
-				snprintf(disp, sizeof(disp), "attachment; filename=\"%s\"", p->file);
-				evhttp_add_header(evhttp_request_get_output_headers(p->req), "Content-Type", type);
-				evhttp_add_header(evhttp_request_get_output_headers(p->req), "Content-Disposition", disp);
-				evbuffer_add_file(b, fd, 0, st.st_size);
+		else if (p->fd >= 0) {
+			struct evbuffer *b = evbuffer_new();
+			const char *dot = strrchr(p->file, '.');
+			const char *type = dot && strcmp(dot, ".pdf") == 0    ? "application/pdf"
+					   : dot && strcmp(dot, ".json") == 0 ? "application/json"
+					   : dot && strcmp(dot, ".eml") == 0  ? "message/rfc822"
+									      : "application/octet-stream";
+			char disp[1100];
+			snprintf(disp, sizeof(disp), "attachment; filename=\"%s\"", p->file);
+			for (char *c = disp + 22; *c; c++) /* the name inside the quotes */
+				if (*c == '"' || *c == '\\')
+					*c = '_';
+			disp[strlen(disp) - 1] = '"';
+			evhttp_add_header(evhttp_request_get_output_headers(p->req), "Content-Type", type);
+			evhttp_add_header(evhttp_request_get_output_headers(p->req), "Content-Disposition", disp);
+			/* The buffer owns the descriptor from here, also on failure. */
+			if (evbuffer_add_file(b, p->fd, 0, (ev_off_t)p->fsize) == 0) {
+				p->fd = -1;
 				evhttp_send_reply(p->req, 200, "OK", b);
-				evbuffer_free(b);
+			} else {
+				p->fd = -1;
+				reply_error(p->req, 500, "file_error", "the file %s of run %llu could not be sent", p->file, p->id);
 			}
+			evbuffer_free(b);
 		} else {
 			if (p->run_id) {
 				char loc[64];
@@ -269,7 +309,7 @@ static int load_run(struct ob_db *db, struct pending *p, unsigned long long id)
 	if (ob_db_query(db, "SELECT " RUN_COLUMNS " FROM runs r LEFT JOIN organisations o ON o.id = r.org_id "
 			    "WHERE r.id = ?",
 			q, 1, &r, &err) < 0) {
-		fail(p, 503, "database", "%s", err.msg);
+		db_fail(p, "reading a run", &err);
 		return -1;
 	}
 	if (r->nrows == 0) {
@@ -307,7 +347,7 @@ static void list_runs_work(struct ob_db *db, void *arg)
 
 	snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM runs r%s", where);
 	if (ob_db_query(db, sql, w, 4, &n, &err) < 0) {
-		fail(p, 503, "database", "%s", err.msg);
+		db_fail(p, "counting runs", &err);
 		return;
 	}
 	snprintf(sql, sizeof(sql),
@@ -315,7 +355,7 @@ static void list_runs_work(struct ob_db *db, void *arg)
 		 "ORDER BY r.id DESC LIMIT ? OFFSET ?",
 		 RUN_COLUMNS, where);
 	if (ob_db_query(db, sql, all, 6, &r, &err) < 0) {
-		fail(p, 503, "database", "%s", err.msg);
+		db_fail(p, "listing runs", &err);
 		ob_db_rows_free(n);
 		return;
 	}
@@ -341,17 +381,18 @@ static void create_run_work(struct ob_db *db, void *arg)
 		unsigned long oid;
 		int f = ob_import_find_org(db, p->org, &oid, &err);
 		if (f < 0) {
-			fail(p, 503, "database", "%s", err.msg);
+			db_fail(p, "looking up the organisation", &err);
 			return;
 		}
 		if (f == 0) {
-			fail(p, 404, "not_found", "no organisation with KITOS uuid or CVR %s", p->org);
+			char org[400];
+			fail(p, 404, "not_found", "no organisation with KITOS uuid or CVR %s", qv(p->org, org, sizeof(org)));
 			return;
 		}
 		rq.org_id = (long long)oid;
 	}
 	if (ob_run_create(db, &rq, &id, &err) < 0) {
-		fail(p, 503, "database", "%s", err.msg);
+		db_fail(p, "creating the run", &err);
 		return;
 	}
 	if (load_run(db, p, id) == 0) {
@@ -363,21 +404,72 @@ static void create_run_work(struct ob_db *db, void *arg)
 	}
 }
 
+/* Opens the file a run recorded, on the database thread, without ever
+ * blocking (O_NONBLOCK: a FIFO put in its place does not wait for a writer)
+ * or following a link put in its place (O_NOFOLLOW), and keeps it only if
+ * it is still what the run wrote: a regular file with one link and the
+ * size run_files lists. Anything else is refused and logged. */
+static void open_run_file(struct pending *p, const char *path, unsigned long long size)
+{
+	struct stat st;
+	char why[160] = "", name[400];
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+
+	qv(p->file, name, sizeof(name));
+	if (fd < 0 && (errno == ENOENT || errno == ENOTDIR)) {
+		ob_log(OB_LOG_WARNING, "http: run %llu, file %s: %s is gone", p->id, name, path);
+		fail(p, 410, "gone", "the file %s of run %llu is no longer on this server", name, p->id);
+		return;
+	}
+	if (fd < 0 && errno == ELOOP)
+		snprintf(why, sizeof(why), "is a symbolic link");
+	else if (fd < 0) {
+		ob_log(OB_LOG_ERR, "http: run %llu, file %s: cannot open %s: %s", p->id, name, path, strerror(errno));
+		fail(p, 500, "file_error", "the file %s of run %llu cannot be read on this server (the log says why)",
+		     name, p->id);
+		return;
+	} else if (fstat(fd, &st) < 0)
+		snprintf(why, sizeof(why), "cannot be examined (%s)", strerror(errno));
+	else if (!S_ISREG(st.st_mode))
+		snprintf(why, sizeof(why), "is %s, not a regular file",
+			 S_ISFIFO(st.st_mode)  ? "a FIFO"
+			 : S_ISDIR(st.st_mode) ? "a directory"
+			 : S_ISSOCK(st.st_mode) ? "a socket"
+			 : S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "a device"
+								       : "something else");
+	else if ((unsigned long long)st.st_size != size)
+		snprintf(why, sizeof(why), "has %lld bytes, not the %llu the run recorded", (long long)st.st_size, size);
+	else if (st.st_nlink != 1) /* the run wrote it by rename: one link */
+		snprintf(why, sizeof(why), "has %lu hard links, not the one the run made", (unsigned long)st.st_nlink);
+	if (why[0]) {
+		if (fd >= 0)
+			close(fd);
+		ob_log(OB_LOG_WARNING, "http: run %llu, file %s: refused: %s %s", p->id, name, path, why);
+		fail(p, 409, "file_changed",
+		     "the file %s of run %llu is not the one the run recorded: it %s (the log has the path)", name, p->id,
+		     why);
+		return;
+	}
+	p->fd = fd;
+	p->fsize = size;
+}
+
 static void file_work(struct ob_db *db, void *arg)
 {
 	struct pending *p = arg;
 	struct ob_db_rows *r = NULL;
 	struct ob_err err = {{0}};
 	struct ob_db_param q[2] = {ob_p_int((long long)p->id), ob_p_str(p->file)};
+	char name[400];
 
-	if (ob_db_query(db, "SELECT path FROM run_files WHERE run_id = ? AND name = ?", q, 2, &r, &err) < 0) {
-		fail(p, 503, "database", "%s", err.msg);
+	if (ob_db_query(db, "SELECT path, size FROM run_files WHERE run_id = ? AND name = ?", q, 2, &r, &err) < 0) {
+		db_fail(p, "looking up a run's file", &err);
 		return;
 	}
 	if (r->nrows == 0)
-		fail(p, 404, "not_found", "run %llu has no file %s", p->id, p->file);
+		fail(p, 404, "not_found", "run %llu has no file %s", p->id, qv(p->file, name, sizeof(name)));
 	else
-		p->path = ob_xstrdup(ob_db_cell(r, 0, 0));
+		open_run_file(p, ob_db_cell(r, 0, 0), strtoull(ob_db_cell(r, 0, 1), NULL, 10));
 	ob_db_rows_free(r);
 }
 
@@ -392,7 +484,7 @@ static void reports_work(struct ob_db *db, void *arg)
 			"SELECT " RUN_COLUMNS " FROM runs r JOIN (SELECT report, MAX(id) AS id FROM runs GROUP BY report) "
 			"x ON x.id = r.id LEFT JOIN organisations o ON o.id = r.org_id",
 			NULL, 0, &r, &err) < 0) {
-		fail(p, 503, "database", "%s", err.msg);
+		db_fail(p, "reading the last runs", &err);
 		return;
 	}
 	p->result = cJSON_CreateObject();
@@ -587,9 +679,12 @@ static void healthz(struct ob_server *srv, struct evhttp_request *req)
 		if (srv->db_checked)
 			ob_cron_format_time(srv->db_checked, when, sizeof(when));
 		cJSON_AddItemToObject(db, "checked_at", str_or_null(srv->db_checked ? when : NULL));
-		cJSON_AddItemToObject(db, "error", str_or_null(db_ok ? NULL
-							   : srv->db_ok ? "the last database check is over 30 s old (stuck?)"
-									: srv->db_error));
+		/* Not srv->db_error: it may hold SQL, and /healthz needs no token.
+		 * The log has it (health: database check failed: ...). */
+		cJSON_AddItemToObject(db, "error",
+				      str_or_null(db_ok	       ? NULL
+						  : srv->db_ok ? "the last database check is over 30 s old (stuck?)"
+							       : "the last database check failed; the server log has the details"));
 		cJSON_AddNumberToObject(root, "runs_running", srv->nrunning);
 		cJSON_AddNumberToObject(root, "runs_queued", queued);
 		free(body);
@@ -610,14 +705,63 @@ static void healthz(struct ob_server *srv, struct evhttp_request *req)
 	evbuffer_free(b);
 }
 
-/* Parses the POST body of a trigger into p; 0 ok, -1 with the reply sent. */
+/* Checks every key and string in the tree under it, whose JSON pointer
+ * is ptr ("" for the root): a NUL (marked by OB_JSON_MARK_NUL) or bytes
+ * that are not UTF-8 are refused here, naming where, before anything
+ * reaches the database. 0 ok, -1 with why filled. */
+static int check_strings(const cJSON *it, const char *ptr, char *why, size_t whysz)
+{
+	const cJSON *c;
+	char q[400];
+
+	if (cJSON_IsString(it)) {
+		size_t bad;
+		if (ob_json_has_nul(it->valuestring)) {
+			snprintf(why, whysz, "%s: a NUL character (\\u0000) is not allowed in a value", ptr[0] ? ptr : "/");
+			return -1;
+		}
+		if (ob_utf8_check(it->valuestring, strlen(it->valuestring), &bad) < 0) {
+			snprintf(why, whysz, "%s: not valid UTF-8 (byte %zu of the value is \\x%02X)", ptr[0] ? ptr : "/",
+				 bad + 1, (unsigned char)it->valuestring[bad]);
+			return -1;
+		}
+		return 0;
+	}
+	if (!cJSON_IsObject(it) && !cJSON_IsArray(it))
+		return 0;
+	size_t k = 0;
+	cJSON_ArrayForEach(c, it)
+	{
+		char sub[600];
+		if (cJSON_IsObject(it)) {
+			if (ob_json_has_nul(c->string)) {
+				snprintf(why, whysz, "%s: a key has a NUL character (\\u0000)", ptr[0] ? ptr : "/");
+				return -1;
+			}
+			if (ob_utf8_check(c->string, strlen(c->string), NULL) < 0) {
+				snprintf(why, whysz, "%s: the key \"%s\" is not valid UTF-8", ptr[0] ? ptr : "/",
+					 qv(c->string, q, sizeof(q)));
+				return -1;
+			}
+			snprintf(sub, sizeof(sub), "%s/%s", ptr, qv(c->string, q, sizeof(q)));
+		} else
+			snprintf(sub, sizeof(sub), "%s/%zu", ptr, k);
+		k++;
+		if (check_strings(c, sub, why, whysz) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Parses the POST body of a trigger into p; 0 ok, -1 with the reply sent.
+ * Strictly (core/json.h): a key twice, data after the object, nesting too
+ * deep or a number past a double is a 400 naming the key and place. */
 static int parse_trigger(struct evhttp_request *req, struct pending *p)
 {
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
 	size_t len = evbuffer_get_length(in);
-	char *body;
+	char *body, why[900], q[400];
 	cJSON *root = NULL, *it, *params = cJSON_CreateObject();
-	const char *end = NULL;
 	char today[11];
 	int32_t d;
 
@@ -629,10 +773,11 @@ static int parse_trigger(struct evhttp_request *req, struct pending *p)
 	evbuffer_copyout(in, body, len);
 	body[len] = '\0';
 	if (len > 0) {
-		root = cJSON_ParseWithLengthOpts(body, len, &end, 0);
+		struct ob_json_error e = {0};
+		root = ob_json_parse(body, len, OB_JSON_LAX_UTF8 | OB_JSON_MARK_NUL, 0, &e);
 		if (root == NULL) {
-			size_t at = end && end >= body ? (size_t)(end - body) : len;
-			reply_error(req, 400, "bad_json", "the body is not JSON: syntax error at byte %zu", at);
+			reply_error(req, 400, "bad_json", "the body is not JSON: line %ld, column %ld: %s", e.line, e.col,
+				    e.what);
 			free(body);
 			goto fail;
 		}
@@ -640,6 +785,10 @@ static int parse_trigger(struct evhttp_request *req, struct pending *p)
 	free(body);
 	if (root && !cJSON_IsObject(root)) {
 		reply_error(req, 400, "bad_request", "the body must be a JSON object {\"as_of\", \"params\", \"dry_run\", \"org\"}");
+		goto fail;
+	}
+	if (root && check_strings(root, "", why, sizeof(why)) < 0) {
+		reply_error(req, 400, "bad_request", "%s", why);
 		goto fail;
 	}
 	ob_run_today(today);
@@ -661,7 +810,7 @@ static int parse_trigger(struct evhttp_request *req, struct pending *p)
 			}
 			p->dry_run = cJSON_IsTrue(it);
 		} else if (strcmp(it->string, "org") == 0) {
-			if (!cJSON_IsString(it) || !it->valuestring[0]) {
+			if (!cJSON_IsString(it) || !it->valuestring[0] || strlen(it->valuestring) > 255) {
 				reply_error(req, 400, "bad_request", "org: expected a KITOS uuid or CVR");
 				goto fail;
 			}
@@ -675,14 +824,15 @@ static int parse_trigger(struct evhttp_request *req, struct pending *p)
 			cJSON_ArrayForEach(kv, it)
 			{
 				if (!cJSON_IsString(kv)) {
-					reply_error(req, 400, "bad_request", "params/%s: expected a string", kv->string);
+					reply_error(req, 400, "bad_request", "params/%s: expected a string",
+						    qv(kv->string, q, sizeof(q)));
 					goto fail;
 				}
 				cJSON_AddStringToObject(params, kv->string, kv->valuestring);
 			}
 		} else {
 			reply_error(req, 400, "bad_request", "unknown key \"%s\" (known: as_of, params, dry_run, org)",
-				    it->string);
+				    qv(it->string, q, sizeof(q)));
 			goto fail;
 		}
 	}
@@ -703,7 +853,7 @@ static void list_outbox_work(struct ob_db *db, void *arg)
 	struct pending *p = arg;
 	struct ob_err err = {{0}};
 	if (ob_outbox_list(db, p->status_filter, (unsigned long long)p->offset, (int)p->limit, &p->result, &err) < 0)
-		fail(p, 503, "database", "%s", err.msg);
+		db_fail(p, "listing the outbox", &err);
 }
 
 static void get_outbox_work(struct ob_db *db, void *arg)
@@ -712,7 +862,7 @@ static void get_outbox_work(struct ob_db *db, void *arg)
 	struct ob_err err = {{0}};
 	cJSON *m = NULL;
 	if (ob_outbox_show(db, p->id, 0, &m, &err) < 0)
-		fail(p, 503, "database", "%s", err.msg);
+		db_fail(p, "reading an outbox message", &err);
 	else if (m == NULL)
 		fail(p, 404, "not_found", "no outbox message %llu", p->id);
 	else {
@@ -727,7 +877,7 @@ static void retry_outbox_work(struct ob_db *db, void *arg)
 	struct ob_err err = {{0}};
 	int r = ob_outbox_retry(p->srv->cfg, db, p->id, &err);
 	if (r < 0)
-		fail(p, 503, "database", "%s", err.msg);
+		db_fail(p, "retrying an outbox message", &err);
 	else if (r == 1)
 		fail(p, 404, "not_found", "no outbox message %llu", p->id);
 	else if (r == 2)
@@ -743,13 +893,128 @@ static void retry_outbox_work(struct ob_db *db, void *arg)
 	}
 }
 
-static int parse_id(const char *s, unsigned long long *id)
+/* A decimal number written with digits only, from min to max: 0 and *v,
+ * or -1 (not digits, or out of range: never wrapped). */
+static int parse_number(const char *s, unsigned long long min, unsigned long long max, unsigned long long *v)
 {
-	char *end;
-	if (*s < '1' || *s > '9')
+	unsigned long long x = 0;
+
+	if (*s == '\0')
 		return -1;
-	*id = strtoull(s, &end, 10);
-	return *end == '\0' ? 0 : -1;
+	for (; *s; s++) {
+		unsigned d = (unsigned)(*s - '0');
+		if (d > 9 || x > (ULLONG_MAX - d) / 10)
+			return -1;
+		x = x * 10 + d;
+	}
+	if (x < min || x > max)
+		return -1;
+	*v = x;
+	return 0;
+}
+
+static int all_digits(const char *s)
+{
+	return s[strspn(s, "0123456789")] == '\0' && *s;
+}
+
+/* An id in the path: 1 found, 0 not a number (the caller answers 404), -1
+ * digits out of range (answered 400 here). */
+static int path_id(struct evhttp_request *req, const char *seg, const char *what, unsigned long long *id)
+{
+	char q[400];
+
+	if (parse_number(seg, 1, MAX_ID, id) == 0)
+		return 1;
+	if (!all_digits(seg))
+		return 0;
+	reply_error(req, 400, "bad_request", "%s: %s is not a number from 1 to %llu", what, qv(seg, q, sizeof(q)), MAX_ID);
+	return -1;
+}
+
+/* ---- query strings ---- */
+
+#define MAX_QUERY 16
+
+struct query {
+	size_t n;
+	char *key[MAX_QUERY], *val[MAX_QUERY];
+};
+
+static void query_free(struct query *q)
+{
+	for (size_t i = 0; i < q->n; i++) {
+		free(q->key[i]);
+		free(q->val[i]);
+	}
+	q->n = 0;
+}
+
+/* Splits and decodes a query string. Refused, with why: a NUL (%00), bytes
+ * that are not UTF-8, a name given twice, more than MAX_QUERY pairs. */
+static int query_parse(const char *raw, struct query *q, char *why, size_t whysz)
+{
+	char *copy, *save = NULL, qk[400];
+	int rc = -1;
+
+	q->n = 0;
+	if (raw == NULL || raw[0] == '\0')
+		return 0;
+	copy = ob_xstrdup(raw);
+	for (char *t = strtok_r(copy, "&", &save); t; t = strtok_r(NULL, "&", &save)) {
+		char *eq = strchr(t, '='), *k, *v;
+		size_t kn = 0, vn = 0, bad;
+		if (q->n == MAX_QUERY) {
+			snprintf(why, whysz, "query: more than %d parameters", MAX_QUERY);
+			goto out;
+		}
+		if (eq)
+			*eq = '\0';
+		k = evhttp_uridecode(t, 1, &kn);
+		v = evhttp_uridecode(eq ? eq + 1 : "", 1, &vn);
+		if (k == NULL || v == NULL) {
+			free(k);
+			free(v);
+			snprintf(why, whysz, "query: cannot be decoded");
+			goto out;
+		}
+		q->key[q->n] = k;
+		q->val[q->n] = v;
+		q->n++;
+		if (strlen(k) != kn || ob_utf8_check(k, kn, NULL) < 0) {
+			snprintf(why, whysz, "query: the name \"%s\" %s", qv(k, qk, sizeof(qk)),
+				 strlen(k) != kn ? "has a NUL byte (%00)" : "is not valid UTF-8");
+			goto out;
+		}
+		if (strlen(v) != vn) {
+			snprintf(why, whysz, "%s: a NUL byte (%%00) is not allowed in a value", qv(k, qk, sizeof(qk)));
+			goto out;
+		}
+		if (ob_utf8_check(v, vn, &bad) < 0) {
+			snprintf(why, whysz, "%s: not valid UTF-8 (byte %zu of the value is \\x%02X)", qv(k, qk, sizeof(qk)),
+				 bad + 1, (unsigned char)v[bad]);
+			goto out;
+		}
+		for (size_t j = 0; j + 1 < q->n; j++)
+			if (strcmp(q->key[j], k) == 0) {
+				snprintf(why, whysz, "%s: given twice", qv(k, qk, sizeof(qk)));
+				goto out;
+			}
+	}
+	rc = 0;
+out:
+	free(copy);
+	if (rc < 0)
+		query_free(q);
+	return rc;
+}
+
+static const char *query_get(const struct query *q, const char *key)
+{
+	for (size_t i = 0; i < q->n; i++)
+		if (strcmp(q->key[i], key) == 0)
+			return q->val[i];
+	return NULL;
 }
 
 static void handle(struct evhttp_request *req, void *arg)
@@ -758,14 +1023,28 @@ static void handle(struct evhttp_request *req, void *arg)
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
 	enum evhttp_cmd_type m = evhttp_request_get_command(req);
 	const char *raw = evhttp_uri_get_path(uri), *who = "-";
-	char *path = raw ? evhttp_uridecode(raw, 0, NULL) : NULL;
-	char *seg[8] = {0}, *save = NULL, *copy;
+	size_t plen = 0, badat;
+	char *path = raw ? evhttp_uridecode(raw, 0, &plen) : NULL;
+	char *seg[8] = {0}, *save = NULL, *copy, q[400];
 	int nseg = 0, get = m == EVHTTP_REQ_GET || m == EVHTTP_REQ_HEAD;
 	enum ob_role role;
 	struct pending *p;
+	struct query qs = {0};
+	char why[900];
 
 	if (path == NULL) {
 		reply_error(req, 400, "bad_request", "the path is not valid");
+		return;
+	}
+	if (strlen(path) != plen) {
+		reply_error(req, 400, "bad_request", "the path has a NUL byte (%%00)");
+		free(path);
+		return;
+	}
+	if (ob_utf8_check(path, plen, &badat) < 0) {
+		reply_error(req, 400, "bad_request", "the path is not valid UTF-8 (byte %zu after decoding is \\x%02X)",
+			    badat + 1, (unsigned char)path[badat]);
+		free(path);
 		return;
 	}
 	for (char *c = path; *c; c++) /* the path reaches logs: no forged lines */
@@ -787,7 +1066,7 @@ static void handle(struct evhttp_request *req, void *arg)
 	for (char *t = strtok_r(copy, "/", &save); t && nseg < 8; t = strtok_r(NULL, "/", &save))
 		seg[nseg++] = t;
 	if (nseg < 3 || strcmp(seg[0], "api") != 0 || strcmp(seg[1], "v1") != 0) {
-		reply_error(req, 404, "not_found", "no such endpoint: %s", path);
+		reply_error(req, 404, "not_found", "no such endpoint: %s", qv(path, q, sizeof(q)));
 		goto out;
 	}
 	role = authenticate(srv, req, &who);
@@ -795,6 +1074,10 @@ static void handle(struct evhttp_request *req, void *arg)
 		evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate", "Bearer realm=\"overblik\"");
 		reply_error(req, 401, "unauthorized", "a valid bearer token is needed (Authorization: Bearer TOKEN)");
 		ob_log(OB_LOG_NOTICE, "http: %s %s refused: no valid token", method_name(m), path);
+		goto out;
+	}
+	if (query_parse(evhttp_uri_get_query(uri), &qs, why, sizeof(why)) < 0) {
+		reply_error(req, 400, "bad_request", "%s", why);
 		goto out;
 	}
 	/* /api/v1/reports */
@@ -822,7 +1105,7 @@ static void handle(struct evhttp_request *req, void *arg)
 			goto out;
 		}
 		if (!ob_plugins_find(&srv->plugins, seg[3])) {
-			reply_error(req, 404, "not_found", "no report %s (no such plugin loaded)", seg[3]);
+			reply_error(req, 404, "not_found", "no report %s (no such plugin loaded)", qv(seg[3], q, sizeof(q)));
 			goto out;
 		}
 		rc = ob_config_report(srv->cfg, seg[3]);
@@ -853,47 +1136,52 @@ static void handle(struct evhttp_request *req, void *arg)
 			reply_error(req, 405, "method_not_allowed", "%s takes GET", path);
 			goto out;
 		}
-		if (nseg >= 4 && parse_id(seg[3], &id) < 0) {
-			reply_error(req, 404, "not_found", "no run %s", seg[3]);
-			goto out;
+		if (nseg >= 4) {
+			int f = path_id(req, seg[3], "run id", &id);
+			if (f == 0)
+				reply_error(req, 404, "not_found", "no run %s", qv(seg[3], q, sizeof(q)));
+			if (f <= 0)
+				goto out;
 		}
 		p = pending_new(srv, req);
 		p->id = id;
 		if (nseg == 3) {
-			struct evkeyvalq q;
 			const char *v;
-			char *end;
+			unsigned long long n;
 			p->limit = 20;
-			evhttp_parse_query_str(evhttp_uri_get_query(uri) ? evhttp_uri_get_query(uri) : "", &q);
-			if ((v = evhttp_find_header(&q, "report")))
+			if ((v = query_get(&qs, "report")))
 				p->report = ob_xstrdup(v);
-			if ((v = evhttp_find_header(&q, "status"))) {
+			if ((v = query_get(&qs, "status"))) {
 				int ok = 0;
 				for (int s = 0; s < OB_RS_N; s++)
 					ok |= strcmp(v, ob_run_status_names[s]) == 0;
 				if (!ok) {
 					reply_error(req, 400, "bad_request",
-						    "status=%s: expected queued, running, succeeded, failed, timeout or crashed", v);
-					evhttp_clear_headers(&q);
+						    "status=%s: expected queued, running, succeeded, failed, timeout or crashed",
+						    qv(v, q, sizeof(q)));
 					pending_drop(p);
 					goto out;
 				}
 				p->status_filter = ob_xstrdup(v);
 			}
-			if ((v = evhttp_find_header(&q, "limit")) &&
-			    ((p->limit = strtol(v, &end, 10)) < 1 || p->limit > 100 || *end)) {
-				reply_error(req, 400, "bad_request", "limit=%s: expected 1 to 100", v);
-				evhttp_clear_headers(&q);
-				pending_drop(p);
-				goto out;
+			if ((v = query_get(&qs, "limit"))) {
+				if (parse_number(v, 1, 100, &n) < 0) {
+					reply_error(req, 400, "bad_request", "limit=%s: expected a number from 1 to 100",
+						    qv(v, q, sizeof(q)));
+					pending_drop(p);
+					goto out;
+				}
+				p->limit = (long)n;
 			}
-			if ((v = evhttp_find_header(&q, "offset")) && ((p->offset = strtol(v, &end, 10)) < 0 || *end)) {
-				reply_error(req, 400, "bad_request", "offset=%s: expected a number from 0", v);
-				evhttp_clear_headers(&q);
-				pending_drop(p);
-				goto out;
+			if ((v = query_get(&qs, "offset"))) {
+				if (parse_number(v, 0, LONG_MAX, &n) < 0) {
+					reply_error(req, 400, "bad_request", "offset=%s: expected a number from 0 to %ld",
+						    qv(v, q, sizeof(q)), LONG_MAX);
+					pending_drop(p);
+					goto out;
+				}
+				p->offset = (long)n;
 			}
-			evhttp_clear_headers(&q);
 			ob_dbq_submit(srv->dbq, list_runs_work, pending_done, p);
 		} else if (nseg == 4) {
 			ob_dbq_submit(srv->dbq, get_run_work, pending_done, p);
@@ -914,12 +1202,15 @@ static void handle(struct evhttp_request *req, void *arg)
 	if (strcmp(seg[2], "outbox") == 0 && nseg <= 5) {
 		unsigned long long id = 0;
 		int retry = nseg == 5;
-		if (nseg >= 4 && parse_id(seg[3], &id) < 0) {
-			reply_error(req, 404, "not_found", "no outbox message %s", seg[3]);
-			goto out;
+		if (nseg >= 4) {
+			int f = path_id(req, seg[3], "outbox message id", &id);
+			if (f == 0)
+				reply_error(req, 404, "not_found", "no outbox message %s", qv(seg[3], q, sizeof(q)));
+			if (f <= 0)
+				goto out;
 		}
 		if (retry && strcmp(seg[4], "retry") != 0) {
-			reply_error(req, 404, "not_found", "no such endpoint: %s", path);
+			reply_error(req, 404, "not_found", "no such endpoint: %s", qv(path, q, sizeof(q)));
 			goto out;
 		}
 		if (retry ? m != EVHTTP_REQ_POST : !get) {
@@ -940,33 +1231,37 @@ static void handle(struct evhttp_request *req, void *arg)
 		} else if (nseg == 4) {
 			ob_dbq_submit(srv->dbq, get_outbox_work, pending_done, p);
 		} else {
-			struct evkeyvalq q;
 			const char *v;
-			char *end;
+			unsigned long long n;
 			int bad = 0;
 			p->limit = 50;
-			evhttp_parse_query_str(evhttp_uri_get_query(uri) ? evhttp_uri_get_query(uri) : "", &q);
-			if ((v = evhttp_find_header(&q, "status"))) {
+			if ((v = query_get(&qs, "status"))) {
 				int known = 0;
 				for (int s = 0; s < OB_OUTBOX_NSTATUS; s++)
 					known |= strcmp(v, ob_outbox_status_names[s]) == 0;
 				if (!known) {
 					reply_error(req, 400, "bad_request",
-						    "status=%s: expected queued, sending, sent, dead or dry_run", v);
+						    "status=%s: expected queued, sending, sent, dead or dry_run", qv(v, q, sizeof(q)));
 					bad = 1;
 				} else
 					p->status_filter = ob_xstrdup(v);
 			}
-			if (!bad && (v = evhttp_find_header(&q, "limit")) &&
-			    ((p->limit = strtol(v, &end, 10)) < 1 || p->limit > 1000 || *end)) {
-				reply_error(req, 400, "bad_request", "limit=%s: expected 1 to 1000", v);
-				bad = 1;
+			if (!bad && (v = query_get(&qs, "limit"))) {
+				if (parse_number(v, 1, 1000, &n) < 0) {
+					reply_error(req, 400, "bad_request", "limit=%s: expected a number from 1 to 1000",
+						    qv(v, q, sizeof(q)));
+					bad = 1;
+				} else
+					p->limit = (long)n;
 			}
-			if (!bad && (v = evhttp_find_header(&q, "before")) && ((p->offset = strtol(v, &end, 10)) < 1 || *end)) {
-				reply_error(req, 400, "bad_request", "before=%s: expected a message id", v);
-				bad = 1;
+			if (!bad && (v = query_get(&qs, "before"))) {
+				if (parse_number(v, 1, MAX_ID, &n) < 0) {
+					reply_error(req, 400, "bad_request", "before=%s: expected a message id from 1 to %llu",
+						    qv(v, q, sizeof(q)), MAX_ID);
+					bad = 1;
+				} else
+					p->offset = (long)n;
 			}
-			evhttp_clear_headers(&q);
 			if (bad) {
 				pending_drop(p);
 				goto out;
@@ -975,10 +1270,117 @@ static void handle(struct evhttp_request *req, void *arg)
 		}
 		goto out;
 	}
-	reply_error(req, 404, "not_found", "no such endpoint: %s", path);
+	reply_error(req, 404, "not_found", "no such endpoint: %s", qv(path, q, sizeof(q)));
 out:
+	query_free(&qs);
 	free(copy);
 	free(path);
+}
+
+/* ---- libevent's own error pages, in JSON ----
+ *
+ * libevent answers some requests itself before a callback of ours sees
+ * them: a body over 1 MiB (413), headers over the limit or a request it
+ * cannot parse (400), an Expect it does not know (417), a method it was not
+ * told to allow (501). Its page is HTML, and 2.1 (Debian 12 has 2.1.12) has
+ * no hook for it: evhttp_set_errorcb came with 2.2. So each connection's
+ * output buffer gets a callback that sees the page as libevent adds it, in
+ * the same call, before a byte of it is written, and puts the same status
+ * with the JSON error body of every other reply in its place. Our own
+ * replies are never text/html, so nothing else is touched. */
+
+static int rewriting; /* the loop's thread only */
+
+static const char *json_error_code(int status)
+{
+	switch (status) {
+	case 400: return "bad_request";
+	case 413: return "too_large";
+	case 417: return "expectation_failed";
+	case 501: return "not_implemented";
+	default: return "http_error";
+	}
+}
+
+static const char *json_error_message(int status)
+{
+	switch (status) {
+	case 400: return "the request is not valid HTTP, or its headers are over 16 KiB";
+	case 413: return "the request is too large: at most 16 KiB of headers and a 1 MiB body";
+	case 417: return "the Expect header is not supported (only 100-continue)";
+	case 501: return "the method is not supported (GET, HEAD, POST)";
+	default: return "the request was refused";
+	}
+}
+
+static void json_error_pages(struct evbuffer *out, const struct evbuffer_cb_info *info, void *arg)
+{
+	static const char page[] = "\r\n\r\n<HTML><HEAD>\n<TITLE>", tail[] = "</BODY></HTML>\n";
+	char buf[2048], *body, *start, *hdrs, reason[64] = "";
+	size_t len = evbuffer_get_length(out);
+	int status = 0, frozen = 0;
+	cJSON *root, *e;
+	char *text;
+
+	(void)arg;
+	/* A page is a few hundred bytes, added last, in one piece. */
+	if (rewriting || info->n_added == 0 || info->n_added > 512 || len >= sizeof(buf))
+		return;
+	if (evbuffer_copyout(out, buf, len) != (ev_ssize_t)len)
+		return;
+	buf[len] = '\0';
+	if (len < sizeof(tail) || strcmp(buf + len - (sizeof(tail) - 1), tail) != 0 || strlen(buf) != len)
+		return;
+	if ((body = strstr(buf, page)) == NULL)
+		return;
+	*body = '\0'; /* the headers end here */
+	/* The status line: the last one before the page (a 100 Continue may
+	 * still be waiting in front of it). */
+	for (start = strstr(buf, "HTTP/1."); start;) {
+		char *next = strstr(start + 1, "HTTP/1.");
+		if (next == NULL)
+			break;
+		start = next;
+	}
+	if (start == NULL || sscanf(start, "HTTP/1.%*c %3d %63[^\r]", &status, reason) < 1 || status < 400)
+		return;
+	hdrs = strstr(start, "\r\n");
+	if (hdrs == NULL || strstr(hdrs, "\r\nContent-Type: text/html") == NULL)
+		return;
+
+	root = cJSON_CreateObject();
+	e = cJSON_AddObjectToObject(root, "error");
+	cJSON_AddStringToObject(e, "code", json_error_code(status));
+	cJSON_AddStringToObject(e, "message", json_error_message(status));
+	text = cJSON_PrintUnformatted(root);
+	rewriting = 1;
+	if (evbuffer_drain(out, len) < 0) { /* a socket's output is frozen at the front */
+		evbuffer_unfreeze(out, 1);
+		frozen = 1;
+		evbuffer_drain(out, len);
+	}
+	evbuffer_add(out, buf, (size_t)(start - buf));
+	evbuffer_add_printf(out,
+			    "HTTP/1.1 %d %s\r\nContent-Type: application/json; charset=utf-8\r\nCache-Control: no-store\r\n"
+			    "Connection: close\r\nContent-Length: %zu\r\n\r\n%s\n",
+			    status, reason[0] ? reason : "Error", strlen(text) + 1, text);
+	if (frozen)
+		evbuffer_freeze(out, 1);
+	rewriting = 0;
+	cJSON_free(text);
+	cJSON_Delete(root);
+}
+
+/* Every connection's bufferevent: libevent's own, with json_error_pages
+ * watching what is written to it. */
+static struct bufferevent *new_bufferevent(struct event_base *base, void *arg)
+{
+	struct bufferevent *bev = bufferevent_socket_new(base, -1, 0);
+
+	(void)arg;
+	if (bev)
+		evbuffer_add_cb(bufferevent_get_output(bev), json_error_pages, NULL);
+	return bev;
 }
 
 int ob_http_start(struct ob_server *srv, struct ob_err *err)
@@ -1000,14 +1402,15 @@ int ob_http_start(struct ob_server *srv, struct ob_err *err)
 		host[strlen(host) - 1] = '\0';
 	}
 	srv->http = evhttp_new(srv->base);
-	/* Bodies up to 1 MiB are read and answered 413 in JSON past 64 KiB;
-	 * libevent refuses anything larger itself. */
+	/* Bodies up to 1 MiB are read and answered 413 past 64 KiB; libevent
+	 * refuses anything larger itself, in JSON too (json_error_pages). */
 	evhttp_set_max_body_size(srv->http, 1024 * 1024);
 	evhttp_set_max_headers_size(srv->http, 16 * 1024);
 	evhttp_set_timeout(srv->http, 30);
 	evhttp_set_allowed_methods(srv->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT |
 						      EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS);
 	evhttp_set_gencb(srv->http, handle, srv);
+	evhttp_set_bevcb(srv->http, new_bufferevent, NULL);
 	srv->http_sock = evhttp_bind_socket_with_handle(srv->http, host, (ev_uint16_t)port);
 	if (srv->http_sock == NULL) {
 		ob_err_set(err, "http: cannot listen on %s: %s (is another overblikd there? see /http/listen)", listen,
