@@ -380,6 +380,17 @@ def test_failed_run_leaves_no_files():
             eq(left, [], f"no file of it is left in state_dir/runs/{rid}")
             ok(not os.path.exists(d), "its folder is gone too")
             ok(f"run {rid}: removed" in srv.log(), "the log says its files were removed", srv.log()[-1500:])
+            # A worker killed after writing (here: a file put where the next
+            # run writes, and a plugin that crashes): overblikd removes them.
+            nxt = os.path.join(env.state, "runs", str(rid + 1))
+            os.makedirs(nxt)
+            with open(os.path.join(nxt, "crash.pdf"), "wb") as f:
+                f.write(b"%PDF-1.4 half")
+            r, cid = srv.trigger("crash")
+            eq(cid, rid + 1, "the crash run has the next id")
+            run = srv.wait_run(cid) if cid else None
+            eq(run and run.get("status"), "crashed", "the crash run ends crashed", run)
+            ok(wait_for(lambda: not os.path.exists(nxt), 5), f"state_dir/runs/{cid} of the crashed run is removed")
         finally:
             eq(srv.stop(), 0, "overblikd exits 0")
 
