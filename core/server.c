@@ -599,25 +599,12 @@ static void sched_set(struct ob_server *srv)
 	}
 }
 
-/* The inventory is over: its plugin set replaces the one in force. */
-static void inventory_done(struct ob_server *srv)
+/* The plugins are in (or could not be read: those in force stay): the
+ * schedules follow them, and the first time missed fires are caught up. */
+static void plugins_applied(struct ob_server *srv)
 {
-	struct ob_err err = {{0}};
-	struct ob_plugin_set set;
 	int first = !srv->plugins_ready;
 
-	if (ob_inventory_finish(srv->inv, &set, &err) < 0) {
-		srv->inv = NULL;
-		ob_log(OB_LOG_ERR, "%s%s", err.msg,
-		       first ? "" : "; the plugins read before stay in force");
-		if (!first)
-			goto log;
-	} else {
-		srv->inv = NULL;
-		srv->m.plugin_failures_total += set.failures;
-		ob_plugins_free(&srv->plugins);
-		srv->plugins = set;
-	}
 	srv->plugins_ready = 1;
 	ob_info("plugins: %zu loaded, %zu refused from %s", srv->plugins.n, srv->plugins.failures,
 		srv->cfg->plugin_dir);
@@ -630,11 +617,27 @@ static void inventory_done(struct ob_server *srv)
 		if (first)
 			ob_server_catch_up(srv);
 	}
-log:
 	if (srv->inv_after_hup)
 		ob_log(OB_LOG_NOTICE, "overblikd: SIGHUP: configuration %s and %zu plugin%s loaded", srv->cfg->path,
 		       srv->plugins.n, srv->plugins.n == 1 ? "" : "s");
 	srv->inv_after_hup = 0;
+}
+
+/* The inventory is over: its plugin set replaces the one in force. */
+static void inventory_done(struct ob_server *srv)
+{
+	struct ob_err err = {{0}};
+	struct ob_plugin_set set;
+
+	if (ob_inventory_finish(srv->inv, &set, &err) < 0)
+		ob_log(OB_LOG_ERR, "%s%s", err.msg, srv->plugins_ready ? "; the plugins read before stay in force" : "");
+	else {
+		srv->m.plugin_failures_total += set.failures;
+		ob_plugins_free(&srv->plugins);
+		srv->plugins = set;
+	}
+	srv->inv = NULL;
+	plugins_applied(srv);
 }
 
 static void inventory_unwatch(struct ob_server *srv)
@@ -727,11 +730,8 @@ int ob_server_configure(struct ob_server *srv, int after_hup)
 	 * requests are answered meanwhile (the old plugins serve until then). */
 	srv->inv = ob_inventory_start(srv->self_exe, srv->cfg->plugin_dir, &err);
 	if (srv->inv == NULL) {
-		ob_log(OB_LOG_ERR, "%s", err.msg);
-		srv->plugins_ready = 1;
-		if (after_hup)
-			ob_log(OB_LOG_NOTICE, "overblikd: SIGHUP: configuration %s loaded; the plugins in force stay",
-			       srv->cfg->path);
+		ob_log(OB_LOG_ERR, "%s%s", err.msg, srv->plugins_ready ? "; the plugins read before stay in force" : "");
+		plugins_applied(srv);
 		return -1;
 	}
 	inventory_watch(srv);
