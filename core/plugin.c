@@ -346,7 +346,7 @@ static char *how_it_ended(int status, int timed_out)
 		return ob_xasprintf("loading it crashed the process (%s): its constructor or a library it pulls in",
 				    strsignal(WTERMSIG(status)));
 	return ob_xasprintf("loading it ended the process with exit status %d: its constructor or a library it "
-			    "pulls in calls exit()",
+			    "pulls in calls exit() (or a sanitizer stopped it: see the log above)",
 			    WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 }
 
