@@ -31,6 +31,8 @@ struct ob_db {
 	struct ob_config *cfg;        /* what it takes to connect again */
 	int in_tx;                    /* a lost connection inside a transaction is not retried */
 	unsigned last_errno;
+	ob_db_watch_fn watch;         /* told of a lost connection */
+	void *watch_arg;
 };
 
 static struct ob_config *cfg_copy(const struct ob_config *cfg);
@@ -707,11 +709,25 @@ static int reconnect(struct ob_db *db, struct ob_err *err)
 	struct ob_err e2 = {{0}};
 
 	ob_log(OB_LOG_WARNING, "database: the connection to %s was lost: connecting again", db->address);
+	if (db->watch) {
+		/* Not err's text: it quotes the statement, and this reaches /healthz. */
+		char *why = ob_xasprintf("database: the connection to %s was lost (%s); connecting again%s", db->address,
+					 db->last_errno == 2006 ? "the server has gone away"
+					 : db->last_errno == 2013 ? "lost during a query"
+								  : "lost while reading",
+					 db->server ? ", starting the managed server anew if it is gone" : "");
+		db->watch(db->watch_arg, 0, why);
+		free(why);
+	}
 	if (ob_db_open(db->cfg, &fresh, &e2) < 0) {
 		ob_err_clear(err);
 		ob_err_set(err, "%s", e2.msg);
+		if (db->watch)
+			db->watch(db->watch_arg, 0, e2.msg);
 		return -1;
 	}
+	fresh->watch = db->watch;
+	fresh->watch_arg = db->watch_arg;
 	for (size_t i = 0; i < STMT_CACHE; i++) {
 		if (db->cache[i].stmt)
 			mysql_stmt_close(db->cache[i].stmt);
@@ -724,7 +740,15 @@ static int reconnect(struct ob_db *db, struct ob_err *err)
 	*db = *fresh;
 	free(fresh);
 	ob_err_clear(err);
+	if (db->watch)
+		db->watch(db->watch_arg, 1, NULL);
 	return 0;
+}
+
+void ob_db_set_watch(struct ob_db *db, ob_db_watch_fn fn, void *arg)
+{
+	db->watch = fn;
+	db->watch_arg = arg;
 }
 
 int ob_db_exec(struct ob_db *db, const char *sql, const struct ob_db_param *params, size_t n,

@@ -75,6 +75,12 @@ void ob_db_rows_free(struct ob_db_rows *r);
  * for that data directory). On failure err names the address, the server's
  * error and what to check. The caller frees with ob_db_close(). */
 int ob_db_open(const struct ob_config *cfg, struct ob_db **out, struct ob_err *err);
+/* Called on the thread using db when a lost connection is found (up 0,
+ * why says what was lost, before connecting again: in managed mode that may
+ * start the server anew, which takes seconds) and when connecting again
+ * worked (up 1) or failed (up 0, why the error). */
+typedef void (*ob_db_watch_fn)(void *arg, int up, const char *why);
+void ob_db_set_watch(struct ob_db *db, ob_db_watch_fn fn, void *arg);
 /* Closes the connection; in managed mode also stops the server this process
  * started (never one another process started and still uses). */
 void ob_db_close(struct ob_db *db);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -31,6 +32,104 @@ struct ob_dbserver {
 	int users_fd;   /* users.lock, held shared while we use the server */
 	pid_t child;    /* the server, when this process started it */
 };
+
+/* The servers this process started, so that one that dies is reaped
+ * whichever thread notices first: overblikd's loop on SIGCHLD
+ * (ob_dbserver_reap), or the thread that waits for it to start or stop.
+ * A server killed while in use would otherwise stay a zombie. */
+#define MAX_KIDS 64
+static pthread_mutex_t kids_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct kid {
+	pid_t pid;
+	int owned;     /* a handle or a start still refers to it */
+	int exited;
+	int status;
+} kids[MAX_KIDS];
+
+static void kid_add(pid_t pid)
+{
+	pthread_mutex_lock(&kids_mu);
+	for (size_t i = 0; i < MAX_KIDS; i++)
+		if (kids[i].pid == 0) {
+			kids[i] = (struct kid){pid, 1, 0, 0};
+			break;
+		}
+	pthread_mutex_unlock(&kids_mu);
+}
+
+static struct kid *kid_find(pid_t pid)
+{
+	for (size_t i = 0; i < MAX_KIDS; i++)
+		if (kids[i].pid == pid)
+			return &kids[i];
+	return NULL;
+}
+
+/* waitpid(pid, WNOHANG) that sees an exit the reaper took first: 1 with
+ * *status when it has exited, 0 while it runs, -1 when it is not our child. */
+static int kid_wait(pid_t pid, int *status)
+{
+	struct kid *k;
+	pid_t w;
+	int rc = 0;
+
+	pthread_mutex_lock(&kids_mu);
+	k = kid_find(pid);
+	if (k && k->exited) {
+		*status = k->status;
+		rc = 1;
+	} else if ((w = waitpid(pid, status, WNOHANG)) == pid) {
+		rc = 1;
+		if (k) {
+			k->exited = 1;
+			k->status = *status;
+		}
+	} else if (w < 0 && errno != EINTR)
+		rc = -1;
+	pthread_mutex_unlock(&kids_mu);
+	return rc;
+}
+
+/* The handle that referred to pid is gone: forget it once it has exited
+ * (the reaper does, later, when it still runs for other users). */
+static void kid_release(pid_t pid)
+{
+	struct kid *k;
+	int status;
+
+	pthread_mutex_lock(&kids_mu);
+	k = kid_find(pid);
+	if (k) {
+		if (!k->exited && waitpid(pid, &status, WNOHANG) == pid)
+			k->exited = 1;
+		if (k->exited)
+			k->pid = 0;
+		else
+			k->owned = 0;
+	}
+	pthread_mutex_unlock(&kids_mu);
+}
+
+void ob_dbserver_reap(void)
+{
+	int status;
+
+	pthread_mutex_lock(&kids_mu);
+	for (size_t i = 0; i < MAX_KIDS; i++) {
+		struct kid *k = &kids[i];
+		if (k->pid <= 0 || k->exited || waitpid(k->pid, &status, WNOHANG) != k->pid)
+			continue;
+		ob_log(OB_LOG_WARNING, "database: mariadbd (pid %ld) %s %d", (long)k->pid,
+		       WIFSIGNALED(status) ? "was killed by signal" : "exited with status",
+		       WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+		if (k->owned) {
+			k->exited = 1;
+			k->status = status;
+		} else
+			k->pid = 0;
+	}
+	pthread_mutex_unlock(&kids_mu);
+}
 
 struct paths {
 	char *dir, *datadir, *socket, *pidfile, *logfile, *startlock, *userslock, *keep;
@@ -309,6 +408,7 @@ static int spawn_server(const struct ob_config *cfg, const struct paths *p, pid_
 		_exit(127);
 	}
 	*child = pid;
+	kid_add(pid);
 	rc = 0;
 out:
 	free(a_datadir);
@@ -324,8 +424,7 @@ static int wait_ready(const struct ob_config *cfg, const struct paths *p, pid_t 
 	int waited = 0, limit = 60000, status;
 
 	while (!socket_answers(p->socket)) {
-		pid_t w = waitpid(child, &status, WNOHANG);
-		if (w == child) {
+		if (kid_wait(child, &status) == 1) {
 			char *tail = log_tail(p->logfile, 6);
 			ob_err_set(err, "database: %s exited (%s %d) before it was ready; its log %s ends: %s",
 				   cfg->db.mariadbd, WIFEXITED(status) ? "status" : "signal",
@@ -355,7 +454,7 @@ static int stop_pid(pid_t pid, int ours, const char *what, struct ob_err *err)
 	}
 	for (int waited = 0; waited < 120000; waited += 20) {
 		if (ours) {
-			if (waitpid(pid, &status, WNOHANG) == pid)
+			if (kid_wait(pid, &status) != 0)
 				return 0;
 		} else if (!process_is_server(pid))
 			return 0;
@@ -427,8 +526,10 @@ int ob_dbserver_acquire(const struct ob_config *cfg, struct ob_dbserver **out, s
 	*out = s;
 	rc = 0;
 out:
-	if (rc < 0 && child > 0)
+	if (rc < 0 && child > 0) {
 		stop_pid(child, 1, "mariadbd", NULL);
+		kid_release(child);
+	}
 	if (users_fd >= 0)
 		close(users_fd);
 	if (start_fd >= 0)
@@ -493,6 +594,8 @@ void ob_dbserver_release(struct ob_dbserver *s)
 		ob_debug("database: leaving mariadbd (pid %ld) running for the other users", (long)s->child);
 	if (start_fd >= 0)
 		close(start_fd);
+	if (s->child > 0)
+		kid_release(s->child);
 	free(startlock);
 	free(userslock);
 	free(keep);

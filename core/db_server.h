@@ -26,6 +26,10 @@ const char *ob_dbserver_user(const struct ob_dbserver *s);
 void ob_dbserver_release(struct ob_dbserver *s);
 /* Pins the server to keep running after this process exits (or unpins it). */
 int ob_dbserver_pin(struct ob_dbserver *s, int pin, struct ob_err *err);
+/* Reaps the servers this process started that have exited (overblikd's
+ * SIGCHLD): a server killed while in use is no zombie. Thread-safe with
+ * the thread that starts or stops one. */
+void ob_dbserver_reap(void);
 /* Status for "overblik db status": 1 running (pid set), 0 not running, -1 error. */
 int ob_dbserver_status(const struct ob_config *cfg, long *pid, struct ob_err *err);
 /* Stops a running server regardless of pins and users ("overblik db stop"). */

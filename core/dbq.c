@@ -19,6 +19,7 @@ struct job {
 	ob_dbq_work_fn work;
 	ob_dbq_done_fn done;
 	void *arg;
+	int posted; /* from ob_dbq_post: not a pending job */
 	struct job *next;
 };
 
@@ -63,7 +64,8 @@ static void *worker(void *arg)
 		if (q->todo == NULL)
 			q->todo_tail = NULL;
 		pthread_mutex_unlock(&q->mu);
-		j->work(q->db, j->arg);
+		if (j->work)
+			j->work(q->db, j->arg);
 		pthread_mutex_lock(&q->mu);
 		push(&q->done, &q->done_tail, j);
 		/* One byte wakes the loop; a full pipe means it is awake anyway. */
@@ -84,7 +86,8 @@ static void run_done(struct ob_dbq *q)
 	pthread_mutex_unlock(&q->mu);
 	while (list) {
 		struct job *n = list->next;
-		q->pending--;
+		if (!list->posted)
+			q->pending--;
 		if (list->done)
 			list->done(list->arg);
 		free(list);
@@ -137,6 +140,19 @@ void ob_dbq_submit(struct ob_dbq *q, ob_dbq_work_fn work, ob_dbq_done_fn done, v
 	pthread_mutex_lock(&q->mu);
 	push(&q->todo, &q->todo_tail, j);
 	pthread_cond_signal(&q->cv);
+	pthread_mutex_unlock(&q->mu);
+}
+
+void ob_dbq_post(struct ob_dbq *q, ob_dbq_done_fn fn, void *arg)
+{
+	struct job *j = ob_xcalloc(1, sizeof(*j));
+	j->done = fn;
+	j->arg = arg;
+	j->posted = 1;
+	pthread_mutex_lock(&q->mu);
+	push(&q->done, &q->done_tail, j);
+	if (write(q->pipe_fd[1], "x", 1) < 0 && errno != EAGAIN)
+		ob_warn("dbq: cannot wake the loop");
 	pthread_mutex_unlock(&q->mu);
 }
 

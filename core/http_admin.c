@@ -665,15 +665,19 @@ static void healthz(struct ob_server *srv, struct evhttp_request *req)
 	static char *body;
 	static int k_ok = -1, k_running = -1, k_queued = -1, k_stopping = -1;
 	static time_t k_checked = -1;
+	static const char *k_status;
 	int queued = ob_server_queued(srv);
 	int db_ok = srv->db_ok && (srv->db_checked == 0 || time(NULL) - srv->db_checked <= 30);
+	const char *reason = NULL, *status = ob_server_health(srv, db_ok, &reason);
 	struct evbuffer *b;
 
 	if (body == NULL || k_ok != db_ok || k_checked != srv->db_checked || k_running != srv->nrunning ||
-	    k_queued != queued || k_stopping != srv->stopping) {
+	    k_queued != queued || k_stopping != srv->stopping || k_status != status) {
 		cJSON *root = cJSON_CreateObject(), *db = cJSON_AddObjectToObject(root, "database");
 		char when[64] = "";
-		cJSON_AddStringToObject(root, "status", srv->stopping ? "stopping" : "ok");
+		cJSON_AddStringToObject(root, "status", status);
+		if (reason)
+			cJSON_AddStringToObject(root, "reason", reason);
 		cJSON_AddStringToObject(root, "loop", "ok");
 		cJSON_AddBoolToObject(db, "ok", db_ok);
 		if (srv->db_checked)
@@ -697,11 +701,12 @@ static void healthz(struct ob_server *srv, struct evhttp_request *req)
 		k_running = srv->nrunning;
 		k_queued = queued;
 		k_stopping = srv->stopping;
+		k_status = status;
 	}
 	b = evbuffer_new();
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json; charset=utf-8");
 	evbuffer_add(b, body, strlen(body)); /* a copy: body may be rebuilt before this reply is written */
-	evhttp_send_reply(req, srv->stopping ? 503 : 200, NULL, b);
+	evhttp_send_reply(req, strcmp(status, "ok") == 0 ? 200 : 503, NULL, b);
 	evbuffer_free(b);
 }
 

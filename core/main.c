@@ -6,6 +6,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <event2/event.h>
+#include <fcntl.h>
 #include <event2/http.h>
 #include <getopt.h>
 #include <limits.h>
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "conf.h"
@@ -29,7 +31,9 @@ static const char usage_text[] =
 	"  - keeps the portfolio database (a private MariaDB under state_dir/db unless\n"
 	"    the configuration names a server) and applies schema migrations at start;\n"
 	"  - loads the report plugins (every .so in plugin_dir; one built for another\n"
-	"    ABI, or malformed, is refused and named in the log and in /metrics);\n"
+	"    ABI, malformed, or whose loading crashes, exits or hangs for 20 s, is\n"
+	"    refused and named in the log and in /metrics), in a process of its own\n"
+	"    while the endpoint answers (/healthz says \"starting\" until they are in);\n"
 	"  - fires each report on its cron schedule in the configured time zone,\n"
 	"    claiming every fire in the database so that several overblikd on one\n"
 	"    database run it once; a fire missed while the server was down runs once\n"
@@ -63,13 +67,15 @@ static const char usage_text[] =
 	"                     itself this way for every run\n"
 	"  --list-plugins DIR (internal) load every plugin in DIR and print what was\n"
 	"                     found; overblikd reads its plugins this way, so a plugin\n"
-	"                     that crashes while loading cannot take it down\n"
+	"                     that crashes, exits or hangs while loading cannot take\n"
+	"                     it down\n"
 	"  --deliver          (internal) deliver the outbox's due messages and exit;\n"
 	"                     overblikd starts itself this way when mail is due\n"
 	"\n"
 	"Signals: SIGHUP re-reads the configuration and the plugins (a broken new\n"
-	"configuration is refused and logged, and the old one kept; the endpoint and\n"
-	"running runs go on). SIGTERM and SIGINT stop taking work, let running runs\n"
+	"configuration, or one whose state_dir does not exist, is refused and logged,\n"
+	"and the old one kept; the endpoint, running runs and the plugins in force go\n"
+	"on until the new plugins are read). SIGTERM and SIGINT stop taking work, let running runs\n"
 	"and the mail delivery (which stops after the batch it is sending) finish\n"
 	"for up to grace_period seconds (default 30), and exit 0.\n"
 	"\n"
@@ -101,6 +107,27 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
 		ob_log(OB_LOG_ERR, "overblikd: SIGHUP: the new configuration is refused, the old one stays: %s", err.msg);
 		return;
 	}
+	{
+		/* At start a missing state_dir is made; on a reload it is a
+		 * mistake (a typo would move the runs, the outbox and the managed
+		 * database somewhere new): refused. */
+		struct stat st;
+		const char *why = NULL;
+		if (stat(cfg->state_dir, &st) < 0)
+			why = strerror(errno);
+		else if (!S_ISDIR(st.st_mode))
+			why = "not a directory";
+		else if (access(cfg->state_dir, W_OK | X_OK) < 0)
+			why = "not writable for this user";
+		if (why) {
+			ob_log(OB_LOG_ERR,
+			       "overblikd: SIGHUP: the new configuration is refused, the old one stays: config %s: "
+			       "/state_dir: %s: %s (a running server does not create it: make it, then send SIGHUP again)",
+			       cfg->path, cfg->state_dir, why);
+			ob_config_free(cfg);
+			return;
+		}
+	}
 	if (strcmp(cfg->http_listen, srv.cfg->http_listen) != 0) {
 		ob_log(OB_LOG_WARNING, "overblikd: SIGHUP: /http/listen changed to %s; that takes a restart, "
 				       "still listening on %s",
@@ -129,12 +156,10 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
 			cJSON_Delete(root);
 		}
 	}
-	ob_config_free(srv.cfg);
-	srv.cfg = cfg;
+	ob_server_set_config(&srv, cfg); /* the old one lives until the database jobs queued before are done */
 	ob_log_threshold = ob_log_level_parse(cfg->log_level);
-	ob_server_configure(&srv);
-	ob_log(OB_LOG_NOTICE, "overblikd: SIGHUP: configuration %s and %zu plugin%s loaded", cfg->path, srv.plugins.n,
-	       srv.plugins.n == 1 ? "" : "s");
+	/* The plugins are read off the loop; the reload is logged when they are in. */
+	ob_server_configure(&srv, 1);
 	ob_mailer_look(&srv); /* a new SMTP server or address may let waiting mail go */
 }
 
@@ -173,6 +198,7 @@ int main(int argc, char **argv)
 	ssize_t n;
 	int c, test_only = 0, verbose = 0, applied, deliver = 0;
 	const char *list_dir = NULL;
+	char *db_address = NULL;
 	char **skip = NULL;
 	size_t nskip = 0;
 	unsigned long long worker = 0;
@@ -200,7 +226,18 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (list_dir) { /* the plugin inventory, for overblikd itself: no configuration needed */
-		int code = ob_plugins_list(list_dir, skip, nskip, stdout);
+		/* Its lines go on a descriptor of their own; what a plugin prints
+		 * to stdout goes to the log (stderr), not into the lines. */
+		int fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+		FILE *out = fd >= 0 ? fdopen(fd, "w") : NULL;
+		int code;
+		if (out == NULL) {
+			fprintf(stderr, "overblikd: --list-plugins: %s\n", strerror(errno));
+			return 1;
+		}
+		dup2(STDERR_FILENO, STDOUT_FILENO);
+		code = ob_plugins_list(list_dir, skip, nskip, out);
+		fclose(out);
 		free(skip);
 		return code;
 	}
@@ -256,6 +293,10 @@ int main(int argc, char **argv)
 	}
 	if (srv.base == NULL)
 		ob_fatalx("overblikd: cannot create the event loop");
+	/* A connection found lost shows on /healthz at once, not after the
+	 * managed server was started again. */
+	ob_db_set_watch(db, ob_server_db_watch, &srv);
+	db_address = ob_xstrdup(ob_db_address(db)); /* db is the database thread's from here on */
 	srv.dbq = ob_dbq_start(srv.base, db);
 	if (srv.dbq == NULL)
 		ob_fatalx("overblikd: cannot start the database thread");
@@ -270,7 +311,7 @@ int main(int argc, char **argv)
 	evsignal_add(ev_int, NULL);
 	evsignal_add(ev_hup, NULL);
 	evsignal_add(ev_chld, NULL);
-	ob_server_configure(&srv);
+	ob_server_configure(&srv, 0); /* the plugins come in off the loop; then the schedules and their catch-up */
 	if (ob_http_start(&srv, &err) < 0) {
 		ob_log(OB_LOG_ERR, "%s", err.msg);
 		return 1;
@@ -279,12 +320,12 @@ int main(int argc, char **argv)
 	evtimer_add(srv.health_timer, &every);
 	ob_server_check_db(&srv);
 	ob_server_recover(&srv);
-	ob_server_catch_up(&srv);
 	ob_mailer_start(&srv);
-	ob_log(OB_LOG_NOTICE, "overblikd %s: serving (database at %s, schema version %d, %zu plugin%s, %zu schedule%s)",
-	       PACKAGE_VERSION, ob_db_address(db), ob_db_schema_version_known(), srv.plugins.n,
-	       srv.plugins.n == 1 ? "" : "s", srv.nsched, srv.nsched == 1 ? "" : "s");
+	ob_log(OB_LOG_NOTICE, "overblikd %s: serving (database at %s, schema version %d; the plugins are being read)",
+	       PACKAGE_VERSION, db_address, ob_db_schema_version_known());
+	free(db_address);
 	event_base_dispatch(srv.base);
+	ob_server_stop_inventory(&srv);
 	ob_dbq_stop(srv.dbq);
 	if (srv.http)
 		evhttp_free(srv.http);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -162,6 +163,7 @@ int ob_plugins_list(const char *dir, char *const *skip, size_t nskip, FILE *out)
 	memset(&set, 0, sizeof(set));
 	if (d == NULL) {
 		fprintf(out, "error\tcannot read the plugin directory %s: %s\n", dir, strerror(errno));
+		fflush(out);
 		return 1;
 	}
 	while ((e = readdir(d)) != NULL) {
@@ -183,8 +185,10 @@ int ob_plugins_list(const char *dir, char *const *skip, size_t nskip, FILE *out)
 	for (size_t i = 0; i < nnames; i++) {
 		char *stem = NULL, *why = NULL, *path = ob_path_join(dir, names[i]);
 		struct ob_loaded_plugin p = {0};
+		/* Flushed before and after: whatever ends this process while a
+		 * file loads (a crash, exit(), a hang), the parent knows which. */
 		fprintf(out, "try\t%s\n", names[i]);
-		fflush(out); /* the parent knows which file a crash came from */
+		fflush(out);
 		is_so(names[i], &stem);
 		if (load_file(path, stem, &p, &why) < 0) {
 			fprintf(out, "refused\t%s\t", names[i]);
@@ -208,89 +212,159 @@ int ob_plugins_list(const char *dir, char *const *skip, size_t nskip, FILE *out)
 		free(names[i]);
 	}
 	free(names);
-	ob_plugins_free(&set);
+	/* Only this line says the inventory is whole: an exit(0) in a
+	 * constructor must not pass for the end of the list. */
+	fputs("done\n", out);
+	fflush(out);
+	ob_plugins_free(&set); /* destructors run after "done": their end is not a plugin's refusal */
 	return 0;
 }
 
-/* One run of "self --list-plugins dir --skip ...": its lines into set;
- * *crashed gets the file it was loading when it died (or hung), if any. */
-static int inventory_once(const char *self, const char *dir, char **skip, size_t nskip, int timeout,
-			  struct ob_plugin_set *set, char **crashed, char **how, struct ob_err *err)
-{
-	int fds[2], status = 0, rc = -1, eof = 0;
-	char **argv = ob_xcalloc(4 + 2 * nskip + 1, sizeof(char *));
-	size_t a = 0;
+struct ob_inventory {
+	char *self, *dir;
+	char **skip;        /* files refused for ending a round, and why */
+	char **skip_why;
+	size_t nskip;
+	int rounds;
+	pid_t pid;          /* this round's process, 0 when none */
+	int fd;             /* its lines, -1 when none */
+	int eof;
+	int status;         /* how it ended */
 	struct ob_buf out;
-	pid_t pid;
-	time_t deadline = time(NULL) + timeout;
-	char *last_try = NULL;
+	int finished;       /* no round left to run */
+	int failed;
+	char error[1024];
+	struct ob_plugin_set set; /* the last round's, once finished */
+};
 
-	*crashed = *how = NULL;
-	argv[a++] = (char *)self;
+static int round_start(struct ob_inventory *inv)
+{
+	int fds[2];
+	char **argv = ob_xcalloc(4 + 2 * inv->nskip + 1, sizeof(char *));
+	size_t a = 0;
+	pid_t pid, parent = getpid();
+
+	argv[a++] = inv->self;
 	argv[a++] = "--list-plugins";
-	argv[a++] = (char *)dir;
-	for (size_t k = 0; k < nskip; k++) {
+	argv[a++] = inv->dir;
+	for (size_t k = 0; k < inv->nskip; k++) {
 		argv[a++] = "--skip";
-		argv[a++] = skip[k];
+		argv[a++] = inv->skip[k];
 	}
 	if (pipe2(fds, O_CLOEXEC) < 0) {
-		ob_err_set(err, "plugins: pipe: %s", strerror(errno));
+		snprintf(inv->error, sizeof(inv->error), "plugins: pipe: %s", strerror(errno));
 		free(argv);
 		return -1;
 	}
 	pid = fork();
 	if (pid < 0) {
-		ob_err_set(err, "plugins: fork: %s", strerror(errno));
+		snprintf(inv->error, sizeof(inv->error), "plugins: fork: %s", strerror(errno));
 		close(fds[0]);
 		close(fds[1]);
 		free(argv);
 		return -1;
 	}
 	if (pid == 0) {
+		/* Forked from threads: async-signal-safe calls only, up to execv. */
 		static const char msg[] = "overblikd: cannot exec the plugin inventory\n";
 		sigset_t none;
 		int devnull = open("/dev/null", O_RDONLY);
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
+		setpgid(0, 0); /* killed as a group: what a constructor started too */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(1);
 		if (devnull >= 0)
 			dup2(devnull, STDIN_FILENO);
 		dup2(fds[1], STDOUT_FILENO);
-		execv(self, argv);
+		execv(inv->self, argv);
 		ssize_t ignored = write(STDERR_FILENO, msg, sizeof(msg) - 1);
 		(void)ignored;
 		_exit(1);
 	}
 	close(fds[1]);
 	free(argv);
-	ob_buf_init(&out, 1 << 20);
-	while (!eof) {
-		struct pollfd pf = {fds[0], POLLIN, 0};
-		long left = (long)(deadline - time(NULL));
-		char buf[4096];
-		ssize_t n;
-		if (left <= 0 || poll(&pf, 1, (int)left * 1000) == 0) {
-			kill(pid, SIGKILL);
-			*how = ob_xasprintf("loading it did not finish within %d s", timeout);
-			break;
-		}
-		n = read(fds[0], buf, sizeof(buf));
+	fcntl(fds[0], F_SETFL, O_NONBLOCK);
+	inv->pid = pid;
+	inv->fd = fds[0];
+	inv->eof = 0;
+	inv->rounds++;
+	ob_buf_reset(&inv->out);
+	return 0;
+}
+
+struct ob_inventory *ob_inventory_start(const char *self, const char *dir, struct ob_err *err)
+{
+	struct ob_inventory *inv = ob_xcalloc(1, sizeof(*inv));
+
+	inv->self = ob_xstrdup(self);
+	inv->dir = ob_xstrdup(dir);
+	inv->fd = -1;
+	ob_buf_init(&inv->out, 1 << 20);
+	if (round_start(inv) < 0) {
+		ob_err_set(err, "%s", inv->error);
+		ob_inventory_cancel(inv);
+		return NULL;
+	}
+	return inv;
+}
+
+int ob_inventory_fd(const struct ob_inventory *inv)
+{
+	return inv->fd;
+}
+
+int ob_inventory_read(struct ob_inventory *inv)
+{
+	char buf[4096];
+	int got = 0;
+
+	while (inv->fd >= 0 && !inv->eof) {
+		ssize_t n = read(inv->fd, buf, sizeof(buf));
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
-			eof = 1;
-		else if (ob_buf_add(&out, buf, (size_t)n) < 0)
-			eof = 1;
+		if (n < 0 && errno == EAGAIN)
+			return got;
+		if (n <= 0) { /* the end, or an error: what comes is in the exit status */
+			inv->eof = 1; /* closed by poll, after the caller stopped watching it */
+			return -1;
+		}
+		got = 1;
+		ob_buf_add(&inv->out, buf, (size_t)n); /* past 1 MiB the rest is dropped: no plugin dir is that big */
 	}
-	close(fds[0]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	/* The lines. */
-	for (char *line = out.data, *next; line && *line; line = next) {
+	return -1;
+}
+
+/* How the round's process ended, as a refusal of the file it was loading. */
+static char *how_it_ended(int status, int timed_out)
+{
+	if (timed_out)
+		return ob_xasprintf("loading it did not finish within %d s (a constructor that hangs?)",
+				    OB_INVENTORY_TIMEOUT);
+	if (WIFSIGNALED(status))
+		return ob_xasprintf("loading it crashed the process (%s): its constructor or a library it pulls in",
+				    strsignal(WTERMSIG(status)));
+	return ob_xasprintf("loading it ended the process with exit status %d: its constructor or a library it "
+			    "pulls in calls exit() (or a sanitizer stopped it: see the log above)",
+			    WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+}
+
+/* Reads the ended round's lines: 1 when it listed every file ("done"),
+ * 0 with *culprit when it ended while loading one, -1 otherwise. */
+static int round_parse(struct ob_inventory *inv, struct ob_plugin_set *set, char **culprit)
+{
+	char *last_try = NULL;
+	int done = 0, rc = -1;
+
+	*culprit = NULL;
+	memset(set, 0, sizeof(*set));
+	for (char *line = inv->out.data, *next; line && *line && !done; line = next) {
 		char *f[6] = {0};
 		int nf = 0;
 		next = strchr(line, '\n');
 		if (next == NULL)
-			break; /* a line cut short by a crash */
+			break; /* a line cut short */
 		*next++ = '\0';
 		for (char *t = line; t && nf < 6;) { /* empty fields count (a version may be "") */
 			f[nf++] = t;
@@ -303,7 +377,6 @@ static int inventory_once(const char *self, const char *dir, char **skip, size_t
 			last_try = ob_xstrdup(f[1]);
 		} else if (nf >= 3 && strcmp(f[0], "refused") == 0) {
 			refuse(set, f[1], f[2]);
-			ob_log(OB_LOG_ERR, "plugins: %s/%s refused: %s", dir, f[1], f[2]);
 			free(last_try);
 			last_try = NULL;
 		} else if (nf == 6 && strcmp(f[0], "ok") == 0) {
@@ -313,76 +386,146 @@ static int inventory_once(const char *self, const char *dir, char **skip, size_t
 			memset(p, 0, sizeof(*p));
 			p->name = ob_xstrdup(f[2]);
 			p->version = ob_xstrdup(f[3]);
-			p->path = ob_path_join(dir, f[1]);
+			p->path = ob_path_join(inv->dir, f[1]);
 			p->abi_major = (unsigned)atoi(f[4]);
 			p->abi_minor = (unsigned)atoi(f[5]);
-			ob_info("plugins: loaded %s %s (ABI %u.%u) from %s", p->name, p->version, p->abi_major,
-				p->abi_minor, p->path);
 			free(last_try);
 			last_try = NULL;
 		} else if (nf >= 2 && strcmp(f[0], "error") == 0) {
-			ob_err_set(err, "plugins: %s", f[1]);
+			snprintf(inv->error, sizeof(inv->error), "plugins: %s", f[1]);
 			goto out;
-		}
+		} else if (nf == 1 && strcmp(f[0], "done") == 0 && last_try == NULL)
+			done = 1;
 	}
-	if (WIFSIGNALED(status) || *how) {
-		if (last_try == NULL) {
-			ob_err_set(err, "plugins: the plugin inventory of %s died (%s) outside any plugin", dir,
-				   WIFSIGNALED(status) ? strsignal(WTERMSIG(status)) : *how);
-			goto out;
-		}
-		if (*how == NULL)
-			*how = ob_xasprintf("loading it crashed the process (%s): its constructor or a library it "
-					    "pulls in",
-					    strsignal(WTERMSIG(status)));
-		*crashed = last_try;
+	if (done)
+		rc = 1;
+	else if (last_try) {
+		*culprit = last_try;
 		last_try = NULL;
-	} else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		ob_err_set(err, "plugins: the plugin inventory of %s exited with status %d (see above)", dir,
-			   WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-		goto out;
-	}
-	rc = 0;
+		rc = 0;
+	} else
+		snprintf(inv->error, sizeof(inv->error),
+			 "plugins: the plugin inventory of %s ended (%s %d) outside any plugin; see the log above",
+			 inv->dir, WIFSIGNALED(inv->status) ? "signal" : "status",
+			 WIFSIGNALED(inv->status) ? WTERMSIG(inv->status) : WEXITSTATUS(inv->status));
 out:
 	free(last_try);
-	ob_buf_free(&out);
+	if (rc != 1)
+		ob_plugins_free(set);
 	return rc;
 }
 
-int ob_plugins_inventory(const char *self, const char *dir, struct ob_plugin_set *set, struct ob_err *err)
+int ob_inventory_poll(struct ob_inventory *inv, int timed_out)
 {
-	char **skip = NULL;
-	size_t nskip = 0;
+	struct ob_plugin_set set;
+	char *culprit = NULL;
+	pid_t w;
+	int r;
+
+	if (inv->finished || inv->pid <= 0)
+		return 1;
+	if (timed_out) {
+		kill(-inv->pid, SIGKILL);
+		kill(inv->pid, SIGKILL);
+		while ((w = waitpid(inv->pid, &inv->status, 0)) < 0 && errno == EINTR)
+			;
+	} else {
+		while ((w = waitpid(inv->pid, &inv->status, WNOHANG)) < 0 && errno == EINTR)
+			;
+		if (w == 0)
+			return 0; /* still at work */
+	}
+	if (w == inv->pid)
+		kill(-w, SIGKILL); /* anything its plugins started, left in its group */
+	else
+		inv->status = SIGKILL; /* not ours to wait for (cannot happen): as if killed */
+	inv->pid = 0;
+	ob_inventory_read(inv); /* the lines it wrote before it ended */
+	if (inv->fd >= 0) {
+		close(inv->fd);
+		inv->fd = -1;
+	}
+	r = round_parse(inv, &set, &culprit);
+	if (r == 1) {
+		inv->set = set;
+		inv->finished = 1;
+		return 1;
+	}
+	if (r < 0) {
+		inv->failed = 1;
+		inv->finished = 1;
+		return 1;
+	}
+	/* The file that ended the round is refused; the inventory is taken
+	 * again without it. */
+	inv->skip = ob_xrealloc(inv->skip, (inv->nskip + 1) * sizeof(char *));
+	inv->skip_why = ob_xrealloc(inv->skip_why, (inv->nskip + 1) * sizeof(char *));
+	inv->skip[inv->nskip] = culprit;
+	inv->skip_why[inv->nskip++] = how_it_ended(inv->status, timed_out);
+	if (inv->rounds >= 64) {
+		snprintf(inv->error, sizeof(inv->error), "plugins: %s: 64 plugins in a row ended the inventory; giving up",
+			 inv->dir);
+		inv->failed = inv->finished = 1;
+		return 1;
+	}
+	if (round_start(inv) < 0) {
+		inv->failed = inv->finished = 1;
+		return 1;
+	}
+	return 0;
+}
+
+int ob_inventory_finish(struct ob_inventory *inv, struct ob_plugin_set *set, struct ob_err *err)
+{
 	int rc = -1;
 
 	memset(set, 0, sizeof(*set));
-	for (int round = 0; round < 64; round++) {
-		struct ob_plugin_set one;
-		char *crashed = NULL, *how = NULL;
-		memset(&one, 0, sizeof(one));
-		if (inventory_once(self, dir, skip, nskip, 20, &one, &crashed, &how, err) < 0) {
-			ob_plugins_free(&one);
-			free(how);
-			break;
-		}
-		if (crashed == NULL) {
-			/* The files refused in earlier rounds stay refused. */
-			for (size_t k = 0; k < set->failures; k++)
-				refuse(&one, set->refused[k], set->reasons[k]);
-			ob_plugins_free(set);
-			*set = one;
-			rc = 0;
-			break;
-		}
-		ob_log(OB_LOG_ERR, "plugins: %s/%s refused: %s", dir, crashed, how);
-		refuse(set, crashed, how);
-		ob_plugins_free(&one); /* loaded again next round, without the crashing file */
-		skip = ob_xrealloc(skip, (nskip + 1) * sizeof(char *));
-		skip[nskip++] = crashed;
-		free(how);
+	if (!inv->finished || inv->failed) {
+		ob_err_set(err, "%s", inv->error[0] ? inv->error : "plugins: the inventory did not finish");
+		goto out;
 	}
-	for (size_t k = 0; k < nskip; k++)
-		free(skip[k]);
-	free(skip);
+	*set = inv->set;
+	memset(&inv->set, 0, sizeof(inv->set));
+	for (size_t k = 0; k < inv->nskip; k++)
+		refuse(set, inv->skip[k], inv->skip_why[k]);
+	/* Logged here, once: a round that ended early is not logged. */
+	for (size_t i = 0; i < set->failures; i++)
+		ob_log(OB_LOG_ERR, "plugins: %s/%s refused: %s", inv->dir, set->refused[i], set->reasons[i]);
+	for (size_t i = 0; i < set->n; i++)
+		ob_info("plugins: loaded %s %s (ABI %u.%u) from %s", set->v[i].name, set->v[i].version,
+			set->v[i].abi_major, set->v[i].abi_minor, set->v[i].path);
+	rc = 0;
+out:
+	ob_inventory_cancel(inv);
 	return rc;
+}
+
+void ob_inventory_cancel(struct ob_inventory *inv)
+{
+	if (inv == NULL)
+		return;
+	if (inv->pid > 0) {
+		kill(-inv->pid, SIGKILL);
+		kill(inv->pid, SIGKILL);
+		while (waitpid(inv->pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
+	if (inv->fd >= 0)
+		close(inv->fd);
+	for (size_t k = 0; k < inv->nskip; k++) {
+		free(inv->skip[k]);
+		free(inv->skip_why[k]);
+	}
+	free(inv->skip);
+	free(inv->skip_why);
+	ob_plugins_free(&inv->set);
+	ob_buf_free(&inv->out);
+	free(inv->self);
+	free(inv->dir);
+	free(inv);
+}
+
+pid_t ob_inventory_pid(const struct ob_inventory *inv)
+{
+	return inv->pid;
 }

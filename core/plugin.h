@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "util.h"
 
@@ -26,20 +27,46 @@ struct ob_plugin_set {
 	char **reasons;    /* ... and why */
 };
 
-/* The plugins of dir, for overblikd, without loading any into it: a
- * plugin's constructor that crashes or hangs must not take the server
- * down. A file that cannot be used is refused with a log line naming it and
- * why (no descriptor, another ABI major, a size that cannot hold run(), no
- * run(), a name that is not the file stem or is taken, or its loading
- * crashed or hung) and the rest are listed. It runs "self --list-plugins
- * dir" (ob_plugins_list in a fresh process) and reads what it found; a file
- * whose loading kills or hangs that process (20 s) is refused and the
- * inventory is taken again without it. The set has no handles (a run loads
- * its plugin in its worker). Blocks until done. 0, or -1 when the directory
- * cannot be read. */
-int ob_plugins_inventory(const char *self, const char *dir, struct ob_plugin_set *set, struct ob_err *err);
+/* The plugins of dir, for overblikd, without loading any into it and
+ * without blocking its loop: a plugin's constructor that crashes, calls
+ * exit() or hangs must not take the server down, nor hold its requests.
+ * "self --list-plugins dir" (ob_plugins_list in a fresh process) loads each
+ * file and says so on a pipe, a line before and one after each; a file
+ * whose loading ends that process (a signal, an exit of any status, or no
+ * line for OB_INVENTORY_TIMEOUT seconds: killed) is refused with how, and
+ * the inventory is taken again without it. The others are refused as the
+ * loader says (no descriptor, another ABI major, a size that cannot hold
+ * run(), no run(), a name that is not the file stem or is taken).
+ *
+ * The caller's loop drives it: ob_inventory_start(); whenever
+ * ob_inventory_fd() (it changes between rounds; -1: none) is readable,
+ * ob_inventory_read() (then arm a timer of OB_INVENTORY_TIMEOUT s when it
+ * returned 1: progress); on SIGCHLD ob_inventory_poll(inv, 0), at the
+ * timer ob_inventory_poll(inv, 1); once poll returns 1,
+ * ob_inventory_finish() gives the set (no handles: a run loads its plugin
+ * in its worker) and logs each file once. ob_inventory_cancel() kills and
+ * reaps its process and frees it. */
+#define OB_INVENTORY_TIMEOUT 20
+struct ob_inventory;
+/* NULL with err when no process could be started. */
+struct ob_inventory *ob_inventory_start(const char *self, const char *dir, struct ob_err *err);
+int ob_inventory_fd(const struct ob_inventory *inv);
+/* The running round's process, or 0. */
+pid_t ob_inventory_pid(const struct ob_inventory *inv);
+/* Reads what is there: 1 something came, 0 nothing yet, -1 end of file
+ * (stop watching the fd). The fd stays open until ob_inventory_poll() or
+ * ob_inventory_cancel(): stop watching it before either. */
+int ob_inventory_read(struct ob_inventory *inv);
+/* 1 when the inventory is over (finish it), 0 while it goes on, perhaps in
+ * a new round with a new fd. timed_out: the round hangs, kill it. */
+int ob_inventory_poll(struct ob_inventory *inv, int timed_out);
+/* Frees inv; 0 with *set owned by the caller, or -1 with err (the plugin
+ * directory cannot be read, the inventory itself failed). */
+int ob_inventory_finish(struct ob_inventory *inv, struct ob_plugin_set *set, struct ob_err *err);
+void ob_inventory_cancel(struct ob_inventory *inv);
 /* overblikd --list-plugins: loads every .so in dir but those in skip and
- * prints a line per file to out ("try", then "ok" or "refused"). */
+ * prints a line per file to out ("try", then "ok" or "refused"), flushed,
+ * and "done" at the end. */
 int ob_plugins_list(const char *dir, char *const *skip, size_t nskip, FILE *out);
 /* Loads the one plugin named name from dir (a run's worker). 1 found, 0 not, -1 error. */
 int ob_plugin_load_one(const char *dir, const char *name, struct ob_loaded_plugin *out, struct ob_err *err);

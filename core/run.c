@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <cjson/cJSON.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -528,6 +529,45 @@ void ob_ctx_free(struct ob_ctx *ctx)
 
 /* ---- the worker ---- */
 
+int ob_run_remove_files(const char *state_dir, unsigned long long id)
+{
+	char *dir = ob_xasprintf("%s/runs/%llu", state_dir, id);
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int n = 0, rc = 0;
+
+	if (d == NULL) {
+		rc = errno == ENOENT ? 0 : -1;
+		if (rc < 0)
+			ob_warn("run %llu: cannot read %s to remove its files", id, dir);
+		free(dir);
+		return rc;
+	}
+	/* Only what a worker writes there: files, no folders. */
+	while ((e = readdir(d)) != NULL) {
+		char *path;
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		path = ob_path_join(dir, e->d_name);
+		if (unlink(path) == 0)
+			n++;
+		else {
+			ob_warn("run %llu: cannot remove %s", id, path);
+			rc = -1;
+		}
+		free(path);
+	}
+	closedir(d);
+	if (rmdir(dir) < 0 && errno != ENOENT) {
+		ob_warn("run %llu: cannot remove %s", id, dir);
+		rc = -1;
+	}
+	ob_info("run %llu: removed its %d file%s in %s (a run that did not succeed keeps none)", id, n, n == 1 ? "" : "s",
+		dir);
+	free(dir);
+	return rc < 0 ? -1 : n;
+}
+
 static int sha256_file(const char *path, char hex[65], unsigned long long *size)
 {
 	unsigned char buf[65536], md[EVP_MAX_MD_SIZE];
@@ -815,6 +855,10 @@ int ob_run_execute(const struct ob_config *cfg, unsigned long long id)
 			ob_log(OB_LOG_ERR, "run %llu: cannot record its failure: %s", id, err.msg);
 	}
 out:
+	/* A run that did not succeed has no run_files rows: what it wrote
+	 * (a document, a PDF, half of one) goes, not left unlisted. */
+	if (dir && code != OB_RUN_EXIT_SUCCEEDED)
+		ob_run_remove_files(cfg->state_dir, id);
 	if (have_plugin)
 		ob_plugin_unload(&plugin);
 	free(files[0]);

@@ -35,8 +35,14 @@ int ob_run_create(struct ob_db *db, const struct ob_run_request *rq, unsigned lo
  * or failed with the reason. Leaves a run the worker finished alone. */
 int ob_run_record_end(struct ob_db *db, unsigned long long id, const char *status, const char *error,
 		      struct ob_err *err);
+/* Removes the files of run id (state_dir/runs/ID and what is in it), for a
+ * run that did not succeed: such a run has no run_files rows, so nothing it
+ * wrote may stay unlisted. Logs what it removed. The number of files
+ * removed (0 when there was no folder), or -1 when something stayed. */
+int ob_run_remove_files(const char *state_dir, unsigned long long id);
 /* Executes run id in this process: loads its report's plugin, runs it, and
- * records its files, notices and status in one transaction. Returns one of
+ * records its files, notices and status in one transaction (a run that
+ * fails keeps no files: those it wrote are removed). Returns one of
  * the OB_RUN_EXIT_ codes. Meant for a child process: a plugin that crashes
  * takes the process with it. */
 int ob_run_execute(const struct ob_config *cfg, unsigned long long id);

@@ -18,6 +18,7 @@
 
 #include "conf.h"
 #include "db.h"
+#include "db_server.h"
 #include "dbq.h"
 #include "log.h"
 #include "run.h"
@@ -153,6 +154,7 @@ void ob_server_enqueue(struct ob_server *srv, unsigned long long id, const char 
 	j->id = id;
 	j->report = ob_xstrdup(report);
 	j->timeout = rc ? rc->timeout : 600;
+	j->state_dir = ob_xstrdup(srv->cfg->state_dir); /* by value: the database thread reads it */
 	j->srv = srv;
 	while (*p)
 		p = &(*p)->next;
@@ -167,6 +169,7 @@ static void job_free(struct ob_job *j)
 		event_free(j->timer);
 	free(j->report);
 	free(j->status);
+	free(j->state_dir);
 	free(j);
 }
 
@@ -214,6 +217,11 @@ static void finish_work(struct ob_db *db, void *arg)
 		if (ob_db_cell(r, 0, 1))
 			ob_log(strcmp(j->status, "succeeded") == 0 ? OB_LOG_INFO : OB_LOG_WARNING, "run %llu: %s: %s",
 			       j->id, j->status, ob_db_cell(r, 0, 1));
+		/* A run that ended otherwise has no run_files rows: what its
+		 * worker wrote before it was killed or gave up goes too. */
+		if (strcmp(j->status, "succeeded") != 0 && strcmp(j->status, "running") != 0 &&
+		    strcmp(j->status, "queued") != 0 && j->state_dir)
+			ob_run_remove_files(j->state_dir, j->id);
 	} else
 		j->status = ob_xstrdup(status ? status : "failed");
 	ob_db_rows_free(r);
@@ -239,13 +247,20 @@ void ob_server_maybe_exit(struct ob_server *srv)
 		event_base_loopbreak(srv->base);
 }
 
+static void inventory_step(struct ob_server *srv, int timed_out);
+
 void ob_server_reap(struct ob_server *srv)
 {
 	int status;
 	pid_t pid;
 
-	/* Only our workers: waitpid(-1) would also take the managed mariadbd or
-	 * the database thread's helpers, which wait for their own. */
+	/* Only our workers, the managed mariadbd (through db_server.c, which
+	 * the thread waiting for it shares) and the plugin inventory:
+	 * waitpid(-1) would also take the database thread's helpers, which wait
+	 * for their own. */
+	ob_dbserver_reap();
+	if (srv->inv)
+		inventory_step(srv, 0);
 	for (struct ob_job **p = &srv->jobs; *p;) {
 		struct ob_job *j = *p;
 		if (j->pid <= 0 || (pid = waitpid(j->pid, &status, WNOHANG)) != j->pid) {
@@ -558,25 +573,11 @@ static void snapshot_config(struct ob_server *srv)
 	free(tmp);
 }
 
-int ob_server_configure(struct ob_server *srv)
+/* Sets the schedules of srv->cfg's reports that have a plugin. */
+static void sched_set(struct ob_server *srv)
 {
 	struct ob_err err = {{0}};
-	struct ob_plugin_set set;
 
-	snapshot_config(srv);
-	/* In a process of its own: a plugin that crashes or hangs while it
-	 * loads is refused, not fatal. */
-	if (ob_plugins_inventory(srv->self_exe, srv->cfg->plugin_dir, &set, &err) < 0) {
-		ob_log(OB_LOG_ERR, "%s", err.msg);
-		memset(&set, 0, sizeof(set));
-	}
-	srv->m.plugin_failures_total += set.failures;
-	ob_plugins_free(&srv->plugins);
-	srv->plugins = set;
-	for (size_t i = 0; i < srv->cfg->nreports; i++)
-		if (!ob_plugins_find(&srv->plugins, srv->cfg->reports[i].name))
-			ob_log(OB_LOG_WARNING, "config %s: /reports/%s: no such plugin in %s; it will not run",
-			       srv->cfg->path, srv->cfg->reports[i].name, srv->cfg->plugin_dir);
 	sched_clear(srv);
 	srv->sched = ob_xcalloc(srv->cfg->nreports + 1, sizeof(*srv->sched));
 	for (size_t i = 0; i < srv->cfg->nreports; i++) {
@@ -596,7 +597,163 @@ int ob_server_configure(struct ob_server *srv)
 		ob_cron_format_time(s->next, when, sizeof(when));
 		ob_info("schedule %s: \"%s\", next at %s", s->report, r->schedule, when);
 	}
+}
+
+/* The plugins are in (or could not be read: those in force stay): the
+ * schedules follow them, and the first time missed fires are caught up. */
+static void plugins_applied(struct ob_server *srv)
+{
+	int first = !srv->plugins_ready;
+
+	srv->plugins_ready = 1;
+	ob_info("plugins: %zu loaded, %zu refused from %s", srv->plugins.n, srv->plugins.failures,
+		srv->cfg->plugin_dir);
+	for (size_t i = 0; i < srv->cfg->nreports; i++)
+		if (!ob_plugins_find(&srv->plugins, srv->cfg->reports[i].name))
+			ob_log(OB_LOG_WARNING, "config %s: /reports/%s: no such plugin in %s; it will not run",
+			       srv->cfg->path, srv->cfg->reports[i].name, srv->cfg->plugin_dir);
+	if (!srv->stopping) {
+		sched_set(srv);
+		if (first)
+			ob_server_catch_up(srv);
+	}
+	if (srv->inv_after_hup)
+		ob_log(OB_LOG_NOTICE, "overblikd: SIGHUP: configuration %s and %zu plugin%s loaded", srv->cfg->path,
+		       srv->plugins.n, srv->plugins.n == 1 ? "" : "s");
+	srv->inv_after_hup = 0;
+}
+
+/* The inventory is over: its plugin set replaces the one in force. */
+static void inventory_done(struct ob_server *srv)
+{
+	struct ob_err err = {{0}};
+	struct ob_plugin_set set;
+
+	if (ob_inventory_finish(srv->inv, &set, &err) < 0)
+		ob_log(OB_LOG_ERR, "%s%s", err.msg, srv->plugins_ready ? "; the plugins read before stay in force" : "");
+	else {
+		srv->m.plugin_failures_total += set.failures;
+		ob_plugins_free(&srv->plugins);
+		srv->plugins = set;
+	}
+	srv->inv = NULL;
+	plugins_applied(srv);
+}
+
+static void inventory_unwatch(struct ob_server *srv)
+{
+	if (srv->inv_read) {
+		event_free(srv->inv_read);
+		srv->inv_read = NULL;
+	}
+}
+
+static void on_inventory_read(evutil_socket_t fd, short what, void *arg);
+
+/* Watches the round under way: its pipe, and its timer from now. */
+static void inventory_watch(struct ob_server *srv)
+{
+	struct timeval tv = {OB_INVENTORY_TIMEOUT, 0};
+
+	inventory_unwatch(srv);
+	if (ob_inventory_fd(srv->inv) >= 0) {
+		srv->inv_read = event_new(srv->base, ob_inventory_fd(srv->inv), EV_READ | EV_PERSIST, on_inventory_read, srv);
+		event_add(srv->inv_read, NULL);
+	}
+	evtimer_add(srv->inv_timer, &tv);
+}
+
+/* The round's process ended (SIGCHLD) or hangs (timed_out). */
+static void inventory_step(struct ob_server *srv, int timed_out)
+{
+	if (!timed_out && ob_inventory_pid(srv->inv) > 0) {
+		siginfo_t si;
+		memset(&si, 0, sizeof(si));
+		if (waitid(P_PID, (id_t)ob_inventory_pid(srv->inv), &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+		    si.si_pid == 0)
+			return; /* still at work: keep watching */
+	}
+	inventory_unwatch(srv); /* before poll closes its pipe */
+	if (ob_inventory_poll(srv->inv, timed_out) == 1) {
+		evtimer_del(srv->inv_timer);
+		inventory_done(srv);
+	} else
+		inventory_watch(srv); /* the next round, without the file that ended this one */
+}
+
+static void on_inventory_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct ob_server *srv = arg;
+	int r = ob_inventory_read(srv->inv);
+	struct timeval tv = {OB_INVENTORY_TIMEOUT, 0};
+
+	if (r == 1)
+		evtimer_add(srv->inv_timer, &tv); /* progress: the next file has its full time */
+	else if (r < 0)
+		inventory_unwatch(srv); /* the end: SIGCHLD finishes the round */
+}
+
+static void on_inventory_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct ob_server *srv = arg;
+	if (srv->inv)
+		inventory_step(srv, 1);
+}
+
+void ob_server_stop_inventory(struct ob_server *srv)
+{
+	inventory_unwatch(srv);
+	if (srv->inv_timer) {
+		event_free(srv->inv_timer);
+		srv->inv_timer = NULL;
+	}
+	ob_inventory_cancel(srv->inv);
+	srv->inv = NULL;
+}
+
+int ob_server_configure(struct ob_server *srv, int after_hup)
+{
+	struct ob_err err = {{0}};
+
+	snapshot_config(srv);
+	if (srv->inv) {
+		ob_log(OB_LOG_NOTICE, "plugins: the inventory under way is dropped for the new configuration's");
+		inventory_unwatch(srv);
+		ob_inventory_cancel(srv->inv);
+		srv->inv = NULL;
+	}
+	if (srv->inv_timer == NULL)
+		srv->inv_timer = evtimer_new(srv->base, on_inventory_timeout, srv);
+	srv->inv_after_hup = after_hup;
+	/* In a process of its own, watched by the loop: a plugin that
+	 * crashes, exits or hangs while it loads is refused, not fatal, and
+	 * requests are answered meanwhile (the old plugins serve until then). */
+	srv->inv = ob_inventory_start(srv->self_exe, srv->cfg->plugin_dir, &err);
+	if (srv->inv == NULL) {
+		ob_log(OB_LOG_ERR, "%s%s", err.msg, srv->plugins_ready ? "; the plugins read before stay in force" : "");
+		plugins_applied(srv);
+		return -1;
+	}
+	inventory_watch(srv);
 	return 0;
+}
+
+static void config_release(void *arg)
+{
+	ob_config_free(arg);
+}
+
+void ob_server_set_config(struct ob_server *srv, struct ob_config *cfg)
+{
+	struct ob_config *old = srv->cfg;
+
+	__atomic_store_n(&srv->cfg, cfg, __ATOMIC_RELEASE);
+	/* Jobs queued before may have taken the old pointer (an outbox retry
+	 * reads mail.max_age): it is freed after them, in queue order. */
+	if (srv->dbq)
+		ob_dbq_submit(srv->dbq, NULL, config_release, old);
+	else
+		ob_config_free(old);
 }
 
 /* ---- health ---- */
@@ -612,7 +769,10 @@ static void health_work(struct ob_db *db, void *arg)
 	struct health *h = arg;
 	struct ob_err err = {{0}};
 	struct ob_db_rows *r = NULL;
+	char *in;
 	h->ok = ob_db_query(db, "SELECT 1", NULL, 0, &r, &err) == 0;
+	if ((in = strstr(err.msg, " (in: ")) != NULL) /* /healthz shows it: no SQL */
+		*in = '\0';
 	snprintf(h->error, sizeof(h->error), "%s", h->ok ? "" : err.msg);
 	ob_db_rows_free(r);
 }
@@ -628,6 +788,53 @@ static void health_done(void *arg)
 	h->srv->db_checked = time(NULL);
 	h->srv->health_pending = 0;
 	free(h);
+}
+
+struct db_state {
+	struct ob_server *srv;
+	int up;
+	char why[1024];
+};
+
+static void db_state_done(void *arg)
+{
+	struct db_state *d = arg;
+	struct ob_server *srv = d->srv;
+
+	if (d->up != srv->db_ok || !d->up)
+		ob_log(d->up ? OB_LOG_NOTICE : OB_LOG_ERR, "health: database %s%s%s", d->up ? "reachable again" : "down",
+		       d->up ? "" : ": ", d->why);
+	srv->db_ok = d->up;
+	snprintf(srv->db_error, sizeof(srv->db_error), "%s", d->why);
+	srv->db_checked = time(NULL);
+	free(d);
+}
+
+void ob_server_db_watch(void *arg, int up, const char *why)
+{
+	struct ob_server *srv = arg;
+	struct db_state *d = ob_xcalloc(1, sizeof(*d));
+
+	d->srv = srv;
+	d->up = up;
+	snprintf(d->why, sizeof(d->why), "%s", why ? why : "");
+	ob_dbq_post(srv->dbq, db_state_done, d);
+}
+
+const char *ob_server_health(const struct ob_server *srv, int db_ok, const char **reason)
+{
+	*reason = NULL;
+	if (srv->stopping)
+		return "stopping";
+	if (!db_ok) {
+		*reason = srv->db_ok ? "the last database check is over 30 s old (stuck?)" : srv->db_error;
+		return "degraded";
+	}
+	if (!srv->plugins_ready) {
+		*reason = "the plugins are being read (see the log)";
+		return "starting";
+	}
+	return "ok";
 }
 
 void ob_server_check_db(struct ob_server *srv)

@@ -27,6 +27,7 @@ struct ob_job {
 	pid_t pid;            /* 0 while queued */
 	int timed_out;
 	int stopped;          /* killed at shutdown after the grace period */
+	char *state_dir;      /* of the configuration it started under: its files */
 	struct timespec started;
 	struct event *timer;
 	struct ob_server *srv;
@@ -72,6 +73,11 @@ struct ob_server {
 	char runner[300];
 	time_t started_at;
 	struct ob_plugin_set plugins;
+	struct ob_inventory *inv;     /* the plugin inventory under way, or NULL */
+	struct event *inv_read;       /* its pipe */
+	struct event *inv_timer;      /* no line for OB_INVENTORY_TIMEOUT s: the plugin loading hangs */
+	int plugins_ready;            /* the first inventory is done */
+	int inv_after_hup;            /* the inventory under way is a SIGHUP's */
 	struct ob_dbq *dbq;
 	struct ob_job *jobs;          /* queued and running, in the order queued */
 	int nrunning;
@@ -103,8 +109,25 @@ struct ob_server {
  * process group of its own that dies with overblikd; an exec failure exits
  * fail_code. Returns its pid, or -1 (errno) when fork fails. */
 pid_t ob_server_spawn(struct ob_server *srv, const char *mode, const char *arg, int fail_code);
-/* Loads plugins and sets the schedules from srv->cfg (also on SIGHUP). */
-int ob_server_configure(struct ob_server *srv);
+/* Applies srv->cfg (at start and on SIGHUP): writes the workers' copy
+ * and starts the plugin inventory in a process of its own, off the loop;
+ * when it is done the new plugin set replaces the old and the schedules are
+ * set (and, the first time, missed fires caught up). An inventory under way
+ * is dropped for the new one. after_hup: log the reload when done. */
+int ob_server_configure(struct ob_server *srv, int after_hup);
+/* Makes cfg (loaded and checked, now owned by srv) the configuration in
+ * force. The old one is freed only once every database job queued before
+ * has run: such a job may still read it (use-after-free otherwise). */
+void ob_server_set_config(struct ob_server *srv, struct ob_config *cfg);
+/* Stops the plugin inventory under way, if any (at exit). */
+void ob_server_stop_inventory(struct ob_server *srv);
+/* The database thread's watch (ob_db_set_watch, arg = srv): a lost
+ * connection shows on /healthz at once, while the server is started anew. */
+void ob_server_db_watch(void *arg, int up, const char *why);
+/* /healthz's status: "ok"; "starting" while the first plugin inventory
+ * runs; "degraded" when the database check failed (db_ok 0); "stopping".
+ * *reason says why when it is not ok (borrowed from srv). */
+const char *ob_server_health(const struct ob_server *srv, int db_ok, const char **reason);
 /* Queues run id of report (already a row in the database) and starts what can start. */
 void ob_server_enqueue(struct ob_server *srv, unsigned long long id, const char *report);
 /* Records a run that will not start here (overblikd is stopping) as failed. */

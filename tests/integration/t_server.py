@@ -390,6 +390,11 @@ def part4_abi_refused(c):
        "/metrics: ctor_crash.so, whose constructor crashes, is refused for crashing the loader; overblikd lives",
        text)
     ok(any("ctor_crash.so refused" in l for l in srv.log().splitlines()), "the log names ctor_crash.so refused")
+    # The inventory is taken again without ctor_crash.so: each file is still logged once.
+    log = srv.log()
+    counts = {f: len(re.findall(r"plugins: loaded " + f + " ", log)) for f in FIXTURE_PLUGINS}
+    counts.update({f + ".so": len(re.findall("/" + f + r"\.so refused", log)) for f in ("abi_future", "ctor_crash")})
+    eq(counts, {k: 1 for k in counts}, "the log names each plugin loaded or refused once", log)
     eq(m.get("overblik_plugins_loaded"), 6.0, "/metrics: overblik_plugins_loaded 6")
     ok(re.search(r'^overblik_plugin_refused\{file="abi_future\.so",reason="[^"\n]*ABI 2[^\n]*"\} 1$', text, re.M),
        "/metrics: an overblik_plugin_refused line names abi_future.so and why", text)
