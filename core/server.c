@@ -827,7 +827,9 @@ const char *ob_server_health(const struct ob_server *srv, int db_ok, const char 
 	if (srv->stopping)
 		return "stopping";
 	if (!db_ok) {
-		*reason = srv->db_ok ? "the last database check is over 30 s old (stuck?)" : srv->db_error;
+		/* Not srv->db_error: it may hold SQL, and /healthz needs no token. */
+		*reason = srv->db_ok ? "the last database check is over 30 s old (stuck?)"
+				     : "the database cannot be reached; the server log has the details";
 		return "degraded";
 	}
 	if (!srv->plugins_ready) {
