@@ -44,13 +44,15 @@ static void where(const char *t, size_t off, long *line, long *col)
 	*col = c;
 }
 
-static int fail(struct scan *s, size_t off, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(struct scan *s, size_t off, const char *fmt, ...)
+static int failc(struct scan *s, enum ob_json_code code, size_t off, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int failc(struct scan *s, enum ob_json_code code, size_t off, const char *fmt, ...)
 {
 	va_list ap;
 
 	if (s->e->what[0])
 		return -1;
+	s->e->code = code;
 	s->e->offset = off;
 	where(s->t, off, &s->e->line, &s->e->col);
 	va_start(ap, fmt);
@@ -58,6 +60,8 @@ static int fail(struct scan *s, size_t off, const char *fmt, ...)
 	va_end(ap);
 	return -1;
 }
+
+#define fail(s, off, ...) failc(s, OB_JSON_E_SYNTAX, off, __VA_ARGS__)
 
 static void skip_ws(struct scan *s)
 {
@@ -145,7 +149,7 @@ static int string(struct scan *s, struct key *key)
 		if (c == '"')
 			break;
 		if (c < 0x20)
-			return fail(s, s->i, c == 0 ? "NUL byte in a string" : "control character 0x%02X in a string "
+			return failc(s, c == 0 ? OB_JSON_E_NUL : OB_JSON_E_CONTROL, s->i, c == 0 ? "NUL byte in a string" : "control character 0x%02X in a string "
 							   "(write it as \\u00%02X)", c, c);
 		if (c == '\\') {
 			escaped = 1;
@@ -158,17 +162,17 @@ static int string(struct scan *s, struct key *key)
 					return fail(s, s->i, "\\u needs four hex digits");
 				if (v == 0) {
 					if (!(s->flags & OB_JSON_MARK_NUL))
-						return fail(s, s->i, "\\u0000 (NUL) in a string");
+						return failc(s, OB_JSON_E_NUL, s->i, "\\u0000 (NUL) in a string");
 					memcpy(s->t + s->i, "\xC0\x80\xC0\x80\xC0\x80", 6);
 					s->i += 6;
 					continue;
 				}
 				if (v >= 0xDC00 && v <= 0xDFFF)
-					return fail(s, s->i, "\\u%04X: a lone UTF-16 low surrogate", v);
+					return failc(s, OB_JSON_E_SURROGATE, s->i, "\\u%04X: a lone UTF-16 low surrogate", v);
 				if (v >= 0xD800 && v <= 0xDBFF) {
 					if (s->i + 12 > s->n || s->t[s->i + 6] != '\\' || s->t[s->i + 7] != 'u' ||
 					    hex4(s->t + s->i + 8, &lo) < 0 || lo < 0xDC00 || lo > 0xDFFF)
-						return fail(s, s->i, "\\u%04X: a UTF-16 high surrogate without its low half",
+						return failc(s, OB_JSON_E_SURROGATE, s->i, "\\u%04X: a UTF-16 high surrogate without its low half",
 							    v);
 					s->i += 12;
 				} else
@@ -187,7 +191,7 @@ static int string(struct scan *s, struct key *key)
 		size_t l = utf8_seq((const unsigned char *)s->t + s->i, s->n - s->i);
 		if (l == 0) {
 			if (!(s->flags & OB_JSON_LAX_UTF8))
-				return fail(s, s->i, "byte 0x%02X in a string is not UTF-8", c);
+				return failc(s, OB_JSON_E_UTF8, s->i, "byte 0x%02X in a string is not UTF-8", c);
 			l = 1;
 		}
 		s->i += l;
@@ -272,7 +276,7 @@ static int number(struct scan *s)
 	if (copy != small)
 		free(copy);
 	if (isinf(d))
-		return fail(s, start, "number %.*s%s is out of range", (int)(len > 24 ? 24 : len), s->t + start,
+		return failc(s, OB_JSON_E_RANGE, start, "number %.*s%s is out of range", (int)(len > 24 ? 24 : len), s->t + start,
 			    len > 24 ? "..." : "");
 	return 0;
 }
@@ -322,7 +326,9 @@ static int check_keys(struct scan *s, size_t base)
 		long l, c;
 		ob_json_quote_for_message(dup->s, dup->len, 60, name, sizeof(name));
 		where(s->t, first->off, &l, &c);
-		rc = fail(s, dup->off, "duplicate key \"%s\" (first at line %ld, column %ld)", name, l, c);
+		if (!s->e->what[0])
+			s->e->first_offset = first->off;
+		rc = failc(s, OB_JSON_E_DUPLICATE, dup->off, "duplicate key \"%s\" (first at line %ld, column %ld)", name, l, c);
 	}
 	for (size_t j = base; j < s->nkeys; j++)
 		free(s->keys[j].owned);
@@ -340,7 +346,7 @@ static int value(struct scan *s, unsigned depth)
 		size_t open = s->i, base = s->nkeys;
 		char close = c == '{' ? '}' : ']';
 		if (depth >= s->max_depth)
-			return fail(s, s->i, "nested deeper than %u levels", s->max_depth);
+			return failc(s, OB_JSON_E_DEPTH, s->i, "nested deeper than %u levels", s->max_depth);
 		s->i++;
 		skip_ws(s);
 		if (s->i < s->n && s->t[s->i] == close) {
@@ -421,7 +427,7 @@ cJSON *ob_json_parse(char *text, size_t len, unsigned flags, unsigned max_depth,
 		goto bad;
 	skip_ws(&s);
 	if (s.i < s.n) {
-		fail(&s, s.i, "data after the JSON value");
+		failc(&s, OB_JSON_E_TRAILING, s.i, "data after the JSON value");
 		goto bad;
 	}
 	free(s.keys);

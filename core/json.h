@@ -28,8 +28,22 @@ enum {
 	OB_JSON_MARK_NUL = 1 << 1,
 };
 
+enum ob_json_code {
+	OB_JSON_E_SYNTAX = 1, /* not JSON */
+	OB_JSON_E_TRAILING,   /* data after the value */
+	OB_JSON_E_DUPLICATE,  /* a key twice in one object: first_offset is the first */
+	OB_JSON_E_DEPTH,      /* nested deeper than max_depth */
+	OB_JSON_E_NUL,        /* "\u0000", or a raw NUL byte, in a string */
+	OB_JSON_E_CONTROL,    /* a raw control character in a string */
+	OB_JSON_E_SURROGATE,  /* a lone UTF-16 surrogate */
+	OB_JSON_E_UTF8,       /* bytes that are not UTF-8 in a string */
+	OB_JSON_E_RANGE,      /* a number past a double */
+};
+
 struct ob_json_error {
-	size_t offset;  /* byte of the problem in text */
+	enum ob_json_code code;
+	size_t offset;       /* byte of the problem in text */
+	size_t first_offset; /* OB_JSON_E_DUPLICATE: where the key was first */
 	long line, col; /* 1-based; col counts characters */
 	char what[320]; /* "duplicate key \"dry_run\" (first at line 1, column 2)" */
 };

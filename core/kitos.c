@@ -1942,11 +1942,11 @@ static int value_end(struct reader *r, size_t start, size_t *end)
 /* ------------------------------------------------------------------- parse */
 
 /* What a value that only the strict parse refuses is: a problem of one
- * object, not of the file's structure (ob_json_parse's words). */
-static int value_problem(const char *what)
+ * object, not of the file's structure. */
+static int value_problem(enum ob_json_code code)
 {
-	return strncmp(what, "control character", 17) == 0 || strncmp(what, "NUL byte", 8) == 0 ||
-	       strstr(what, "surrogate") != NULL || strstr(what, "is out of range") != NULL;
+	return code == OB_JSON_E_CONTROL || code == OB_JSON_E_NUL || code == OB_JSON_E_SURROGATE ||
+	       code == OB_JSON_E_RANGE;
 }
 
 static int hex4(const char *p, unsigned *v)
@@ -2030,7 +2030,7 @@ static int element(struct ctx *c, struct reader *r, size_t start, size_t end, un
 	root = ob_json_parse(scratch->data ? scratch->data : (char *)"", n, OB_JSON_LAX_UTF8 | OB_JSON_MARK_NUL,
 			     depth, &e);
 	if (root == NULL) {
-		if (AT(r, start) == '{' && value_problem(e.what)) {
+		if (AT(r, start) == '{' && value_problem(e.code)) {
 			ob_buf_reset(scratch);
 			ob_buf_add(scratch, r->t + (start - r->base), n);
 			skip_element(c, r, scratch->data, n, start, &e);

@@ -52,6 +52,12 @@ DEF_TEST(duplicates)
 		o += (size_t)sprintf(big + o, "\"k%d\":%d,", i, i);
 	o += (size_t)sprintf(big + o, "\"k17\":1}");
 	EXPECT_CONTAINS("duplicate key \"k17\" (first at line 1, column ", parse(big, o, 0, 0));
+	struct ob_json_error e;
+	char dup[] = "{\"a\": 1, \"b\": 2, \"a\": 3}";
+	OK(ob_json_parse(dup, strlen(dup), 0, 0, &e) == NULL);
+	EXPECT_EQ_INT(OB_JSON_E_DUPLICATE, e.code);
+	EXPECT_EQ_INT(1, e.first_offset);
+	EXPECT_EQ_INT(17, e.offset);
 }
 
 DEF_TEST(trailing_and_syntax)
