@@ -618,6 +618,14 @@ int ob_db_begin(struct ob_db *db, struct ob_err *err)
 	return 0;
 }
 
+int ob_db_begin_read_only(struct ob_db *db, struct ob_err *err)
+{
+	if (ob_db_exec(db, "START TRANSACTION READ ONLY, WITH CONSISTENT SNAPSHOT", NULL, 0, NULL, err) < 0)
+		return -1;
+	db->in_tx = 1;
+	return 0;
+}
+
 int ob_db_commit(struct ob_db *db, struct ob_err *err)
 {
 	int rc = exec_once(db, "COMMIT", NULL, 0, NULL, err);

@@ -103,6 +103,9 @@ int ob_db_exec_script(struct ob_db *db, const char *sql, struct ob_err *err);
 unsigned long long ob_db_insert_id(struct ob_db *db);
 
 int ob_db_begin(struct ob_db *db, struct ob_err *err);
+/* A transaction that cannot write (the server refuses every change in it)
+ * and reads one snapshot: what a plugin's queries run in. */
+int ob_db_begin_read_only(struct ob_db *db, struct ob_err *err);
 int ob_db_commit(struct ob_db *db, struct ob_err *err);
 int ob_db_rollback(struct ob_db *db);
 

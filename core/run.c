@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <cjson/cJSON.h>
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -177,9 +179,43 @@ static void api_log(struct ob_ctx *c, int level, const char *fmt, ...)
 	ob_log(level, "plugin %s: run %llu: %s", rc->report, rc->id, msg);
 }
 
+/* Whether sql only reads: a plugin's queries run in a read-only
+ * transaction (the server refuses any change), and are single prepared
+ * statements that start with SELECT or WITH, so none can end that
+ * transaction, call a procedure or set a variable first. What a SELECT can
+ * still reach outside the tables, the database server's files, is
+ * refused by name. On refusal, why names the reason. */
+static int read_only_sql(const char *sql, const char **why)
+{
+	const char *p = sql;
+	size_t n;
+
+	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == '(')
+		p++;
+	n = strncasecmp(p, "SELECT", 6) == 0 ? 6 : strncasecmp(p, "WITH", 4) == 0 ? 4 : 0;
+	if (n == 0 || isalnum((unsigned char)p[n]) || p[n] == '_') {
+		*why = "a plugin's query must start with SELECT or WITH (plugins only read)";
+		return 0;
+	}
+	for (p = sql; *p; p++) {
+		static const char *const files[] = {"OUTFILE", "DUMPFILE", "LOAD_FILE"};
+		if (p > sql && (isalnum((unsigned char)p[-1]) || p[-1] == '_'))
+			continue;
+		for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+			size_t l = strlen(files[i]);
+			if (strncasecmp(p, files[i], l) == 0 && !isalnum((unsigned char)p[l]) && p[l] != '_') {
+				*why = "a plugin's query may not read or write the database server's files";
+				return 0;
+			}
+		}
+	}
+	return 1;
+}
+
 static int api_query(struct ob_ctx *c, const char *sql, const char *const *params, size_t n,
 		     struct ob_rows **out)
 {
+	const char *why;
 	struct run_ctx *rc = RC(c);
 	struct ob_db_param *p = ob_xcalloc(n ? n : 1, sizeof(*p));
 	struct ob_err err = {{0}};
@@ -189,6 +225,11 @@ static int api_query(struct ob_ctx *c, const char *sql, const char *const *param
 
 	if (sql == NULL || out == NULL || rc->db == NULL) {
 		free(p);
+		return -1;
+	}
+	if (!read_only_sql(sql, &why)) {
+		free(p);
+		api_log(c, OB_PLOG_ERR, "query refused: %s: %.80s", why, sql);
 		return -1;
 	}
 	for (size_t i = 0; i < n; i++)
@@ -777,13 +818,20 @@ int ob_run_execute(const struct ob_config *cfg, unsigned long long id)
 	have_plugin = 1;
 	ob_info("run %llu: %s %s as of %s%s%s", id, plugin.name, plugin.version, rc.as_of,
 		rc.org_name ? " for " : "", rc.org_name ? rc.org_name : "");
-	prc = 0;
-	if (plugin.desc->size >= offsetof(struct ob_plugin, init) + sizeof(plugin.desc->init) && plugin.desc->init)
+	/* The plugin reads one snapshot of the portfolio and cannot change it. */
+	prc = ob_db_begin_read_only(rc.db, &err);
+	if (prc < 0) {
+		snprintf(rc.error, sizeof(rc.error), "%s", err.msg);
+		ob_err_clear(&err);
+	}
+	if (prc == 0 && plugin.desc->size >= offsetof(struct ob_plugin, init) + sizeof(plugin.desc->init) &&
+	    plugin.desc->init)
 		prc = plugin.desc->init(&rc.pub, &state);
 	if (prc == 0)
 		prc = plugin.desc->run(&rc.pub, state);
 	if (plugin.desc->size >= offsetof(struct ob_plugin, fini) + sizeof(plugin.desc->fini) && plugin.desc->fini)
 		plugin.desc->fini(state);
+	ob_db_rollback(rc.db); /* nothing to keep: it could not write */
 	dir = ob_xasprintf("%s/runs/%llu", cfg->state_dir, id);
 	if (rc.have_doc && prc == 0) {
 		char *text = cJSON_Print(rc.doc.root);
