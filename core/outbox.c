@@ -37,8 +37,20 @@ static const char *const role_titles[OB_MAIL_NROLES] = {
 
 /* ---- composing ---- */
 
+/* An item is deduped per recipient: (organisation, rcpt, key) is unique
+ * among the items that count as mailed (migration 004). rcpt is whom the
+ * item is for: "owner:ID" for an owner, the person (not the address: a
+ * changed address does not resend, a new owner gets it); the role's name
+ * ("asg", "indkoeb", ...) for a role (not its addresses). An owner's item
+ * routed to it_support because the owner has no usable address stays the
+ * owner's, "owner:ID", under the key "no_email:KEY": IT support hears of it
+ * once per owner and key (two owners without an address on one contract
+ * are two findings), and the owner's own KEY stays free, so the owner gets
+ * the item once the address is fixed. A plugin's own notice to it_support
+ * is for "it_support". */
 struct item {
 	const cJSON *notice;  /* {recipient, dedupe_key, template, kv} */
+	const char *rcpt;     /* whom it is deduped for (see above) */
 	char *key;            /* the dedupe key used: the notice's, or "no_email:" + it */
 	long long owner;      /* no_email: the owner */
 	const char *owner_name;
@@ -147,6 +159,20 @@ static void random_hex(char *out, size_t n)
 		snprintf(out + 2 * i, 3, "%02x", rnd[i]);
 }
 
+/* Whom a notice's item is deduped for: its recipient, an owner's id
+ * without leading zeros ("owner:012" is "owner:12": one person, one digest,
+ * one key; migration 004 writes the old rows so). */
+static char *dedupe_recipient(const char *recipient)
+{
+	if (strncmp(recipient, "owner:", 6) == 0) {
+		const char *d = recipient + 6;
+		while (d[0] == '0' && d[1] != '\0')
+			d++;
+		return ob_xasprintf("owner:%s", d);
+	}
+	return ob_xstrdup(recipient);
+}
+
 static void message_id(struct compose *c, char *out, size_t n)
 {
 	char rnd[13];
@@ -189,9 +215,10 @@ static int compose_one(struct compose *c, const char *kind, const char *recipien
 	}
 	for (size_t i = 0; i < nitems; i++) {
 		char *kv = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(items[i].notice, "kv"));
-		struct ob_db_param p[7] = {ob_p_int((long long)id),
+		struct ob_db_param p[8] = {ob_p_int((long long)id),
 					   ob_p_int((long long)i + 1),
 					   ob_p_int(run->org_id),
+					   ob_p_str(items[i].rcpt),
 					   ob_p_str(items[i].key),
 					   run->dry_run ? ob_p_null() : ob_p_str(items[i].key),
 					   ob_p_str(nstr(items[i].notice, "template")),
@@ -201,24 +228,26 @@ static int compose_one(struct compose *c, const char *kind, const char *recipien
 		if (run->dry_run) {
 			/* A dry run shows what would go out: not what went out before. */
 			struct ob_db_rows *rows = NULL;
-			struct ob_db_param q[2] = {ob_p_int(run->org_id), ob_p_str(items[i].key)};
-			r = ob_db_query(c->db, "SELECT 1 FROM outbox_items WHERE org_id = ? AND live_key = ? LIMIT 1", q, 2,
-					&rows, err);
+			struct ob_db_param q[3] = {ob_p_int(run->org_id), ob_p_str(items[i].rcpt), ob_p_str(items[i].key)};
+			r = ob_db_query(c->db,
+					"SELECT 1 FROM outbox_items WHERE org_id = ? AND dedupe_rcpt = ? AND live_key = ? LIMIT 1",
+					q, 3, &rows, err);
 			int taken = r == 0 && rows->nrows > 0;
 			ob_db_rows_free(rows);
 			if (r == 0 && !taken)
 				r = ob_db_exec(c->db,
-					       "INSERT INTO outbox_items (message, seq, org_id, dedupe_key, live_key, template, kv) "
-					       "VALUES (?, ?, ?, ?, ?, ?, ?)",
-					       p, 7, &affected, err);
+					       "INSERT INTO outbox_items (message, seq, org_id, dedupe_rcpt, dedupe_key, live_key, "
+					       "template, kv) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+					       p, 8, &affected, err);
 		} else
-			/* The unique (org_id, live_key) decides: a key another run holds
-			 * (committed, or committing: we wait for it) is not ours; 0 rows
-			 * affected then. (Not INSERT IGNORE: that would hide real errors.) */
+			/* The unique (org_id, dedupe_rcpt, live_key) decides: a key
+			 * another run holds for this recipient (committed, or committing:
+			 * we wait for it) is not ours; 0 rows affected then. (Not INSERT
+			 * IGNORE: that would hide real errors.) */
 			r = ob_db_exec(c->db,
-				       "INSERT INTO outbox_items (message, seq, org_id, dedupe_key, live_key, template, kv) "
-				       "VALUES (?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE seq = seq",
-				       p, 7, &affected, err);
+				       "INSERT INTO outbox_items (message, seq, org_id, dedupe_rcpt, dedupe_key, live_key, template, "
+				       "kv) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE seq = seq",
+				       p, 8, &affected, err);
 		cJSON_free(kv);
 		if (r < 0)
 			goto out;
@@ -423,21 +452,31 @@ int ob_outbox_compose(const struct ob_config *cfg, struct ob_db *db, const struc
 	gname = ob_xcalloc(n + 1, sizeof(char *));
 	order = ob_xcalloc(n + 1, sizeof(size_t));
 	/* One group per recipient, in the order first notified; a key twice in
-	 * one run is one item. */
+	 * one run to one recipient is one item (to two recipients: one each). */
 	size_t nitems = 0;
 	for (size_t i = 0; i < n; i++) {
 		const cJSON *nt = cJSON_GetArrayItem(run->notices, (int)i);
-		const char *key = nstr(nt, "dedupe_key"), *rcpt = nstr(nt, "recipient");
+		const char *key = nstr(nt, "dedupe_key");
+		char *rcpt = dedupe_recipient(nstr(nt, "recipient"));
+		/* A recipient has no space: "RCPT KEY" is unambiguous. */
+		char *pair = ob_xasprintf("%s %s", rcpt, key);
 		uint64_t g;
-		if (ob_map_get(&seen, key, &g))
+		int dup = ob_map_get(&seen, pair, &g);
+		if (!dup)
+			ob_map_put(&seen, pair, 1);
+		free(pair);
+		if (dup) {
+			free(rcpt);
 			continue;
-		ob_map_put(&seen, key, 1);
+		}
 		if (!ob_map_get(&groups, rcpt, &g)) {
 			g = ngroups;
-			gname[ngroups++] = (char *)rcpt;
+			gname[ngroups++] = rcpt;
 			ob_map_put(&groups, rcpt, g);
-		}
+		} else
+			free(rcpt);
 		items[nitems].notice = nt;
+		items[nitems].rcpt = gname[g];
 		items[nitems].key = ob_xstrdup(key);
 		order[nitems++] = (size_t)g;
 	}
@@ -518,6 +557,8 @@ out:
 	}
 	free(items);
 	free(noemail);
+	for (size_t g = 0; g < ngroups; g++)
+		free(gname[g]);
 	free(gname);
 	free(order);
 	free(c.pdf);
@@ -1124,7 +1165,7 @@ int ob_outbox_retry(const struct ob_config *cfg, struct ob_db *db, unsigned long
 			}
 			if (ob_db_query(db,
 					"SELECT MIN(o.message) FROM outbox_items o JOIN outbox_items d ON d.org_id = o.org_id "
-					"AND d.dedupe_key = o.live_key WHERE d.message = ?",
+					"AND d.dedupe_rcpt = o.dedupe_rcpt AND d.dedupe_key = o.live_key WHERE d.message = ?",
 					p, 1, &h, err) == 0 && h->nrows && ob_db_cell(h, 0, 0))
 				ob_err_set(err, "outbox %llu: its items went out again with outbox %s; retrying it would "
 						"send them twice",
@@ -1276,7 +1317,9 @@ int ob_outbox_show(struct ob_db *db, unsigned long long id, int with_mime, cJSON
 	}
 	ob_db_rows_free(r);
 	r = NULL;
-	if (ob_db_query(db, "SELECT dedupe_key, template, kv, live_key IS NOT NULL FROM outbox_items WHERE message = ? ORDER BY seq",
+	if (ob_db_query(db,
+			"SELECT dedupe_key, template, kv, live_key IS NOT NULL, dedupe_rcpt FROM outbox_items WHERE message = ? "
+			"ORDER BY seq",
 			p, 1, &r, err) < 0) {
 		cJSON_Delete(o);
 		goto out;
@@ -1285,6 +1328,7 @@ int ob_outbox_show(struct ob_db *db, unsigned long long id, int with_mime, cJSON
 	for (size_t i = 0; i < r->nrows; i++) {
 		cJSON *x = cJSON_CreateObject(), *kv = cJSON_Parse(ob_db_cell(r, i, 2));
 		add_cell(x, "dedupe_key", ob_db_cell(r, i, 0), 0);
+		add_cell(x, "dedupe_recipient", ob_db_cell(r, i, 4), 0);
 		add_cell(x, "template", ob_db_cell(r, i, 1), 0);
 		cJSON_AddItemToObject(x, "values", kv ? kv : cJSON_CreateObject());
 		cJSON_AddBoolToObject(x, "holds_key", atoi(ob_db_cell(r, i, 3)) != 0);

@@ -1,8 +1,10 @@
 /* outbox.h - the durable outbox: a run's notices become one digest per
  * recipient, written with the run (outbox_compose), and a delivery pass
  * sends what is due, by SMTP or as .eml files, with retries and backoff
- * (outbox_deliver). Both live in MariaDB (migration 003): nothing is lost
- * when overblikd or the SMTP server goes down. */
+ * (outbox_deliver). Both live in MariaDB (migrations 003, 004): nothing is
+ * lost when overblikd or the SMTP server goes down. An item goes to each
+ * recipient once, ever: (organisation, recipient, dedupe key) is unique
+ * (outbox.c says what "recipient" is for owners, roles and it_support). */
 #ifndef OB_OUTBOX_H
 #define OB_OUTBOX_H
 
@@ -28,7 +30,7 @@ struct ob_outbox_run {
 struct ob_outbox_composed {
 	unsigned messages;            /* written */
 	unsigned items;               /* in them */
-	unsigned skipped;             /* items mailed before (their dedupe key is taken) */
+	unsigned skipped;             /* items mailed before (their key is taken for that recipient) */
 	unsigned no_email;            /* items of owners without a usable address (to it_support) */
 };
 

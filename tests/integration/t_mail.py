@@ -99,6 +99,10 @@ def seed(env, owners, systems_per_owner=1, extra_sql=""):
     r = env.run("migrate")
     if r.returncode != 0:
         raise RuntimeError(r.stderr)
+    env.sql("; ".join(portfolio_sql(owners, systems_per_owner, extra_sql)))
+
+
+def portfolio_sql(owners, systems_per_owner=1, extra_sql=""):
     sql = [f"INSERT INTO organisations (id, kitos_uuid, cvr, name) VALUES (1, UUID(), '29189919', '{ORG}')"]
     names = ["Åse Ørum", "Søren Bæk", "Jens Ærø", "Mette Hansen", "Bjørn Sønderby"]
     people, systems = [], []
@@ -110,7 +114,7 @@ def seed(env, owners, systems_per_owner=1, extra_sql=""):
     sql.append("INSERT INTO systems (org_id, kitos_uuid, name, owner_id) VALUES " + ", ".join(systems))
     if extra_sql:
         sql.append(extra_sql)
-    env.sql("; ".join(sql))
+    return sql
 
 
 def mail_config(port, smtp=None, **mail):
@@ -721,7 +725,152 @@ def test_maildir_default_and_dry_run():
         eq(env.scalar("SELECT status FROM runs ORDER BY id DESC LIMIT 1"), "failed", "the run is recorded failed")
 
 
+# ---- dedupe per recipient (issue 10) ----
+
+def shared_run(env, key, shared, *more):
+    """notify with only the shared notice: key KEY to each of SHARED."""
+    r = env.run("run", "notify", "--as-of", AS_OF, "--param", "limit=0", "--param", f"key={key}",
+                "--param", f"shared={shared}", *more)
+    if r.returncode != 0:
+        raise RuntimeError(r.stdout + r.stderr)
+    return r
+
+
+def holders(env, key):
+    """The recipients of the messages holding KEY (notify's shared key), in order."""
+    return [x[0] for x in env.sql(
+        "SELECT o.recipient FROM outbox o JOIN outbox_items i ON i.message = o.id "
+        f"WHERE i.live_key = 'notify:shared:{key}' ORDER BY o.id")]
+
+
+def test_dedupe_per_recipient():
+    """One key notified to two owners and a role reaches each of them once;
+    a second run sends it to none again; an owner added later gets it; two
+    owners without an address are two findings for IT support, once."""
+    with Env("mail-dedupe") as env:
+        extra = ("INSERT INTO people (id, org_id, kitos_uuid, name, email) VALUES "
+                 "(60, 1, UUID(), 'Uden Adresse', NULL), (61, 1, UUID(), 'Heller Ingen', 'ikke-en-adresse')")
+        seed(env, owners=2, extra_sql=extra)
+        write_config(env.config, env, mail_config(free_port()))
+
+        shared_run(env, "K", "owner:1,owner:2,asg")
+        eq(holders(env, "K"), ["owner:1", "owner:2", "asg"],
+           "one run: the key shared by two owners and ASG goes to each of them")
+        eq(env.sql("SELECT recipient, items FROM outbox ORDER BY id"),
+           [["owner:1", "1"], ["owner:2", "1"], ["asg", "1"]], "one message each, with the one item")
+        r = shared_run(env, "K", "owner:2,owner:1,asg")
+        eq(holders(env, "K"), ["owner:1", "owner:2", "asg"], "a second run: none of them gets it again")
+        eq(env.scalar("SELECT COUNT(*) FROM outbox"), "3", "the second run makes no message")
+        ok("3 items mailed before" in r.stderr, "and says its 3 items were mailed before", r.stderr)
+
+        env.sql("INSERT INTO people (id, org_id, kitos_uuid, name, email) VALUES (3, 1, UUID(), 'Ny Ejer', "
+                "'ejer3@nvk.dk'); INSERT INTO systems (org_id, kitos_uuid, name, owner_id) VALUES "
+                "(1, UUID(), 'Nyt system', 3)")
+        shared_run(env, "K", "owner:01,owner:2,owner:3")
+        eq(holders(env, "K"), ["owner:1", "owner:2", "asg", "owner:3"],
+           "an owner added later gets it; owner:01 is owner 1, who had it")
+
+        # Owners without a usable address: each is a finding, once.
+        shared_run(env, "N", "owner:60,owner:61,owner:1")
+        rows = env.sql("SELECT o.recipient, i.dedupe_rcpt, i.live_key FROM outbox o "
+                       "JOIN outbox_items i ON i.message = o.id WHERE i.dedupe_key LIKE '%notify:shared:N' "
+                       "ORDER BY o.id, i.seq")
+        eq(rows, [["owner:1", "owner:1", "notify:shared:N"],
+                  ["it_support", "owner:60", "no_email:notify:shared:N"],
+                  ["it_support", "owner:61", "no_email:notify:shared:N"]],
+           "IT support gets one finding per owner without an address, deduped for that owner")
+        before = env.scalar("SELECT MAX(id) FROM outbox")
+        shared_run(env, "N", "owner:61,owner:60,owner:1")
+        eq(env.scalar("SELECT MAX(id) FROM outbox"), before, "again: IT support hears of neither a second time")
+        env.sql("UPDATE people SET email = 'ejer60@nvk.dk' WHERE id = 60")
+        shared_run(env, "N", "owner:60,owner:61")
+        eq(env.sql(f"SELECT recipient, items FROM outbox WHERE id > {before} ORDER BY id"), [["owner:60", "1"]],
+           "with an address, the owner gets the item itself; IT support nothing")
+
+        # What arrives: each address once per key.
+        r = env.run("outbox", "flush")
+        ok(r.returncode == 0, "flush writes the messages", r.stdout + r.stderr)
+        got = {}
+        for f in glob.glob(os.path.join(env.state, "outbox", "new", "*.eml")):
+            m = email.message_from_bytes(open(f, "rb").read(), policy=email.policy.default)
+            for a in m["To"].addresses:
+                got[a.addr_spec] = got.get(a.addr_spec, 0) + body_text(m, "plain").count("Fælles kontrakt")
+        eq(got, {"ejer1@nvk.dk": 2, "ejer2@nvk.dk": 1, "ejer3@nvk.dk": 1, "ejer60@nvk.dk": 1,
+                 "asg1@nvk.dk": 1, "asg2@nvk.dk": 1, "it@nvk.dk": 2},
+           "the mail: each address has each key once (ejer1: K and N; IT support: N for 60 and 61)")
+
+
+def test_migration_keeps_sent():
+    """A database at schema 3 with mail sent under the old per-organisation
+    keys: migration 004 keeps each sent item deduped for the recipient it
+    went to (an item routed to IT support: for its owner); what the old keys
+    kept from a second owner now reaches that owner."""
+    with Env("mail-migrate4") as env:
+        env.start_db()  # it migrates: start again from an empty database
+        env.sql("DROP DATABASE overblik; CREATE DATABASE overblik CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+        env.sql("CREATE TABLE IF NOT EXISTS schema_migrations (version INT UNSIGNED NOT NULL PRIMARY KEY, "
+                "name VARCHAR(200) NOT NULL, applied_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP) ENGINE=InnoDB")
+        for v, name in [(1, "001_portfolio"), (2, "002_runs"), (3, "003_outbox")]:
+            with open(os.path.join(obtest.TOP_SRCDIR, "core", "sql", name + ".sql")) as f:
+                env.sql(f.read())
+            env.sql(f"INSERT INTO schema_migrations (version, name) VALUES ({v}, '{name}')")
+        extra = ("INSERT INTO people (id, org_id, kitos_uuid, name, email) VALUES (60, 1, UUID(), 'Uden Adresse', NULL)")
+        env.sql("; ".join(portfolio_sql(3, extra_sql=extra)))
+        # What 003's outbox made of two runs. Run 1: owner 60 (no address)
+        # first with key Q, so IT support got it and owner 1 (the same key)
+        # nothing; ASG its briefing. Run 2: owner 2 got Q, owner 3 not; owner
+        # 3's D died. Run 3, a dry run, held no key.
+        env.sql("""
+INSERT INTO runs (id, report, org_id, trigger_kind, as_of, params, dry_run, status) VALUES
+ (1, 'notify', 1, 'cli', '2026-08-26', '{}', 0, 'succeeded'),
+ (2, 'notify', 1, 'cli', '2026-09-26', '{}', 0, 'succeeded'),
+ (3, 'notify', 1, 'cli', '2026-10-26', '{}', 1, 'succeeded');
+INSERT INTO run_notices (run_id, seq, recipient, dedupe_key, template, kv) VALUES
+ (1, 1, 'owner:60', 'notify:shared:Q', 'notify/item', '{}'),
+ (1, 2, 'owner:1', 'notify:shared:Q', 'notify/item', '{}'),
+ (1, 3, 'asg', 'notify:briefing:asg:Q', 'notify/briefing', '{}'),
+ (2, 1, 'owner:2', 'notify:shared:Q', 'notify/item', '{}'),
+ (2, 2, 'owner:3', 'notify:shared:Q', 'notify/item', '{}'),
+ (2, 3, 'owner:3', 'notify:shared:D', 'notify/item', '{}'),
+ (3, 1, 'owner:1', 'notify:shared:Q', 'notify/item', '{}');
+INSERT INTO outbox (id, run_id, org_id, recipient, kind, message_id, mail_from, mime, items, status) VALUES
+ (1, 1, 1, 'it_support', 'no_email', 'm1@nvk.dk', 'overblik@nvk.dk', 'x', 1, 'sent'),
+ (2, 1, 1, 'asg', 'role', 'm2@nvk.dk', 'overblik@nvk.dk', 'x', 1, 'sent'),
+ (3, 2, 1, 'owner:2', 'owner', 'm3@nvk.dk', 'overblik@nvk.dk', 'x', 1, 'sent'),
+ (4, 2, 1, 'owner:3', 'owner', 'm4@nvk.dk', 'overblik@nvk.dk', 'x', 1, 'dead'),
+ (5, 3, 1, 'owner:1', 'owner', 'm5@nvk.dk', 'overblik@nvk.dk', 'x', 1, 'dry_run');
+INSERT INTO outbox_items (message, seq, org_id, dedupe_key, live_key, template, kv) VALUES
+ (1, 1, 1, 'no_email:notify:shared:Q', 'no_email:notify:shared:Q', 'notify/item', '{}'),
+ (2, 1, 1, 'notify:briefing:asg:Q', 'notify:briefing:asg:Q', 'notify/briefing', '{}'),
+ (3, 1, 1, 'notify:shared:Q', 'notify:shared:Q', 'notify/item', '{}'),
+ (4, 1, 1, 'notify:shared:D', NULL, 'notify/item', '{}'),
+ (5, 1, 1, 'notify:shared:Q', NULL, 'notify/item', '{}')""")
+        r = env.run("migrate")
+        ok(r.returncode == 0 and "004_outbox_dedupe_recipient" in r.stderr, "migrate applies 004 to schema 3",
+           r.stdout + r.stderr)
+        eq(env.sql("SELECT message, dedupe_rcpt, dedupe_key, IFNULL(live_key, '-') FROM outbox_items ORDER BY message"),
+           [["1", "owner:60", "no_email:notify:shared:Q", "no_email:notify:shared:Q"],
+            ["2", "asg", "notify:briefing:asg:Q", "notify:briefing:asg:Q"],
+            ["3", "owner:2", "notify:shared:Q", "notify:shared:Q"],
+            ["4", "owner:3", "notify:shared:D", "-"],
+            ["5", "owner:1", "notify:shared:Q", "-"]],
+           "each old item is for the recipient it went to; the routed one for its owner; keys as they were")
+        eq(env.sql("SELECT seq_in_index, column_name FROM information_schema.statistics WHERE table_schema = "
+                   "'overblik' AND table_name = 'outbox_items' AND index_name = 'uq_item_live' ORDER BY seq_in_index"),
+           [["1", "org_id"], ["2", "dedupe_rcpt"], ["3", "live_key"]], "the unique key is (org, recipient, key)")
+
+        write_config(env.config, env, mail_config(free_port()))
+        shared_run(env, "Q", "owner:60,owner:1,owner:2,owner:3", "--param", "roles=asg")
+        eq(env.sql("SELECT recipient, items FROM outbox WHERE id > 5 ORDER BY id"), [["owner:1", "1"], ["owner:3", "1"]],
+           "the same key again: owners 1 and 3, whom the old keys kept from it, get it; "
+           "owner 2, IT support (for owner 60) and ASG do not again")
+        shared_run(env, "D", "owner:3")
+        eq(env.sql("SELECT recipient, items FROM outbox WHERE id > 5 ORDER BY id"),
+           [["owner:1", "1"], ["owner:3", "1"], ["owner:3", "1"]], "the dead message's item is tried again")
+
+
 if __name__ == "__main__":
     run_tests(test_digests_over_smtp, test_smtp_down_then_up, test_connect_timeout, test_4xx_and_5xx,
               test_partial_and_keys, test_session_breakers, test_slow_server, test_starttls_and_auth,
-              test_kill_during_delivery, test_maildir_default_and_dry_run)
+              test_kill_during_delivery, test_maildir_default_and_dry_run, test_dedupe_per_recipient,
+              test_migration_keeps_sent)

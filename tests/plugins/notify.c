@@ -1,7 +1,10 @@
 /* notify.so - mail for the outbox tests: one notice per system with an
- * owner (to the owner), and one briefing per role named in the "roles"
- * parameter. Parameters: "key" (part of every dedupe key; default the
- * as_of date), "limit" (systems at most), "roles" ("asg,direktion"). */
+ * owner (to the owner), one briefing per role named in the "roles"
+ * parameter, and one shared notice, under one dedupe key, to each recipient
+ * named in "shared" (a contract covering systems of several owners).
+ * Parameters: "key" (part of every dedupe key; default the as_of date),
+ * "limit" (systems at most), "roles" ("asg,direktion"), "shared"
+ * ("owner:1,owner:2,asg"). */
 #include <overblik/plugin.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +54,17 @@ static int notify_run(struct ob_ctx *ctx, void *state)
 				return -1;
 			}
 		}
+		free(copy);
+	}
+	if (api->param(ctx, "shared")) {
+		char *copy = strdup(api->param(ctx, "shared")), *save = NULL, dedupe[256];
+		const char *kv[] = {"system", "Fælles kontrakt", "due", "31.12.2026", NULL};
+		snprintf(dedupe, sizeof(dedupe), "notify:shared:%s", key);
+		for (char *r = strtok_r(copy, ",", &save); r; r = strtok_r(NULL, ",", &save))
+			if (api->notify(ctx, &(struct ob_notice){r, dedupe, "notify/item", kv}) < 0) {
+				free(copy);
+				return -1;
+			}
 		free(copy);
 	}
 	return 0;
