@@ -475,7 +475,7 @@ static int valid_recipient(const char *r)
 	if (r == NULL)
 		return 0;
 	if (strncmp(r, "owner:", 6) == 0) {
-		if (r[6] == '\0')
+		if (r[6] == '\0' || strlen(r + 6) > 24)
 			return 0;
 		for (const char *p = r + 6; *p; p++)
 			if (*p < '0' || *p > '9')
@@ -498,6 +498,20 @@ static int api_notify(struct ob_ctx *c, const struct ob_notice *n)
 		api_log(c, OB_PLOG_ERR, "notify: needs a recipient (owner:ID or asg, direktion, isk, indkoeb, iod, "
 					"it_support), a dedupe key and a template; got recipient \"%s\"",
 			n && n->recipient ? n->recipient : "(null)");
+		return -1;
+	}
+	if (strncmp(n->dedupe_key, "no_email:", 9) == 0) { /* the outbox's own, for items routed to it_support */
+		api_log(c, OB_PLOG_ERR, "notify: dedupe keys starting \"no_email:\" are the outbox's");
+		return -1;
+	}
+	for (const char *const *p = n->kv; p && p[0] && p[1]; p += 2)
+		if (ob_utf8_check(p[0], strlen(p[0]), NULL) < 0 || ob_utf8_check(p[1], strlen(p[1]), NULL) < 0) {
+			api_log(c, OB_PLOG_ERR, "notify: the value of a template key is not UTF-8");
+			return -1;
+		}
+	if (ob_utf8_check(n->dedupe_key, strlen(n->dedupe_key), NULL) < 0 ||
+	    ob_utf8_check(n->template, strlen(n->template), NULL) < 0) {
+		api_log(c, OB_PLOG_ERR, "notify: the dedupe key or the template name is not UTF-8");
 		return -1;
 	}
 	if (strlen(n->dedupe_key) > 200 || strlen(n->template) > 200) {
