@@ -406,22 +406,85 @@ static void create_run_work(struct ob_db *db, void *arg)
 
 /* Opens the file a run recorded, on the database thread, without ever
  * blocking (O_NONBLOCK: a FIFO put in its place does not wait for a writer)
- * or following a link put in its place (O_NOFOLLOW), and keeps it only if
- * it is still what the run wrote: a regular file with one link and the
- * size run_files lists. Anything else is refused and logged. */
-static void open_run_file(struct pending *p, const char *path, unsigned long long size)
+ * or following a link put in place of it or of its run's folder, and keeps
+ * it only if it is still what the run wrote: a regular file with one link,
+ * the size and the SHA-256 run_files lists (hashing a report's few MB costs
+ * milliseconds, off the loop). Anything else is refused and logged. */
+/* Opens path, ".../runs/ID/NAME", without following a link put in place of
+ * the run's folder ID or of the file NAME (the state directory above may be
+ * a link an operator made). -1 with errno. */
+static int open_no_links(const char *path, unsigned long long id, int *bad_dir)
+{
+	char *copy = ob_xstrdup(path), *slash = strrchr(copy, '/'), *idslash;
+	int dfd = -1, fd = -1, e = ENOENT;
+	char want[32];
+
+	if (slash == NULL)
+		goto out;
+	*slash = '\0';
+	idslash = strrchr(copy, '/');
+	snprintf(want, sizeof(want), "%llu", id);
+	if (idslash == NULL || strcmp(idslash + 1, want) != 0)
+		goto out; /* not where a run keeps its files */
+	*idslash = '\0';
+	int runs = open(copy[0] ? copy : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (runs < 0) {
+		e = errno;
+		goto out;
+	}
+	dfd = openat(runs, want, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	e = errno;
+	close(runs);
+	if (dfd < 0) {
+		*bad_dir = e == ELOOP || e == ENOTDIR;
+		goto out;
+	}
+	fd = openat(dfd, slash + 1, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+	e = errno;
+	close(dfd);
+out:
+	free(copy);
+	errno = e;
+	return fd;
+}
+
+/* The SHA-256 of what fd holds, as 64 hex digits; the offset back at 0. */
+static int sha256_fd(int fd, char hex[65])
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	unsigned char buf[65536], d[32];
+	unsigned n = 0;
+	ssize_t r;
+	int rc = -1;
+
+	if (md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
+		goto out;
+	while ((r = read(fd, buf, sizeof(buf))) > 0)
+		EVP_DigestUpdate(md, buf, (size_t)r);
+	if (r < 0 || EVP_DigestFinal_ex(md, d, &n) != 1 || n != 32 || lseek(fd, 0, SEEK_SET) != 0)
+		goto out;
+	for (int i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", d[i]);
+	rc = 0;
+out:
+	EVP_MD_CTX_free(md);
+	return rc;
+}
+
+static void open_run_file(struct pending *p, const char *path, unsigned long long size, const char *sha256)
 {
 	struct stat st;
-	char why[160] = "", name[400];
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+	char why[160] = "", name[400], hex[65];
+	int bad_dir = 0, fd = open_no_links(path, p->id, &bad_dir);
 
 	qv(p->file, name, sizeof(name));
-	if (fd < 0 && (errno == ENOENT || errno == ENOTDIR)) {
+	if (fd < 0 && bad_dir)
+		snprintf(why, sizeof(why), "lies in a run folder that is a symbolic link or not a folder");
+	else if (fd < 0 && (errno == ENOENT || errno == ENOTDIR)) {
 		ob_log(OB_LOG_WARNING, "http: run %llu, file %s: %s is gone", p->id, name, path);
 		fail(p, 410, "gone", "the file %s of run %llu is no longer on this server", name, p->id);
 		return;
-	}
-	if (fd < 0 && errno == ELOOP)
+	} else if (fd < 0 && errno == ELOOP)
 		snprintf(why, sizeof(why), "is a symbolic link");
 	else if (fd < 0) {
 		ob_log(OB_LOG_ERR, "http: run %llu, file %s: cannot open %s: %s", p->id, name, path, strerror(errno));
@@ -441,6 +504,11 @@ static void open_run_file(struct pending *p, const char *path, unsigned long lon
 		snprintf(why, sizeof(why), "has %lld bytes, not the %llu the run recorded", (long long)st.st_size, size);
 	else if (st.st_nlink != 1) /* the run wrote it by rename: one link */
 		snprintf(why, sizeof(why), "has %lu hard links, not the one the run made", (unsigned long)st.st_nlink);
+	else if (sha256_fd(fd, hex) < 0)
+		snprintf(why, sizeof(why), "cannot be read (%s)", strerror(errno));
+	else if (sha256 == NULL || strcasecmp(hex, sha256) != 0)
+		snprintf(why, sizeof(why), "has other bytes than the run wrote (SHA-256 %.12s..., not %.12s...)", hex,
+			 sha256 ? sha256 : "");
 	if (why[0]) {
 		if (fd >= 0)
 			close(fd);
@@ -462,14 +530,14 @@ static void file_work(struct ob_db *db, void *arg)
 	struct ob_db_param q[2] = {ob_p_int((long long)p->id), ob_p_str(p->file)};
 	char name[400];
 
-	if (ob_db_query(db, "SELECT path, size FROM run_files WHERE run_id = ? AND name = ?", q, 2, &r, &err) < 0) {
+	if (ob_db_query(db, "SELECT path, size, sha256 FROM run_files WHERE run_id = ? AND name = ?", q, 2, &r, &err) < 0) {
 		db_fail(p, "looking up a run's file", &err);
 		return;
 	}
 	if (r->nrows == 0)
 		fail(p, 404, "not_found", "run %llu has no file %s", p->id, qv(p->file, name, sizeof(name)));
 	else
-		open_run_file(p, ob_db_cell(r, 0, 0), strtoull(ob_db_cell(r, 0, 1), NULL, 10));
+		open_run_file(p, ob_db_cell(r, 0, 0), strtoull(ob_db_cell(r, 0, 1), NULL, 10), ob_db_cell(r, 0, 2));
 	ob_db_rows_free(r);
 }
 

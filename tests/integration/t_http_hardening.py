@@ -182,6 +182,25 @@ def part_files(c):
     refused("hard-linked file", ["hard links"])
     os.remove(other)
 
+    # Other bytes of the same size: the SHA-256 tells.
+    os.remove(path)
+    with open(path, "wb") as fh:
+        fh.write(bytes(len(original)))
+    refused("same-size replacement", ["other bytes", "SHA-256"])
+
+    # The run's folder replaced by a link to a folder with a file of that size.
+    rundir = os.path.dirname(path)
+    elsewhere = os.path.join(env.dir, "elsewhere")
+    os.rename(rundir, elsewhere)
+    fake = os.path.join(env.dir, "fake")
+    os.mkdir(fake)
+    with open(os.path.join(fake, "document.json"), "wb") as fh:
+        fh.write(bytes(len(original)))
+    os.symlink(fake, rundir)
+    refused("run folder linked elsewhere", ["symbolic link"])
+    os.remove(rundir)
+    os.rename(elsewhere, rundir)
+
     # Many bad requests leak no descriptor.
     os.remove(path)
     os.mkdir(path)

@@ -25,6 +25,9 @@ def test_plugin_cannot_write():
                 "BEGIN DELETE FROM contract_systems; DELETE FROM contracts; RETURN 1; END //")
         before = obtest.portfolio_snapshot(env)
         ok(len(before["systems"]) > 300, "it has its systems", len(before["systems"]))
+        leak = "/tmp/ob-readonly-leak"
+        if os.path.exists(leak):
+            os.unlink(leak)
         r = env.run("run", "readonly", "--as-of", "2026-11-26")
         eq(r.returncode, 0, "the run succeeds: every write was refused and the read worked", r.stdout + r.stderr)
         log = r.stdout + r.stderr
@@ -35,7 +38,7 @@ def test_plugin_cannot_write():
         ok("READ ONLY transaction" in log or "read-only" in log.lower(),
            "the database's read-only transaction refuses what passes the check", log)
         eq(obtest.portfolio_snapshot(env), before, "the portfolio is unchanged")
-        ok(not os.path.exists("/tmp/ob-readonly-leak"), "no file written by the database server")
+        ok(not os.path.exists(leak), "no file written by the database server")
 
 
 run_tests(test_plugin_cannot_write)
