@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <cjson/cJSON.h>
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -293,6 +294,48 @@ static int hexval(int ch)
 	return -1;
 }
 
+/* "127.0.0.1:8470", "[::1]:8470", "localhost:8470": an address the
+ * endpoint can bind, and a port from 1 to 65535 (0 would be a random one). */
+static int listen_valid(const char *v)
+{
+	const char *colon = strrchr(v, ':'), *p;
+	char host[256];
+	unsigned char addr[16];
+	long port = 0;
+
+	if (colon == NULL || colon == v || colon[1] == '\0' || (size_t)(colon - v) >= sizeof(host))
+		return 0;
+	for (p = colon + 1; *p; p++) {
+		if (*p < '0' || *p > '9' || p - colon > 5)
+			return 0;
+		port = port * 10 + (*p - '0');
+	}
+	if (port < 1 || port > 65535)
+		return 0;
+	memcpy(host, v, (size_t)(colon - v));
+	host[colon - v] = '\0';
+	if (host[0] == '[') {
+		size_t l = strlen(host);
+		if (l < 3 || host[l - 1] != ']')
+			return 0;
+		host[l - 1] = '\0';
+		return inet_pton(AF_INET6, host + 1, addr) == 1;
+	}
+	if (inet_pton(AF_INET, host, addr) == 1)
+		return 1;
+	for (p = host; *p; p++) /* a host name */
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-' ||
+		      *p == '.'))
+			return 0;
+	return 1;
+}
+
+/* The SHA-256 of the empty token: a configuration that names it lets in
+ * "Authorization: Bearer " with nothing after it. */
+static const unsigned char empty_sha256[32] = {
+	0xe3, 0xb0, 0xc4, 0x42, 0x98, 0xfc, 0x1c, 0x14, 0x9a, 0xfb, 0xf4, 0xc8, 0x99, 0x6f, 0xb9, 0x24,
+	0x27, 0xae, 0x41, 0xe4, 0x64, 0x9b, 0x93, 0x4c, 0xa4, 0x95, 0x99, 0x1b, 0x78, 0x52, 0xb8, 0x55};
+
 static int load_http(const char *file, const cJSON *o, struct ob_config *c, struct ob_err *err)
 {
 	const cJSON *it, *t;
@@ -305,11 +348,12 @@ static int load_http(const char *file, const cJSON *o, struct ob_config *c, stru
 		if (strcmp(it->string, "listen") == 0) {
 			if (set_string(file, "/http/listen", it, &c->http_listen, 1, err) < 0)
 				return -1;
-			if (c->http_listen[0] && strcmp(c->http_listen, "off") != 0 &&
-			    strrchr(c->http_listen, ':') == NULL) {
-				ob_err_set(err, "%s: /http/listen: \"%s\": expected ADDRESS:PORT, e.g. 127.0.0.1:8470, "
-						"or \"off\"",
-					   file, c->http_listen);
+			if (c->http_listen[0] && strcmp(c->http_listen, "off") != 0 && !listen_valid(c->http_listen)) {
+				char shown[200];
+				ob_json_quote_for_message(c->http_listen, strlen(c->http_listen), 60, shown, sizeof(shown));
+				ob_err_set(err, "%s: /http/listen: \"%s\": expected ADDRESS:PORT with a port from 1 to "
+						"65535, e.g. 127.0.0.1:8470 or [::1]:8470, or \"off\"",
+					   file, shown);
 				return -1;
 			}
 		} else if (strcmp(it->string, "tokens") == 0) {
@@ -336,6 +380,14 @@ static int load_http(const char *file, const cJSON *o, struct ob_config *c, stru
 					if (strcmp(f->string, "name") == 0) {
 						if (set_string(file, fptr, f, &tok->name, 0, err) < 0)
 							return -1;
+						for (const char *q = tok->name; *q; q++)
+							if ((unsigned char)*q < 0x20 || *q == 0x7f || q - tok->name >= 64) {
+								ob_err_set(err, "%s: %s: a token's name is up to 64 "
+										"characters without control characters "
+										"(it is logged)",
+									   file, fptr);
+								return -1;
+							}
 					} else if (strcmp(f->string, "sha256") == 0) {
 						const char *h = cJSON_IsString(f) ? f->valuestring : "";
 						if (strlen(h) != 64) {
@@ -352,6 +404,12 @@ static int load_http(const char *file, const cJSON *o, struct ob_config *c, stru
 								return -1;
 							}
 							tok->sha256[k] = (unsigned char)(hi * 16 + lo);
+						}
+						if (memcmp(tok->sha256, empty_sha256, 32) == 0) {
+							ob_err_set(err, "%s: %s: the SHA-256 of an empty token: anyone "
+									"would get in",
+								   file, fptr);
+							return -1;
 						}
 						have_hash = 1;
 					} else if (strcmp(f->string, "role") == 0) {
@@ -439,19 +497,23 @@ static int load_report(const char *file, const cJSON *o, struct ob_config_report
 				char sptr[320];
 				snprintf(sptr, sizeof(sptr), "%s/%s", fptr, s->string);
 				r->settings[k++] = ob_xstrdup(s->string);
+				char *v = NULL;
 				if (cJSON_IsString(s))
-					r->settings[k++] = ob_xstrdup(s->valuestring);
-				else if (cJSON_IsNumber(s) || cJSON_IsBool(s)) {
-					char *v = cJSON_PrintUnformatted(s);
-					r->settings[k++] = ob_xstrdup(v);
-					cJSON_free(v);
-				} else if (cJSON_IsArray(s)) {
-					char *v = cJSON_PrintUnformatted(s);
-					r->settings[k++] = ob_xstrdup(v); /* a list, as JSON text */
-					cJSON_free(v);
+					v = ob_xstrdup(s->valuestring);
+				else if (cJSON_IsNumber(s) || cJSON_IsBool(s) || cJSON_IsArray(s)) {
+					char *t = cJSON_PrintUnformatted(s); /* a list, as JSON text */
+					v = ob_xstrdup(t);
+					cJSON_free(t);
 				} else {
+					r->settings[k++] = ob_xstrdup("");
 					ob_err_set(err, "%s: %s: expected a string, number, boolean or list", file,
 						   sptr);
+					return -1;
+				}
+				r->settings[k++] = v;
+				if (strlen(v) >= MAX_STRING) {
+					ob_err_set(err, "%s: %s: %zu bytes; at most %d", file, sptr, strlen(v),
+						   MAX_STRING - 1);
 					return -1;
 				}
 			}

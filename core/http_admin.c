@@ -638,6 +638,27 @@ static const char *method_name(enum evhttp_cmd_type m)
 	}
 }
 
+/* s as a Prometheus label value: \\, \" and \n escaped as the format
+ * wants, other control characters and bytes that are not UTF-8 written as
+ * the text \\xHH (the format takes only UTF-8). */
+static void label_value(struct ob_buf *b, const char *s)
+{
+	for (size_t i = 0; s && s[i];) {
+		unsigned char c = (unsigned char)s[i];
+		size_t n = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+		if (c == '"' || c == '\\')
+			ob_buf_printf(b, "\\%c", c);
+		else if (c == '\n')
+			ob_buf_adds(b, "\\n");
+		else if (c < 0x20 || c == 0x7F || (c >= 0x80 && (strnlen(s + i, n) < n || ob_utf8_check(s + i, n, NULL) < 0))) {
+			ob_buf_printf(b, "\\\\x%02X", c);
+			n = 1;
+		} else
+			ob_buf_add(b, s + i, n);
+		i += n;
+	}
+}
+
 static void metrics(struct ob_server *srv, struct evhttp_request *req)
 {
 	struct ob_buf b;
@@ -651,9 +672,11 @@ static void metrics(struct ob_server *srv, struct evhttp_request *req)
 	ob_buf_adds(&b, "# HELP overblik_runs_total Runs that ended, by report and status, since start.\n"
 			"# TYPE overblik_runs_total counter\n");
 	for (size_t i = 0; i < srv->m.nreports; i++)
-		for (int s = OB_RS_SUCCEEDED; s < OB_RS_N; s++)
-			ob_buf_printf(&b, "overblik_runs_total{report=\"%s\",status=\"%s\"} %lu\n", srv->m.reports[i].report,
-				      ob_run_status_names[s], srv->m.reports[i].counts[s]);
+		for (int s = OB_RS_SUCCEEDED; s < OB_RS_N; s++) {
+			ob_buf_adds(&b, "overblik_runs_total{report=\"");
+			label_value(&b, srv->m.reports[i].report);
+			ob_buf_printf(&b, "\",status=\"%s\"} %lu\n", ob_run_status_names[s], srv->m.reports[i].counts[s]);
+		}
 	ob_buf_adds(&b, "# HELP overblik_run_duration_seconds How long runs took.\n"
 			"# TYPE overblik_run_duration_seconds histogram\n");
 	for (int k = 0; k < OB_DURATION_BUCKETS; k++) {
@@ -680,12 +703,10 @@ static void metrics(struct ob_server *srv, struct evhttp_request *req)
 		      "# TYPE overblik_plugin_refused gauge\n",
 		      ob_server_queued(srv), running, srv->plugins.n, srv->plugins.failures, srv->m.plugin_failures_total);
 	for (size_t i = 0; i < srv->plugins.failures; i++) {
-		ob_buf_printf(&b, "overblik_plugin_refused{file=\"%s\",reason=\"", srv->plugins.refused[i]);
-		for (const char *c = srv->plugins.reasons[i]; *c; c++)
-			if (*c == '"' || *c == '\\')
-				ob_buf_printf(&b, "\\%c", *c);
-			else if (*c != '\n')
-				ob_buf_addc(&b, *c);
+		ob_buf_adds(&b, "overblik_plugin_refused{file=\"");
+		label_value(&b, srv->plugins.refused[i]);
+		ob_buf_adds(&b, "\",reason=\"");
+		label_value(&b, srv->plugins.reasons[i]);
 		ob_buf_adds(&b, "\"} 1\n");
 	}
 	if (srv->mail_stats_ok) {

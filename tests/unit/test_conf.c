@@ -202,6 +202,37 @@ DEF_TEST(strict)
 	EXPECT_EQ_STR("/st\\x1Bate: unknown key (known here: state_dir, timezone, log_level, database, import, "
 		      "plugin_dir, template_dir, max_runs, grace_period, http, reports, mail)",
 		      load("{\"st\\u001bate\": 1}", &c));
+	/* listen addresses that cannot work: the port would wrap or be random */
+	static const char *const bad_listen[] = {"127.0.0.1:99999", "127.0.0.1:0", "127.0.0.1:", ":", "[::1:80",
+						 "not a host:80", "127.0.0.1:80x", ":8470"};
+	for (size_t i = 0; i < sizeof(bad_listen) / sizeof(bad_listen[0]); i++) {
+		char json[200];
+		snprintf(json, sizeof(json), "{\"http\": {\"listen\": \"%s\"}}", bad_listen[i]);
+		EXPECT_CONTAINS("/http/listen: ", load(json, &c));
+		EXPECT_CONTAINS("expected ADDRESS:PORT with a port from 1 to 65535", load(json, &c));
+	}
+	static const char *const good_listen[] = {"127.0.0.1:8470", "[::1]:8470", "localhost:1", "0.0.0.0:65535", "off"};
+	for (size_t i = 0; i < sizeof(good_listen) / sizeof(good_listen[0]); i++) {
+		char json[200];
+		snprintf(json, sizeof(json), "{\"http\": {\"listen\": \"%s\"}}", good_listen[i]);
+		EXPECT_EQ_STR(NULL, load(json, &c));
+		ob_config_free(c);
+	}
+	EXPECT_EQ_STR("/http/tokens/0/sha256: the SHA-256 of an empty token: anyone would get in",
+		      load("{\"http\": {\"tokens\": [{\"sha256\": \"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\", "
+			   "\"role\": \"viewer\"}]}}",
+			   &c));
+	EXPECT_EQ_STR("/http/tokens/0/name: a token's name is up to 64 characters without control characters (it is logged)",
+		      load("{\"http\": {\"tokens\": [{\"name\": \"ci\\nfake log line\", \"sha256\": "
+			   "\"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\", \"role\": \"viewer\"}]}}",
+			   &c));
+	big = malloc(1100000);
+	strcpy(big, "{\"reports\": {\"x\": {\"settings\": {\"s\": \"");
+	size_t at = strlen(big);
+	memset(big + at, 'x', 1048576);
+	strcpy(big + at + 1048576, "\"}}}}");
+	EXPECT_EQ_STR("/reports/x/settings/s: 1048576 bytes; at most 4095", load(big, &c));
+	free(big);
 #undef FULL
 }
 
