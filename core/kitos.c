@@ -418,6 +418,22 @@ static char *fit(struct ctx *c, char *v, size_t max, const char *path)
 	return v;
 }
 
+/* Control characters ("\n", "\u001b" ...) in a value meant for a PDF, a
+ * mail or a terminal become spaces, with a warning under path. Returns v. */
+static char *no_controls(struct ctx *c, char *v, const char *path)
+{
+	int n = 0;
+
+	for (char *p = v; p && *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+			*p = ' ';
+			n++;
+		}
+	if (n)
+		cwarn(c, path, "%d control character%s replaced by spaces", n, n == 1 ? "" : "s");
+	return v;
+}
+
 /* An owned trimmed copy of a string member; NULL if absent, null or blank,
  * or unusable (NUL, not UTF-8: the object is skipped). Longer than max
  * characters it is cut (max 0: any length). A number is taken as its
@@ -435,7 +451,7 @@ static char *str_dup(struct ctx *c, const cJSON *o, const char *k, const char *p
 		if (unusable(c, j->valuestring, path))
 			return NULL;
 		n = trim_bounds(j->valuestring, &s);
-		return n ? fit(c, ob_xstrndup(s, n), max, path) : NULL;
+		return n ? fit(c, no_controls(c, ob_xstrndup(s, n), path), max, path) : NULL;
 	}
 	if (cJSON_IsNumber(j) && j->valuedouble == floor(j->valuedouble) &&
 	    fabs(j->valuedouble) < 1e15)

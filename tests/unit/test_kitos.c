@@ -1301,6 +1301,22 @@ DEF_TEST(cvr_and_email_that_cannot_be_stored)
 	free(v);
 }
 
+/* Escaped control characters would reach PDFs, mails and terminals. */
+DEF_TEST(control_characters_become_spaces)
+{
+	struct ob_kitos_batch b;
+	struct ob_err err;
+
+	ob_kitos_batch_init(&b);
+	EXPECT_EQ_INT(0, parse_str(&b, "cc.json", "[{" U1 ", \"systemContext\": {\"name\": \"Cura\\u001b[31m\\nrød\"}}]",
+				   NULL, &err));
+	EXPECT_EQ_INT(1, b.n_usages);
+	if (b.n_usages == 1)
+		EXPECT_EQ_STR("Cura [31m rød", b.usages[0].name);
+	EXPECT_EQ_STR("2 control characters replaced by spaces", warning_msg(&b, "systemContext.name"));
+	ob_kitos_batch_free(&b);
+}
+
 /* The widths in kitos.h are the schema's (core/sql/001_portfolio.sql). */
 DEF_TEST(column_widths_match_the_schema)
 {
@@ -1577,6 +1593,7 @@ int main(void)
 	RUN_TEST(long_strings_cut_to_their_column);
 	RUN_TEST(nul_and_bad_utf8_skip_the_object);
 	RUN_TEST(cvr_and_email_that_cannot_be_stored);
+	RUN_TEST(control_characters_become_spaces);
 	RUN_TEST(column_widths_match_the_schema);
 	RUN_TEST(strict_json_per_object);
 	RUN_TEST(file_read_in_pieces);
