@@ -22,8 +22,13 @@ struct ob_csv {
 	struct ob_buf data;  /* the fields of the current record, each NUL-terminated */
 	size_t *offs;
 	char **fields;
+	const char **prob;   /* per field: NULL, or what is wrong with its bytes */
+	unsigned long *probline;
 	size_t nfields, cap;
 };
+
+static const char PROB_UTF8[] = "invalid UTF-8 (save the file as \"CSV UTF-8\")";
+static const char PROB_NUL[] = "a NUL byte (0x00), which no text holds";
 
 struct ob_csv *ob_csv_open(const char *name, const char *text, size_t len)
 {
@@ -48,6 +53,8 @@ void ob_csv_free(struct ob_csv *r)
 	ob_buf_free(&r->data);
 	free(r->offs);
 	free(r->fields);
+	free(r->prob);
+	free(r->probline);
 	free(r);
 }
 
@@ -104,26 +111,47 @@ static void start_field(struct ob_csv *r)
 		r->cap = r->cap ? r->cap * 2 : 16;
 		r->offs = ob_xrealloc(r->offs, r->cap * sizeof(*r->offs));
 		r->fields = ob_xrealloc(r->fields, r->cap * sizeof(*r->fields));
+		r->prob = ob_xrealloc(r->prob, r->cap * sizeof(*r->prob));
+		r->probline = ob_xrealloc(r->probline, r->cap * sizeof(*r->probline));
 	}
+	r->prob[r->nfields] = NULL;
+	r->probline[r->nfields] = 0;
 	r->offs[r->nfields++] = r->data.len;
 }
 
-/* Validates the field just read; line is where it started. */
-static int check_field(struct ob_csv *r, unsigned long line, struct ob_err *err)
+/* Marks the current field: a NUL byte on line (its first problem wins). */
+static void mark_nul(struct ob_csv *r, unsigned long line)
+{
+	if (r->prob[r->nfields - 1] == NULL) {
+		r->prob[r->nfields - 1] = PROB_NUL;
+		r->probline[r->nfields - 1] = line;
+	}
+}
+
+/* Checks the field just read is UTF-8; line is where it started. A bad
+ * field is marked, not fatal: the caller skips its record. */
+static void check_field(struct ob_csv *r, unsigned long line)
 {
 	size_t off = r->offs[r->nfields - 1];
 	const char *f = r->data.data + off;
 	size_t flen = r->data.len - off, bad;
 
-	if (ob_utf8_check(f, flen, &bad) == 0)
-		return 0;
+	if (r->prob[r->nfields - 1] != NULL || ob_utf8_check(f, flen, &bad) == 0)
+		return;
 	for (size_t i = 0; i < bad; i++)
 		if (f[i] == '\n')
 			line++;
-	r->failed = 1;
-	ob_err_set(err, "%s:%lu: field %zu: invalid UTF-8 (save the file as \"CSV UTF-8\")", r->name, line,
-		   r->nfields);
-	return -1;
+	r->prob[r->nfields - 1] = PROB_UTF8;
+	r->probline[r->nfields - 1] = line;
+}
+
+const char *ob_csv_problem(const struct ob_csv *r, size_t i, unsigned long *line)
+{
+	if (i >= r->nfields || r->prob[i] == NULL)
+		return NULL;
+	if (line)
+		*line = r->probline[i];
+	return r->prob[i];
 }
 
 int ob_csv_next(struct ob_csv *r, char ***fields, size_t *n, unsigned long *line,
@@ -172,8 +200,11 @@ int ob_csv_next(struct ob_csv *r, char ***fields, size_t *n, unsigned long *line
 					r->pos++;
 					break;
 				}
-				if (c == '\0')
-					return fail(r, err, r->line, "NUL byte in a field");
+				if (c == '\0') {
+					mark_nul(r, r->line);
+					r->pos++;
+					continue;
+				}
 				if (c == '\r') {
 					/* A line end inside quotes is part of the value, as "\n". */
 					if (r->pos + 1 < r->len && t[r->pos + 1] == '\n')
@@ -211,14 +242,16 @@ int ob_csv_next(struct ob_csv *r, char ***fields, size_t *n, unsigned long *line
 						 r->nfields);
 					return fail(r, err, r->line, msg);
 				}
-				if (c == '\0')
-					return fail(r, err, r->line, "NUL byte in a field");
+				if (c == '\0') {
+					mark_nul(r, r->line);
+					r->pos++;
+					continue;
+				}
 				ob_buf_addc(&r->data, c);
 				r->pos++;
 			}
 		}
-		if (check_field(r, fline, err) < 0)
-			return -1;
+		check_field(r, fline);
 		end_field(r);
 		if (r->pos < r->len && t[r->pos] == r->sep) {
 			r->pos++;

@@ -1,6 +1,16 @@
 /* import_csv.c - the documented CSV import (README "CSV"): one file of one
- * kind, recognised from its header, written in one transaction. Every bad
- * row is reported as "FILE:LINE: column: problem" and nothing changes. */
+ * kind, recognised from its header, written in one transaction. A bad
+ * value is reported as "FILE:LINE: column: problem" and nothing changes.
+ * Bytes that are no text (invalid UTF-8, a NUL) skip their row with a
+ * warning, and a text longer than its column is cut at a character
+ * boundary with a warning: such problems of one row never stop the rest
+ * (a file with no UTF-8 in it at all is refused whole: it was saved in
+ * another encoding).
+ *
+ * Speed: the rows of the big kinds (systems, contracts, people, org units,
+ * assessments) are compared with what the database holds, loaded once per
+ * organisation, and only new and changed rows are written, with MariaDB's
+ * array binding, CHUNK rows an execution (as the KITOS import does). */
 #include "config.h"
 
 #include <ctype.h>
@@ -21,6 +31,7 @@
 #define MAX_LISTED 1000   /* row errors logged, one line each */
 #define MAX_MSG 400       /* one listed error, at most */
 #define MAX_SET 16        /* settable columns of one kind */
+#define CHUNK 2000        /* rows per bulk execution */
 
 /* ---- the kinds and their columns ---- */
 
@@ -221,6 +232,13 @@ static const struct kind_def kinds[] = {
 
 /* ---- state ---- */
 
+/* A problem that does not stop the import: "FILE:LINE: column: message". */
+struct warning {
+	unsigned long line;
+	char *column;
+	char *message;
+};
+
 struct org {
 	char *spec;           /* as given; NULL for "the only one" */
 	int found;
@@ -278,6 +296,11 @@ struct imp {
 	char *errs[MAX_LISTED];      /* the first row errors */
 	size_t nstored;
 	unsigned long nerr;
+	struct warning *warns;       /* the first warnings (MAX_LISTED) */
+	size_t nwstored;
+	unsigned long nwarn;
+	unsigned long skipped;       /* rows skipped for their bytes */
+	int file_has_utf8;           /* a multi-byte UTF-8 character occurs in the file */
 	char *fatal;                 /* a database or reader error that stopped the import */
 
 	struct org *orgs;
@@ -323,14 +346,70 @@ static void row_err(struct imp *im, const char *col, const char *fmt, ...)
 	im->row_bad = 1;
 }
 
+/* A problem that does not stop the import, on line of column. */
+static void warn(struct imp *im, unsigned long line, const char *col, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void warn(struct imp *im, unsigned long line, const char *col, const char *fmt, ...)
+{
+	char what[MAX_MSG];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	im->nwarn++;
+	if (im->nwstored == MAX_LISTED)
+		return;
+	if (im->warns == NULL)
+		im->warns = ob_xcalloc(MAX_LISTED, sizeof(*im->warns));
+	im->warns[im->nwstored].line = line;
+	im->warns[im->nwstored].column = ob_xstrdup(col ? col : "");
+	im->warns[im->nwstored].message = ob_xstrdup(what);
+	im->nwstored++;
+}
+
+/* Logs the warnings, one line each. */
+static void log_warnings(const struct imp *im)
+{
+	for (size_t i = 0; i < im->nwstored; i++) {
+		const struct warning *w = &im->warns[i];
+		ob_log(OB_LOG_WARNING, "import csv: %s:%lu: %s%s%s", im->file, w->line, w->column,
+		       *w->column ? ": " : "", w->message);
+	}
+	if (im->nwarn > im->nwstored)
+		ob_log(OB_LOG_WARNING, "import csv: %s: %lu more warnings not listed", im->file,
+		       im->nwarn - im->nwstored);
+}
+
+/* The server's message without the statement db.c appends: no message of
+ * the import shows SQL. */
+static void db_message(const struct ob_err *e, char *out, size_t n)
+{
+	const char *cut = strstr(e->msg, " (in: ");
+	const char *cut2 = strstr(e->msg, " (preparing: ");
+	size_t len = strlen(e->msg);
+
+	if (cut2 && (cut == NULL || cut2 < cut))
+		cut = cut2;
+	if (cut)
+		len = (size_t)(cut - e->msg);
+	if (len >= n)
+		len = n - 1;
+	memcpy(out, e->msg, len);
+	out[len] = '\0';
+}
+
 static void db_fail(struct imp *im, const struct ob_err *e)
 {
+	char msg[sizeof(e->msg)];
+
 	if (im->fatal)
 		return;
+	db_message(e, msg, sizeof(msg));
 	if (im->line > 0)
-		im->fatal = ob_xasprintf("%s:%lu: database: %s", im->file, im->line, e->msg);
+		im->fatal = ob_xasprintf("%s:%lu: database: %s", im->file, im->line, msg);
 	else
-		im->fatal = ob_xasprintf("%s: database: %s", im->file, e->msg);
+		im->fatal = ob_xasprintf("%s: database: %s", im->file, msg);
 }
 
 /* Logs the collected errors, one line each (the fatal one first), and
@@ -354,17 +433,28 @@ static void report_errors(struct imp *im, struct ob_err *err)
 		ob_err_set(err, "%s: %lu errors, each listed above", im->file, total);
 }
 
-/* A value for a message: at most 60 bytes (on a UTF-8 boundary). */
-static const char *shown(const char *v, char buf[80])
+/* A value for a message: at most 60 bytes of it (cut on a UTF-8 boundary),
+ * control characters written as \xNN so that nothing raw reaches a log
+ * or a terminal. buf must hold 256 bytes. */
+static const char *shown(const char *v, char buf[256])
 {
-	size_t n = strlen(v);
-	if (n <= 60)
-		return v;
-	n = 57;
-	while (n > 0 && ((unsigned char)v[n] & 0xC0) == 0x80)
-		n--;
-	memcpy(buf, v, n);
-	strcpy(buf + n, "...");
+	size_t n = strlen(v), o = 0;
+	int cut = 0;
+
+	if (n > 60) {
+		n = 57;
+		while (n > 0 && ((unsigned char)v[n] & 0xC0) == 0x80)
+			n--;
+		cut = 1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)v[i];
+		if (c < 0x20 || c == 0x7F)
+			o += (size_t)snprintf(buf + o, 5, "\\x%02X", c);
+		else
+			buf[o++] = (char)c;
+	}
+	strcpy(buf + o, cut ? "..." : "");
 	return buf;
 }
 
@@ -410,7 +500,7 @@ static int row_org(struct imp *im, struct org **out)
 	const char *spec = im->orgcol >= 0 ? im->vals[im->orgcol] : NULL;
 	struct org *o = NULL;
 	struct ob_err e;
-	char b[80];
+	char b[256];
 
 	if (spec == NULL || *spec == '\0')
 		spec = im->opts->org;
@@ -517,7 +607,7 @@ static int need(struct imp *im, const char *col, const char *v)
 
 static int chk_uuid(struct imp *im, const char *col, const char *v)
 {
-	char b[80];
+	char b[256];
 	if (!is_uuid(v)) {
 		row_err(im, col, "not a KITOS uuid: \"%s\"", shown(v, b));
 		return -1;
@@ -525,20 +615,25 @@ static int chk_uuid(struct imp *im, const char *col, const char *v)
 	return 0;
 }
 
+/* Fits a text to its column of maxlen characters (as MariaDB counts them):
+ * a longer one is cut in place at a character boundary, with a warning.
+ * v points into the reader's record, which may be changed. Returns 0. */
 static int chk_text(struct imp *im, const char *col, const char *v, unsigned maxlen)
 {
-	size_t n = ob_utf8_len(v);
-	if (maxlen && n > maxlen) {
-		row_err(im, col, "%zu characters, at most %u", n, maxlen);
-		return -1;
-	}
+	size_t n;
+
+	if (v == NULL || maxlen == 0)
+		return 0;
+	n = ob_utf8_fit((char *)v, maxlen);
+	if (n > maxlen)
+		warn(im, im->line, col, "%zu characters, cut to the column's %u", n, maxlen);
 	return 0;
 }
 
 /* Parses a date: 1, 0 for empty (*d = no date), -1 reported. */
 static int get_date(struct imp *im, const char *col, const char *v, int32_t *d)
 {
-	char b[80];
+	char b[256];
 	int rc;
 
 	*d = INT32_MIN;
@@ -556,7 +651,7 @@ static int get_date(struct imp *im, const char *col, const char *v, int32_t *d)
 
 static int get_enum(struct imp *im, const struct colspec *c, const char *v, const char **id)
 {
-	char b[80];
+	char b[256];
 	int rc;
 
 	*id = NULL;
@@ -640,7 +735,7 @@ static int find_contract(struct imp *im, const struct org *o, const char *col, c
 static int conv(struct imp *im, const struct colspec *c, const char *v, const struct org *o,
 		struct ob_db_param *p, char scratch[32])
 {
-	char b[80];
+	char b[256];
 
 	*p = ob_p_null();
 	if (*v == '\0') {
@@ -653,6 +748,12 @@ static int conv(struct imp *im, const struct colspec *c, const char *v, const st
 	switch (c->type) {
 	case V_KEY:
 	case V_TEXT:
+		if (strcmp(c->name, "email") == 0 && ob_utf8_len(v) > c->maxlen) {
+			/* An address cut short is someone else's: refused, not cut. */
+			row_err(im, c->name, "not an e-mail address: %zu characters, at most %u",
+				ob_utf8_len(v), c->maxlen);
+			return -1;
+		}
 		if (chk_text(im, c->name, v, c->maxlen) < 0)
 			return -1;
 		if (strcmp(c->name, "email") == 0) {
@@ -781,14 +882,18 @@ static int dup_check(struct imp *im, const char *col, const char *what, const ch
 	__attribute__((format(printf, 4, 5)));
 static int dup_check(struct imp *im, const char *col, const char *what, const char *fmt, ...)
 {
-	char key[512];
+	struct ob_buf key;
 	unsigned long first;
 	va_list ap;
 
+	/* The whole key, however long its texts (a name of 255 emoji is 1020
+	 * bytes): a key cut short would make two names one. */
+	ob_buf_init(&key, 0);
 	va_start(ap, fmt);
-	vsnprintf(key, sizeof(key), fmt, ap);
+	ob_buf_vprintf(&key, fmt, ap);
 	va_end(ap);
-	first = seen_add(&im->seen, key, im->line);
+	first = seen_add(&im->seen, key.data, im->line);
+	ob_buf_free(&key);
 	if (first == 0)
 		return 0;
 	row_err(im, col, "%s appears twice in the file (first on line %lu)", what, first);
@@ -1437,7 +1542,7 @@ static int read_header(struct imp *im, char **f, size_t n)
 		for (size_t c = 0; c < k->ncols && !known; c++)
 			known = strcmp(im->hdr[i], k->cols[c].name) == 0;
 		if (!known) {
-			char *exp = columns_of(k), b[80];
+			char *exp = columns_of(k), b[256];
 			header_err(im, "unknown column \"%s\" for %s %s file (expected: %s)",
 				   shown(im->hdr[i], b), k->article, k->name, exp);
 			free(exp);
@@ -1526,8 +1631,18 @@ static char *summary_json(const struct imp *im)
 	ob_buf_init(&b, 0);
 	ob_buf_adds(&b, "{\"file\": ");
 	json_str(&b, im->file);
-	ob_buf_printf(&b, ", \"kind\": \"%s\", \"created\": %lu, \"updated\": %lu, \"unchanged\": %lu}",
-		      im->k->json, im->created, im->updated, im->unchanged);
+	ob_buf_printf(&b,
+		      ", \"kind\": \"%s\", \"created\": %lu, \"updated\": %lu, \"unchanged\": %lu, "
+		      "\"skipped\": %lu, \"warnings\": [",
+		      im->k->json, im->created, im->updated, im->unchanged, im->skipped);
+	for (size_t i = 0; i < im->nwstored; i++) {
+		ob_buf_printf(&b, "%s{\"line\": %lu, \"column\": ", i ? ", " : "", im->warns[i].line);
+		json_str(&b, im->warns[i].column);
+		ob_buf_adds(&b, ", \"message\": ");
+		json_str(&b, im->warns[i].message);
+		ob_buf_addc(&b, '}');
+	}
+	ob_buf_printf(&b, "], \"warnings_total\": %lu}", im->nwarn);
 	return ob_buf_steal(&b);
 }
 
@@ -1547,46 +1662,59 @@ static void counts_text(const struct imp *im, struct ob_buf *b)
 		ob_buf_printf(b, "%s%lu unchanged", sep, im->unchanged);
 }
 
+static void summary_core(const struct imp *im, struct ob_buf *b);
+
+/* The summary line, then what was skipped and warned about. */
 static char *summary_text(const struct imp *im)
 {
-	const struct kind_def *k = im->k;
-	unsigned long n = im->created + im->updated + im->unchanged;
 	struct ob_buf b;
 
 	ob_buf_init(&b, 0);
-	ob_buf_printf(&b, "%s: ", im->file);
+	summary_core(im, &b);
+	if (im->skipped)
+		ob_buf_printf(&b, "; %lu row%s skipped", im->skipped, im->skipped == 1 ? "" : "s");
+	if (im->nwarn)
+		ob_buf_printf(&b, "; %lu warning%s (above)", im->nwarn, im->nwarn == 1 ? "" : "s");
+	return ob_buf_steal(&b);
+}
+
+static void summary_core(const struct imp *im, struct ob_buf *b)
+{
+	const struct kind_def *k = im->k;
+	unsigned long n = im->created + im->updated + im->unchanged;
+
+	ob_buf_printf(b, "%s: ", im->file);
 	if (k->kind == K_TARGET || k->kind == K_FUTURE) {
 		int changed = 0;
 		if (im->nversions == 0) {
-			ob_buf_printf(&b, "no %s rows", k->name);
-			return ob_buf_steal(&b);
+			ob_buf_printf(b, "no %s rows", k->name);
+			return;
 		}
-		ob_buf_printf(&b, "%s%s ", k->name, im->nversions > 1 ? "s" : "");
+		ob_buf_printf(b, "%s%s ", k->name, im->nversions > 1 ? "s" : "");
 		for (size_t i = 0; i < im->nversions; i++) {
-			ob_buf_printf(&b, "%s%s", i ? ", " : "", im->versions[i].version);
+			ob_buf_printf(b, "%s%s", i ? ", " : "", im->versions[i].version);
 			if (im->versions[i].affected >= 2)
 				changed = 1;
 		}
-		ob_buf_printf(&b, ": %lu %s", n, n == 1 ? k->one : k->many);
+		ob_buf_printf(b, ": %lu %s", n, n == 1 ? k->one : k->many);
 		if (n) {
-			ob_buf_adds(&b, " (");
-			counts_text(im, &b);
-			ob_buf_addc(&b, ')');
+			ob_buf_adds(b, " (");
+			counts_text(im, b);
+			ob_buf_addc(b, ')');
 		}
 		if (changed)
-			ob_buf_adds(&b, k->kind == K_TARGET ? "; adoption date or future version updated"
+			ob_buf_adds(b, k->kind == K_TARGET ? "; adoption date or future version updated"
 							    : "; adoption date updated");
-		return ob_buf_steal(&b);
+		return;
 	}
 	if (k->kind == K_SHARED && im->extra_created)
-		ob_buf_printf(&b, "%lu new shared solution%s; ", im->extra_created,
+		ob_buf_printf(b, "%lu new shared solution%s; ", im->extra_created,
 			      im->extra_created == 1 ? "" : "s");
-	ob_buf_printf(&b, "%lu %s", n, n == 1 ? k->one : k->many);
+	ob_buf_printf(b, "%lu %s", n, n == 1 ? k->one : k->many);
 	if (n) {
-		ob_buf_adds(&b, ": ");
-		counts_text(im, &b);
+		ob_buf_adds(b, ": ");
+		counts_text(im, b);
 	}
-	return ob_buf_steal(&b);
 }
 
 /* ---- the import ---- */
@@ -1601,6 +1729,11 @@ static void imp_free(struct imp *im)
 	free(im->sql);
 	for (size_t i = 0; i < im->nstored; i++)
 		free(im->errs[i]);
+	for (size_t i = 0; i < im->nwstored; i++) {
+		free(im->warns[i].column);
+		free(im->warns[i].message);
+	}
+	free(im->warns);
 	free(im->fatal);
 	for (size_t i = 0; i < im->norgs; i++) {
 		free(im->orgs[i].spec);
@@ -1655,6 +1788,61 @@ static int take_row(struct imp *im, char **f, size_t n, int *blank)
 	return 0;
 }
 
+/* Whether text holds at least one valid multi-byte UTF-8 character (the
+ * BOM aside): a file that has invalid bytes and no such character was
+ * saved in another encoding (Excel's "CSV (semikolonsepareret)" is
+ * Windows-1252), and is refused whole instead of row by row. */
+static int has_utf8(const char *t, size_t len)
+{
+	size_t i = len >= 3 && memcmp(t, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+
+	for (; i < len; i++) {
+		unsigned char c = (unsigned char)t[i];
+		size_t n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 0;
+		if (c < 0x80 || n == 0 || i + n > len)
+			continue;
+		if (ob_utf8_check(t + i, n, NULL) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* The name of field i of a row, for messages. */
+static const char *field_name(const struct imp *im, size_t i, char buf[32])
+{
+	if (i < im->nhdr && im->hdr[i][0])
+		return im->hdr[i];
+	snprintf(buf, 32, "field %zu", i + 1);
+	return buf;
+}
+
+/* Bytes that are no text in the row just read: each bad field is a
+ * warning and the row is skipped (returns 1); 0 when the row is clean, -1
+ * when the file is not UTF-8 at all (im->fatal set). */
+static int bad_bytes(struct imp *im, struct ob_csv *csv, size_t n)
+{
+	int bad = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned long at = im->line;
+		const char *p = ob_csv_problem(csv, i, &at);
+		char nb[32];
+		if (p == NULL)
+			continue;
+		if (!im->file_has_utf8 && strstr(p, "UTF-8")) {
+			im->fatal = ob_xasprintf("%s:%lu: %s: %s; the file holds no UTF-8 at all, so it "
+						 "was saved in another encoding",
+						 im->file, at, field_name(im, i, nb), p);
+			return -1;
+		}
+		warn(im, at, field_name(im, i, nb), "%s; the row is skipped", p);
+		bad = 1;
+	}
+	if (bad)
+		im->skipped++;
+	return bad;
+}
+
 static void record_import(struct imp *im, const struct timeval *start)
 {
 	char *json = summary_json(im);
@@ -1694,6 +1882,7 @@ int ob_import_csv(struct ob_db *db, const char *file, const struct ob_import_opt
 		ob_err_set(err, "%s: cannot read: %s", file, strerror(errno));
 		return -1;
 	}
+	im.file_has_utf8 = has_utf8(text, len);
 	csv = ob_csv_open(file, text, len);
 	ob_err_clear(&e);
 	r = ob_csv_next(csv, &f, &n, &im.line, &e);
@@ -1704,6 +1893,14 @@ int ob_import_csv(struct ob_db *db, const char *file, const struct ob_import_opt
 	if (r == 0) {
 		ob_err_set(err, "%s: empty file (expected a header row; see README \"CSV\")", file);
 		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		unsigned long at = im.line;
+		const char *p = ob_csv_problem(csv, i, &at);
+		if (p != NULL) {
+			ob_err_set(err, "%s:%lu: header, field %zu: %s", file, at, i + 1, p);
+			goto out;
+		}
 	}
 	if (read_header(&im, f, n) < 0) {
 		report_errors(&im, err);
@@ -1729,6 +1926,11 @@ int ob_import_csv(struct ob_db *db, const char *file, const struct ob_import_opt
 			break;
 		}
 		im.row_bad = 0;
+		r = bad_bytes(&im, csv, n);
+		if (r < 0)
+			break;
+		if (r > 0)
+			continue;
 		if (take_row(&im, f, n, &blank) < 0 || blank)
 			continue;
 		im.rows++;
@@ -1766,6 +1968,7 @@ int ob_import_csv(struct ob_db *db, const char *file, const struct ob_import_opt
 			count(&im, (unsigned long long)im.units[i].state);
 	}
 	if (im.fatal || im.nerr) {
+		log_warnings(&im);
 		report_errors(&im, err);
 		goto out;
 	}
@@ -1781,6 +1984,7 @@ int ob_import_csv(struct ob_db *db, const char *file, const struct ob_import_opt
 		goto out;
 	}
 	began = 0;
+	log_warnings(&im);
 	{
 		FILE *out = im.opts->out ? im.opts->out : stdout;
 		char *s = im.opts->json ? summary_json(&im) : summary_text(&im);
