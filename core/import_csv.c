@@ -385,17 +385,18 @@ static void log_warnings(const struct imp *im)
  * the import shows SQL. */
 static void db_message(const struct ob_err *e, char *out, size_t n)
 {
-	const char *cut = strstr(e->msg, " (in: ");
-	const char *cut2 = strstr(e->msg, " (preparing: ");
-	size_t len = strlen(e->msg);
+	const char *m = strncmp(e->msg, "database: ", 10) == 0 ? e->msg + 10 : e->msg;
+	const char *cut = strstr(m, " (in: ");
+	const char *cut2 = strstr(m, " (preparing: ");
+	size_t len = strlen(m);
 
 	if (cut2 && (cut == NULL || cut2 < cut))
 		cut = cut2;
 	if (cut)
-		len = (size_t)(cut - e->msg);
+		len = (size_t)(cut - m);
 	if (len >= n)
 		len = n - 1;
-	memcpy(out, e->msg, len);
+	memcpy(out, m, len);
 	out[len] = '\0';
 }
 
@@ -493,6 +494,19 @@ static int lookup(struct imp *im, const char *sql, const struct ob_db_param *p, 
 	return rc;
 }
 
+/* Whether spec can be a KITOS uuid or a CVR number: printable ASCII, at
+ * most 36 characters. Anything else is not looked up (comparing it with
+ * the ASCII columns is a database error). */
+static int org_spec_ok(const char *spec)
+{
+	size_t n = 0;
+
+	for (; spec[n]; n++)
+		if ((unsigned char)spec[n] < 0x21 || (unsigned char)spec[n] > 0x7E)
+			return 0;
+	return n <= 36;
+}
+
 /* The organisation of the current row: the organisation column, else
  * --org, else the only one. Returns 1, 0 (row error) or -1. */
 static int row_org(struct imp *im, struct org **out)
@@ -517,7 +531,10 @@ static int row_org(struct imp *im, struct org **out)
 		memset(o, 0, sizeof(*o));
 		o->spec = spec ? ob_xstrdup(spec) : NULL;
 		ob_err_clear(&e);
-		o->found = ob_import_find_org(im->db, spec, &o->id, &e);
+		if (spec != NULL && !org_spec_ok(spec))
+			o->found = 0; /* no uuid or CVR: the ASCII columns cannot hold it */
+		else
+			o->found = ob_import_find_org(im->db, spec, &o->id, &e);
 		if (o->found < 0) {
 			db_fail(im, &e);
 			return -1;
