@@ -232,6 +232,32 @@ static const struct kind_def kinds[] = {
 
 /* ---- state ---- */
 
+/* Copies of the texts of rows waiting in a bulk: blocks that never move. */
+struct ablock {
+	struct ablock *next;
+	size_t used, cap;
+	char data[];
+};
+
+/* Rows waiting to be written with one statement, CHUNK at a time. */
+struct bulk {
+	const char *sql;             /* the one-row statement */
+	size_t ncols;
+	struct ob_db_param *p;       /* CHUNK * ncols */
+	size_t nrows;
+	unsigned long first_line, last_line;
+	struct ablock *texts;
+};
+
+/* What the database holds: rows of a query by a key made of their first
+ * columns ("a|b"), loaded an organisation at a time. */
+struct cur {
+	struct ob_map idx;           /* key -> (set << 32 | row) + 1; "#ORG" -> loaded */
+	struct ob_db_rows **sets;
+	size_t nsets;
+	size_t nkey;                 /* key columns */
+};
+
 /* A problem that does not stop the import: "FILE:LINE: column: message". */
 struct warning {
 	unsigned long line;
@@ -292,6 +318,9 @@ struct imp {
 	size_t set[MAX_SET];         /* the present settable columns, indexes into k->cols */
 	size_t nset;
 	char *sql;                   /* the kind's statement, built from the header */
+	char *cur_sql;               /* what the database holds of the kind, for one org */
+	struct cur cur;              /* its rows, loaded an organisation at a time */
+	struct bulk bulk;            /* new and changed rows waiting to be written */
 
 	char *errs[MAX_LISTED];      /* the first row errors */
 	size_t nstored;
@@ -494,6 +523,187 @@ static int lookup(struct imp *im, const char *sql, const struct ob_db_param *p, 
 	return rc;
 }
 
+/* ---- bulk writes ---- */
+
+static const char *arena_dup(struct ablock **head, const char *s)
+{
+	size_t n = strlen(s) + 1;
+	struct ablock *b = *head;
+
+	if (b == NULL || b->cap - b->used < n) {
+		size_t cap = n > 65536 ? n : 65536;
+		b = ob_xmalloc(sizeof(*b) + cap);
+		b->next = *head;
+		b->used = 0;
+		b->cap = cap;
+		*head = b;
+	}
+	memcpy(b->data + b->used, s, n);
+	b->used += n;
+	return b->data + b->used - n;
+}
+
+static void arena_free(struct ablock **head)
+{
+	while (*head) {
+		struct ablock *next = (*head)->next;
+		free(*head);
+		*head = next;
+	}
+}
+
+static void bulk_init(struct bulk *k, const char *sql, size_t ncols)
+{
+	k->sql = sql;
+	k->ncols = ncols;
+	k->p = ob_xcalloc(CHUNK * ncols, sizeof(*k->p));
+	k->nrows = 0;
+}
+
+/* Writes the waiting rows. 0, or -1 with im->fatal naming their lines. */
+static int bulk_flush(struct imp *im, struct bulk *k)
+{
+	struct ob_err e;
+	int rc = 0;
+
+	if (k->nrows == 0)
+		return 0;
+	ob_err_clear(&e);
+	if (ob_db_exec_bulk(im->db, k->sql, k->p, k->ncols, k->nrows, &e) < 0 && !im->fatal) {
+		char msg[sizeof(e.msg)];
+		db_message(&e, msg, sizeof(msg));
+		im->fatal = ob_xasprintf("%s:%lu-%lu: database: %s", im->file, k->first_line, k->last_line,
+					 msg);
+		rc = -1;
+	}
+	k->nrows = 0;
+	arena_free(&k->texts);
+	return rc;
+}
+
+/* Adds a row of k->ncols values (texts are copied). */
+static int bulk_add(struct imp *im, struct bulk *k, const struct ob_db_param *p)
+{
+	struct ob_db_param *row;
+
+	if (k->nrows == CHUNK && bulk_flush(im, k) < 0)
+		return -1;
+	if (k->nrows == 0)
+		k->first_line = im->line;
+	k->last_line = im->line;
+	row = &k->p[k->nrows++ * k->ncols];
+	for (size_t i = 0; i < k->ncols; i++) {
+		row[i] = p[i];
+		if (p[i].type == OB_DB_STR)
+			row[i].s = arena_dup(&k->texts, p[i].s);
+	}
+	return 0;
+}
+
+static void bulk_free(struct bulk *k)
+{
+	free(k->p);
+	arena_free(&k->texts);
+}
+
+/* ---- what the database holds ---- */
+
+/* Loads the rows of sql (one parameter: org) unless loaded; the key of a
+ * row is the org and its first c->nkey cells, joined with '|'. 0, or -1
+ * (im->fatal). */
+static int cur_load(struct imp *im, struct cur *c, const char *sql, unsigned long org)
+{
+	struct ob_db_param p[1] = {ob_p_int((long long)org)};
+	struct ob_db_rows *r = NULL;
+	struct ob_err e;
+	struct ob_buf key;
+	char mark[32];
+
+	snprintf(mark, sizeof(mark), "#%lu", org);
+	if (ob_map_get(&c->idx, mark, NULL))
+		return 0;
+	ob_err_clear(&e);
+	if (ob_db_query(im->db, sql, p, 1, &r, &e) < 0) {
+		db_fail(im, &e);
+		return -1;
+	}
+	ob_map_put(&c->idx, mark, 1);
+	c->sets = ob_xrealloc(c->sets, (c->nsets + 1) * sizeof(*c->sets));
+	c->sets[c->nsets] = r;
+	ob_buf_init(&key, 0);
+	for (size_t i = 0; i < r->nrows; i++) {
+		ob_buf_reset(&key);
+		ob_buf_printf(&key, "%lu", org);
+		for (size_t j = 0; j < c->nkey; j++) {
+			const char *v = ob_db_cell(r, i, j);
+			ob_buf_printf(&key, "|%s", v ? v : "");
+		}
+		ob_map_put(&c->idx, key.data, ((uint64_t)c->nsets << 32 | i) + 1);
+	}
+	ob_buf_free(&key);
+	c->nsets++;
+	return 0;
+}
+
+/* The cells of org's row with key ("a|b" for two key columns), or NULL. */
+static char **cur_get(const struct cur *c, unsigned long org, const char *key)
+{
+	struct ob_buf k;
+	uint64_t v;
+	struct ob_db_rows *r;
+	int found;
+
+	ob_buf_init(&k, 0);
+	ob_buf_printf(&k, "%lu|%s", org, key);
+	found = ob_map_get(&c->idx, k.data, &v);
+	ob_buf_free(&k);
+	if (!found)
+		return NULL;
+	v--;
+	r = c->sets[v >> 32];
+	return &r->cells[(v & 0xffffffffu) * r->ncols];
+}
+
+static void cur_free(struct cur *c)
+{
+	for (size_t i = 0; i < c->nsets; i++)
+		ob_db_rows_free(c->sets[i]);
+	free(c->sets);
+	ob_map_free(&c->idx);
+	memset(c, 0, sizeof(*c));
+}
+
+/* Whether a value equals a cell as the database returns it. */
+static int same(const struct ob_db_param *p, const char *cell)
+{
+	char buf[32];
+
+	switch (p->type) {
+	case OB_DB_NULL:
+		return cell == NULL;
+	case OB_DB_STR:
+		return cell && strcmp(p->s, cell) == 0;
+	case OB_DB_INT:
+		snprintf(buf, sizeof(buf), "%lld", p->i);
+		return cell && strcmp(buf, cell) == 0;
+	case OB_DB_DATE:
+		ob_date_format(p->date, buf);
+		return cell && strcmp(buf, cell) == 0;
+	case OB_DB_DOUBLE:
+		return cell && strtod(cell, NULL) == p->d;
+	}
+	return 0;
+}
+
+/* Whether values p[0..n) equal cells[0..n). */
+static int same_row(const struct ob_db_param *p, char **cells, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!same(&p[i], cells[i]))
+			return 0;
+	return 1;
+}
+
 /* Whether spec can be a KITOS uuid or a CVR number: printable ASCII, at
  * most 36 characters. Anything else is not looked up (comparing it with
  * the ASCII columns is a database error). */
@@ -683,11 +893,15 @@ static int get_enum(struct imp *im, const struct colspec *c, const char *v, cons
 	return rc;
 }
 
+static int cached_id(struct imp *im, const char *table, const struct org *o, const char *uuid,
+		     unsigned long *id);
+
+/* An org unit by uuid (units written by this file are not in the map: the
+ * org units kind resolves its parents itself). */
 static int find_unit(struct imp *im, const struct org *o, const char *col, const char *uuid,
 		     unsigned long *id)
 {
-	struct ob_db_param p[2] = {ob_p_int((long long)o->id), ob_p_str(uuid)};
-	int rc = lookup(im, "SELECT id FROM org_units WHERE org_id = ? AND kitos_uuid = ?", p, 2, id);
+	int rc = cached_id(im, "org_units", o, uuid, id);
 	if (rc == 0)
 		row_err(im, col, "%s: no such org unit in %s (import KITOS or an org units file first)",
 			uuid, o->name);
@@ -817,6 +1031,8 @@ static int conv(struct imp *im, const struct colspec *c, const char *v, const st
 		}
 		/* DECIMAL(14,2): pass the exact decimal text. */
 		snprintf(scratch, 32, "%.2f", d);
+		if (strcmp(scratch, "-0.00") == 0)
+			strcpy(scratch, "0.00");
 		*p = ob_p_str(scratch);
 		return 0;
 	}
@@ -936,9 +1152,9 @@ static void row_update(struct imp *im)
 	const char *keycol = is_sys ? "system_uuid" : "contract_uuid";
 	const char *uuid = val(im, keycol);
 	struct ob_db_param p[MAX_SET + 1];
-	char scratch[MAX_SET][32];
+	char scratch[MAX_SET][32], key[32];
+	char **cells;
 	unsigned long id = 0;
-	unsigned long long aff = 0;
 	struct org *o;
 	size_t n = 0;
 
@@ -958,14 +1174,42 @@ static void row_update(struct imp *im)
 		im->unchanged++;
 		return;
 	}
-	p[n++] = ob_p_int((long long)id);
-	if (exec(im, im->sql, p, n, &aff) < 0)
+	/* Compared with what the database holds: only a change is written. */
+	if (cur_load(im, &im->cur, im->cur_sql, o->id) < 0)
 		return;
-	/* An UPDATE: 1 changed row, 0 unchanged (CLIENT_FOUND_ROWS is off). */
-	if (aff)
+	snprintf(key, sizeof(key), "%lu", id);
+	cells = cur_get(&im->cur, o->id, key);
+	if (cells && same_row(p, cells + 1, n)) {
+		im->unchanged++;
+		return;
+	}
+	p[n++] = ob_p_int((long long)id);
+	if (bulk_add(im, &im->bulk, p) == 0)
+		im->updated++;
+}
+
+/* An upsert of the kind's statement with p[0..n), of which the first
+ * nfixed are the key, compared with what the database holds under key:
+ * created if it holds nothing, unchanged if it holds the same, else
+ * updated. Only new and changed rows are written. */
+static void write_compared(struct imp *im, const struct org *o, const char *key,
+			   const struct ob_db_param *p, size_t n, size_t nfixed)
+{
+	char **cells;
+
+	if (cur_load(im, &im->cur, im->cur_sql, o->id) < 0)
+		return;
+	cells = cur_get(&im->cur, o->id, key);
+	if (cells && same_row(p + nfixed, cells + im->cur.nkey, n - nfixed)) {
+		im->unchanged++;
+		return;
+	}
+	if (bulk_add(im, &im->bulk, p) < 0)
+		return;
+	if (cells)
 		im->updated++;
 	else
-		im->unchanged++;
+		im->created++;
 }
 
 /* people: upsert by (org, person_uuid). */
@@ -974,7 +1218,6 @@ static void row_people(struct imp *im)
 	const char *uuid = val(im, "person_uuid");
 	struct ob_db_param p[MAX_SET + 2];
 	char scratch[MAX_SET][32];
-	unsigned long long aff = 0;
 	struct org *o;
 	size_t n = 0;
 
@@ -987,8 +1230,7 @@ static void row_people(struct imp *im)
 	set_params(im, o, p, &n, scratch);
 	if (im->row_bad || im->fatal)
 		return;
-	if (exec(im, im->sql, p, n, &aff) == 0)
-		count(im, aff);
+	write_compared(im, o, uuid, p, n, 2);
 }
 
 /* assessments: upsert on (system, kind, done_on). */
@@ -997,9 +1239,8 @@ static void row_assessment(struct imp *im)
 	const char *uuid = val(im, "system_uuid");
 	const char *kind = NULL;
 	struct ob_db_param p[MAX_SET + 3];
-	char scratch[MAX_SET][32];
+	char scratch[MAX_SET][32], key[96], day[11];
 	unsigned long sys = 0;
-	unsigned long long aff = 0;
 	int32_t done = INT32_MIN;
 	struct org *o;
 	size_t n = 0;
@@ -1020,8 +1261,9 @@ static void row_assessment(struct imp *im)
 	set_params(im, o, p, &n, scratch);
 	if (im->row_bad || im->fatal)
 		return;
-	if (exec(im, im->sql, p, n, &aff) == 0)
-		count(im, aff);
+	ob_date_format(done, day);
+	snprintf(key, sizeof(key), "%lu|%s|%s", sys, kind, day);
+	write_compared(im, o, key, p, n, 3);
 }
 
 /* incidents: once per (system, occurred_on, title). */
@@ -1060,14 +1302,16 @@ static int cmp_ulong(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* org units, pass 1: upsert the name; parents wait for pass 2. */
+/* org units, pass 1: the name, compared with what the database holds
+ * (written in bulk if new or changed); parents wait for pass 2. */
 static void row_unit(struct imp *im)
 {
 	const char *uuid = val(im, "unit_uuid"), *name = val(im, "name");
 	const char *parent = val(im, "parent_uuid");
-	unsigned long long aff = 0;
 	struct unit_row *u;
 	struct org *o;
+	char **cells;
+	int state;
 
 	if (row_org(im, &o) <= 0)
 		return;
@@ -1079,12 +1323,13 @@ static void row_unit(struct imp *im)
 		chk_uuid(im, "parent_uuid", parent);
 	if (im->row_bad || im->fatal)
 		return;
-	{
+	if (cur_load(im, &im->cur, im->cur_sql, o->id) < 0)
+		return;
+	cells = cur_get(&im->cur, o->id, uuid);
+	state = cells == NULL ? 1 : strcmp(cells[2], name) != 0 ? 2 : 0;
+	if (state) {
 		struct ob_db_param p[3] = {ob_p_int((long long)o->id), ob_p_str(uuid), ob_p_str(name)};
-		if (exec(im,
-			 "INSERT INTO org_units (org_id, kitos_uuid, name) VALUES (?, ?, ?) "
-			 "ON DUPLICATE KEY UPDATE name = VALUES(name)",
-			 p, 3, &aff) < 0)
+		if (bulk_add(im, &im->bulk, p) < 0)
 			return;
 	}
 	im->units = ob_xrealloc(im->units, (im->nunits + 1) * sizeof(*im->units));
@@ -1094,28 +1339,41 @@ static void row_unit(struct imp *im)
 	u->org = o->id;
 	u->uuid = ob_xstrdup(uuid);
 	u->parent = parent ? ob_xstrdup(parent) : NULL;
-	u->state = aff == 1 ? 1 : aff >= 2 ? 2 : 0;
-	{
-		struct ob_db_param p[2] = {ob_p_int((long long)o->id), ob_p_str(uuid)};
-		if (lookup(im, "SELECT id FROM org_units WHERE org_id = ? AND kitos_uuid = ?", p, 2,
-			   &u->id) == 0)
-			row_err(im, "unit_uuid", "%s: not found after writing it", uuid);
-	}
+	u->state = state;
 }
 
-/* org units, pass 2: set the parents, then refuse cycles. */
+/* org units, pass 2: the names written, set the parents (in bulk, those
+ * that change), then refuse cycles. */
 static void units_parents(struct imp *im)
 {
+	static const char q_units[] = "SELECT kitos_uuid, id, parent_id FROM org_units WHERE org_id = ?";
+	struct cur now;
+	struct bulk par;
+
+	if (bulk_flush(im, &im->bulk) < 0)
+		return;
+	memset(&now, 0, sizeof(now));
+	memset(&par, 0, sizeof(par));
+	now.nkey = 1;
+	bulk_init(&par, "UPDATE org_units SET parent_id = ? WHERE id = ?", 2);
 	for (size_t i = 0; i < im->nunits && !im->fatal; i++) {
 		struct unit_row *u = &im->units[i];
-		struct org o = {NULL, 1, u->org, (char *)"?"};
+		const char *oname = "?";
 		unsigned long pid = 0;
-		unsigned long long aff = 0;
+		char **cells, **pc;
 
-		if (u->parent == NULL || u->id == 0)
-			continue;
 		im->line = u->line;
 		im->row_bad = 0;
+		if (cur_load(im, &now, q_units, u->org) < 0)
+			break;
+		cells = cur_get(&now, u->org, u->uuid);
+		if (cells == NULL) {
+			row_err(im, "unit_uuid", "%s: not found after writing it", u->uuid);
+			continue;
+		}
+		u->id = strtoul(cells[1], NULL, 10);
+		if (u->parent == NULL)
+			continue;
 		if (*u->parent) {
 			if (strcasecmp(u->parent, u->uuid) == 0) {
 				row_err(im, "parent_uuid", "%s: the unit cannot be its own parent",
@@ -1124,19 +1382,30 @@ static void units_parents(struct imp *im)
 			}
 			for (size_t j = 0; j < im->norgs; j++)
 				if (im->orgs[j].found && im->orgs[j].id == u->org)
-					o.name = im->orgs[j].name;
-			if (find_unit(im, &o, "parent_uuid", u->parent, &pid) <= 0)
+					oname = im->orgs[j].name;
+			pc = cur_get(&now, u->org, u->parent);
+			if (pc == NULL) {
+				row_err(im, "parent_uuid",
+					"%s: no such org unit in %s (import KITOS or an org units file first)",
+					u->parent, oname);
 				continue;
+			}
+			pid = strtoul(pc[1], NULL, 10);
 		}
+		if (cells[2] ? pid && strtoul(cells[2], NULL, 10) == pid : pid == 0)
+			continue;
 		{
 			struct ob_db_param p[2] = {ob_p_intu(pid ? (long long)pid : -1),
 						   ob_p_int((long long)u->id)};
-			if (exec(im, "UPDATE org_units SET parent_id = ? WHERE id = ?", p, 2, &aff) < 0)
-				return;
+			if (bulk_add(im, &par, p) < 0)
+				break;
 		}
-		if (aff > 0 && u->state == 0)
+		if (u->state == 0)
 			u->state = 2;
 	}
+	bulk_flush(im, &par);
+	bulk_free(&par);
+	cur_free(&now);
 	if (im->fatal)
 		return;
 	/* Cycles: walk up from every unit of the file with a parent, in the
@@ -1621,6 +1890,47 @@ static int read_header(struct imp *im, char **f, size_t n)
 		break;
 	}
 	im->sql = ob_buf_steal(&s);
+
+	/* What the database holds of the big kinds, to write only changes. */
+	ob_buf_init(&s, 0);
+	switch (k->kind) {
+	case K_SYSTEMS:
+	case K_CONTRACTS:
+		ob_buf_adds(&s, "SELECT id");
+		for (size_t i = 0; i < im->nset; i++)
+			ob_buf_printf(&s, ", %s", k->cols[im->set[i]].sql);
+		ob_buf_printf(&s, " FROM %s WHERE org_id = ?", k->kind == K_SYSTEMS ? "systems" : "contracts");
+		im->cur.nkey = 1;
+		bulk_init(&im->bulk, im->sql, im->nset + 1);
+		break;
+	case K_PEOPLE:
+		ob_buf_adds(&s, "SELECT kitos_uuid");
+		for (size_t i = 0; i < im->nset; i++)
+			ob_buf_printf(&s, ", %s", k->cols[im->set[i]].sql);
+		ob_buf_adds(&s, " FROM people WHERE org_id = ?");
+		im->cur.nkey = 1;
+		bulk_init(&im->bulk, im->sql, im->nset + 2);
+		break;
+	case K_ASSESSMENTS:
+		ob_buf_adds(&s, "SELECT a.system_id, a.kind, a.done_on");
+		for (size_t i = 0; i < im->nset; i++)
+			ob_buf_printf(&s, ", a.%s", k->cols[im->set[i]].sql);
+		ob_buf_adds(&s, " FROM gdpr_assessments a JOIN systems s ON s.id = a.system_id WHERE s.org_id = ?");
+		im->cur.nkey = 3;
+		bulk_init(&im->bulk, im->sql, im->nset + 3);
+		break;
+	case K_UNITS:
+		ob_buf_adds(&s, "SELECT kitos_uuid, id, name, parent_id FROM org_units WHERE org_id = ?");
+		im->cur.nkey = 1;
+		bulk_init(&im->bulk,
+			  "INSERT INTO org_units (org_id, kitos_uuid, name) VALUES (?, ?, ?) "
+			  "ON DUPLICATE KEY UPDATE name = VALUES(name)",
+			  3);
+		break;
+	default:
+		break;
+	}
+	im->cur_sql = ob_buf_steal(&s);
 	return 0;
 }
 
@@ -1744,6 +2054,9 @@ static void imp_free(struct imp *im)
 	free(im->colof);
 	free(im->vals);
 	free(im->sql);
+	free(im->cur_sql);
+	cur_free(&im->cur);
+	bulk_free(&im->bulk);
 	for (size_t i = 0; i < im->nstored; i++)
 		free(im->errs[i]);
 	for (size_t i = 0; i < im->nwstored; i++) {
@@ -1979,6 +2292,8 @@ int ob_import_csv(struct ob_db *db, const char *file, const struct ob_import_opt
 			break;
 		}
 	}
+	if (!im.fatal)
+		bulk_flush(&im, &im.bulk);
 	if (im.k->kind == K_UNITS && !im.fatal) {
 		units_parents(&im);
 		for (size_t i = 0; i < im.nunits; i++)
