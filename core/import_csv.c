@@ -1060,6 +1060,17 @@ static void set_params(struct imp *im, const struct org *o, struct ob_db_param *
 	}
 }
 
+/* FNV-1a mixed before its low bits pick a slot (see map.c). */
+static uint64_t seen_mix(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 33;
+	return h;
+}
+
 /* Remembers key; returns 0 if new, else the line it was first seen on. */
 static unsigned long seen_add(struct seen *s, const char *key, unsigned long line)
 {
@@ -1071,6 +1082,7 @@ static unsigned long seen_add(struct seen *s, const char *key, unsigned long lin
 		*c = (char)tolower((unsigned char)*c);
 		h = (h ^ (unsigned char)*c) * 1099511628211ULL;
 	}
+	h = seen_mix(h);
 	if (2 * (s->n + 1) > s->cap) {
 		struct seen g = {NULL, NULL, s->cap ? s->cap * 2 : 64, 0};
 		g.keys = ob_xcalloc(g.cap, sizeof(*g.keys));
@@ -1081,6 +1093,7 @@ static unsigned long seen_add(struct seen *s, const char *key, unsigned long lin
 			uint64_t hh = 1469598103934665603ULL;
 			for (const char *c = s->keys[j]; *c; c++)
 				hh = (hh ^ (unsigned char)*c) * 1099511628211ULL;
+			hh = seen_mix(hh);
 			for (i = hh & (g.cap - 1); g.keys[i]; i = (i + 1) & (g.cap - 1))
 				;
 			g.keys[i] = s->keys[j];
@@ -1687,12 +1700,25 @@ static void row_target(struct imp *im)
 				   "VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE title = VALUES(title)",
 			 p, has_change ? 4 : 3, &aff) < 0)
 			goto out;
-		if (lookup(im, "SELECT id FROM target_actions WHERE target_picture_id = ? AND code = ?",
-			   p, 2, &action) <= 0)
+		/* A new action is the row just inserted and has no systems yet:
+		 * its links wait in the bulk. */
+		if (aff == 1)
+			action = (unsigned long)ob_db_insert_id(im->db);
+		else if (lookup(im, "SELECT id FROM target_actions WHERE target_picture_id = ? AND code = ?",
+				p, 2, &action) <= 0)
 			goto out;
 	}
-	if (list != NULL) {
-		int rc = action_systems(im, action, ids, nids);
+	if (list != NULL && aff == 1) {
+		for (size_t i = 0; i < nids; i++) {
+			struct ob_db_param p[2] = {ob_p_int((long long)action), ob_p_int((long long)ids[i])};
+			if (bulk_add(im, &im->bulk, p) < 0)
+				goto out;
+		}
+	} else if (list != NULL) {
+		int rc;
+		if (bulk_flush(im, &im->bulk) < 0) /* links it may compare with */
+			goto out;
+		rc = action_systems(im, action, ids, nids);
 		if (rc < 0)
 			goto out;
 		if (rc > 0 && aff == 0)
@@ -1703,8 +1729,9 @@ out:
 	free(ids);
 }
 
-/* shared solutions: the solution by (org, name), the maturity by
- * (solution, changed_on). */
+/* shared solutions: the solution by (org, name), its id kept for the
+ * file's later rows of the same name; the maturity by (solution,
+ * changed_on), compared with what the database holds and written in bulk. */
 static void row_shared(struct imp *im)
 {
 	const char *name = val(im, "solution"), *maturity = NULL;
@@ -1712,6 +1739,9 @@ static void row_shared(struct imp *im)
 	unsigned long sol = 0;
 	int32_t on = INT32_MIN;
 	struct org *o;
+	struct ob_buf key;
+	uint64_t v;
+	char day[11], mkey[48];
 
 	if (row_org(im, &o) <= 0)
 		return;
@@ -1726,27 +1756,33 @@ static void row_shared(struct imp *im)
 	if (dup_check(im, "changed_on", "the solution's maturity on this date", "%lu|%s|%ld", o->id,
 		      name, (long)on) < 0)
 		return;
-	{
+	ob_buf_init(&key, 0);
+	ob_buf_printf(&key, "solution:%lu:%s", o->id, name);
+	if (ob_map_get(&im->ids, key.data, &v))
+		sol = (unsigned long)v;
+	else {
 		struct ob_db_param p[2] = {ob_p_int((long long)o->id), ob_p_str(name)};
 		if (exec(im,
 			 "INSERT INTO shared_solutions (org_id, name) VALUES (?, ?) "
 			 "ON DUPLICATE KEY UPDATE id = id",
 			 p, 2, &aff) < 0)
-			return;
-		if (aff == 1)
+			goto out;
+		if (aff == 1) {
 			im->extra_created++;
-		if (lookup(im, "SELECT id FROM shared_solutions WHERE org_id = ? AND name = ?", p, 2,
-			   &sol) <= 0)
-			return;
+			sol = (unsigned long)ob_db_insert_id(im->db);
+		} else if (lookup(im, "SELECT id FROM shared_solutions WHERE org_id = ? AND name = ?", p,
+				  2, &sol) <= 0)
+			goto out;
+		ob_map_put(&im->ids, key.data, sol);
 	}
 	{
 		struct ob_db_param p[3] = {ob_p_int((long long)sol), ob_p_date(on), ob_p_str(maturity)};
-		if (exec(im,
-			 "INSERT INTO shared_solution_maturity (solution_id, changed_on, maturity) "
-			 "VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE maturity = VALUES(maturity)",
-			 p, 3, &aff) == 0)
-			count(im, aff);
+		ob_date_format(on, day);
+		snprintf(mkey, sizeof(mkey), "%lu|%s", sol, day);
+		write_compared(im, o, mkey, p, 3, 2);
 	}
+out:
+	ob_buf_free(&key);
 }
 
 /* ---- header ---- */
@@ -1918,6 +1954,18 @@ static int read_header(struct imp *im, char **f, size_t n)
 		ob_buf_adds(&s, " FROM gdpr_assessments a JOIN systems s ON s.id = a.system_id WHERE s.org_id = ?");
 		im->cur.nkey = 3;
 		bulk_init(&im->bulk, im->sql, im->nset + 3);
+		break;
+	case K_SHARED:
+		ob_buf_adds(&s, "SELECT m.solution_id, m.changed_on, m.maturity FROM shared_solution_maturity m "
+				"JOIN shared_solutions s ON s.id = m.solution_id WHERE s.org_id = ?");
+		im->cur.nkey = 2;
+		bulk_init(&im->bulk,
+			  "INSERT INTO shared_solution_maturity (solution_id, changed_on, maturity) "
+			  "VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE maturity = VALUES(maturity)",
+			  3);
+		break;
+	case K_TARGET:
+		bulk_init(&im->bulk, "INSERT INTO target_action_systems (action_id, system_id) VALUES (?, ?)", 2);
 		break;
 	case K_UNITS:
 		ob_buf_adds(&s, "SELECT kitos_uuid, id, name, parent_id FROM org_units WHERE org_id = ?");

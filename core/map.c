@@ -31,9 +31,22 @@ void ob_map_free(struct ob_map *m)
 	ob_map_init(m);
 }
 
+/* FNV-1a's low bits vary little between keys that differ near their end
+ * ("org:uuid" keys): mixed (murmur3's finaliser) before they pick a slot,
+ * probes stay short. ob_hash64 itself is unchanged (stored hashes use it). */
+static uint64_t mix(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 33;
+	return h;
+}
+
 static size_t slot(const struct ob_map *m, const char *key)
 {
-	size_t i = (size_t)ob_hash64(key, strlen(key), OB_HASH64_INIT) & (m->cap - 1);
+	size_t i = (size_t)mix(ob_hash64(key, strlen(key), OB_HASH64_INIT)) & (m->cap - 1);
 	while (m->keys[i] && strcmp(m->keys[i], key) != 0)
 		i = (i + 1) & (m->cap - 1);
 	return i;
