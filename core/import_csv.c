@@ -321,6 +321,8 @@ struct imp {
 	char *cur_sql;               /* what the database holds of the kind, for one org */
 	struct cur cur;              /* its rows, loaded an organisation at a time */
 	struct bulk bulk;            /* new and changed rows waiting to be written */
+	char *stage_create, *stage_insert, *stage_apply; /* systems, contracts: via a temporary table */
+	int staged;                  /* csv_stage exists */
 
 	char *errs[MAX_LISTED];      /* the first row errors */
 	size_t nstored;
@@ -569,6 +571,14 @@ static int bulk_flush(struct imp *im, struct bulk *k)
 	if (k->nrows == 0)
 		return 0;
 	ob_err_clear(&e);
+	if (k->sql == im->stage_insert && !im->staged) {
+		if (ob_db_exec(im->db, "DROP TEMPORARY TABLE IF EXISTS csv_stage", NULL, 0, NULL, &e) < 0 ||
+		    ob_db_exec(im->db, im->stage_create, NULL, 0, NULL, &e) < 0) {
+			db_fail(im, &e);
+			return -1;
+		}
+		im->staged = 1;
+	}
 	if (ob_db_exec_bulk(im->db, k->sql, k->p, k->ncols, k->nrows, &e) < 0 && !im->fatal) {
 		char msg[sizeof(e.msg)];
 		db_message(&e, msg, sizeof(msg));
@@ -1937,7 +1947,33 @@ static int read_header(struct imp *im, char **f, size_t n)
 			ob_buf_printf(&s, ", %s", k->cols[im->set[i]].sql);
 		ob_buf_printf(&s, " FROM %s WHERE org_id = ?", k->kind == K_SYSTEMS ? "systems" : "contracts");
 		im->cur.nkey = 1;
-		bulk_init(&im->bulk, im->sql, im->nset + 1);
+		/* The changed rows go to a temporary table, and one UPDATE ...
+		 * JOIN applies them (33,000 single-row UPDATEs cost the server
+		 * three times as much). */
+		{
+			const char *t = k->kind == K_SYSTEMS ? "systems" : "contracts";
+			struct ob_buf q;
+			ob_buf_init(&q, 0);
+			ob_buf_adds(&q, "CREATE TEMPORARY TABLE csv_stage (PRIMARY KEY (id)) AS SELECT id");
+			for (size_t i = 0; i < im->nset; i++)
+				ob_buf_printf(&q, ", %s", k->cols[im->set[i]].sql);
+			ob_buf_printf(&q, " FROM %s LIMIT 0", t);
+			im->stage_create = ob_buf_steal(&q);
+			ob_buf_adds(&q, "INSERT INTO csv_stage (");
+			for (size_t i = 0; i < im->nset; i++)
+				ob_buf_printf(&q, "%s, ", k->cols[im->set[i]].sql);
+			ob_buf_adds(&q, "id) VALUES (");
+			for (size_t i = 0; i < im->nset; i++)
+				ob_buf_adds(&q, "?, ");
+			ob_buf_adds(&q, "?)");
+			im->stage_insert = ob_buf_steal(&q);
+			ob_buf_printf(&q, "UPDATE %s x JOIN csv_stage t ON t.id = x.id SET ", t);
+			for (size_t i = 0; i < im->nset; i++)
+				ob_buf_printf(&q, "%sx.%s = t.%s", i ? ", " : "", k->cols[im->set[i]].sql,
+					      k->cols[im->set[i]].sql);
+			im->stage_apply = ob_buf_steal(&q);
+		}
+		bulk_init(&im->bulk, im->stage_insert, im->nset + 1);
 		break;
 	case K_PEOPLE:
 		ob_buf_adds(&s, "SELECT kitos_uuid");
@@ -2103,6 +2139,9 @@ static void imp_free(struct imp *im)
 	free(im->vals);
 	free(im->sql);
 	free(im->cur_sql);
+	free(im->stage_create);
+	free(im->stage_insert);
+	free(im->stage_apply);
 	cur_free(&im->cur);
 	bulk_free(&im->bulk);
 	for (size_t i = 0; i < im->nstored; i++)
@@ -2342,6 +2381,12 @@ int ob_import_csv(struct ob_db *db, const char *file, const struct ob_import_opt
 	}
 	if (!im.fatal)
 		bulk_flush(&im, &im.bulk);
+	if (im.staged && !im.fatal) {
+		ob_err_clear(&e);
+		if (ob_db_exec(db, im.stage_apply, NULL, 0, NULL, &e) < 0 ||
+		    ob_db_exec(db, "DROP TEMPORARY TABLE csv_stage", NULL, 0, NULL, &e) < 0)
+			db_fail(&im, &e);
+	}
 	if (im.k->kind == K_UNITS && !im.fatal) {
 		units_parents(&im);
 		for (size_t i = 0; i < im.nunits; i++)
