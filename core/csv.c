@@ -472,15 +472,17 @@ int ob_csv_parse_amount(const char *s, double *out, const char **why)
 	return 1;
 }
 
-/* A folded copy of s for comparison: trimmed, lower case (ASCII and the
- * Latin-1 letters: ÆØÅ become æøå), '_' and '-' as ' '. Caller frees. */
-static char *fold(const char *s)
+/* Writes the folded form of s into out[0..outsz) for comparison: trimmed,
+ * lower case (ASCII and the Latin-1 letters: ÆØÅ become æøå), '_' and '-'
+ * as ' '. Returns its length, or -1 if it does not fit. */
+static long fold_into(const char *s, char *out, size_t outsz)
 {
 	const char *b, *e;
-	char *out, *o;
+	char *o = out;
 
 	span_trim(s, &b, &e);
-	out = o = ob_xmalloc((size_t)(e - b) + 1);
+	if ((size_t)(e - b) >= outsz)
+		return -1;
 	for (const char *p = b; p < e; p++) {
 		unsigned char c = (unsigned char)*p;
 		if (c == 0xC3 && p + 1 < e) {
@@ -500,6 +502,16 @@ static char *fold(const char *s)
 		*o++ = (char)tolower(c);
 	}
 	*o = '\0';
+	return (long)(o - out);
+}
+
+/* A folded copy of s (see fold_into). Caller frees. */
+static char *fold(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *out = ob_xmalloc(n);
+
+	fold_into(s, out, n);
 	return out;
 }
 
@@ -512,35 +524,46 @@ int ob_csv_streq_fold(const char *a, const char *b)
 	return eq;
 }
 
+/* Whether table text t folds to fs (t is one of the short ids and aliases). */
+static int folds_to(const char *t, const char *fs)
+{
+	char buf[128];
+
+	if (fold_into(t, buf, sizeof(buf)) < 0) {
+		char *f = fold(t);
+		int eq = strcmp(f, fs) == 0;
+		free(f);
+		return eq;
+	}
+	return strcmp(buf, fs) == 0;
+}
+
 int ob_csv_parse_enum(const char *s, const struct ob_csv_enum *table, size_t n, const char **id)
 {
-	char *fs;
+	char buf[128], *fs = buf, *heap = NULL;
 	int rc = -1;
 
 	if (s == NULL)
 		return 0;
-	fs = fold(s);
+	/* Called for every cell of a file: no allocation for the short values
+	 * (a long one cannot match and is folded on the heap). */
+	if (fold_into(s, buf, sizeof(buf)) < 0)
+		fs = heap = fold(s);
 	if (fs[0] == '\0') {
 		rc = 0;
 		goto out;
 	}
 	for (size_t i = 0; i < n && rc < 0; i++) {
-		char *f = fold(table[i].id);
-		if (strcmp(fs, f) == 0)
+		if (folds_to(table[i].id, fs))
 			rc = 1;
-		free(f);
-		for (size_t k = 0; k < OB_ARRAY_LEN(table[i].alias) && table[i].alias[k] && rc < 0;
-		     k++) {
-			f = fold(table[i].alias[k]);
-			if (strcmp(fs, f) == 0)
+		for (size_t k = 0; k < OB_ARRAY_LEN(table[i].alias) && table[i].alias[k] && rc < 0; k++)
+			if (folds_to(table[i].alias[k], fs))
 				rc = 1;
-			free(f);
-		}
 		if (rc == 1)
 			*id = table[i].id;
 	}
 out:
-	free(fs);
+	free(heap);
 	return rc;
 }
 

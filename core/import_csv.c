@@ -335,7 +335,7 @@ struct imp {
 	char *fatal;                 /* a database or reader error that stopped the import */
 
 	struct org *orgs;
-	size_t norgs;
+	size_t norgs, last_org;
 	struct seen seen;
 	struct version *versions;
 	size_t nversions;
@@ -738,12 +738,16 @@ static int row_org(struct imp *im, struct org **out)
 
 	if (spec == NULL || *spec == '\0')
 		spec = im->opts->org;
-	for (size_t i = 0; i < im->norgs; i++) {
+	/* Rows come grouped by organisation: the last one first. */
+	if (im->last_org < im->norgs) {
+		const char *ls = im->orgs[im->last_org].spec;
+		if ((ls == NULL && spec == NULL) || (ls && spec && strcmp(ls, spec) == 0))
+			o = &im->orgs[im->last_org];
+	}
+	for (size_t i = 0; i < im->norgs && o == NULL; i++) {
 		const char *s = im->orgs[i].spec;
-		if ((s == NULL && spec == NULL) || (s && spec && strcmp(s, spec) == 0)) {
+		if ((s == NULL && spec == NULL) || (s && spec && strcmp(s, spec) == 0))
 			o = &im->orgs[i];
-			break;
-		}
 	}
 	if (o == NULL) {
 		im->orgs = ob_xrealloc(im->orgs, (im->norgs + 1) * sizeof(*im->orgs));
@@ -784,6 +788,7 @@ static int row_org(struct imp *im, struct org **out)
 			ob_db_rows_free(r);
 		}
 	}
+	im->last_org = (size_t)(o - im->orgs);
 	if (o->found) {
 		*out = o;
 		return 1;
@@ -959,15 +964,6 @@ static int find_system(struct imp *im, const struct org *o, const char *col, con
 	int rc = cached_id(im, "systems", o, uuid, id);
 	if (rc == 0)
 		row_err(im, col, "%s: no such system in %s (import KITOS first)", uuid, o->name);
-	return rc;
-}
-
-static int find_contract(struct imp *im, const struct org *o, const char *col, const char *uuid,
-			 unsigned long *id)
-{
-	int rc = cached_id(im, "contracts", o, uuid, id);
-	if (rc == 0)
-		row_err(im, col, "%s: no such contract in %s (import KITOS first)", uuid, o->name);
 	return rc;
 }
 
@@ -1175,20 +1171,26 @@ static void row_update(struct imp *im)
 	const char *keycol = is_sys ? "system_uuid" : "contract_uuid";
 	const char *uuid = val(im, keycol);
 	struct ob_db_param p[MAX_SET + 1];
-	char scratch[MAX_SET][32], key[32];
-	char **cells;
+	char scratch[MAX_SET][32];
+	char **cells = NULL;
 	unsigned long id = 0;
 	struct org *o;
 	size_t n = 0;
 
 	if (row_org(im, &o) <= 0)
 		return;
+	/* The row as the database holds it (its id, then the present
+	 * columns), loaded with the organisation's others. */
 	if (need(im, keycol, uuid) == 0 && chk_uuid(im, keycol, uuid) == 0 &&
 	    dup_check(im, keycol, is_sys ? "the system" : "the contract", "%lu|%s", o->id, uuid) == 0) {
-		if (is_sys)
-			find_system(im, o, keycol, uuid, &id);
+		if (cur_load(im, &im->cur, im->cur_sql, o->id) < 0)
+			return;
+		cells = cur_get(&im->cur, o->id, uuid);
+		if (cells == NULL)
+			row_err(im, keycol, "%s: no such %s in %s (import KITOS first)", uuid,
+				is_sys ? "system" : "contract", o->name);
 		else
-			find_contract(im, o, keycol, uuid, &id);
+			id = strtoul(cells[1], NULL, 10);
 	}
 	set_params(im, o, p, &n, scratch);
 	if (im->row_bad || im->fatal)
@@ -1197,12 +1199,8 @@ static void row_update(struct imp *im)
 		im->unchanged++;
 		return;
 	}
-	/* Compared with what the database holds: only a change is written. */
-	if (cur_load(im, &im->cur, im->cur_sql, o->id) < 0)
-		return;
-	snprintf(key, sizeof(key), "%lu", id);
-	cells = cur_get(&im->cur, o->id, key);
-	if (cells && same_row(p, cells + 1, n)) {
+	/* Only a change is written. */
+	if (same_row(p, cells + 2, n)) {
 		im->unchanged++;
 		return;
 	}
@@ -1942,7 +1940,7 @@ static int read_header(struct imp *im, char **f, size_t n)
 	switch (k->kind) {
 	case K_SYSTEMS:
 	case K_CONTRACTS:
-		ob_buf_adds(&s, "SELECT id");
+		ob_buf_adds(&s, "SELECT kitos_uuid, id");
 		for (size_t i = 0; i < im->nset; i++)
 			ob_buf_printf(&s, ", %s", k->cols[im->set[i]].sql);
 		ob_buf_printf(&s, " FROM %s WHERE org_id = ?", k->kind == K_SYSTEMS ? "systems" : "contracts");
