@@ -323,6 +323,8 @@ struct imp {
 	struct bulk bulk;            /* new and changed rows waiting to be written */
 	char *stage_create, *stage_insert, *stage_apply; /* systems, contracts: via a temporary table */
 	int staged;                  /* csv_stage exists */
+	const char *count_sql;       /* the rows of a table keyed by text: COUNT(*) */
+	long long count_before;      /* its result before this file, -1 not yet */
 
 	char *errs[MAX_LISTED];      /* the first row errors */
 	size_t nstored;
@@ -562,6 +564,33 @@ static void bulk_init(struct bulk *k, const char *sql, size_t ncols)
 	k->nrows = 0;
 }
 
+/* COUNT(*) of im->count_sql, or -1 (im->fatal). */
+static long long count_rows(struct imp *im)
+{
+	unsigned long n = 0;
+
+	if (lookup(im, im->count_sql, NULL, 0, &n) < 0)
+		return -1;
+	return (long long)n;
+}
+
+/* Rows written as new whose key the database held under its collation
+ * ("Nedbrud" for "nedbrud") were updates: "created" is what the table
+ * grew by. */
+static void count_fix(struct imp *im)
+{
+	long long after;
+
+	if (im->count_sql == NULL || im->count_before < 0 || im->fatal)
+		return;
+	after = count_rows(im);
+	if (after >= 0 && after - im->count_before < (long long)im->created) {
+		unsigned long grew = (unsigned long)(after - im->count_before);
+		im->updated += im->created - grew;
+		im->created = grew;
+	}
+}
+
 /* Writes the waiting rows. 0, or -1 with im->fatal naming their lines. */
 static int bulk_flush(struct imp *im, struct bulk *k)
 {
@@ -571,6 +600,9 @@ static int bulk_flush(struct imp *im, struct bulk *k)
 	if (k->nrows == 0)
 		return 0;
 	ob_err_clear(&e);
+	if (im->count_sql && im->count_before < 0 && k == &im->bulk &&
+	    (im->count_before = count_rows(im)) < 0)
+		return -1;
 	if (k->sql == im->stage_insert && !im->staged) {
 		if (ob_db_exec(im->db, "DROP TEMPORARY TABLE IF EXISTS csv_stage", NULL, 0, NULL, &e) < 0 ||
 		    ob_db_exec(im->db, im->stage_create, NULL, 0, NULL, &e) < 0) {
@@ -1292,9 +1324,8 @@ static void row_incident(struct imp *im)
 {
 	const char *uuid = val(im, "system_uuid"), *title = val(im, "title");
 	struct ob_db_param p[MAX_SET + 3];
-	char scratch[MAX_SET][32];
+	char scratch[MAX_SET][32], day[11], *key;
 	unsigned long sys = 0;
-	unsigned long long aff = 0;
 	int32_t when = INT32_MIN;
 	struct org *o;
 	size_t n = 0;
@@ -1313,8 +1344,10 @@ static void row_incident(struct imp *im)
 	set_params(im, o, p, &n, scratch);
 	if (im->row_bad || im->fatal)
 		return;
-	if (exec(im, im->sql, p, n, &aff) == 0)
-		count(im, aff);
+	ob_date_format(when, day);
+	key = ob_xasprintf("%lu|%s|%s", sys, day, title);
+	write_compared(im, o, key, p, n, 3);
+	free(key);
 }
 
 static int cmp_ulong(const void *a, const void *b)
@@ -1588,7 +1621,6 @@ static unsigned long picture_version(struct imp *im, const struct org *o, int ta
 static void row_future(struct imp *im)
 {
 	const char *code = val(im, "need_code"), *title = val(im, "need");
-	unsigned long long aff = 0;
 	unsigned long pic;
 	struct org *o;
 
@@ -1602,11 +1634,9 @@ static void row_future(struct imp *im)
 	if (im->row_bad || im->fatal || pic == 0)
 		return;
 	struct ob_db_param p[3] = {ob_p_int((long long)pic), ob_p_str(code), ob_p_str(title)};
-	if (exec(im,
-		 "INSERT INTO future_needs (future_picture_id, code, title) VALUES (?, ?, ?) "
-		 "ON DUPLICATE KEY UPDATE title = VALUES(title)",
-		 p, 3, &aff) == 0)
-		count(im, aff);
+	char *key = ob_xasprintf("%lu|%s", pic, code);
+	write_compared(im, o, key, p, 3, 2);
+	free(key);
 }
 
 /* Replaces the action's systems with ids[0..n) (sorted, unique). Returns
@@ -1989,6 +2019,28 @@ static int read_header(struct imp *im, char **f, size_t n)
 		im->cur.nkey = 3;
 		bulk_init(&im->bulk, im->sql, im->nset + 3);
 		break;
+	case K_INCIDENTS:
+		/* The key holds a title, compared by the database's collation:
+		 * a row whose exact key is not held is written as new, and the
+		 * table's row count corrects "created" afterwards. */
+		ob_buf_adds(&s, "SELECT i.system_id, i.occurred_on, i.title");
+		for (size_t i = 0; i < im->nset; i++)
+			ob_buf_printf(&s, ", i.%s", k->cols[im->set[i]].sql);
+		ob_buf_adds(&s, " FROM incidents i JOIN systems s ON s.id = i.system_id WHERE s.org_id = ?");
+		im->cur.nkey = 3;
+		im->count_sql = "SELECT COUNT(*) FROM incidents";
+		bulk_init(&im->bulk, im->sql, im->nset + 3);
+		break;
+	case K_FUTURE:
+		ob_buf_adds(&s, "SELECT n.future_picture_id, n.code, n.title FROM future_needs n "
+				"JOIN future_pictures f ON f.id = n.future_picture_id WHERE f.org_id = ?");
+		im->cur.nkey = 2;
+		im->count_sql = "SELECT COUNT(*) FROM future_needs";
+		bulk_init(&im->bulk,
+			  "INSERT INTO future_needs (future_picture_id, code, title) VALUES (?, ?, ?) "
+			  "ON DUPLICATE KEY UPDATE title = VALUES(title)",
+			  3);
+		break;
 	case K_SHARED:
 		ob_buf_adds(&s, "SELECT m.solution_id, m.changed_on, m.maturity FROM shared_solution_maturity m "
 				"JOIN shared_solutions s ON s.id = m.solution_id WHERE s.org_id = ?");
@@ -2288,6 +2340,7 @@ int ob_import_csv(struct ob_db *db, const char *file, const struct ob_import_opt
 	int rc = -1, began = 0, r;
 
 	memset(&im, 0, sizeof(im));
+	im.count_before = -1;
 	im.db = db;
 	im.file = file;
 	im.opts = opts ? opts : &no_opts;
@@ -2379,6 +2432,7 @@ int ob_import_csv(struct ob_db *db, const char *file, const struct ob_import_opt
 	}
 	if (!im.fatal)
 		bulk_flush(&im, &im.bulk);
+	count_fix(&im);
 	if (im.staged && !im.fatal) {
 		ob_err_clear(&e);
 		if (ob_db_exec(db, im.stage_apply, NULL, 0, NULL, &e) < 0 ||
