@@ -256,6 +256,7 @@ struct cur {
 	struct ob_db_rows **sets;
 	size_t nsets;
 	size_t nkey;                 /* key columns */
+	unsigned long first_org;     /* loaded alone, before all the others */
 };
 
 /* A problem that does not stop the import: "FILE:LINE: column: message". */
@@ -338,6 +339,7 @@ struct imp {
 
 	struct org *orgs;
 	size_t norgs, last_org;
+	struct ob_db_rows *orgrows;  /* every organisation: id, kitos_uuid, cvr, name */
 	struct seen seen;
 	struct version *versions;
 	size_t nversions;
@@ -650,9 +652,12 @@ static void bulk_free(struct bulk *k)
 
 /* ---- what the database holds ---- */
 
-/* Loads the rows of sql (one parameter: org) unless loaded; the key of a
- * row is the org and its first c->nkey cells, joined with '|'. 0, or -1
- * (im->fatal). */
+/* Loads what the database holds for org unless loaded. sql selects the
+ * organisation first, then the key's c->nkey columns, then the rest, and
+ * ends in " WHERE <org column> = ?". The first organisation is loaded
+ * alone; at a second one, all of them are, with one query (a file of 100
+ * municipalities costs one query, not 100). The key of a row is its org
+ * and its key cells, joined with '|'. 0, or -1 (im->fatal). */
 static int cur_load(struct imp *im, struct cur *c, const char *sql, unsigned long org)
 {
 	struct ob_db_param p[1] = {ob_p_int((long long)org)};
@@ -660,25 +665,43 @@ static int cur_load(struct imp *im, struct cur *c, const char *sql, unsigned lon
 	struct ob_err e;
 	struct ob_buf key;
 	char mark[32];
+	int all;
+	int rc;
 
 	snprintf(mark, sizeof(mark), "#%lu", org);
-	if (ob_map_get(&c->idx, mark, NULL))
+	if (ob_map_get(&c->idx, "#*", NULL) || ob_map_get(&c->idx, mark, NULL))
 		return 0;
+	all = c->nsets > 0;
 	ob_err_clear(&e);
-	if (ob_db_query(im->db, sql, p, 1, &r, &e) < 0) {
+	if (all) {
+		const char *w = strstr(sql, " WHERE "), *n;
+		while (w && (n = strstr(w + 1, " WHERE ")) != NULL)
+			w = n;
+		char *q = ob_xstrndup(sql, w ? (size_t)(w - sql) : strlen(sql));
+		rc = ob_db_query(im->db, q, NULL, 0, &r, &e);
+		free(q);
+	} else
+		rc = ob_db_query(im->db, sql, p, 1, &r, &e);
+	if (rc < 0) {
 		db_fail(im, &e);
 		return -1;
 	}
-	ob_map_put(&c->idx, mark, 1);
+	ob_map_put(&c->idx, all ? "#*" : mark, 1);
+	if (!all)
+		c->first_org = org;
 	c->sets = ob_xrealloc(c->sets, (c->nsets + 1) * sizeof(*c->sets));
 	c->sets[c->nsets] = r;
 	ob_buf_init(&key, 0);
 	for (size_t i = 0; i < r->nrows; i++) {
+		const char *o = ob_db_cell(r, i, 0);
+		if (all && o && strtoul(o, NULL, 10) == c->first_org)
+			continue; /* loaded before: the same rows */
 		ob_buf_reset(&key);
-		ob_buf_printf(&key, "%lu", org);
-		for (size_t j = 0; j < c->nkey; j++) {
+		ob_buf_adds(&key, o ? o : "");
+		for (size_t j = 1; j <= c->nkey; j++) {
 			const char *v = ob_db_cell(r, i, j);
-			ob_buf_printf(&key, "|%s", v ? v : "");
+			ob_buf_addc(&key, '|');
+			ob_buf_adds(&key, v ? v : "");
 		}
 		ob_map_put(&c->idx, key.data, ((uint64_t)c->nsets << 32 | i) + 1);
 	}
@@ -703,7 +726,7 @@ static char **cur_get(const struct cur *c, unsigned long org, const char *key)
 		return NULL;
 	v--;
 	r = c->sets[v >> 32];
-	return &r->cells[(v & 0xffffffffu) * r->ncols];
+	return &r->cells[(v & 0xffffffffu) * r->ncols + 1]; /* after the org */
 }
 
 static void cur_free(struct cur *c)
@@ -789,13 +812,34 @@ static int row_org(struct imp *im, struct org **out)
 		ob_err_clear(&e);
 		if (spec != NULL && !org_spec_ok(spec))
 			o->found = 0; /* no uuid or CVR: the ASCII columns cannot hold it */
-		else
+		else if (spec != NULL) {
+			/* As ob_import_find_org (kitos_uuid = ? OR cvr = ?, the
+			 * lowest id; both columns compare bytes), from every
+			 * organisation loaded once: not two queries per
+			 * organisation of the file. */
+			if (im->orgrows == NULL &&
+			    ob_db_query(im->db, "SELECT id, kitos_uuid, cvr, name FROM organisations ORDER BY id",
+					NULL, 0, &im->orgrows, &e) < 0) {
+				db_fail(im, &e);
+				return -1;
+			}
+			for (size_t i = 0; i < im->orgrows->nrows && !o->found; i++) {
+				const char *u = ob_db_cell(im->orgrows, i, 1), *c = ob_db_cell(im->orgrows, i, 2);
+				if ((u && strcmp(u, spec) == 0) || (c && strcmp(c, spec) == 0)) {
+					const char *nm = ob_db_cell(im->orgrows, i, 3);
+					o->found = 1;
+					o->id = strtoul(ob_db_cell(im->orgrows, i, 0), NULL, 10);
+					o->name = ob_xstrdup(nm ? nm : "?");
+				}
+			}
+		} else {
 			o->found = ob_import_find_org(im->db, spec, &o->id, &e);
-		if (o->found < 0) {
-			db_fail(im, &e);
-			return -1;
+			if (o->found < 0) {
+				db_fail(im, &e);
+				return -1;
+			}
 		}
-		if (o->found) {
+		if (o->found && o->name == NULL) {
 			struct ob_db_rows *r = NULL;
 			struct ob_db_param p[1] = {ob_p_int((long long)o->id)};
 			ob_err_clear(&e);
@@ -806,7 +850,7 @@ static int row_org(struct imp *im, struct org **out)
 			}
 			o->name = ob_xstrdup(r->nrows && ob_db_cell(r, 0, 0) ? ob_db_cell(r, 0, 0) : "?");
 			ob_db_rows_free(r);
-		} else if (spec == NULL) {
+		} else if (!o->found && spec == NULL) {
 			/* Say whether there is none or several. */
 			struct ob_db_rows *r = NULL;
 			ob_err_clear(&e);
@@ -955,33 +999,40 @@ static int find_unit(struct imp *im, const struct org *o, const char *col, const
 	return rc;
 }
 
-/* The id of a system or contract by uuid, from a map loaded with one query
- * per organisation and table: a file of 48,000 assessments looks up its
- * systems in memory, not with 48,000 queries. 1 found, 0 not, -1 error. */
+/* The id of a system or contract by uuid, from a map: a file of 48,000
+ * assessments looks up its systems in memory, not with 48,000 queries. The
+ * first organisation is loaded alone, at a second all of them are, with
+ * one query. 1 found, 0 not, -1 error. */
 static int cached_id(struct imp *im, const char *table, const struct org *o, const char *uuid, unsigned long *id)
 {
-	char key[160];
-	uint64_t v;
+	char key[160], all[64], first[64];
+	uint64_t v, first_org = 0;
 
 	snprintf(key, sizeof(key), "%s:%lu", table, o->id);
-	if (!ob_map_get(&im->ids, key, NULL)) {
+	snprintf(all, sizeof(all), "%s:*", table);
+	snprintf(first, sizeof(first), "%s:first", table);
+	if (!ob_map_get(&im->ids, all, NULL) && !ob_map_get(&im->ids, key, NULL)) {
+		int load_all = ob_map_get(&im->ids, first, &first_org);
 		struct ob_db_param p[1] = {ob_p_int((long long)o->id)};
 		struct ob_db_rows *r = NULL;
 		struct ob_err e;
 		char sql[96];
 		ob_err_clear(&e);
-		snprintf(sql, sizeof(sql), "SELECT id, kitos_uuid FROM %s WHERE org_id = ?", table);
-		if (ob_db_query(im->db, sql, p, 1, &r, &e) < 0) {
+		snprintf(sql, sizeof(sql), "SELECT org_id, id, kitos_uuid FROM %s%s", table,
+			 load_all ? "" : " WHERE org_id = ?");
+		if (ob_db_query(im->db, sql, load_all ? NULL : p, load_all ? 0 : 1, &r, &e) < 0) {
 			db_fail(im, &e);
 			return -1;
 		}
 		for (size_t i = 0; i < r->nrows; i++) {
 			char k2[160];
-			snprintf(k2, sizeof(k2), "%s:%lu:%s", table, o->id, ob_db_cell(r, i, 1));
-			ob_map_put(&im->ids, k2, strtoull(ob_db_cell(r, i, 0), NULL, 10));
+			snprintf(k2, sizeof(k2), "%s:%s:%s", table, ob_db_cell(r, i, 0), ob_db_cell(r, i, 2));
+			ob_map_put(&im->ids, k2, strtoull(ob_db_cell(r, i, 1), NULL, 10));
 		}
 		ob_db_rows_free(r);
-		ob_map_put(&im->ids, key, 1);
+		ob_map_put(&im->ids, load_all ? all : key, 1);
+		if (!load_all)
+			ob_map_put(&im->ids, first, o->id);
 	}
 	snprintf(key, sizeof(key), "%s:%lu:%s", table, o->id, uuid);
 	if (!ob_map_get(&im->ids, key, &v))
@@ -1400,7 +1451,7 @@ static void row_unit(struct imp *im)
  * that change), then refuse cycles. */
 static void units_parents(struct imp *im)
 {
-	static const char q_units[] = "SELECT kitos_uuid, id, parent_id FROM org_units WHERE org_id = ?";
+	static const char q_units[] = "SELECT org_id, kitos_uuid, id, parent_id FROM org_units WHERE org_id = ?";
 	struct cur now;
 	struct bulk par;
 
@@ -1970,7 +2021,7 @@ static int read_header(struct imp *im, char **f, size_t n)
 	switch (k->kind) {
 	case K_SYSTEMS:
 	case K_CONTRACTS:
-		ob_buf_adds(&s, "SELECT kitos_uuid, id");
+		ob_buf_adds(&s, "SELECT org_id, kitos_uuid, id");
 		for (size_t i = 0; i < im->nset; i++)
 			ob_buf_printf(&s, ", %s", k->cols[im->set[i]].sql);
 		ob_buf_printf(&s, " FROM %s WHERE org_id = ?", k->kind == K_SYSTEMS ? "systems" : "contracts");
@@ -2004,7 +2055,7 @@ static int read_header(struct imp *im, char **f, size_t n)
 		bulk_init(&im->bulk, im->stage_insert, im->nset + 1);
 		break;
 	case K_PEOPLE:
-		ob_buf_adds(&s, "SELECT kitos_uuid");
+		ob_buf_adds(&s, "SELECT org_id, kitos_uuid");
 		for (size_t i = 0; i < im->nset; i++)
 			ob_buf_printf(&s, ", %s", k->cols[im->set[i]].sql);
 		ob_buf_adds(&s, " FROM people WHERE org_id = ?");
@@ -2012,7 +2063,7 @@ static int read_header(struct imp *im, char **f, size_t n)
 		bulk_init(&im->bulk, im->sql, im->nset + 2);
 		break;
 	case K_ASSESSMENTS:
-		ob_buf_adds(&s, "SELECT a.system_id, a.kind, a.done_on");
+		ob_buf_adds(&s, "SELECT s.org_id, a.system_id, a.kind, a.done_on");
 		for (size_t i = 0; i < im->nset; i++)
 			ob_buf_printf(&s, ", a.%s", k->cols[im->set[i]].sql);
 		ob_buf_adds(&s, " FROM gdpr_assessments a JOIN systems s ON s.id = a.system_id WHERE s.org_id = ?");
@@ -2023,7 +2074,7 @@ static int read_header(struct imp *im, char **f, size_t n)
 		/* The key holds a title, compared by the database's collation:
 		 * a row whose exact key is not held is written as new, and the
 		 * table's row count corrects "created" afterwards. */
-		ob_buf_adds(&s, "SELECT i.system_id, i.occurred_on, i.title");
+		ob_buf_adds(&s, "SELECT s.org_id, i.system_id, i.occurred_on, i.title");
 		for (size_t i = 0; i < im->nset; i++)
 			ob_buf_printf(&s, ", i.%s", k->cols[im->set[i]].sql);
 		ob_buf_adds(&s, " FROM incidents i JOIN systems s ON s.id = i.system_id WHERE s.org_id = ?");
@@ -2032,7 +2083,7 @@ static int read_header(struct imp *im, char **f, size_t n)
 		bulk_init(&im->bulk, im->sql, im->nset + 3);
 		break;
 	case K_FUTURE:
-		ob_buf_adds(&s, "SELECT n.future_picture_id, n.code, n.title FROM future_needs n "
+		ob_buf_adds(&s, "SELECT f.org_id, n.future_picture_id, n.code, n.title FROM future_needs n "
 				"JOIN future_pictures f ON f.id = n.future_picture_id WHERE f.org_id = ?");
 		im->cur.nkey = 2;
 		im->count_sql = "SELECT COUNT(*) FROM future_needs";
@@ -2042,7 +2093,7 @@ static int read_header(struct imp *im, char **f, size_t n)
 			  3);
 		break;
 	case K_SHARED:
-		ob_buf_adds(&s, "SELECT m.solution_id, m.changed_on, m.maturity FROM shared_solution_maturity m "
+		ob_buf_adds(&s, "SELECT s.org_id, m.solution_id, m.changed_on, m.maturity FROM shared_solution_maturity m "
 				"JOIN shared_solutions s ON s.id = m.solution_id WHERE s.org_id = ?");
 		im->cur.nkey = 2;
 		bulk_init(&im->bulk,
@@ -2054,7 +2105,7 @@ static int read_header(struct imp *im, char **f, size_t n)
 		bulk_init(&im->bulk, "INSERT INTO target_action_systems (action_id, system_id) VALUES (?, ?)", 2);
 		break;
 	case K_UNITS:
-		ob_buf_adds(&s, "SELECT kitos_uuid, id, name, parent_id FROM org_units WHERE org_id = ?");
+		ob_buf_adds(&s, "SELECT org_id, kitos_uuid, id, name, parent_id FROM org_units WHERE org_id = ?");
 		im->cur.nkey = 1;
 		bulk_init(&im->bulk,
 			  "INSERT INTO org_units (org_id, kitos_uuid, name) VALUES (?, ?, ?) "
@@ -2207,6 +2258,8 @@ static void imp_free(struct imp *im)
 		free(im->orgs[i].name);
 	}
 	free(im->orgs);
+	if (im->orgrows)
+		ob_db_rows_free(im->orgrows);
 	ob_map_free(&im->ids);
 	seen_free(&im->seen);
 	for (size_t i = 0; i < im->nversions; i++) {
