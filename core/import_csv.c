@@ -291,6 +291,17 @@ struct version {
 	unsigned long long affected;
 };
 
+/* An action of a target picture this file creates: certainly new, written
+ * in bulk at the end of the file. */
+struct new_action {
+	unsigned long line;
+	unsigned long pic;
+	char *code, *title;
+	const char *change;   /* static enum id, or NULL */
+	unsigned long *ids;   /* its systems, sorted, unique */
+	size_t nids;
+};
+
 /* An org unit row, kept for the second pass (parents). */
 struct unit_row {
 	unsigned long line;
@@ -345,6 +356,8 @@ struct imp {
 	size_t nversions;
 	struct unit_row *units;
 	size_t nunits;
+	struct new_action *newacts;
+	size_t nnewacts;
 
 	unsigned long rows, created, updated, unchanged;
 	unsigned long extra_created, extra_updated; /* shared solutions; picture rows */
@@ -891,6 +904,15 @@ static const char *val(const struct imp *im, const char *col)
 		if (strcmp(im->k->cols[i].name, col) == 0)
 			return im->colof[i] >= 0 ? im->vals[im->colof[i]] : NULL;
 	return NULL;
+}
+
+/* Whether the file has column col of its kind. */
+static int val_col(const struct imp *im, const char *col)
+{
+	for (size_t i = 0; i < im->k->ncols; i++)
+		if (strcmp(im->k->cols[i].name, col) == 0)
+			return im->colof[i] >= 0;
+	return 0;
 }
 
 static const struct colspec *spec_of(const struct imp *im, const char *col)
@@ -1737,6 +1759,95 @@ out:
 	return rc;
 }
 
+/* Whether the target picture with id pic was created by this file: then
+ * none of its actions exists yet. */
+static int picture_created(const struct imp *im, unsigned long pic)
+{
+	for (size_t i = 0; i < im->nversions; i++)
+		if (im->versions[i].id == pic)
+			return im->versions[i].affected == 1;
+	return 0;
+}
+
+/* Writes the actions of the pictures this file created, in bulk, reads
+ * their ids back with one query and links their systems in bulk. An action
+ * the database merged with an earlier row's (a code equal under its
+ * collation, "Æ1" and "æ1") is looked up and re-linked as an update. */
+static void new_actions(struct imp *im)
+{
+	int has_change = val_col(im, "change");
+	struct ob_db_rows *r = NULL;
+	struct ob_map ids;
+	struct bulk acts;
+	struct ob_err e;
+	struct ob_buf key;
+
+	if (im->nnewacts == 0)
+		return;
+	memset(&acts, 0, sizeof(acts));
+	bulk_init(&acts,
+		  has_change ? "INSERT INTO target_actions (target_picture_id, code, title, change_kind) "
+			       "VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE title = VALUES(title), "
+			       "change_kind = VALUES(change_kind)"
+			     : "INSERT INTO target_actions (target_picture_id, code, title) "
+			       "VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE title = VALUES(title)",
+		  has_change ? 4 : 3);
+	for (size_t i = 0; i < im->nnewacts && !im->fatal; i++) {
+		struct new_action *a = &im->newacts[i];
+		struct ob_db_param p[4] = {ob_p_int((long long)a->pic), ob_p_str(a->code), ob_p_str(a->title),
+					   ob_p_str(a->change)};
+		im->line = a->line;
+		bulk_add(im, &acts, p);
+	}
+	bulk_flush(im, &acts);
+	bulk_free(&acts);
+	if (im->fatal)
+		return;
+	ob_err_clear(&e);
+	if (ob_db_query(im->db, "SELECT target_picture_id, code, id FROM target_actions", NULL, 0, &r, &e) < 0) {
+		db_fail(im, &e);
+		return;
+	}
+	ob_map_init(&ids);
+	ob_buf_init(&key, 0);
+	for (size_t i = 0; i < r->nrows; i++) {
+		ob_buf_reset(&key);
+		ob_buf_printf(&key, "%s|%s", ob_db_cell(r, i, 0), ob_db_cell(r, i, 1));
+		ob_map_put(&ids, key.data, strtoull(ob_db_cell(r, i, 2), NULL, 10));
+	}
+	ob_db_rows_free(r);
+	for (size_t i = 0; i < im->nnewacts && !im->fatal; i++) {
+		struct new_action *a = &im->newacts[i];
+		uint64_t v;
+		unsigned long action = 0;
+		im->line = a->line;
+		ob_buf_reset(&key);
+		ob_buf_printf(&key, "%lu|%s", a->pic, a->code);
+		if (ob_map_get(&ids, key.data, &v)) {
+			action = (unsigned long)v;
+			im->created++;
+			for (size_t j = 0; j < a->nids; j++) {
+				struct ob_db_param p[2] = {ob_p_int((long long)action), ob_p_int((long long)a->ids[j])};
+				if (bulk_add(im, &im->bulk, p) < 0)
+					break;
+			}
+			continue;
+		}
+		{
+			struct ob_db_param p[2] = {ob_p_int((long long)a->pic), ob_p_str(a->code)};
+			if (lookup(im, "SELECT id FROM target_actions WHERE target_picture_id = ? AND code = ?", p,
+				   2, &action) <= 0 ||
+			    bulk_flush(im, &im->bulk) < 0)
+				break;
+		}
+		if (val_col(im, "system_uuids") && action_systems(im, action, a->ids, a->nids) < 0)
+			break;
+		im->updated++;
+	}
+	ob_buf_free(&key);
+	ob_map_free(&ids);
+}
+
 /* target picture: the version (its future picture must exist), the
  * action by code, and the action's systems. */
 static void row_target(struct imp *im)
@@ -1776,6 +1887,20 @@ static void row_target(struct imp *im)
 	}
 	if (im->row_bad || im->fatal || pic == 0)
 		goto out;
+	if (picture_created(im, pic)) {
+		struct new_action *a;
+		im->newacts = ob_xrealloc(im->newacts, (im->nnewacts + 1) * sizeof(*im->newacts));
+		a = &im->newacts[im->nnewacts++];
+		a->line = im->line;
+		a->pic = pic;
+		a->code = ob_xstrdup(code);
+		a->title = ob_xstrdup(title);
+		a->change = change;
+		a->ids = ids;
+		a->nids = nids;
+		ids = NULL;
+		goto out;
+	}
 	{
 		int has_change = val(im, "change") != NULL;
 		struct ob_db_param p[4] = {ob_p_int((long long)pic), ob_p_str(code), ob_p_str(title),
@@ -2272,6 +2397,12 @@ static void imp_free(struct imp *im)
 		free(im->units[i].parent);
 	}
 	free(im->units);
+	for (size_t i = 0; i < im->nnewacts; i++) {
+		free(im->newacts[i].code);
+		free(im->newacts[i].title);
+		free(im->newacts[i].ids);
+	}
+	free(im->newacts);
 }
 
 /* The row's cells, trimmed, into im->vals. 0, or -1 (reported) when the
@@ -2483,6 +2614,8 @@ int ob_import_csv(struct ob_db *db, const char *file, const struct ob_import_opt
 			break;
 		}
 	}
+	if (im.k->kind == K_TARGET && !im.fatal)
+		new_actions(&im);
 	if (!im.fatal)
 		bulk_flush(&im, &im.bulk);
 	count_fix(&im);

@@ -367,6 +367,19 @@ def test_pictures():
         ok(r.returncode == 0 and "1 updated" in r.stdout and "1 unchanged" in r.stdout,
            "a re-import with fewer systems counts one action updated", r.stdout + r.stderr)
         eq(env.sql(q), [["H1", S2], ["H2", f"{S1} {S2}"]], "and replaces that action's set of systems")
+        # A new picture's actions are written in bulk; two codes the database
+        # takes for one (its collation folds case: Æ1, æ1) end as one action
+        # with the later row's title and systems, as row by row.
+        merged = write_csv(env, "target3.csv", [hdr,
+                                                ["2032", "2026-04-01", "2035", "Æ1", "Først", "new", S1],
+                                                ["2032", "2026-04-01", "2035", "æ1", "Siden", "keep", S2]])
+        r = imp(env, merged)
+        ok(r.returncode == 0 and "1 created" in r.stdout and "1 updated" in r.stdout,
+           "two codes equal under the collation in a new picture: 1 created, 1 updated", r.stdout + r.stderr)
+        eq(env.sql("SELECT a.title, a.change_kind, GROUP_CONCAT(s.kitos_uuid) FROM target_actions a "
+                   "JOIN target_pictures t ON t.id = a.target_picture_id LEFT JOIN target_action_systems x "
+                   "ON x.action_id = a.id LEFT JOIN systems s ON s.id = x.system_id WHERE t.version = '2032' "
+                   "GROUP BY a.id"), [["Siden", "keep", S2]], "one action: the later row's title, change and systems")
 
         # --json
         inc = [["system_uuid", "occurred_on", "severity", "title"], [S1, "2026-05-01", "høj", "Nedbrud"],
