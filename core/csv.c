@@ -22,8 +22,13 @@ struct ob_csv {
 	struct ob_buf data;  /* the fields of the current record, each NUL-terminated */
 	size_t *offs;
 	char **fields;
+	const char **prob;   /* per field: NULL, or what is wrong with its bytes */
+	unsigned long *probline;
 	size_t nfields, cap;
 };
+
+static const char PROB_UTF8[] = "invalid UTF-8 (save the file as \"CSV UTF-8\")";
+static const char PROB_NUL[] = "a NUL byte (0x00), which no text holds";
 
 struct ob_csv *ob_csv_open(const char *name, const char *text, size_t len)
 {
@@ -48,6 +53,8 @@ void ob_csv_free(struct ob_csv *r)
 	ob_buf_free(&r->data);
 	free(r->offs);
 	free(r->fields);
+	free(r->prob);
+	free(r->probline);
 	free(r);
 }
 
@@ -104,26 +111,47 @@ static void start_field(struct ob_csv *r)
 		r->cap = r->cap ? r->cap * 2 : 16;
 		r->offs = ob_xrealloc(r->offs, r->cap * sizeof(*r->offs));
 		r->fields = ob_xrealloc(r->fields, r->cap * sizeof(*r->fields));
+		r->prob = ob_xrealloc(r->prob, r->cap * sizeof(*r->prob));
+		r->probline = ob_xrealloc(r->probline, r->cap * sizeof(*r->probline));
 	}
+	r->prob[r->nfields] = NULL;
+	r->probline[r->nfields] = 0;
 	r->offs[r->nfields++] = r->data.len;
 }
 
-/* Validates the field just read; line is where it started. */
-static int check_field(struct ob_csv *r, unsigned long line, struct ob_err *err)
+/* Marks the current field: a NUL byte on line (its first problem wins). */
+static void mark_nul(struct ob_csv *r, unsigned long line)
+{
+	if (r->prob[r->nfields - 1] == NULL) {
+		r->prob[r->nfields - 1] = PROB_NUL;
+		r->probline[r->nfields - 1] = line;
+	}
+}
+
+/* Checks the field just read is UTF-8; line is where it started. A bad
+ * field is marked, not fatal: the caller skips its record. */
+static void check_field(struct ob_csv *r, unsigned long line)
 {
 	size_t off = r->offs[r->nfields - 1];
 	const char *f = r->data.data + off;
 	size_t flen = r->data.len - off, bad;
 
-	if (ob_utf8_check(f, flen, &bad) == 0)
-		return 0;
+	if (r->prob[r->nfields - 1] != NULL || ob_utf8_check(f, flen, &bad) == 0)
+		return;
 	for (size_t i = 0; i < bad; i++)
 		if (f[i] == '\n')
 			line++;
-	r->failed = 1;
-	ob_err_set(err, "%s:%lu: field %zu: invalid UTF-8 (save the file as \"CSV UTF-8\")", r->name, line,
-		   r->nfields);
-	return -1;
+	r->prob[r->nfields - 1] = PROB_UTF8;
+	r->probline[r->nfields - 1] = line;
+}
+
+const char *ob_csv_problem(const struct ob_csv *r, size_t i, unsigned long *line)
+{
+	if (i >= r->nfields || r->prob[i] == NULL)
+		return NULL;
+	if (line)
+		*line = r->probline[i];
+	return r->prob[i];
 }
 
 int ob_csv_next(struct ob_csv *r, char ***fields, size_t *n, unsigned long *line,
@@ -172,8 +200,11 @@ int ob_csv_next(struct ob_csv *r, char ***fields, size_t *n, unsigned long *line
 					r->pos++;
 					break;
 				}
-				if (c == '\0')
-					return fail(r, err, r->line, "NUL byte in a field");
+				if (c == '\0') {
+					mark_nul(r, r->line);
+					r->pos++;
+					continue;
+				}
 				if (c == '\r') {
 					/* A line end inside quotes is part of the value, as "\n". */
 					if (r->pos + 1 < r->len && t[r->pos + 1] == '\n')
@@ -211,14 +242,16 @@ int ob_csv_next(struct ob_csv *r, char ***fields, size_t *n, unsigned long *line
 						 r->nfields);
 					return fail(r, err, r->line, msg);
 				}
-				if (c == '\0')
-					return fail(r, err, r->line, "NUL byte in a field");
+				if (c == '\0') {
+					mark_nul(r, r->line);
+					r->pos++;
+					continue;
+				}
 				ob_buf_addc(&r->data, c);
 				r->pos++;
 			}
 		}
-		if (check_field(r, fline, err) < 0)
-			return -1;
+		check_field(r, fline);
 		end_field(r);
 		if (r->pos < r->len && t[r->pos] == r->sep) {
 			r->pos++;
@@ -439,15 +472,17 @@ int ob_csv_parse_amount(const char *s, double *out, const char **why)
 	return 1;
 }
 
-/* A folded copy of s for comparison: trimmed, lower case (ASCII and the
- * Latin-1 letters: ÆØÅ become æøå), '_' and '-' as ' '. Caller frees. */
-static char *fold(const char *s)
+/* Writes the folded form of s into out[0..outsz) for comparison: trimmed,
+ * lower case (ASCII and the Latin-1 letters: ÆØÅ become æøå), '_' and '-'
+ * as ' '. Returns its length, or -1 if it does not fit. */
+static long fold_into(const char *s, char *out, size_t outsz)
 {
 	const char *b, *e;
-	char *out, *o;
+	char *o = out;
 
 	span_trim(s, &b, &e);
-	out = o = ob_xmalloc((size_t)(e - b) + 1);
+	if ((size_t)(e - b) >= outsz)
+		return -1;
 	for (const char *p = b; p < e; p++) {
 		unsigned char c = (unsigned char)*p;
 		if (c == 0xC3 && p + 1 < e) {
@@ -467,6 +502,16 @@ static char *fold(const char *s)
 		*o++ = (char)tolower(c);
 	}
 	*o = '\0';
+	return (long)(o - out);
+}
+
+/* A folded copy of s (see fold_into). Caller frees. */
+static char *fold(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *out = ob_xmalloc(n);
+
+	fold_into(s, out, n);
 	return out;
 }
 
@@ -479,35 +524,46 @@ int ob_csv_streq_fold(const char *a, const char *b)
 	return eq;
 }
 
+/* Whether table text t folds to fs (t is one of the short ids and aliases). */
+static int folds_to(const char *t, const char *fs)
+{
+	char buf[128];
+
+	if (fold_into(t, buf, sizeof(buf)) < 0) {
+		char *f = fold(t);
+		int eq = strcmp(f, fs) == 0;
+		free(f);
+		return eq;
+	}
+	return strcmp(buf, fs) == 0;
+}
+
 int ob_csv_parse_enum(const char *s, const struct ob_csv_enum *table, size_t n, const char **id)
 {
-	char *fs;
+	char buf[128], *fs = buf, *heap = NULL;
 	int rc = -1;
 
 	if (s == NULL)
 		return 0;
-	fs = fold(s);
+	/* Called for every cell of a file: no allocation for the short values
+	 * (a long one cannot match and is folded on the heap). */
+	if (fold_into(s, buf, sizeof(buf)) < 0)
+		fs = heap = fold(s);
 	if (fs[0] == '\0') {
 		rc = 0;
 		goto out;
 	}
 	for (size_t i = 0; i < n && rc < 0; i++) {
-		char *f = fold(table[i].id);
-		if (strcmp(fs, f) == 0)
+		if (folds_to(table[i].id, fs))
 			rc = 1;
-		free(f);
-		for (size_t k = 0; k < OB_ARRAY_LEN(table[i].alias) && table[i].alias[k] && rc < 0;
-		     k++) {
-			f = fold(table[i].alias[k]);
-			if (strcmp(fs, f) == 0)
+		for (size_t k = 0; k < OB_ARRAY_LEN(table[i].alias) && table[i].alias[k] && rc < 0; k++)
+			if (folds_to(table[i].alias[k], fs))
 				rc = 1;
-			free(f);
-		}
 		if (rc == 1)
 			*id = table[i].id;
 	}
 out:
-	free(fs);
+	free(heap);
 	return rc;
 }
 

@@ -19,11 +19,17 @@ struct ob_csv *ob_csv_open(const char *name, const char *text, size_t len);
 void ob_csv_free(struct ob_csv *r);
 
 /* Reads the next record. Returns 1 with *fields (n NUL-terminated strings,
- * owned by the reader and valid until the next call or ob_csv_free) and
- * *line, the 1-based physical line the record starts on; 0 at the end;
- * -1 with err "NAME:LINE: problem" for an unterminated quote, a quote
- * inside an unquoted field, text after a closing quote, a NUL byte or
- * invalid UTF-8. After -1 the reader only returns -1.
+ * owned by the reader and valid until the next call or ob_csv_free; the
+ * caller may change their bytes in place, e.g. to shorten them) and *line,
+ * the 1-based physical line the record starts on; 0 at the end; -1 with
+ * err "NAME:LINE: problem" for an unterminated quote, a quote inside an
+ * unquoted field or text after a closing quote: the structure of the file
+ * is lost. After -1 the reader only returns -1.
+ *
+ * A field that is not valid UTF-8 or holds a NUL byte does not stop the
+ * reader: the record is returned and ob_csv_problem() names the field (a
+ * NUL is left out of the field's text, invalid bytes are kept as they
+ * are; never echo them).
  *
  * Lines end in LF or CRLF (a lone CR too); quoted fields may hold
  * separators, newlines and "" for a quote. Empty lines are skipped (they
@@ -31,6 +37,11 @@ void ob_csv_free(struct ob_csv *r);
  * Fields are returned as written, without trimming. */
 int ob_csv_next(struct ob_csv *r, char ***fields, size_t *n, unsigned long *line,
 		struct ob_err *err);
+
+/* What is wrong with the bytes of field i of the record just read: NULL
+ * if nothing, else a static phrase ("invalid UTF-8 (...)", "a NUL byte
+ * ...") and *line (may be NULL), the physical line of the first bad byte. */
+const char *ob_csv_problem(const struct ob_csv *r, size_t i, unsigned long *line);
 
 /* The separator in use: ';', ',' or '\t'; detected on the first
  * ob_csv_next() (';' before that). */

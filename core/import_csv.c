@@ -1,6 +1,16 @@
 /* import_csv.c - the documented CSV import (README "CSV"): one file of one
- * kind, recognised from its header, written in one transaction. Every bad
- * row is reported as "FILE:LINE: column: problem" and nothing changes. */
+ * kind, recognised from its header, written in one transaction. A bad
+ * value is reported as "FILE:LINE: column: problem" and nothing changes.
+ * Bytes that are no text (invalid UTF-8, a NUL) skip their row with a
+ * warning, and a text longer than its column is cut at a character
+ * boundary with a warning: such problems of one row never stop the rest
+ * (a file with no UTF-8 in it at all is refused whole: it was saved in
+ * another encoding).
+ *
+ * Speed: the rows of the big kinds (systems, contracts, people, org units,
+ * assessments) are compared with what the database holds, loaded once per
+ * organisation, and only new and changed rows are written, with MariaDB's
+ * array binding, CHUNK rows an execution (as the KITOS import does). */
 #include "config.h"
 
 #include <ctype.h>
@@ -21,6 +31,7 @@
 #define MAX_LISTED 1000   /* row errors logged, one line each */
 #define MAX_MSG 400       /* one listed error, at most */
 #define MAX_SET 16        /* settable columns of one kind */
+#define CHUNK 2000        /* rows per bulk execution */
 
 /* ---- the kinds and their columns ---- */
 
@@ -221,6 +232,40 @@ static const struct kind_def kinds[] = {
 
 /* ---- state ---- */
 
+/* Copies of the texts of rows waiting in a bulk: blocks that never move. */
+struct ablock {
+	struct ablock *next;
+	size_t used, cap;
+	char data[];
+};
+
+/* Rows waiting to be written with one statement, CHUNK at a time. */
+struct bulk {
+	const char *sql;             /* the one-row statement */
+	size_t ncols;
+	struct ob_db_param *p;       /* CHUNK * ncols */
+	size_t nrows;
+	unsigned long first_line, last_line;
+	struct ablock *texts;
+};
+
+/* What the database holds: rows of a query by a key made of their first
+ * columns ("a|b"), loaded an organisation at a time. */
+struct cur {
+	struct ob_map idx;           /* key -> (set << 32 | row) + 1; "#ORG" -> loaded */
+	struct ob_db_rows **sets;
+	size_t nsets;
+	size_t nkey;                 /* key columns */
+	unsigned long first_org;     /* loaded alone, before all the others */
+};
+
+/* A problem that does not stop the import: "FILE:LINE: column: message". */
+struct warning {
+	unsigned long line;
+	char *column;
+	char *message;
+};
+
 struct org {
 	char *spec;           /* as given; NULL for "the only one" */
 	int found;
@@ -244,6 +289,17 @@ struct version {
 	unsigned long line;
 	unsigned long id;     /* 0: the version could not be written */
 	unsigned long long affected;
+};
+
+/* An action of a target picture this file creates: certainly new, written
+ * in bulk at the end of the file. */
+struct new_action {
+	unsigned long line;
+	unsigned long pic;
+	char *code, *title;
+	const char *change;   /* static enum id, or NULL */
+	unsigned long *ids;   /* its systems, sorted, unique */
+	size_t nids;
 };
 
 /* An org unit row, kept for the second pass (parents). */
@@ -274,19 +330,34 @@ struct imp {
 	size_t set[MAX_SET];         /* the present settable columns, indexes into k->cols */
 	size_t nset;
 	char *sql;                   /* the kind's statement, built from the header */
+	char *cur_sql;               /* what the database holds of the kind, for one org */
+	struct cur cur;              /* its rows, loaded an organisation at a time */
+	struct bulk bulk;            /* new and changed rows waiting to be written */
+	char *stage_create, *stage_insert, *stage_apply; /* systems, contracts: via a temporary table */
+	int staged;                  /* csv_stage exists */
+	const char *count_sql;       /* the rows of a table keyed by text: COUNT(*) */
+	long long count_before;      /* its result before this file, -1 not yet */
 
 	char *errs[MAX_LISTED];      /* the first row errors */
 	size_t nstored;
 	unsigned long nerr;
+	struct warning *warns;       /* the first warnings (MAX_LISTED) */
+	size_t nwstored;
+	unsigned long nwarn;
+	unsigned long skipped;       /* rows skipped for their bytes */
+	int file_has_utf8;           /* a multi-byte UTF-8 character occurs in the file */
 	char *fatal;                 /* a database or reader error that stopped the import */
 
 	struct org *orgs;
-	size_t norgs;
+	size_t norgs, last_org;
+	struct ob_db_rows *orgrows;  /* every organisation: id, kitos_uuid, cvr, name */
 	struct seen seen;
 	struct version *versions;
 	size_t nversions;
 	struct unit_row *units;
 	size_t nunits;
+	struct new_action *newacts;
+	size_t nnewacts;
 
 	unsigned long rows, created, updated, unchanged;
 	unsigned long extra_created, extra_updated; /* shared solutions; picture rows */
@@ -323,14 +394,71 @@ static void row_err(struct imp *im, const char *col, const char *fmt, ...)
 	im->row_bad = 1;
 }
 
+/* A problem that does not stop the import, on line of column. */
+static void warn(struct imp *im, unsigned long line, const char *col, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void warn(struct imp *im, unsigned long line, const char *col, const char *fmt, ...)
+{
+	char what[MAX_MSG];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	im->nwarn++;
+	if (im->nwstored == MAX_LISTED)
+		return;
+	if (im->warns == NULL)
+		im->warns = ob_xcalloc(MAX_LISTED, sizeof(*im->warns));
+	im->warns[im->nwstored].line = line;
+	im->warns[im->nwstored].column = ob_xstrdup(col ? col : "");
+	im->warns[im->nwstored].message = ob_xstrdup(what);
+	im->nwstored++;
+}
+
+/* Logs the warnings, one line each. */
+static void log_warnings(const struct imp *im)
+{
+	for (size_t i = 0; i < im->nwstored; i++) {
+		const struct warning *w = &im->warns[i];
+		ob_log(OB_LOG_WARNING, "import csv: %s:%lu: %s%s%s", im->file, w->line, w->column,
+		       *w->column ? ": " : "", w->message);
+	}
+	if (im->nwarn > im->nwstored)
+		ob_log(OB_LOG_WARNING, "import csv: %s: %lu more warnings not listed", im->file,
+		       im->nwarn - im->nwstored);
+}
+
+/* The server's message without the statement db.c appends: no message of
+ * the import shows SQL. */
+static void db_message(const struct ob_err *e, char *out, size_t n)
+{
+	const char *m = strncmp(e->msg, "database: ", 10) == 0 ? e->msg + 10 : e->msg;
+	const char *cut = strstr(m, " (in: ");
+	const char *cut2 = strstr(m, " (preparing: ");
+	size_t len = strlen(m);
+
+	if (cut2 && (cut == NULL || cut2 < cut))
+		cut = cut2;
+	if (cut)
+		len = (size_t)(cut - m);
+	if (len >= n)
+		len = n - 1;
+	memcpy(out, m, len);
+	out[len] = '\0';
+}
+
 static void db_fail(struct imp *im, const struct ob_err *e)
 {
+	char msg[sizeof(e->msg)];
+
 	if (im->fatal)
 		return;
+	db_message(e, msg, sizeof(msg));
 	if (im->line > 0)
-		im->fatal = ob_xasprintf("%s:%lu: database: %s", im->file, im->line, e->msg);
+		im->fatal = ob_xasprintf("%s:%lu: database: %s", im->file, im->line, msg);
 	else
-		im->fatal = ob_xasprintf("%s: database: %s", im->file, e->msg);
+		im->fatal = ob_xasprintf("%s: database: %s", im->file, msg);
 }
 
 /* Logs the collected errors, one line each (the fatal one first), and
@@ -354,17 +482,28 @@ static void report_errors(struct imp *im, struct ob_err *err)
 		ob_err_set(err, "%s: %lu errors, each listed above", im->file, total);
 }
 
-/* A value for a message: at most 60 bytes (on a UTF-8 boundary). */
-static const char *shown(const char *v, char buf[80])
+/* A value for a message: at most 60 bytes of it (cut on a UTF-8 boundary),
+ * control characters written as \xNN so that nothing raw reaches a log
+ * or a terminal. buf must hold 256 bytes. */
+static const char *shown(const char *v, char buf[256])
 {
-	size_t n = strlen(v);
-	if (n <= 60)
-		return v;
-	n = 57;
-	while (n > 0 && ((unsigned char)v[n] & 0xC0) == 0x80)
-		n--;
-	memcpy(buf, v, n);
-	strcpy(buf + n, "...");
+	size_t n = strlen(v), o = 0;
+	int cut = 0;
+
+	if (n > 60) {
+		n = 57;
+		while (n > 0 && ((unsigned char)v[n] & 0xC0) == 0x80)
+			n--;
+		cut = 1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)v[i];
+		if (c < 0x20 || c == 0x7F)
+			o += (size_t)snprintf(buf + o, 5, "\\x%02X", c);
+		else
+			buf[o++] = (char)c;
+	}
+	strcpy(buf + o, cut ? "..." : "");
 	return buf;
 }
 
@@ -403,6 +542,259 @@ static int lookup(struct imp *im, const char *sql, const struct ob_db_param *p, 
 	return rc;
 }
 
+/* ---- bulk writes ---- */
+
+static const char *arena_dup(struct ablock **head, const char *s)
+{
+	size_t n = strlen(s) + 1;
+	struct ablock *b = *head;
+
+	if (b == NULL || b->cap - b->used < n) {
+		size_t cap = n > 65536 ? n : 65536;
+		b = ob_xmalloc(sizeof(*b) + cap);
+		b->next = *head;
+		b->used = 0;
+		b->cap = cap;
+		*head = b;
+	}
+	memcpy(b->data + b->used, s, n);
+	b->used += n;
+	return b->data + b->used - n;
+}
+
+static void arena_free(struct ablock **head)
+{
+	while (*head) {
+		struct ablock *next = (*head)->next;
+		free(*head);
+		*head = next;
+	}
+}
+
+static void bulk_init(struct bulk *k, const char *sql, size_t ncols)
+{
+	k->sql = sql;
+	k->ncols = ncols;
+	k->p = ob_xcalloc(CHUNK * ncols, sizeof(*k->p));
+	k->nrows = 0;
+}
+
+/* COUNT(*) of im->count_sql, or -1 (im->fatal). */
+static long long count_rows(struct imp *im)
+{
+	unsigned long n = 0;
+
+	if (lookup(im, im->count_sql, NULL, 0, &n) < 0)
+		return -1;
+	return (long long)n;
+}
+
+/* Rows written as new whose key the database held under its collation
+ * ("Nedbrud" for "nedbrud") were updates: "created" is what the table
+ * grew by. */
+static void count_fix(struct imp *im)
+{
+	long long after;
+
+	if (im->count_sql == NULL || im->count_before < 0 || im->fatal)
+		return;
+	after = count_rows(im);
+	if (after >= 0 && after - im->count_before < (long long)im->created) {
+		unsigned long grew = (unsigned long)(after - im->count_before);
+		im->updated += im->created - grew;
+		im->created = grew;
+	}
+}
+
+/* Writes the waiting rows. 0, or -1 with im->fatal naming their lines. */
+static int bulk_flush(struct imp *im, struct bulk *k)
+{
+	struct ob_err e;
+	int rc = 0;
+
+	if (k->nrows == 0)
+		return 0;
+	ob_err_clear(&e);
+	if (im->count_sql && im->count_before < 0 && k == &im->bulk &&
+	    (im->count_before = count_rows(im)) < 0)
+		return -1;
+	if (k->sql == im->stage_insert && !im->staged) {
+		if (ob_db_exec(im->db, "DROP TEMPORARY TABLE IF EXISTS csv_stage", NULL, 0, NULL, &e) < 0 ||
+		    ob_db_exec(im->db, im->stage_create, NULL, 0, NULL, &e) < 0) {
+			db_fail(im, &e);
+			return -1;
+		}
+		im->staged = 1;
+	}
+	if (ob_db_exec_bulk(im->db, k->sql, k->p, k->ncols, k->nrows, &e) < 0 && !im->fatal) {
+		char msg[sizeof(e.msg)];
+		db_message(&e, msg, sizeof(msg));
+		im->fatal = ob_xasprintf("%s:%lu-%lu: database: %s", im->file, k->first_line, k->last_line,
+					 msg);
+		rc = -1;
+	}
+	k->nrows = 0;
+	arena_free(&k->texts);
+	return rc;
+}
+
+/* Adds a row of k->ncols values (texts are copied). */
+static int bulk_add(struct imp *im, struct bulk *k, const struct ob_db_param *p)
+{
+	struct ob_db_param *row;
+
+	if (k->nrows == CHUNK && bulk_flush(im, k) < 0)
+		return -1;
+	if (k->nrows == 0)
+		k->first_line = im->line;
+	k->last_line = im->line;
+	row = &k->p[k->nrows++ * k->ncols];
+	for (size_t i = 0; i < k->ncols; i++) {
+		row[i] = p[i];
+		if (p[i].type == OB_DB_STR)
+			row[i].s = arena_dup(&k->texts, p[i].s);
+	}
+	return 0;
+}
+
+static void bulk_free(struct bulk *k)
+{
+	free(k->p);
+	arena_free(&k->texts);
+}
+
+/* ---- what the database holds ---- */
+
+/* Loads what the database holds for org unless loaded. sql selects the
+ * organisation first, then the key's c->nkey columns, then the rest, and
+ * ends in " WHERE <org column> = ?". The first organisation is loaded
+ * alone; at a second one, all of them are, with one query (a file of 100
+ * municipalities costs one query, not 100). The key of a row is its org
+ * and its key cells, joined with '|'. 0, or -1 (im->fatal). */
+static int cur_load(struct imp *im, struct cur *c, const char *sql, unsigned long org)
+{
+	struct ob_db_param p[1] = {ob_p_int((long long)org)};
+	struct ob_db_rows *r = NULL;
+	struct ob_err e;
+	struct ob_buf key;
+	char mark[32];
+	int all;
+	int rc;
+
+	snprintf(mark, sizeof(mark), "#%lu", org);
+	if (ob_map_get(&c->idx, "#*", NULL) || ob_map_get(&c->idx, mark, NULL))
+		return 0;
+	all = c->nsets > 0;
+	ob_err_clear(&e);
+	if (all) {
+		const char *w = strstr(sql, " WHERE "), *n;
+		while (w && (n = strstr(w + 1, " WHERE ")) != NULL)
+			w = n;
+		char *q = ob_xstrndup(sql, w ? (size_t)(w - sql) : strlen(sql));
+		rc = ob_db_query(im->db, q, NULL, 0, &r, &e);
+		free(q);
+	} else
+		rc = ob_db_query(im->db, sql, p, 1, &r, &e);
+	if (rc < 0) {
+		db_fail(im, &e);
+		return -1;
+	}
+	ob_map_put(&c->idx, all ? "#*" : mark, 1);
+	if (!all)
+		c->first_org = org;
+	c->sets = ob_xrealloc(c->sets, (c->nsets + 1) * sizeof(*c->sets));
+	c->sets[c->nsets] = r;
+	ob_buf_init(&key, 0);
+	for (size_t i = 0; i < r->nrows; i++) {
+		const char *o = ob_db_cell(r, i, 0);
+		if (all && o && strtoul(o, NULL, 10) == c->first_org)
+			continue; /* loaded before: the same rows */
+		ob_buf_reset(&key);
+		ob_buf_adds(&key, o ? o : "");
+		for (size_t j = 1; j <= c->nkey; j++) {
+			const char *v = ob_db_cell(r, i, j);
+			ob_buf_addc(&key, '|');
+			ob_buf_adds(&key, v ? v : "");
+		}
+		ob_map_put(&c->idx, key.data, ((uint64_t)c->nsets << 32 | i) + 1);
+	}
+	ob_buf_free(&key);
+	c->nsets++;
+	return 0;
+}
+
+/* The cells of org's row with key ("a|b" for two key columns), or NULL. */
+static char **cur_get(const struct cur *c, unsigned long org, const char *key)
+{
+	struct ob_buf k;
+	uint64_t v;
+	struct ob_db_rows *r;
+	int found;
+
+	ob_buf_init(&k, 0);
+	ob_buf_printf(&k, "%lu|%s", org, key);
+	found = ob_map_get(&c->idx, k.data, &v);
+	ob_buf_free(&k);
+	if (!found)
+		return NULL;
+	v--;
+	r = c->sets[v >> 32];
+	return &r->cells[(v & 0xffffffffu) * r->ncols + 1]; /* after the org */
+}
+
+static void cur_free(struct cur *c)
+{
+	for (size_t i = 0; i < c->nsets; i++)
+		ob_db_rows_free(c->sets[i]);
+	free(c->sets);
+	ob_map_free(&c->idx);
+	memset(c, 0, sizeof(*c));
+}
+
+/* Whether a value equals a cell as the database returns it. */
+static int same(const struct ob_db_param *p, const char *cell)
+{
+	char buf[32];
+
+	switch (p->type) {
+	case OB_DB_NULL:
+		return cell == NULL;
+	case OB_DB_STR:
+		return cell && strcmp(p->s, cell) == 0;
+	case OB_DB_INT:
+		snprintf(buf, sizeof(buf), "%lld", p->i);
+		return cell && strcmp(buf, cell) == 0;
+	case OB_DB_DATE:
+		ob_date_format(p->date, buf);
+		return cell && strcmp(buf, cell) == 0;
+	case OB_DB_DOUBLE:
+		return cell && strtod(cell, NULL) == p->d;
+	}
+	return 0;
+}
+
+/* Whether values p[0..n) equal cells[0..n). */
+static int same_row(const struct ob_db_param *p, char **cells, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!same(&p[i], cells[i]))
+			return 0;
+	return 1;
+}
+
+/* Whether spec can be a KITOS uuid or a CVR number: printable ASCII, at
+ * most 36 characters. Anything else is not looked up (comparing it with
+ * the ASCII columns is a database error). */
+static int org_spec_ok(const char *spec)
+{
+	size_t n = 0;
+
+	for (; spec[n]; n++)
+		if ((unsigned char)spec[n] < 0x21 || (unsigned char)spec[n] > 0x7E)
+			return 0;
+	return n <= 36;
+}
+
 /* The organisation of the current row: the organisation column, else
  * --org, else the only one. Returns 1, 0 (row error) or -1. */
 static int row_org(struct imp *im, struct org **out)
@@ -410,16 +802,20 @@ static int row_org(struct imp *im, struct org **out)
 	const char *spec = im->orgcol >= 0 ? im->vals[im->orgcol] : NULL;
 	struct org *o = NULL;
 	struct ob_err e;
-	char b[80];
+	char b[256];
 
 	if (spec == NULL || *spec == '\0')
 		spec = im->opts->org;
-	for (size_t i = 0; i < im->norgs; i++) {
+	/* Rows come grouped by organisation: the last one first. */
+	if (im->last_org < im->norgs) {
+		const char *ls = im->orgs[im->last_org].spec;
+		if ((ls == NULL && spec == NULL) || (ls && spec && strcmp(ls, spec) == 0))
+			o = &im->orgs[im->last_org];
+	}
+	for (size_t i = 0; i < im->norgs && o == NULL; i++) {
 		const char *s = im->orgs[i].spec;
-		if ((s == NULL && spec == NULL) || (s && spec && strcmp(s, spec) == 0)) {
+		if ((s == NULL && spec == NULL) || (s && spec && strcmp(s, spec) == 0))
 			o = &im->orgs[i];
-			break;
-		}
 	}
 	if (o == NULL) {
 		im->orgs = ob_xrealloc(im->orgs, (im->norgs + 1) * sizeof(*im->orgs));
@@ -427,12 +823,36 @@ static int row_org(struct imp *im, struct org **out)
 		memset(o, 0, sizeof(*o));
 		o->spec = spec ? ob_xstrdup(spec) : NULL;
 		ob_err_clear(&e);
-		o->found = ob_import_find_org(im->db, spec, &o->id, &e);
-		if (o->found < 0) {
-			db_fail(im, &e);
-			return -1;
+		if (spec != NULL && !org_spec_ok(spec))
+			o->found = 0; /* no uuid or CVR: the ASCII columns cannot hold it */
+		else if (spec != NULL) {
+			/* As ob_import_find_org (kitos_uuid = ? OR cvr = ?, the
+			 * lowest id; both columns compare bytes), from every
+			 * organisation loaded once: not two queries per
+			 * organisation of the file. */
+			if (im->orgrows == NULL &&
+			    ob_db_query(im->db, "SELECT id, kitos_uuid, cvr, name FROM organisations ORDER BY id",
+					NULL, 0, &im->orgrows, &e) < 0) {
+				db_fail(im, &e);
+				return -1;
+			}
+			for (size_t i = 0; i < im->orgrows->nrows && !o->found; i++) {
+				const char *u = ob_db_cell(im->orgrows, i, 1), *c = ob_db_cell(im->orgrows, i, 2);
+				if ((u && strcmp(u, spec) == 0) || (c && strcmp(c, spec) == 0)) {
+					const char *nm = ob_db_cell(im->orgrows, i, 3);
+					o->found = 1;
+					o->id = strtoul(ob_db_cell(im->orgrows, i, 0), NULL, 10);
+					o->name = ob_xstrdup(nm ? nm : "?");
+				}
+			}
+		} else {
+			o->found = ob_import_find_org(im->db, spec, &o->id, &e);
+			if (o->found < 0) {
+				db_fail(im, &e);
+				return -1;
+			}
 		}
-		if (o->found) {
+		if (o->found && o->name == NULL) {
 			struct ob_db_rows *r = NULL;
 			struct ob_db_param p[1] = {ob_p_int((long long)o->id)};
 			ob_err_clear(&e);
@@ -443,7 +863,7 @@ static int row_org(struct imp *im, struct org **out)
 			}
 			o->name = ob_xstrdup(r->nrows && ob_db_cell(r, 0, 0) ? ob_db_cell(r, 0, 0) : "?");
 			ob_db_rows_free(r);
-		} else if (spec == NULL) {
+		} else if (!o->found && spec == NULL) {
 			/* Say whether there is none or several. */
 			struct ob_db_rows *r = NULL;
 			ob_err_clear(&e);
@@ -457,6 +877,7 @@ static int row_org(struct imp *im, struct org **out)
 			ob_db_rows_free(r);
 		}
 	}
+	im->last_org = (size_t)(o - im->orgs);
 	if (o->found) {
 		*out = o;
 		return 1;
@@ -483,6 +904,15 @@ static const char *val(const struct imp *im, const char *col)
 		if (strcmp(im->k->cols[i].name, col) == 0)
 			return im->colof[i] >= 0 ? im->vals[im->colof[i]] : NULL;
 	return NULL;
+}
+
+/* Whether the file has column col of its kind. */
+static int val_col(const struct imp *im, const char *col)
+{
+	for (size_t i = 0; i < im->k->ncols; i++)
+		if (strcmp(im->k->cols[i].name, col) == 0)
+			return im->colof[i] >= 0;
+	return 0;
 }
 
 static const struct colspec *spec_of(const struct imp *im, const char *col)
@@ -517,7 +947,7 @@ static int need(struct imp *im, const char *col, const char *v)
 
 static int chk_uuid(struct imp *im, const char *col, const char *v)
 {
-	char b[80];
+	char b[256];
 	if (!is_uuid(v)) {
 		row_err(im, col, "not a KITOS uuid: \"%s\"", shown(v, b));
 		return -1;
@@ -525,20 +955,25 @@ static int chk_uuid(struct imp *im, const char *col, const char *v)
 	return 0;
 }
 
+/* Fits a text to its column of maxlen characters (as MariaDB counts them):
+ * a longer one is cut in place at a character boundary, with a warning.
+ * v points into the reader's record, which may be changed. Returns 0. */
 static int chk_text(struct imp *im, const char *col, const char *v, unsigned maxlen)
 {
-	size_t n = ob_utf8_len(v);
-	if (maxlen && n > maxlen) {
-		row_err(im, col, "%zu characters, at most %u", n, maxlen);
-		return -1;
-	}
+	size_t n;
+
+	if (v == NULL || maxlen == 0)
+		return 0;
+	n = ob_utf8_fit((char *)v, maxlen);
+	if (n > maxlen)
+		warn(im, im->line, col, "%zu characters, cut to the column's %u", n, maxlen);
 	return 0;
 }
 
 /* Parses a date: 1, 0 for empty (*d = no date), -1 reported. */
 static int get_date(struct imp *im, const char *col, const char *v, int32_t *d)
 {
-	char b[80];
+	char b[256];
 	int rc;
 
 	*d = INT32_MIN;
@@ -556,7 +991,7 @@ static int get_date(struct imp *im, const char *col, const char *v, int32_t *d)
 
 static int get_enum(struct imp *im, const struct colspec *c, const char *v, const char **id)
 {
-	char b[80];
+	char b[256];
 	int rc;
 
 	*id = NULL;
@@ -571,44 +1006,55 @@ static int get_enum(struct imp *im, const struct colspec *c, const char *v, cons
 	return rc;
 }
 
+static int cached_id(struct imp *im, const char *table, const struct org *o, const char *uuid,
+		     unsigned long *id);
+
+/* An org unit by uuid (units written by this file are not in the map: the
+ * org units kind resolves its parents itself). */
 static int find_unit(struct imp *im, const struct org *o, const char *col, const char *uuid,
 		     unsigned long *id)
 {
-	struct ob_db_param p[2] = {ob_p_int((long long)o->id), ob_p_str(uuid)};
-	int rc = lookup(im, "SELECT id FROM org_units WHERE org_id = ? AND kitos_uuid = ?", p, 2, id);
+	int rc = cached_id(im, "org_units", o, uuid, id);
 	if (rc == 0)
 		row_err(im, col, "%s: no such org unit in %s (import KITOS or an org units file first)",
 			uuid, o->name);
 	return rc;
 }
 
-/* The id of a system or contract by uuid, from a map loaded with one query
- * per organisation and table: a file of 48,000 assessments looks up its
- * systems in memory, not with 48,000 queries. 1 found, 0 not, -1 error. */
+/* The id of a system or contract by uuid, from a map: a file of 48,000
+ * assessments looks up its systems in memory, not with 48,000 queries. The
+ * first organisation is loaded alone, at a second all of them are, with
+ * one query. 1 found, 0 not, -1 error. */
 static int cached_id(struct imp *im, const char *table, const struct org *o, const char *uuid, unsigned long *id)
 {
-	char key[160];
-	uint64_t v;
+	char key[160], all[64], first[64];
+	uint64_t v, first_org = 0;
 
 	snprintf(key, sizeof(key), "%s:%lu", table, o->id);
-	if (!ob_map_get(&im->ids, key, NULL)) {
+	snprintf(all, sizeof(all), "%s:*", table);
+	snprintf(first, sizeof(first), "%s:first", table);
+	if (!ob_map_get(&im->ids, all, NULL) && !ob_map_get(&im->ids, key, NULL)) {
+		int load_all = ob_map_get(&im->ids, first, &first_org);
 		struct ob_db_param p[1] = {ob_p_int((long long)o->id)};
 		struct ob_db_rows *r = NULL;
 		struct ob_err e;
 		char sql[96];
 		ob_err_clear(&e);
-		snprintf(sql, sizeof(sql), "SELECT id, kitos_uuid FROM %s WHERE org_id = ?", table);
-		if (ob_db_query(im->db, sql, p, 1, &r, &e) < 0) {
+		snprintf(sql, sizeof(sql), "SELECT org_id, id, kitos_uuid FROM %s%s", table,
+			 load_all ? "" : " WHERE org_id = ?");
+		if (ob_db_query(im->db, sql, load_all ? NULL : p, load_all ? 0 : 1, &r, &e) < 0) {
 			db_fail(im, &e);
 			return -1;
 		}
 		for (size_t i = 0; i < r->nrows; i++) {
 			char k2[160];
-			snprintf(k2, sizeof(k2), "%s:%lu:%s", table, o->id, ob_db_cell(r, i, 1));
-			ob_map_put(&im->ids, k2, strtoull(ob_db_cell(r, i, 0), NULL, 10));
+			snprintf(k2, sizeof(k2), "%s:%s:%s", table, ob_db_cell(r, i, 0), ob_db_cell(r, i, 2));
+			ob_map_put(&im->ids, k2, strtoull(ob_db_cell(r, i, 1), NULL, 10));
 		}
 		ob_db_rows_free(r);
-		ob_map_put(&im->ids, key, 1);
+		ob_map_put(&im->ids, load_all ? all : key, 1);
+		if (!load_all)
+			ob_map_put(&im->ids, first, o->id);
 	}
 	snprintf(key, sizeof(key), "%s:%lu:%s", table, o->id, uuid);
 	if (!ob_map_get(&im->ids, key, &v))
@@ -626,21 +1072,12 @@ static int find_system(struct imp *im, const struct org *o, const char *col, con
 	return rc;
 }
 
-static int find_contract(struct imp *im, const struct org *o, const char *col, const char *uuid,
-			 unsigned long *id)
-{
-	int rc = cached_id(im, "contracts", o, uuid, id);
-	if (rc == 0)
-		row_err(im, col, "%s: no such contract in %s (import KITOS first)", uuid, o->name);
-	return rc;
-}
-
 /* Converts the cell of a settable column into a parameter; scratch holds
  * an amount's text. Returns 0, or -1 (reported, or a database error). */
 static int conv(struct imp *im, const struct colspec *c, const char *v, const struct org *o,
 		struct ob_db_param *p, char scratch[32])
 {
-	char b[80];
+	char b[256];
 
 	*p = ob_p_null();
 	if (*v == '\0') {
@@ -653,6 +1090,12 @@ static int conv(struct imp *im, const struct colspec *c, const char *v, const st
 	switch (c->type) {
 	case V_KEY:
 	case V_TEXT:
+		if (strcmp(c->name, "email") == 0 && ob_utf8_len(v) > c->maxlen) {
+			/* An address cut short is someone else's: refused, not cut. */
+			row_err(im, c->name, "not an e-mail address: %zu characters, at most %u",
+				ob_utf8_len(v), c->maxlen);
+			return -1;
+		}
 		if (chk_text(im, c->name, v, c->maxlen) < 0)
 			return -1;
 		if (strcmp(c->name, "email") == 0) {
@@ -699,6 +1142,8 @@ static int conv(struct imp *im, const struct colspec *c, const char *v, const st
 		}
 		/* DECIMAL(14,2): pass the exact decimal text. */
 		snprintf(scratch, 32, "%.2f", d);
+		if (strcmp(scratch, "-0.00") == 0)
+			strcpy(scratch, "0.00");
 		*p = ob_p_str(scratch);
 		return 0;
 	}
@@ -726,6 +1171,17 @@ static void set_params(struct imp *im, const struct org *o, struct ob_db_param *
 	}
 }
 
+/* FNV-1a mixed before its low bits pick a slot (see map.c). */
+static uint64_t seen_mix(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 33;
+	return h;
+}
+
 /* Remembers key; returns 0 if new, else the line it was first seen on. */
 static unsigned long seen_add(struct seen *s, const char *key, unsigned long line)
 {
@@ -737,6 +1193,7 @@ static unsigned long seen_add(struct seen *s, const char *key, unsigned long lin
 		*c = (char)tolower((unsigned char)*c);
 		h = (h ^ (unsigned char)*c) * 1099511628211ULL;
 	}
+	h = seen_mix(h);
 	if (2 * (s->n + 1) > s->cap) {
 		struct seen g = {NULL, NULL, s->cap ? s->cap * 2 : 64, 0};
 		g.keys = ob_xcalloc(g.cap, sizeof(*g.keys));
@@ -747,6 +1204,7 @@ static unsigned long seen_add(struct seen *s, const char *key, unsigned long lin
 			uint64_t hh = 1469598103934665603ULL;
 			for (const char *c = s->keys[j]; *c; c++)
 				hh = (hh ^ (unsigned char)*c) * 1099511628211ULL;
+			hh = seen_mix(hh);
 			for (i = hh & (g.cap - 1); g.keys[i]; i = (i + 1) & (g.cap - 1))
 				;
 			g.keys[i] = s->keys[j];
@@ -781,14 +1239,18 @@ static int dup_check(struct imp *im, const char *col, const char *what, const ch
 	__attribute__((format(printf, 4, 5)));
 static int dup_check(struct imp *im, const char *col, const char *what, const char *fmt, ...)
 {
-	char key[512];
+	struct ob_buf key;
 	unsigned long first;
 	va_list ap;
 
+	/* The whole key, however long its texts (a name of 255 emoji is 1020
+	 * bytes): a key cut short would make two names one. */
+	ob_buf_init(&key, 0);
 	va_start(ap, fmt);
-	vsnprintf(key, sizeof(key), fmt, ap);
+	ob_buf_vprintf(&key, fmt, ap);
 	va_end(ap);
-	first = seen_add(&im->seen, key, im->line);
+	first = seen_add(&im->seen, key.data, im->line);
+	ob_buf_free(&key);
 	if (first == 0)
 		return 0;
 	row_err(im, col, "%s appears twice in the file (first on line %lu)", what, first);
@@ -815,19 +1277,25 @@ static void row_update(struct imp *im)
 	const char *uuid = val(im, keycol);
 	struct ob_db_param p[MAX_SET + 1];
 	char scratch[MAX_SET][32];
+	char **cells = NULL;
 	unsigned long id = 0;
-	unsigned long long aff = 0;
 	struct org *o;
 	size_t n = 0;
 
 	if (row_org(im, &o) <= 0)
 		return;
+	/* The row as the database holds it (its id, then the present
+	 * columns), loaded with the organisation's others. */
 	if (need(im, keycol, uuid) == 0 && chk_uuid(im, keycol, uuid) == 0 &&
 	    dup_check(im, keycol, is_sys ? "the system" : "the contract", "%lu|%s", o->id, uuid) == 0) {
-		if (is_sys)
-			find_system(im, o, keycol, uuid, &id);
+		if (cur_load(im, &im->cur, im->cur_sql, o->id) < 0)
+			return;
+		cells = cur_get(&im->cur, o->id, uuid);
+		if (cells == NULL)
+			row_err(im, keycol, "%s: no such %s in %s (import KITOS first)", uuid,
+				is_sys ? "system" : "contract", o->name);
 		else
-			find_contract(im, o, keycol, uuid, &id);
+			id = strtoul(cells[1], NULL, 10);
 	}
 	set_params(im, o, p, &n, scratch);
 	if (im->row_bad || im->fatal)
@@ -836,14 +1304,38 @@ static void row_update(struct imp *im)
 		im->unchanged++;
 		return;
 	}
-	p[n++] = ob_p_int((long long)id);
-	if (exec(im, im->sql, p, n, &aff) < 0)
+	/* Only a change is written. */
+	if (same_row(p, cells + 2, n)) {
+		im->unchanged++;
 		return;
-	/* An UPDATE: 1 changed row, 0 unchanged (CLIENT_FOUND_ROWS is off). */
-	if (aff)
+	}
+	p[n++] = ob_p_int((long long)id);
+	if (bulk_add(im, &im->bulk, p) == 0)
+		im->updated++;
+}
+
+/* An upsert of the kind's statement with p[0..n), of which the first
+ * nfixed are the key, compared with what the database holds under key:
+ * created if it holds nothing, unchanged if it holds the same, else
+ * updated. Only new and changed rows are written. */
+static void write_compared(struct imp *im, const struct org *o, const char *key,
+			   const struct ob_db_param *p, size_t n, size_t nfixed)
+{
+	char **cells;
+
+	if (cur_load(im, &im->cur, im->cur_sql, o->id) < 0)
+		return;
+	cells = cur_get(&im->cur, o->id, key);
+	if (cells && same_row(p + nfixed, cells + im->cur.nkey, n - nfixed)) {
+		im->unchanged++;
+		return;
+	}
+	if (bulk_add(im, &im->bulk, p) < 0)
+		return;
+	if (cells)
 		im->updated++;
 	else
-		im->unchanged++;
+		im->created++;
 }
 
 /* people: upsert by (org, person_uuid). */
@@ -852,7 +1344,6 @@ static void row_people(struct imp *im)
 	const char *uuid = val(im, "person_uuid");
 	struct ob_db_param p[MAX_SET + 2];
 	char scratch[MAX_SET][32];
-	unsigned long long aff = 0;
 	struct org *o;
 	size_t n = 0;
 
@@ -865,8 +1356,7 @@ static void row_people(struct imp *im)
 	set_params(im, o, p, &n, scratch);
 	if (im->row_bad || im->fatal)
 		return;
-	if (exec(im, im->sql, p, n, &aff) == 0)
-		count(im, aff);
+	write_compared(im, o, uuid, p, n, 2);
 }
 
 /* assessments: upsert on (system, kind, done_on). */
@@ -875,9 +1365,8 @@ static void row_assessment(struct imp *im)
 	const char *uuid = val(im, "system_uuid");
 	const char *kind = NULL;
 	struct ob_db_param p[MAX_SET + 3];
-	char scratch[MAX_SET][32];
+	char scratch[MAX_SET][32], key[96], day[11];
 	unsigned long sys = 0;
-	unsigned long long aff = 0;
 	int32_t done = INT32_MIN;
 	struct org *o;
 	size_t n = 0;
@@ -898,8 +1387,9 @@ static void row_assessment(struct imp *im)
 	set_params(im, o, p, &n, scratch);
 	if (im->row_bad || im->fatal)
 		return;
-	if (exec(im, im->sql, p, n, &aff) == 0)
-		count(im, aff);
+	ob_date_format(done, day);
+	snprintf(key, sizeof(key), "%lu|%s|%s", sys, kind, day);
+	write_compared(im, o, key, p, n, 3);
 }
 
 /* incidents: once per (system, occurred_on, title). */
@@ -907,9 +1397,8 @@ static void row_incident(struct imp *im)
 {
 	const char *uuid = val(im, "system_uuid"), *title = val(im, "title");
 	struct ob_db_param p[MAX_SET + 3];
-	char scratch[MAX_SET][32];
+	char scratch[MAX_SET][32], day[11], *key;
 	unsigned long sys = 0;
-	unsigned long long aff = 0;
 	int32_t when = INT32_MIN;
 	struct org *o;
 	size_t n = 0;
@@ -928,8 +1417,10 @@ static void row_incident(struct imp *im)
 	set_params(im, o, p, &n, scratch);
 	if (im->row_bad || im->fatal)
 		return;
-	if (exec(im, im->sql, p, n, &aff) == 0)
-		count(im, aff);
+	ob_date_format(when, day);
+	key = ob_xasprintf("%lu|%s|%s", sys, day, title);
+	write_compared(im, o, key, p, n, 3);
+	free(key);
 }
 
 static int cmp_ulong(const void *a, const void *b)
@@ -938,14 +1429,16 @@ static int cmp_ulong(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* org units, pass 1: upsert the name; parents wait for pass 2. */
+/* org units, pass 1: the name, compared with what the database holds
+ * (written in bulk if new or changed); parents wait for pass 2. */
 static void row_unit(struct imp *im)
 {
 	const char *uuid = val(im, "unit_uuid"), *name = val(im, "name");
 	const char *parent = val(im, "parent_uuid");
-	unsigned long long aff = 0;
 	struct unit_row *u;
 	struct org *o;
+	char **cells;
+	int state;
 
 	if (row_org(im, &o) <= 0)
 		return;
@@ -957,12 +1450,13 @@ static void row_unit(struct imp *im)
 		chk_uuid(im, "parent_uuid", parent);
 	if (im->row_bad || im->fatal)
 		return;
-	{
+	if (cur_load(im, &im->cur, im->cur_sql, o->id) < 0)
+		return;
+	cells = cur_get(&im->cur, o->id, uuid);
+	state = cells == NULL ? 1 : strcmp(cells[2], name) != 0 ? 2 : 0;
+	if (state) {
 		struct ob_db_param p[3] = {ob_p_int((long long)o->id), ob_p_str(uuid), ob_p_str(name)};
-		if (exec(im,
-			 "INSERT INTO org_units (org_id, kitos_uuid, name) VALUES (?, ?, ?) "
-			 "ON DUPLICATE KEY UPDATE name = VALUES(name)",
-			 p, 3, &aff) < 0)
+		if (bulk_add(im, &im->bulk, p) < 0)
 			return;
 	}
 	im->units = ob_xrealloc(im->units, (im->nunits + 1) * sizeof(*im->units));
@@ -972,28 +1466,41 @@ static void row_unit(struct imp *im)
 	u->org = o->id;
 	u->uuid = ob_xstrdup(uuid);
 	u->parent = parent ? ob_xstrdup(parent) : NULL;
-	u->state = aff == 1 ? 1 : aff >= 2 ? 2 : 0;
-	{
-		struct ob_db_param p[2] = {ob_p_int((long long)o->id), ob_p_str(uuid)};
-		if (lookup(im, "SELECT id FROM org_units WHERE org_id = ? AND kitos_uuid = ?", p, 2,
-			   &u->id) == 0)
-			row_err(im, "unit_uuid", "%s: not found after writing it", uuid);
-	}
+	u->state = state;
 }
 
-/* org units, pass 2: set the parents, then refuse cycles. */
+/* org units, pass 2: the names written, set the parents (in bulk, those
+ * that change), then refuse cycles. */
 static void units_parents(struct imp *im)
 {
+	static const char q_units[] = "SELECT org_id, kitos_uuid, id, parent_id FROM org_units WHERE org_id = ?";
+	struct cur now;
+	struct bulk par;
+
+	if (bulk_flush(im, &im->bulk) < 0)
+		return;
+	memset(&now, 0, sizeof(now));
+	memset(&par, 0, sizeof(par));
+	now.nkey = 1;
+	bulk_init(&par, "UPDATE org_units SET parent_id = ? WHERE id = ?", 2);
 	for (size_t i = 0; i < im->nunits && !im->fatal; i++) {
 		struct unit_row *u = &im->units[i];
-		struct org o = {NULL, 1, u->org, (char *)"?"};
+		const char *oname = "?";
 		unsigned long pid = 0;
-		unsigned long long aff = 0;
+		char **cells, **pc;
 
-		if (u->parent == NULL || u->id == 0)
-			continue;
 		im->line = u->line;
 		im->row_bad = 0;
+		if (cur_load(im, &now, q_units, u->org) < 0)
+			break;
+		cells = cur_get(&now, u->org, u->uuid);
+		if (cells == NULL) {
+			row_err(im, "unit_uuid", "%s: not found after writing it", u->uuid);
+			continue;
+		}
+		u->id = strtoul(cells[1], NULL, 10);
+		if (u->parent == NULL)
+			continue;
 		if (*u->parent) {
 			if (strcasecmp(u->parent, u->uuid) == 0) {
 				row_err(im, "parent_uuid", "%s: the unit cannot be its own parent",
@@ -1002,19 +1509,30 @@ static void units_parents(struct imp *im)
 			}
 			for (size_t j = 0; j < im->norgs; j++)
 				if (im->orgs[j].found && im->orgs[j].id == u->org)
-					o.name = im->orgs[j].name;
-			if (find_unit(im, &o, "parent_uuid", u->parent, &pid) <= 0)
+					oname = im->orgs[j].name;
+			pc = cur_get(&now, u->org, u->parent);
+			if (pc == NULL) {
+				row_err(im, "parent_uuid",
+					"%s: no such org unit in %s (import KITOS or an org units file first)",
+					u->parent, oname);
 				continue;
+			}
+			pid = strtoul(pc[1], NULL, 10);
 		}
+		if (cells[2] ? pid && strtoul(cells[2], NULL, 10) == pid : pid == 0)
+			continue;
 		{
 			struct ob_db_param p[2] = {ob_p_intu(pid ? (long long)pid : -1),
 						   ob_p_int((long long)u->id)};
-			if (exec(im, "UPDATE org_units SET parent_id = ? WHERE id = ?", p, 2, &aff) < 0)
-				return;
+			if (bulk_add(im, &par, p) < 0)
+				break;
 		}
-		if (aff > 0 && u->state == 0)
+		if (u->state == 0)
 			u->state = 2;
 	}
+	bulk_flush(im, &par);
+	bulk_free(&par);
+	cur_free(&now);
 	if (im->fatal)
 		return;
 	/* Cycles: walk up from every unit of the file with a parent, in the
@@ -1176,7 +1694,6 @@ static unsigned long picture_version(struct imp *im, const struct org *o, int ta
 static void row_future(struct imp *im)
 {
 	const char *code = val(im, "need_code"), *title = val(im, "need");
-	unsigned long long aff = 0;
 	unsigned long pic;
 	struct org *o;
 
@@ -1190,11 +1707,9 @@ static void row_future(struct imp *im)
 	if (im->row_bad || im->fatal || pic == 0)
 		return;
 	struct ob_db_param p[3] = {ob_p_int((long long)pic), ob_p_str(code), ob_p_str(title)};
-	if (exec(im,
-		 "INSERT INTO future_needs (future_picture_id, code, title) VALUES (?, ?, ?) "
-		 "ON DUPLICATE KEY UPDATE title = VALUES(title)",
-		 p, 3, &aff) == 0)
-		count(im, aff);
+	char *key = ob_xasprintf("%lu|%s", pic, code);
+	write_compared(im, o, key, p, 3, 2);
+	free(key);
 }
 
 /* Replaces the action's systems with ids[0..n) (sorted, unique). Returns
@@ -1244,6 +1759,95 @@ out:
 	return rc;
 }
 
+/* Whether the target picture with id pic was created by this file: then
+ * none of its actions exists yet. */
+static int picture_created(const struct imp *im, unsigned long pic)
+{
+	for (size_t i = 0; i < im->nversions; i++)
+		if (im->versions[i].id == pic)
+			return im->versions[i].affected == 1;
+	return 0;
+}
+
+/* Writes the actions of the pictures this file created, in bulk, reads
+ * their ids back with one query and links their systems in bulk. An action
+ * the database merged with an earlier row's (a code equal under its
+ * collation, "Æ1" and "æ1") is looked up and re-linked as an update. */
+static void new_actions(struct imp *im)
+{
+	int has_change = val_col(im, "change");
+	struct ob_db_rows *r = NULL;
+	struct ob_map ids;
+	struct bulk acts;
+	struct ob_err e;
+	struct ob_buf key;
+
+	if (im->nnewacts == 0)
+		return;
+	memset(&acts, 0, sizeof(acts));
+	bulk_init(&acts,
+		  has_change ? "INSERT INTO target_actions (target_picture_id, code, title, change_kind) "
+			       "VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE title = VALUES(title), "
+			       "change_kind = VALUES(change_kind)"
+			     : "INSERT INTO target_actions (target_picture_id, code, title) "
+			       "VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE title = VALUES(title)",
+		  has_change ? 4 : 3);
+	for (size_t i = 0; i < im->nnewacts && !im->fatal; i++) {
+		struct new_action *a = &im->newacts[i];
+		struct ob_db_param p[4] = {ob_p_int((long long)a->pic), ob_p_str(a->code), ob_p_str(a->title),
+					   ob_p_str(a->change)};
+		im->line = a->line;
+		bulk_add(im, &acts, p);
+	}
+	bulk_flush(im, &acts);
+	bulk_free(&acts);
+	if (im->fatal)
+		return;
+	ob_err_clear(&e);
+	if (ob_db_query(im->db, "SELECT target_picture_id, code, id FROM target_actions", NULL, 0, &r, &e) < 0) {
+		db_fail(im, &e);
+		return;
+	}
+	ob_map_init(&ids);
+	ob_buf_init(&key, 0);
+	for (size_t i = 0; i < r->nrows; i++) {
+		ob_buf_reset(&key);
+		ob_buf_printf(&key, "%s|%s", ob_db_cell(r, i, 0), ob_db_cell(r, i, 1));
+		ob_map_put(&ids, key.data, strtoull(ob_db_cell(r, i, 2), NULL, 10));
+	}
+	ob_db_rows_free(r);
+	for (size_t i = 0; i < im->nnewacts && !im->fatal; i++) {
+		struct new_action *a = &im->newacts[i];
+		uint64_t v;
+		unsigned long action = 0;
+		im->line = a->line;
+		ob_buf_reset(&key);
+		ob_buf_printf(&key, "%lu|%s", a->pic, a->code);
+		if (ob_map_get(&ids, key.data, &v)) {
+			action = (unsigned long)v;
+			im->created++;
+			for (size_t j = 0; j < a->nids; j++) {
+				struct ob_db_param p[2] = {ob_p_int((long long)action), ob_p_int((long long)a->ids[j])};
+				if (bulk_add(im, &im->bulk, p) < 0)
+					break;
+			}
+			continue;
+		}
+		{
+			struct ob_db_param p[2] = {ob_p_int((long long)a->pic), ob_p_str(a->code)};
+			if (lookup(im, "SELECT id FROM target_actions WHERE target_picture_id = ? AND code = ?", p,
+				   2, &action) <= 0 ||
+			    bulk_flush(im, &im->bulk) < 0)
+				break;
+		}
+		if (val_col(im, "system_uuids") && action_systems(im, action, a->ids, a->nids) < 0)
+			break;
+		im->updated++;
+	}
+	ob_buf_free(&key);
+	ob_map_free(&ids);
+}
+
 /* target picture: the version (its future picture must exist), the
  * action by code, and the action's systems. */
 static void row_target(struct imp *im)
@@ -1283,6 +1887,20 @@ static void row_target(struct imp *im)
 	}
 	if (im->row_bad || im->fatal || pic == 0)
 		goto out;
+	if (picture_created(im, pic)) {
+		struct new_action *a;
+		im->newacts = ob_xrealloc(im->newacts, (im->nnewacts + 1) * sizeof(*im->newacts));
+		a = &im->newacts[im->nnewacts++];
+		a->line = im->line;
+		a->pic = pic;
+		a->code = ob_xstrdup(code);
+		a->title = ob_xstrdup(title);
+		a->change = change;
+		a->ids = ids;
+		a->nids = nids;
+		ids = NULL;
+		goto out;
+	}
 	{
 		int has_change = val(im, "change") != NULL;
 		struct ob_db_param p[4] = {ob_p_int((long long)pic), ob_p_str(code), ob_p_str(title),
@@ -1296,12 +1914,25 @@ static void row_target(struct imp *im)
 				   "VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE title = VALUES(title)",
 			 p, has_change ? 4 : 3, &aff) < 0)
 			goto out;
-		if (lookup(im, "SELECT id FROM target_actions WHERE target_picture_id = ? AND code = ?",
-			   p, 2, &action) <= 0)
+		/* A new action is the row just inserted and has no systems yet:
+		 * its links wait in the bulk. */
+		if (aff == 1)
+			action = (unsigned long)ob_db_insert_id(im->db);
+		else if (lookup(im, "SELECT id FROM target_actions WHERE target_picture_id = ? AND code = ?",
+				p, 2, &action) <= 0)
 			goto out;
 	}
-	if (list != NULL) {
-		int rc = action_systems(im, action, ids, nids);
+	if (list != NULL && aff == 1) {
+		for (size_t i = 0; i < nids; i++) {
+			struct ob_db_param p[2] = {ob_p_int((long long)action), ob_p_int((long long)ids[i])};
+			if (bulk_add(im, &im->bulk, p) < 0)
+				goto out;
+		}
+	} else if (list != NULL) {
+		int rc;
+		if (bulk_flush(im, &im->bulk) < 0) /* links it may compare with */
+			goto out;
+		rc = action_systems(im, action, ids, nids);
 		if (rc < 0)
 			goto out;
 		if (rc > 0 && aff == 0)
@@ -1312,8 +1943,9 @@ out:
 	free(ids);
 }
 
-/* shared solutions: the solution by (org, name), the maturity by
- * (solution, changed_on). */
+/* shared solutions: the solution by (org, name), its id kept for the
+ * file's later rows of the same name; the maturity by (solution,
+ * changed_on), compared with what the database holds and written in bulk. */
 static void row_shared(struct imp *im)
 {
 	const char *name = val(im, "solution"), *maturity = NULL;
@@ -1321,6 +1953,9 @@ static void row_shared(struct imp *im)
 	unsigned long sol = 0;
 	int32_t on = INT32_MIN;
 	struct org *o;
+	struct ob_buf key;
+	uint64_t v;
+	char day[11], mkey[48];
 
 	if (row_org(im, &o) <= 0)
 		return;
@@ -1335,27 +1970,33 @@ static void row_shared(struct imp *im)
 	if (dup_check(im, "changed_on", "the solution's maturity on this date", "%lu|%s|%ld", o->id,
 		      name, (long)on) < 0)
 		return;
-	{
+	ob_buf_init(&key, 0);
+	ob_buf_printf(&key, "solution:%lu:%s", o->id, name);
+	if (ob_map_get(&im->ids, key.data, &v))
+		sol = (unsigned long)v;
+	else {
 		struct ob_db_param p[2] = {ob_p_int((long long)o->id), ob_p_str(name)};
 		if (exec(im,
 			 "INSERT INTO shared_solutions (org_id, name) VALUES (?, ?) "
 			 "ON DUPLICATE KEY UPDATE id = id",
 			 p, 2, &aff) < 0)
-			return;
-		if (aff == 1)
+			goto out;
+		if (aff == 1) {
 			im->extra_created++;
-		if (lookup(im, "SELECT id FROM shared_solutions WHERE org_id = ? AND name = ?", p, 2,
-			   &sol) <= 0)
-			return;
+			sol = (unsigned long)ob_db_insert_id(im->db);
+		} else if (lookup(im, "SELECT id FROM shared_solutions WHERE org_id = ? AND name = ?", p,
+				  2, &sol) <= 0)
+			goto out;
+		ob_map_put(&im->ids, key.data, sol);
 	}
 	{
 		struct ob_db_param p[3] = {ob_p_int((long long)sol), ob_p_date(on), ob_p_str(maturity)};
-		if (exec(im,
-			 "INSERT INTO shared_solution_maturity (solution_id, changed_on, maturity) "
-			 "VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE maturity = VALUES(maturity)",
-			 p, 3, &aff) == 0)
-			count(im, aff);
+		ob_date_format(on, day);
+		snprintf(mkey, sizeof(mkey), "%lu|%s", sol, day);
+		write_compared(im, o, mkey, p, 3, 2);
 	}
+out:
+	ob_buf_free(&key);
 }
 
 /* ---- header ---- */
@@ -1437,7 +2078,7 @@ static int read_header(struct imp *im, char **f, size_t n)
 		for (size_t c = 0; c < k->ncols && !known; c++)
 			known = strcmp(im->hdr[i], k->cols[c].name) == 0;
 		if (!known) {
-			char *exp = columns_of(k), b[80];
+			char *exp = columns_of(k), b[256];
 			header_err(im, "unknown column \"%s\" for %s %s file (expected: %s)",
 				   shown(im->hdr[i], b), k->article, k->name, exp);
 			free(exp);
@@ -1499,6 +2140,107 @@ static int read_header(struct imp *im, char **f, size_t n)
 		break;
 	}
 	im->sql = ob_buf_steal(&s);
+
+	/* What the database holds of the big kinds, to write only changes. */
+	ob_buf_init(&s, 0);
+	switch (k->kind) {
+	case K_SYSTEMS:
+	case K_CONTRACTS:
+		ob_buf_adds(&s, "SELECT org_id, kitos_uuid, id");
+		for (size_t i = 0; i < im->nset; i++)
+			ob_buf_printf(&s, ", %s", k->cols[im->set[i]].sql);
+		ob_buf_printf(&s, " FROM %s WHERE org_id = ?", k->kind == K_SYSTEMS ? "systems" : "contracts");
+		im->cur.nkey = 1;
+		/* The changed rows go to a temporary table, and one UPDATE ...
+		 * JOIN applies them (33,000 single-row UPDATEs cost the server
+		 * three times as much). */
+		{
+			const char *t = k->kind == K_SYSTEMS ? "systems" : "contracts";
+			struct ob_buf q;
+			ob_buf_init(&q, 0);
+			ob_buf_adds(&q, "CREATE TEMPORARY TABLE csv_stage (PRIMARY KEY (id)) AS SELECT id");
+			for (size_t i = 0; i < im->nset; i++)
+				ob_buf_printf(&q, ", %s", k->cols[im->set[i]].sql);
+			ob_buf_printf(&q, " FROM %s LIMIT 0", t);
+			im->stage_create = ob_buf_steal(&q);
+			ob_buf_adds(&q, "INSERT INTO csv_stage (");
+			for (size_t i = 0; i < im->nset; i++)
+				ob_buf_printf(&q, "%s, ", k->cols[im->set[i]].sql);
+			ob_buf_adds(&q, "id) VALUES (");
+			for (size_t i = 0; i < im->nset; i++)
+				ob_buf_adds(&q, "?, ");
+			ob_buf_adds(&q, "?)");
+			im->stage_insert = ob_buf_steal(&q);
+			ob_buf_printf(&q, "UPDATE %s x JOIN csv_stage t ON t.id = x.id SET ", t);
+			for (size_t i = 0; i < im->nset; i++)
+				ob_buf_printf(&q, "%sx.%s = t.%s", i ? ", " : "", k->cols[im->set[i]].sql,
+					      k->cols[im->set[i]].sql);
+			im->stage_apply = ob_buf_steal(&q);
+		}
+		bulk_init(&im->bulk, im->stage_insert, im->nset + 1);
+		break;
+	case K_PEOPLE:
+		ob_buf_adds(&s, "SELECT org_id, kitos_uuid");
+		for (size_t i = 0; i < im->nset; i++)
+			ob_buf_printf(&s, ", %s", k->cols[im->set[i]].sql);
+		ob_buf_adds(&s, " FROM people WHERE org_id = ?");
+		im->cur.nkey = 1;
+		bulk_init(&im->bulk, im->sql, im->nset + 2);
+		break;
+	case K_ASSESSMENTS:
+		ob_buf_adds(&s, "SELECT s.org_id, a.system_id, a.kind, a.done_on");
+		for (size_t i = 0; i < im->nset; i++)
+			ob_buf_printf(&s, ", a.%s", k->cols[im->set[i]].sql);
+		ob_buf_adds(&s, " FROM gdpr_assessments a JOIN systems s ON s.id = a.system_id WHERE s.org_id = ?");
+		im->cur.nkey = 3;
+		bulk_init(&im->bulk, im->sql, im->nset + 3);
+		break;
+	case K_INCIDENTS:
+		/* The key holds a title, compared by the database's collation:
+		 * a row whose exact key is not held is written as new, and the
+		 * table's row count corrects "created" afterwards. */
+		ob_buf_adds(&s, "SELECT s.org_id, i.system_id, i.occurred_on, i.title");
+		for (size_t i = 0; i < im->nset; i++)
+			ob_buf_printf(&s, ", i.%s", k->cols[im->set[i]].sql);
+		ob_buf_adds(&s, " FROM incidents i JOIN systems s ON s.id = i.system_id WHERE s.org_id = ?");
+		im->cur.nkey = 3;
+		im->count_sql = "SELECT COUNT(*) FROM incidents";
+		bulk_init(&im->bulk, im->sql, im->nset + 3);
+		break;
+	case K_FUTURE:
+		ob_buf_adds(&s, "SELECT f.org_id, n.future_picture_id, n.code, n.title FROM future_needs n "
+				"JOIN future_pictures f ON f.id = n.future_picture_id WHERE f.org_id = ?");
+		im->cur.nkey = 2;
+		im->count_sql = "SELECT COUNT(*) FROM future_needs";
+		bulk_init(&im->bulk,
+			  "INSERT INTO future_needs (future_picture_id, code, title) VALUES (?, ?, ?) "
+			  "ON DUPLICATE KEY UPDATE title = VALUES(title)",
+			  3);
+		break;
+	case K_SHARED:
+		ob_buf_adds(&s, "SELECT s.org_id, m.solution_id, m.changed_on, m.maturity FROM shared_solution_maturity m "
+				"JOIN shared_solutions s ON s.id = m.solution_id WHERE s.org_id = ?");
+		im->cur.nkey = 2;
+		bulk_init(&im->bulk,
+			  "INSERT INTO shared_solution_maturity (solution_id, changed_on, maturity) "
+			  "VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE maturity = VALUES(maturity)",
+			  3);
+		break;
+	case K_TARGET:
+		bulk_init(&im->bulk, "INSERT INTO target_action_systems (action_id, system_id) VALUES (?, ?)", 2);
+		break;
+	case K_UNITS:
+		ob_buf_adds(&s, "SELECT org_id, kitos_uuid, id, name, parent_id FROM org_units WHERE org_id = ?");
+		im->cur.nkey = 1;
+		bulk_init(&im->bulk,
+			  "INSERT INTO org_units (org_id, kitos_uuid, name) VALUES (?, ?, ?) "
+			  "ON DUPLICATE KEY UPDATE name = VALUES(name)",
+			  3);
+		break;
+	default:
+		break;
+	}
+	im->cur_sql = ob_buf_steal(&s);
 	return 0;
 }
 
@@ -1526,8 +2268,18 @@ static char *summary_json(const struct imp *im)
 	ob_buf_init(&b, 0);
 	ob_buf_adds(&b, "{\"file\": ");
 	json_str(&b, im->file);
-	ob_buf_printf(&b, ", \"kind\": \"%s\", \"created\": %lu, \"updated\": %lu, \"unchanged\": %lu}",
-		      im->k->json, im->created, im->updated, im->unchanged);
+	ob_buf_printf(&b,
+		      ", \"kind\": \"%s\", \"created\": %lu, \"updated\": %lu, \"unchanged\": %lu, "
+		      "\"skipped\": %lu, \"warnings\": [",
+		      im->k->json, im->created, im->updated, im->unchanged, im->skipped);
+	for (size_t i = 0; i < im->nwstored; i++) {
+		ob_buf_printf(&b, "%s{\"line\": %lu, \"column\": ", i ? ", " : "", im->warns[i].line);
+		json_str(&b, im->warns[i].column);
+		ob_buf_adds(&b, ", \"message\": ");
+		json_str(&b, im->warns[i].message);
+		ob_buf_addc(&b, '}');
+	}
+	ob_buf_printf(&b, "], \"warnings_total\": %lu}", im->nwarn);
 	return ob_buf_steal(&b);
 }
 
@@ -1547,46 +2299,59 @@ static void counts_text(const struct imp *im, struct ob_buf *b)
 		ob_buf_printf(b, "%s%lu unchanged", sep, im->unchanged);
 }
 
+static void summary_core(const struct imp *im, struct ob_buf *b);
+
+/* The summary line, then what was skipped and warned about. */
 static char *summary_text(const struct imp *im)
 {
-	const struct kind_def *k = im->k;
-	unsigned long n = im->created + im->updated + im->unchanged;
 	struct ob_buf b;
 
 	ob_buf_init(&b, 0);
-	ob_buf_printf(&b, "%s: ", im->file);
+	summary_core(im, &b);
+	if (im->skipped)
+		ob_buf_printf(&b, "; %lu row%s skipped", im->skipped, im->skipped == 1 ? "" : "s");
+	if (im->nwarn)
+		ob_buf_printf(&b, "; %lu warning%s (above)", im->nwarn, im->nwarn == 1 ? "" : "s");
+	return ob_buf_steal(&b);
+}
+
+static void summary_core(const struct imp *im, struct ob_buf *b)
+{
+	const struct kind_def *k = im->k;
+	unsigned long n = im->created + im->updated + im->unchanged;
+
+	ob_buf_printf(b, "%s: ", im->file);
 	if (k->kind == K_TARGET || k->kind == K_FUTURE) {
 		int changed = 0;
 		if (im->nversions == 0) {
-			ob_buf_printf(&b, "no %s rows", k->name);
-			return ob_buf_steal(&b);
+			ob_buf_printf(b, "no %s rows", k->name);
+			return;
 		}
-		ob_buf_printf(&b, "%s%s ", k->name, im->nversions > 1 ? "s" : "");
+		ob_buf_printf(b, "%s%s ", k->name, im->nversions > 1 ? "s" : "");
 		for (size_t i = 0; i < im->nversions; i++) {
-			ob_buf_printf(&b, "%s%s", i ? ", " : "", im->versions[i].version);
+			ob_buf_printf(b, "%s%s", i ? ", " : "", im->versions[i].version);
 			if (im->versions[i].affected >= 2)
 				changed = 1;
 		}
-		ob_buf_printf(&b, ": %lu %s", n, n == 1 ? k->one : k->many);
+		ob_buf_printf(b, ": %lu %s", n, n == 1 ? k->one : k->many);
 		if (n) {
-			ob_buf_adds(&b, " (");
-			counts_text(im, &b);
-			ob_buf_addc(&b, ')');
+			ob_buf_adds(b, " (");
+			counts_text(im, b);
+			ob_buf_addc(b, ')');
 		}
 		if (changed)
-			ob_buf_adds(&b, k->kind == K_TARGET ? "; adoption date or future version updated"
+			ob_buf_adds(b, k->kind == K_TARGET ? "; adoption date or future version updated"
 							    : "; adoption date updated");
-		return ob_buf_steal(&b);
+		return;
 	}
 	if (k->kind == K_SHARED && im->extra_created)
-		ob_buf_printf(&b, "%lu new shared solution%s; ", im->extra_created,
+		ob_buf_printf(b, "%lu new shared solution%s; ", im->extra_created,
 			      im->extra_created == 1 ? "" : "s");
-	ob_buf_printf(&b, "%lu %s", n, n == 1 ? k->one : k->many);
+	ob_buf_printf(b, "%lu %s", n, n == 1 ? k->one : k->many);
 	if (n) {
-		ob_buf_adds(&b, ": ");
-		counts_text(im, &b);
+		ob_buf_adds(b, ": ");
+		counts_text(im, b);
 	}
-	return ob_buf_steal(&b);
 }
 
 /* ---- the import ---- */
@@ -1599,14 +2364,27 @@ static void imp_free(struct imp *im)
 	free(im->colof);
 	free(im->vals);
 	free(im->sql);
+	free(im->cur_sql);
+	free(im->stage_create);
+	free(im->stage_insert);
+	free(im->stage_apply);
+	cur_free(&im->cur);
+	bulk_free(&im->bulk);
 	for (size_t i = 0; i < im->nstored; i++)
 		free(im->errs[i]);
+	for (size_t i = 0; i < im->nwstored; i++) {
+		free(im->warns[i].column);
+		free(im->warns[i].message);
+	}
+	free(im->warns);
 	free(im->fatal);
 	for (size_t i = 0; i < im->norgs; i++) {
 		free(im->orgs[i].spec);
 		free(im->orgs[i].name);
 	}
 	free(im->orgs);
+	if (im->orgrows)
+		ob_db_rows_free(im->orgrows);
 	ob_map_free(&im->ids);
 	seen_free(&im->seen);
 	for (size_t i = 0; i < im->nversions; i++) {
@@ -1619,6 +2397,12 @@ static void imp_free(struct imp *im)
 		free(im->units[i].parent);
 	}
 	free(im->units);
+	for (size_t i = 0; i < im->nnewacts; i++) {
+		free(im->newacts[i].code);
+		free(im->newacts[i].title);
+		free(im->newacts[i].ids);
+	}
+	free(im->newacts);
 }
 
 /* The row's cells, trimmed, into im->vals. 0, or -1 (reported) when the
@@ -1655,6 +2439,61 @@ static int take_row(struct imp *im, char **f, size_t n, int *blank)
 	return 0;
 }
 
+/* Whether text holds at least one valid multi-byte UTF-8 character (the
+ * BOM aside): a file that has invalid bytes and no such character was
+ * saved in another encoding (Excel's "CSV (semikolonsepareret)" is
+ * Windows-1252), and is refused whole instead of row by row. */
+static int has_utf8(const char *t, size_t len)
+{
+	size_t i = len >= 3 && memcmp(t, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+
+	for (; i < len; i++) {
+		unsigned char c = (unsigned char)t[i];
+		size_t n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 0;
+		if (c < 0x80 || n == 0 || i + n > len)
+			continue;
+		if (ob_utf8_check(t + i, n, NULL) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* The name of field i of a row, for messages. */
+static const char *field_name(const struct imp *im, size_t i, char buf[32])
+{
+	if (i < im->nhdr && im->hdr[i][0])
+		return im->hdr[i];
+	snprintf(buf, 32, "field %zu", i + 1);
+	return buf;
+}
+
+/* Bytes that are no text in the row just read: each bad field is a
+ * warning and the row is skipped (returns 1); 0 when the row is clean, -1
+ * when the file is not UTF-8 at all (im->fatal set). */
+static int bad_bytes(struct imp *im, struct ob_csv *csv, size_t n)
+{
+	int bad = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned long at = im->line;
+		const char *p = ob_csv_problem(csv, i, &at);
+		char nb[32];
+		if (p == NULL)
+			continue;
+		if (!im->file_has_utf8 && strstr(p, "UTF-8")) {
+			im->fatal = ob_xasprintf("%s:%lu: %s: %s; the file holds no UTF-8 at all, so it "
+						 "was saved in another encoding",
+						 im->file, at, field_name(im, i, nb), p);
+			return -1;
+		}
+		warn(im, at, field_name(im, i, nb), "%s; the row is skipped", p);
+		bad = 1;
+	}
+	if (bad)
+		im->skipped++;
+	return bad;
+}
+
 static void record_import(struct imp *im, const struct timeval *start)
 {
 	char *json = summary_json(im);
@@ -1685,6 +2524,7 @@ int ob_import_csv(struct ob_db *db, const char *file, const struct ob_import_opt
 	int rc = -1, began = 0, r;
 
 	memset(&im, 0, sizeof(im));
+	im.count_before = -1;
 	im.db = db;
 	im.file = file;
 	im.opts = opts ? opts : &no_opts;
@@ -1694,6 +2534,7 @@ int ob_import_csv(struct ob_db *db, const char *file, const struct ob_import_opt
 		ob_err_set(err, "%s: cannot read: %s", file, strerror(errno));
 		return -1;
 	}
+	im.file_has_utf8 = has_utf8(text, len);
 	csv = ob_csv_open(file, text, len);
 	ob_err_clear(&e);
 	r = ob_csv_next(csv, &f, &n, &im.line, &e);
@@ -1704,6 +2545,14 @@ int ob_import_csv(struct ob_db *db, const char *file, const struct ob_import_opt
 	if (r == 0) {
 		ob_err_set(err, "%s: empty file (expected a header row; see README \"CSV\")", file);
 		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		unsigned long at = im.line;
+		const char *p = ob_csv_problem(csv, i, &at);
+		if (p != NULL) {
+			ob_err_set(err, "%s:%lu: header, field %zu: %s", file, at, i + 1, p);
+			goto out;
+		}
 	}
 	if (read_header(&im, f, n) < 0) {
 		report_errors(&im, err);
@@ -1729,6 +2578,11 @@ int ob_import_csv(struct ob_db *db, const char *file, const struct ob_import_opt
 			break;
 		}
 		im.row_bad = 0;
+		r = bad_bytes(&im, csv, n);
+		if (r < 0)
+			break;
+		if (r > 0)
+			continue;
 		if (take_row(&im, f, n, &blank) < 0 || blank)
 			continue;
 		im.rows++;
@@ -1760,12 +2614,24 @@ int ob_import_csv(struct ob_db *db, const char *file, const struct ob_import_opt
 			break;
 		}
 	}
+	if (im.k->kind == K_TARGET && !im.fatal)
+		new_actions(&im);
+	if (!im.fatal)
+		bulk_flush(&im, &im.bulk);
+	count_fix(&im);
+	if (im.staged && !im.fatal) {
+		ob_err_clear(&e);
+		if (ob_db_exec(db, im.stage_apply, NULL, 0, NULL, &e) < 0 ||
+		    ob_db_exec(db, "DROP TEMPORARY TABLE csv_stage", NULL, 0, NULL, &e) < 0)
+			db_fail(&im, &e);
+	}
 	if (im.k->kind == K_UNITS && !im.fatal) {
 		units_parents(&im);
 		for (size_t i = 0; i < im.nunits; i++)
 			count(&im, (unsigned long long)im.units[i].state);
 	}
 	if (im.fatal || im.nerr) {
+		log_warnings(&im);
 		report_errors(&im, err);
 		goto out;
 	}
@@ -1781,6 +2647,7 @@ int ob_import_csv(struct ob_db *db, const char *file, const struct ob_import_opt
 		goto out;
 	}
 	began = 0;
+	log_warnings(&im);
 	{
 		FILE *out = im.opts->out ? im.opts->out : stdout;
 		char *s = im.opts->json ? summary_json(&im) : summary_text(&im);

@@ -6,10 +6,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct ob_map_block;
+
 struct ob_map {
 	char **keys;
 	uint64_t *vals;
+	uint64_t *hashes;            /* of each key: growing rehashes nothing */
 	size_t cap, len;
+	struct ob_map_block *blocks; /* the keys' copies, many to an allocation */
 };
 
 void ob_map_init(struct ob_map *m);

@@ -367,6 +367,19 @@ def test_pictures():
         ok(r.returncode == 0 and "1 updated" in r.stdout and "1 unchanged" in r.stdout,
            "a re-import with fewer systems counts one action updated", r.stdout + r.stderr)
         eq(env.sql(q), [["H1", S2], ["H2", f"{S1} {S2}"]], "and replaces that action's set of systems")
+        # A new picture's actions are written in bulk; two codes the database
+        # takes for one (its collation folds case: Æ1, æ1) end as one action
+        # with the later row's title and systems, as row by row.
+        merged = write_csv(env, "target3.csv", [hdr,
+                                                ["2032", "2026-04-01", "2035", "Æ1", "Først", "new", S1],
+                                                ["2032", "2026-04-01", "2035", "æ1", "Siden", "keep", S2]])
+        r = imp(env, merged)
+        ok(r.returncode == 0 and "1 created" in r.stdout and "1 updated" in r.stdout,
+           "two codes equal under the collation in a new picture: 1 created, 1 updated", r.stdout + r.stderr)
+        eq(env.sql("SELECT a.title, a.change_kind, GROUP_CONCAT(s.kitos_uuid) FROM target_actions a "
+                   "JOIN target_pictures t ON t.id = a.target_picture_id LEFT JOIN target_action_systems x "
+                   "ON x.action_id = a.id LEFT JOIN systems s ON s.id = x.system_id WHERE t.version = '2032' "
+                   "GROUP BY a.id"), [["Siden", "keep", S2]], "one action: the later row's title, change and systems")
 
         # --json
         inc = [["system_uuid", "occurred_on", "severity", "title"], [S1, "2026-05-01", "høj", "Nedbrud"],
@@ -518,5 +531,165 @@ def test_organisation_column_and_org():
            "and lands in the organisation --org UUID names")
 
 
+# ---- issue 9: bad values per field ----
+
+LONG = ("Ærø😀xy" * 2000)[:10000]          # 10,000 characters, emoji (4 bytes in UTF-8) included
+BAD = {"utf8": b"Gr\xf8n", "nul": b"nul\x00byte"}
+WANT = {"utf8": "invalid UTF-8", "nul": "a NUL byte"}
+
+
+def raw_csv(rows):
+    """';' CSV as bytes; a bytes cell is written as it is (its bad bytes too)."""
+    out = []
+    for row in rows:
+        out.append(b";".join(c if isinstance(c, bytes) else cell(c, ";").encode("utf-8") for c in row))
+    return b"\r\n".join(out) + b"\r\n"
+
+
+def hx(text):
+    return text.encode("utf-8").hex().upper()
+
+
+def field_kinds(unit, cvr):
+    """Per kind: its header, a good row for (case c, row i), its text columns
+    (size, a query counting a stored value with HEX {h}), and a query counting
+    the case's rows in the database."""
+    org = cvr
+    return {
+        "assessments": (
+            ["system_uuid", "kind", "done_on", "result", "reason", "next_due", "note", "organisation"],
+            lambda c, i: [SA[i], "risikovurdering", f"{2030 + c}-01-{i + 1:02d}", "høj", "annual", "2031-01-01",
+                          f"Note {i} ø", org],
+            {"note": (1000, "SELECT COUNT(*) FROM gdpr_assessments WHERE HEX(note) = '{h}'")},
+            "SELECT COUNT(*) FROM gdpr_assessments WHERE YEAR(done_on) = {y}"),
+        "incidents": (
+            ["system_uuid", "occurred_on", "severity", "title", "organisation"],
+            lambda c, i: [SA[i], f"{2030 + c}-02-{i + 1:02d}", "høj", f"Hændelse {i}", org],
+            {"title": (255, "SELECT COUNT(*) FROM incidents WHERE HEX(title) = '{h}'")},
+            "SELECT COUNT(*) FROM incidents WHERE YEAR(occurred_on) = {y}"),
+        "future picture": (
+            ["future_version", "adopted_on", "need_code", "need", "organisation"],
+            lambda c, i: ["F1", "2026-01-01", f"Z{c}-{i}", f"Behov {i} ø", org],
+            {"future_version": (32, "SELECT COUNT(*) FROM future_needs n JOIN future_pictures f ON "
+                                    "f.id = n.future_picture_id WHERE HEX(f.version) = '{h}' AND n.code LIKE 'Z{c}-%'"),
+             "need_code": (32, "SELECT COUNT(*) FROM future_needs WHERE HEX(code) = '{h}'"),
+             "need": (500, "SELECT COUNT(*) FROM future_needs WHERE HEX(title) = '{h}'")},
+            "SELECT COUNT(*) FROM future_needs WHERE code LIKE 'Z{c}-%'"),
+        "target picture": (
+            ["target_version", "adopted_on", "future_version", "action_code", "action", "change", "system_uuids",
+             "organisation"],
+            lambda c, i: ["T1", "2026-03-01", "F1", f"Z{c}-{i}", f"Handling {i} ø", "new", f"{SA[0]}|{SA[1]}", org],
+            {"target_version": (32, "SELECT COUNT(*) FROM target_pictures WHERE HEX(version) = '{h}'"),
+             "future_version": (32, "SELECT COUNT(*) FROM target_pictures t JOIN future_pictures f ON "
+                                    "f.id = t.future_picture_id WHERE t.version = 'TF' AND HEX(f.version) = '{h}'"),
+             "action_code": (32, "SELECT COUNT(*) FROM target_actions WHERE HEX(code) = '{h}'"),
+             "action": (500, "SELECT COUNT(*) FROM target_actions WHERE HEX(title) = '{h}'")},
+            "SELECT COUNT(*) FROM target_actions WHERE code LIKE 'Z{c}-%'"),
+        "shared solutions": (
+            ["solution", "maturity", "changed_on", "organisation"],
+            lambda c, i: [f"Løsning {i}", "grøn", f"{2030 + c}-03-01", org],
+            {"solution": (255, "SELECT COUNT(*) FROM shared_solutions WHERE HEX(name) = '{h}'")},
+            "SELECT COUNT(*) FROM shared_solution_maturity WHERE YEAR(changed_on) = {y}"),
+        "people": (
+            ["person_uuid", "name", "email", "unit_uuid", "organisation"],
+            lambda c, i: [U(f"ffff{c:04x}", i), f"Person {i} ø", f"p{i}@testrup.dk", unit, org],
+            {"name": (255, "SELECT COUNT(*) FROM people WHERE HEX(name) = '{h}'")},
+            "SELECT COUNT(*) FROM people WHERE kitos_uuid LIKE 'ffff{c:04x}%'"),
+        "org units": (
+            ["unit_uuid", "name", "parent_uuid", "organisation"],
+            lambda c, i: [U(f"fffe{c:04x}", i), f"Enhed {i} ø", unit, org],
+            {"name": (255, "SELECT COUNT(*) FROM org_units WHERE HEX(name) = '{h}'")},
+            "SELECT COUNT(*) FROM org_units WHERE kitos_uuid LIKE 'fffe{c:04x}%'"),
+        "contracts": (
+            ["contract_uuid", "segment", "exit_decision", "annual_cost", "auto_renewal", "organisation"],
+            lambda c, i: [CA[i], "A", "forlæng", f"{c + 1}.000,77", "ja", org],
+            {},
+            "SELECT COUNT(*) FROM contracts WHERE annual_cost = {c1}000.77"),
+        "systems": (
+            ["system_uuid", "category", "lifecycle_phase", "department_uuid", "supplier", "last_data_review",
+             "citizen_facing", "ai", "algorithmic_decision_support", "rpa", "data_matching", "organisation"],
+            lambda c, i: [SA[i], "fagsystem", "drift", unit, f"Mærke {c}", "2026-01-01", "selvbetjening", "ja",
+                          "nej", "ja", "nej", org],
+            {"supplier": (255, "SELECT COUNT(*) FROM systems WHERE HEX(supplier) = '{h}'")},
+            "SELECT COUNT(*) FROM systems WHERE supplier = 'Mærke {c}'"),
+    }
+
+
+def test_bad_values_per_field():
+    """Every column of every kind: invalid UTF-8 and a NUL skip their row with
+    a warning naming FILE:LINE: column, the rest imports; a text longer than its
+    column is cut at a character boundary (characters as MariaDB counts them)
+    with a warning; any other value of 10,000 characters is an error naming
+    FILE:LINE: column, never a raw database error."""
+    with Env("csvfields") as env:
+        env.start_db()
+        objs = [usage(ORG_A, u, f"System A{i + 1}", DEP["A"]) for i, u in enumerate(SA[:20])]
+        extra = [U("cccccccc", i) for i in range(5, 13)]
+        objs += [contract(ORG_A, c, f"Kontrakt {i + 1}", [SA[0]]) for i, c in enumerate(CA + extra)]
+        path = os.path.join(env.dir, "kitos.json")
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(objs, f, ensure_ascii=False)
+        r = env.run("import", "kitos", path)
+        ok(r.returncode == 0, "KITOS setup: 20 systems, 12 contracts", r.stdout + r.stderr)
+        CA.extend(extra)
+        unit = U("dddddddd", 0x50)
+        r = imp(env, write_csv(env, "unit.csv", [["unit_uuid", "name"], [unit, "Rod"]]))
+        ok(r.returncode == 0, "setup: an org unit", r.stderr)
+        r = imp(env, write_csv(env, "fut.csv", [["future_version", "adopted_on", "need_code", "need"],
+                                                ["F1", "2026-01-01", "B1", "Behov"],
+                                                [LONG[:32], "2026-01-01", "B1", "Behov"]]))
+        ok(r.returncode == 0, "setup: future pictures F1 and one named as the cut of the long value", r.stderr)
+        kinds = field_kinds(unit, ORG_A["cvr"])
+        c = 0
+        for kname, (hdr, good, texts, witness) in kinds.items():
+            for case in ("utf8", "nul", "long", "long-other"):
+                c += 1
+                cols = [h for h in hdr if (h in texts) == (case == "long")] if case.startswith("long") else hdr
+                rows, lines = [hdr], {}
+                for i, col in enumerate(cols):
+                    row = good(c, i)
+                    if kname == "target picture" and col == "future_version":
+                        row[0] = "TF"   # a target version of its own: one future version per version
+                    row[hdr.index(col)] = BAD[case] if case in BAD else LONG
+                    rows.append(row)
+                    lines[col] = len(rows)
+                rows.append(good(c, len(cols)))
+                fname = f"{kname.replace(' ', '_')}-{case}.csv"
+                path = write_raw(env, fname, raw_csv(rows))
+                before = state(env)
+                r = imp(env, path)
+                q = witness.format(c=c, y=2030 + c, c1=c + 1)
+                if case in BAD:
+                    ok(r.returncode == 0, f"{kname}, {case}: the import succeeds", r.stdout + r.stderr)
+                    for col, line in lines.items():
+                        ok(f"{path}:{line}: {col}: {WANT[case]}" in r.stderr,
+                           f"{kname}, {case} in {col}: a warning names FILE:{line}: {col}", r.stderr)
+                    eq(env.scalar(q), "1", f"{kname}, {case}: the good row is imported, the {len(cols)} bad ones are not")
+                    ok(f"{len(cols)} rows skipped" in r.stdout, f"{kname}, {case}: the summary counts the skipped rows",
+                       r.stdout)
+                elif case == "long":
+                    if not texts:
+                        continue
+                    ok(r.returncode == 0, f"{kname}, 10,000 characters in a text: the import succeeds",
+                       r.stdout + r.stderr)
+                    for col, line in lines.items():
+                        size, check = texts[col]
+                        ok(f"{path}:{line}: {col}: 10000 characters, cut to the column's {size}" in r.stderr,
+                           f"{kname}: {col} of 10,000 characters: a warning names FILE:{line}: {col}", r.stderr)
+                        eq(env.scalar(check.format(h=hx(LONG[:size]), c=c)), "1",
+                           f"{kname}: {col} holds its first {size} characters (emoji count as one)")
+                    keyed = [col for col in cols if col in ("need_code", "action_code", "supplier")]  # the witness column cut
+                    eq(env.scalar(q), str(len(cols) + 1 - len(keyed)), f"{kname}: every row of the file is imported")
+                else:
+                    eq(r.returncode, 1, f"{kname}: 10,000 characters in the other columns fail the import")
+                    for col, line in lines.items():
+                        ok(f"{path}:{line}: {col}: " in r.stderr,
+                           f"{kname}: {col} of 10,000 characters: the error names FILE:{line}: {col}", r.stderr)
+                    ok(": database:" not in r.stderr and "Data too long" not in r.stderr and "INSERT" not in r.stderr,
+                       f"{kname}: no database error", r.stderr)
+                    eq(state(env), before, f"{kname}: nothing changed")
+
+
 run_tests(test_every_kind_as_excel_saves_it, test_absent_column_keeps_empty_cell_clears, test_org_unit_tree,
-          test_pictures, test_bad_input_changes_nothing, test_organisation_column_and_org)
+          test_pictures, test_bad_input_changes_nothing, test_organisation_column_and_org,
+          test_bad_values_per_field)

@@ -8,8 +8,9 @@
 #include "../tap.h"
 
 /* Reads every record of text into one string: records joined by " / ",
- * fields by "|", each record prefixed with its line ("3:a|b"). On error,
- * the error message. The caller frees. */
+ * fields by "|", each record prefixed with its line ("3:a|b"); a field
+ * whose bytes are bad is followed by "{utf8@LINE}" or "{nul@LINE}". On
+ * error, the error message. The caller frees. */
 static char *dump(const char *text, size_t len)
 {
 	struct ob_csv *r = ob_csv_open("t.csv", text, len);
@@ -24,8 +25,13 @@ static char *dump(const char *text, size_t len)
 	ob_buf_init(&b, 0);
 	while ((rc = ob_csv_next(r, &f, &n, &line, &err)) == 1) {
 		ob_buf_printf(&b, "%s%lu:", b.len ? " / " : "", line);
-		for (size_t i = 0; i < n; i++)
-			ob_buf_printf(&b, "%s%s", i ? "|" : "", f[i]);
+		for (size_t i = 0; i < n; i++) {
+			unsigned long at = 0;
+			const char *p = ob_csv_problem(r, i, &at);
+			ob_buf_printf(&b, "%s%s", i ? "|" : "", p && strstr(p, "UTF-8") ? "" : f[i]);
+			if (p)
+				ob_buf_printf(&b, "{%s@%lu}", strstr(p, "UTF-8") ? "utf8" : "nul", at);
+		}
 	}
 	if (rc < 0) {
 		ob_buf_reset(&b);
@@ -125,20 +131,28 @@ DEF_TEST(errors)
 	got = DUMP("a;b\n1;\"x\"y\n");
 	EXPECT_CONTAINS("t.csv:2: field 2: 'y' after the closing quote", got);
 	free(got);
+}
+
+/* Invalid UTF-8 and NUL bytes no longer stop the reader: the field is
+ * marked with the line of the bad byte, the record and the next ones are
+ * read, and ob_csv_problem() says which field. */
+DEF_TEST(bad_bytes)
+{
 	/* Latin-1 (Excel's "CSV (semikolonsepareret)") is not UTF-8. */
-	got = DUMP("a;b\n1;Gr\xF8n\n");
-	EXPECT_EQ_STR("t.csv:2: field 2: invalid UTF-8 (save the file as \"CSV UTF-8\")", got);
-	free(got);
+	EXPECT_DUMP("1:a|b / 2:1|{utf8@2} / 3:x|y", "a;b\n1;Gr\xF8n\nx;y\n");
 	/* Inside a quoted field on its second line. */
-	got = DUMP("a;b\n1;\"x\n\xC3\"\n");
-	EXPECT_CONTAINS("t.csv:3: field 2: invalid UTF-8", got);
-	free(got);
-	got = DUMP("a\n\xC3\xA6\xE2\x82\n");
-	EXPECT_CONTAINS("t.csv:2: field 1: invalid UTF-8", got);
-	free(got);
-	got = DUMP("a\nx\0y\n");
-	EXPECT_CONTAINS("t.csv:2: NUL byte", got);
-	free(got);
+	EXPECT_DUMP("1:a|b / 2:1|{utf8@3} / 4:z|w", "a;b\n1;\"x\n\xC3\"\nz;w\n");
+	/* A sequence cut short at the end of the field. */
+	EXPECT_DUMP("1:a / 2:{utf8@2}", "a\n\xC3\xA6\xE2\x82\n");
+	/* NUL, unquoted and quoted: left out of the text, the field marked. */
+	EXPECT_DUMP("1:a / 2:xy{nul@2} / 3:ok", "a\nx\0y\nok\n");
+	EXPECT_DUMP("1:a|b / 2:p|q\nr{nul@3} / 4:ok|ok", "a;b\np;\"q\nr\0\"\nok;ok\n");
+	/* Both in one field: the NUL is named. */
+	EXPECT_DUMP("1:a / 2:\xFF{nul@2}", "a\n\xFF\0\n");
+	/* Only the bad field is marked. */
+	EXPECT_DUMP("1:a|b|c / 2:ok|{utf8@2}|fine", "a;b;c\nok;\xC0\xAF;fine\n");
+	/* Valid UTF-8 with emoji and æøå is fine. */
+	EXPECT_DUMP("1:a / 2:bl\xC3\xA5 \xF0\x9F\x98\x80", "a\nbl\xC3\xA5 \xF0\x9F\x98\x80\n");
 }
 
 DEF_TEST(utf8)
@@ -326,6 +340,7 @@ int main(void)
 	RUN_TEST(bom_and_line_ends);
 	RUN_TEST(quotes);
 	RUN_TEST(errors);
+	RUN_TEST(bad_bytes);
 	RUN_TEST(utf8);
 	RUN_TEST(amounts);
 	RUN_TEST(bools);
