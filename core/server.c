@@ -866,27 +866,26 @@ static void on_grace(evutil_socket_t fd, short what, void *arg)
 		}
 }
 
-static void unstarted_work(struct ob_db *db, void *arg)
-{
-	struct ob_job *j = arg;
-	struct ob_err err = {{0}};
-	if (ob_run_record_end(db, j->id, "failed", "overblikd stopped before the run could start", &err) < 0)
-		ob_log(OB_LOG_ERR, "run %llu: %s", j->id, err.msg);
-	job_free(j); /* its timer is NULL: never started, so no loop state is touched */
-}
-
+/* A server fails only the runs its own workers claimed (status running,
+ * runner this host:pid, recorded when they end or at the grace period).
+ * A run it has not started is not its to fail: the queue is shared by
+ * every overblikd on the database (start-up recovery queues each run left
+ * queued, on any server, and a worker runs a run only while it is still
+ * queued, so it runs once). A second server stopping must not fail the
+ * first one's queue, and a run accepted with 202 is not failed because the
+ * server that took it stops: whatever has not started stays queued, for
+ * the servers running now that hold it and for the next start. */
 void ob_server_abandon(struct ob_server *srv, unsigned long long id)
 {
-	struct ob_job *j = ob_xcalloc(1, sizeof(*j));
-	j->id = id;
-	j->report = ob_xstrdup("");
-	ob_dbq_submit(srv->dbq, unstarted_work, NULL, j);
+	(void)srv;
+	ob_log(OB_LOG_NOTICE, "run %llu: created while overblikd stops: left queued for the next start", id);
 }
 
 void ob_server_shutdown(struct ob_server *srv)
 {
 	struct timeval tv = {srv->cfg->grace_period, 0};
 	struct ob_job **p = &srv->jobs;
+	size_t left = 0;
 
 	if (srv->stopping)
 		return;
@@ -895,18 +894,22 @@ void ob_server_shutdown(struct ob_server *srv)
 	if (srv->health_timer)
 		event_del(srv->health_timer);
 	ob_http_stop(srv);
-	/* Runs that never started end as failed, with the reason: a queue
-	 * left behind in the database would run on no server. */
+	/* Runs that have not started stay queued in the database (see
+	 * ob_server_abandon): another server that holds them, or the next
+	 * start's recovery, runs them. Only this server's queue is dropped. */
 	while (*p) {
 		struct ob_job *j = *p;
 		if (j->pid == 0) {
-			ob_log(OB_LOG_NOTICE, "run %llu: %s had not started at shutdown: recorded as failed", j->id,
-			       j->report);
+			ob_debug("run %llu: %s had not started at shutdown: left queued", j->id, j->report);
 			*p = j->next;
-			ob_dbq_submit(srv->dbq, unstarted_work, NULL, j);
+			left++;
+			job_free(j);
 		} else
 			p = &j->next;
 	}
+	if (left)
+		ob_log(OB_LOG_NOTICE, "overblikd: %zu run%s that had not started stay%s queued in the database for a "
+		       "server that runs (or the next start) to run", left, left == 1 ? "" : "s", left == 1 ? "s" : "");
 	ob_mailer_stop(srv);
 	if (srv->nrunning == 0 && srv->mail_pid == 0) {
 		event_base_loopbreak(srv->base);
