@@ -78,6 +78,7 @@ struct ob_server {
 	struct event *inv_timer;      /* no line for OB_INVENTORY_TIMEOUT s: the plugin loading hangs */
 	int plugins_ready;            /* the first inventory is done */
 	int inv_after_hup;            /* the inventory under way is a SIGHUP's */
+	int inv_again;                /* a SIGHUP came during it: read the plugins again after it */
 	struct ob_dbq *dbq;
 	struct ob_job *jobs;          /* queued and running, in the order queued */
 	int nrunning;
