@@ -227,7 +227,8 @@ int main(int argc, char **argv)
 	}
 	if (list_dir) { /* the plugin inventory, for overblikd itself: no configuration needed */
 		/* Its lines go on a descriptor of their own; what a plugin prints
-		 * to stdout goes to the log (stderr), not into the lines. */
+		 * to stdout goes to stderr, not into the lines: overblikd hands
+		 * a memory file as stderr and logs it per plugin, cut and escaped. */
 		int fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
 		FILE *out = fd >= 0 ? fdopen(fd, "w") : NULL;
 		int code;

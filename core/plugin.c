@@ -12,11 +12,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "json.h"
 #include "log.h"
 #include "overblik/plugin.h"
 #include "plugin.h"
@@ -145,11 +149,96 @@ void ob_plugins_free(struct ob_plugin_set *set)
 
 /* ---- the inventory in a process of its own ---- */
 
+/* What a plugin prints while it loads (stdout and stderr, its constructors,
+ * ASan) goes to a memory file the inventory process hands back per plugin,
+ * and overblikd logs its first OB_PLUGIN_OUTPUT_SHOWN bytes (at most
+ * OB_PLUGIN_OUTPUT_LINES lines), once per inventory, each line prefixed
+ * with the file and escaped: a plugin cannot flood the log or forge lines
+ * in it. Past OB_PLUGIN_OUTPUT_LIMIT bytes its writes fail (EFBIG). */
+#define OB_PLUGIN_OUTPUT_SHOWN 4096
+#define OB_PLUGIN_OUTPUT_LINES 40
+#define OB_PLUGIN_OUTPUT_LIMIT (16 << 20)
+
 /* Tabs and newlines would break the line protocol below. */
 static void put_field(FILE *out, const char *v)
 {
 	for (; v && *v; v++)
 		fputc(*v == '\t' || *v == '\n' || *v == '\r' ? ' ' : *v, out);
+}
+
+/* Bytes in the protocol, both ways: control characters, DEL and the
+ * backslash as \xHH, the rest as they are. */
+static void put_bytes(FILE *out, const char *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)v[i];
+		if (c < 0x20 || c == 0x7f || c == '\\')
+			fprintf(out, "\\x%02x", c);
+		else
+			fputc(c, out);
+	}
+}
+
+static size_t get_bytes(const char *v, char *to)
+{
+	size_t n = 0;
+	for (; *v; v++) {
+		unsigned int c;
+		if (v[0] == '\\' && v[1] == 'x' && sscanf(v + 2, "%2x", &c) == 1 && v[2] && v[3]) {
+			to[n++] = (char)c;
+			v += 3;
+		} else
+			to[n++] = *v;
+	}
+	to[n] = '\0';
+	return n;
+}
+
+/* A file name the protocol, the log, /metrics and the API can carry as it
+ * is: UTF-8 without control characters. */
+static int name_is_fit(const char *name)
+{
+	for (const unsigned char *c = (const unsigned char *)name; *c; c++)
+		if (*c < 0x20 || *c == 0x7f)
+			return 0;
+	return ob_utf8_check(name, strlen(name), NULL) == 0;
+}
+
+/* The output captured on fd since it was last emptied: its size, and
+ * its first OB_PLUGIN_OUTPUT_SHOWN bytes in buf (returns how many). */
+static size_t capture_read(int fd, char *buf, long long *total)
+{
+	struct stat st;
+	ssize_t n;
+
+	*total = 0;
+	if (fd < 0 || fstat(fd, &st) < 0 || st.st_size <= 0)
+		return 0;
+	*total = (long long)st.st_size;
+	n = pread(fd, buf, OB_PLUGIN_OUTPUT_SHOWN, 0);
+	return n > 0 ? (size_t)n : 0;
+}
+
+/* In the inventory process: what the file just loaded printed, as an
+ * "out" line, and the capture emptied for the next. */
+static void emit_output(FILE *out, const char *file, int capture)
+{
+	char buf[OB_PLUGIN_OUTPUT_SHOWN];
+	long long total;
+	size_t n;
+
+	if (!capture)
+		return;
+	fflush(stdout);
+	fflush(stderr);
+	n = capture_read(STDERR_FILENO, buf, &total);
+	if (total > 0) {
+		fprintf(out, "out\t%s\t%lld\t", file, total);
+		put_bytes(out, buf, n);
+		fputc('\n', out);
+	}
+	if (ftruncate(STDERR_FILENO, 0) < 0) { /* cannot happen on a memory file */
+	}
 }
 
 int ob_plugins_list(const char *dir, char *const *skip, size_t nskip, FILE *out)
@@ -159,8 +248,20 @@ int ob_plugins_list(const char *dir, char *const *skip, size_t nskip, FILE *out)
 	struct dirent *e;
 	char **names = NULL;
 	size_t nnames = 0;
+	struct stat st;
+	/* Run by overblikd, stderr (and stdout) is its capture file: a
+	 * regular file, read-write and appended to. */
+	int fl = fcntl(STDERR_FILENO, F_GETFL);
+	int capture = fstat(STDERR_FILENO, &st) == 0 && S_ISREG(st.st_mode) && fl >= 0 &&
+		      (fl & O_ACCMODE) == O_RDWR && (fl & O_APPEND);
 
 	memset(&set, 0, sizeof(set));
+	if (capture) {
+		struct rlimit rl = {OB_PLUGIN_OUTPUT_LIMIT, OB_PLUGIN_OUTPUT_LIMIT};
+		signal(SIGXFSZ, SIG_IGN);
+		setrlimit(RLIMIT_FSIZE, &rl);
+		setvbuf(stderr, NULL, _IONBF, 0);
+	}
 	if (d == NULL) {
 		fprintf(out, "error\tcannot read the plugin directory %s: %s\n", dir, strerror(errno));
 		fflush(out);
@@ -176,6 +277,14 @@ int ob_plugins_list(const char *dir, char *const *skip, size_t nskip, FILE *out)
 			skipped |= strcmp(skip[k], e->d_name) == 0;
 		if (skipped)
 			continue;
+		if (!name_is_fit(e->d_name)) {
+			/* Refused unloaded: its name could not be carried, or
+			 * skipped, and would garble the log. */
+			char shown[1300];
+			ob_json_quote_for_message(e->d_name, strlen(e->d_name), 300, shown, sizeof(shown));
+			fprintf(out, "badname\t%s\n", shown);
+			continue;
+		}
 		names = ob_xrealloc(names, (nnames + 1) * sizeof(char *));
 		names[nnames++] = ob_xstrdup(e->d_name);
 	}
@@ -187,10 +296,16 @@ int ob_plugins_list(const char *dir, char *const *skip, size_t nskip, FILE *out)
 		struct ob_loaded_plugin p = {0};
 		/* Flushed before and after: whatever ends this process while a
 		 * file loads (a crash, exit(), a hang), the parent knows which. */
+		fflush(stdout);
+		fflush(stderr);
+		if (capture && ftruncate(STDERR_FILENO, 0) < 0) { /* cannot happen on a memory file */
+		}
 		fprintf(out, "try\t%s\n", names[i]);
 		fflush(out);
 		is_so(names[i], &stem);
-		if (load_file(path, stem, &p, &why) < 0) {
+		int loaded = load_file(path, stem, &p, &why);
+		emit_output(out, names[i], capture);
+		if (loaded < 0) {
 			fprintf(out, "refused\t%s\t", names[i]);
 			put_field(out, why);
 			fputc('\n', out);
@@ -216,6 +331,10 @@ int ob_plugins_list(const char *dir, char *const *skip, size_t nskip, FILE *out)
 	 * constructor must not pass for the end of the list. */
 	fputs("done\n", out);
 	fflush(out);
+	fflush(stdout);
+	fflush(stderr);
+	if (capture && ftruncate(STDERR_FILENO, 0) < 0) { /* what destructors print is read by overblikd */
+	}
 	ob_plugins_free(&set); /* destructors run after "done": their end is not a plugin's refusal */
 	return 0;
 }
@@ -231,6 +350,14 @@ struct ob_inventory {
 	int eof;
 	int status;         /* how it ended */
 	struct ob_buf out;
+	int capfd;          /* the round's stdout and stderr (a memory file) */
+	struct inv_output { /* what each file printed, its first round only */
+		char *file;
+		char *text;
+		size_t len;
+		long long total;
+	} *outputs;
+	size_t noutputs;
 	int finished;       /* no round left to run */
 	int failed;
 	char error[1024];
@@ -256,6 +383,8 @@ static int round_start(struct ob_inventory *inv)
 		free(argv);
 		return -1;
 	}
+	if (ftruncate(inv->capfd, 0) < 0) { /* cannot happen on a memory file */
+	}
 	pid = fork();
 	if (pid < 0) {
 		snprintf(inv->error, sizeof(inv->error), "plugins: fork: %s", strerror(errno));
@@ -278,6 +407,7 @@ static int round_start(struct ob_inventory *inv)
 		if (devnull >= 0)
 			dup2(devnull, STDIN_FILENO);
 		dup2(fds[1], STDOUT_FILENO);
+		dup2(inv->capfd, STDERR_FILENO); /* what it prints, read back per plugin */
 		execv(inv->self, argv);
 		ssize_t ignored = write(STDERR_FILENO, msg, sizeof(msg) - 1);
 		(void)ignored;
@@ -301,7 +431,14 @@ struct ob_inventory *ob_inventory_start(const char *self, const char *dir, struc
 	inv->self = ob_xstrdup(self);
 	inv->dir = ob_xstrdup(dir);
 	inv->fd = -1;
-	ob_buf_init(&inv->out, 1 << 20);
+	inv->capfd = -1;
+	ob_buf_init(&inv->out, 8 << 20); /* each file's output line is at most 16 KiB */
+	inv->capfd = memfd_create("overblik-plugin-output", MFD_CLOEXEC);
+	if (inv->capfd < 0 || fcntl(inv->capfd, F_SETFL, O_APPEND) < 0) {
+		ob_err_set(err, "plugins: memfd_create: %s", strerror(errno));
+		ob_inventory_cancel(inv);
+		return NULL;
+	}
 	if (round_start(inv) < 0) {
 		ob_err_set(err, "%s", inv->error);
 		ob_inventory_cancel(inv);
@@ -334,6 +471,49 @@ int ob_inventory_read(struct ob_inventory *inv)
 		ob_buf_add(&inv->out, buf, (size_t)n); /* past 1 MiB the rest is dropped: no plugin dir is that big */
 	}
 	return -1;
+}
+
+/* Keeps what file printed, the first time in this inventory: each round
+ * loads every file again, and its output is logged once. */
+static void record_output(struct ob_inventory *inv, const char *file, const char *text, size_t len, long long total)
+{
+	struct inv_output *o;
+
+	if (total <= 0)
+		return;
+	for (size_t i = 0; i < inv->noutputs; i++)
+		if (strcmp(inv->outputs[i].file, file) == 0)
+			return;
+	inv->outputs = ob_xrealloc(inv->outputs, (inv->noutputs + 1) * sizeof(*inv->outputs));
+	o = &inv->outputs[inv->noutputs++];
+	o->file = ob_xstrdup(file);
+	o->text = ob_xmalloc(len + 1); /* may hold NUL bytes */
+	memcpy(o->text, text, len);
+	o->text[len] = '\0';
+	o->len = len;
+	o->total = total;
+}
+
+/* Logs what each file printed: prefixed, escaped, cut. */
+static void log_outputs(struct ob_inventory *inv)
+{
+	for (size_t i = 0; i < inv->noutputs; i++) {
+		struct inv_output *o = &inv->outputs[i];
+		size_t shown = 0, lines = 0;
+		const char *who = o->file[0] ? o->file : "(outside any plugin)";
+		for (size_t at = 0; at < o->len && lines < OB_PLUGIN_OUTPUT_LINES; lines++) {
+			const char *nl = memchr(o->text + at, '\n', o->len - at);
+			size_t n = nl ? (size_t)(nl - (o->text + at)) : o->len - at;
+			char esc[OB_PLUGIN_OUTPUT_SHOWN * 4 + 8];
+			ob_json_quote_for_message(o->text + at, n, OB_PLUGIN_OUTPUT_SHOWN, esc, sizeof(esc));
+			ob_log(OB_LOG_NOTICE, "plugins: %s/%s printed: %s", inv->dir, who, esc);
+			at += n + (nl != NULL);
+			shown = at;
+		}
+		if ((long long)shown < o->total)
+			ob_log(OB_LOG_NOTICE, "plugins: %s/%s printed %lld more bytes while loading (not shown)", inv->dir,
+			       who, o->total - (long long)shown);
+	}
 }
 
 /* How the round's process ended, as a refusal of the file it was loading. */
@@ -372,7 +552,15 @@ static int round_parse(struct ob_inventory *inv, struct ob_plugin_set *set, char
 			if (t)
 				*t++ = '\0';
 		}
-		if (nf >= 2 && strcmp(f[0], "try") == 0) {
+		if (nf >= 4 && strcmp(f[0], "out") == 0) {
+			char *text = ob_xmalloc(strlen(f[3]) + 1);
+			size_t n = get_bytes(f[3], text);
+			record_output(inv, f[1], text, n, atoll(f[2]));
+			free(text);
+		} else if (nf >= 2 && strcmp(f[0], "badname") == 0) {
+			refuse(set, f[1], "its file name has control characters or bytes that are not UTF-8 (shown as \\xHH): "
+					  "not loaded; rename it");
+		} else if (nf >= 2 && strcmp(f[0], "try") == 0) {
 			free(last_try);
 			last_try = ob_xstrdup(f[1]);
 		} else if (nf >= 3 && strcmp(f[0], "refused") == 0) {
@@ -446,6 +634,12 @@ int ob_inventory_poll(struct ob_inventory *inv, int timed_out)
 		inv->fd = -1;
 	}
 	r = round_parse(inv, &set, &culprit);
+	{ /* what the file that ended the round printed, or destructors after "done" */
+		char buf[OB_PLUGIN_OUTPUT_SHOWN];
+		long long total;
+		size_t n = capture_read(inv->capfd, buf, &total);
+		record_output(inv, r == 0 ? culprit : "", buf, n, total);
+	}
 	if (r == 1) {
 		inv->set = set;
 		inv->finished = 1;
@@ -480,6 +674,7 @@ int ob_inventory_finish(struct ob_inventory *inv, struct ob_plugin_set *set, str
 	int rc = -1;
 
 	memset(set, 0, sizeof(*set));
+	log_outputs(inv);
 	if (!inv->finished || inv->failed) {
 		ob_err_set(err, "%s", inv->error[0] ? inv->error : "plugins: the inventory did not finish");
 		goto out;
@@ -512,6 +707,13 @@ void ob_inventory_cancel(struct ob_inventory *inv)
 	}
 	if (inv->fd >= 0)
 		close(inv->fd);
+	if (inv->capfd >= 0)
+		close(inv->capfd);
+	for (size_t i = 0; i < inv->noutputs; i++) {
+		free(inv->outputs[i].file);
+		free(inv->outputs[i].text);
+	}
+	free(inv->outputs);
 	for (size_t k = 0; k < inv->nskip; k++) {
 		free(inv->skip[k]);
 		free(inv->skip_why[k]);
@@ -523,6 +725,11 @@ void ob_inventory_cancel(struct ob_inventory *inv)
 	free(inv->self);
 	free(inv->dir);
 	free(inv);
+}
+
+const char *ob_inventory_dir(const struct ob_inventory *inv)
+{
+	return inv->dir;
 }
 
 pid_t ob_inventory_pid(const struct ob_inventory *inv)

@@ -53,6 +53,8 @@ struct ob_inventory *ob_inventory_start(const char *self, const char *dir, struc
 int ob_inventory_fd(const struct ob_inventory *inv);
 /* The running round's process, or 0. */
 pid_t ob_inventory_pid(const struct ob_inventory *inv);
+/* The plugin directory it reads. */
+const char *ob_inventory_dir(const struct ob_inventory *inv);
 /* Reads what is there: 1 something came, 0 nothing yet, -1 end of file
  * (stop watching the fd). The fd stays open until ob_inventory_poll() or
  * ob_inventory_cancel(): stop watching it before either. */

@@ -601,13 +601,17 @@ static void sched_set(struct ob_server *srv)
 
 /* The plugins are in (or could not be read: those in force stay): the
  * schedules follow them, and the first time missed fires are caught up. */
-static void plugins_applied(struct ob_server *srv)
+static void plugins_applied(struct ob_server *srv, int fresh)
 {
 	int first = !srv->plugins_ready;
 
 	srv->plugins_ready = 1;
-	ob_info("plugins: %zu loaded, %zu refused from %s", srv->plugins.n, srv->plugins.failures,
-		srv->cfg->plugin_dir);
+	if (fresh)
+		ob_info("plugins: %zu loaded, %zu refused from %s", srv->plugins.n, srv->plugins.failures,
+			srv->cfg->plugin_dir);
+	else
+		ob_log(OB_LOG_WARNING, "plugins: %s could not be read; %zu plugin%s read before stay%s in force",
+		       srv->cfg->plugin_dir, srv->plugins.n, srv->plugins.n == 1 ? "" : "s", srv->plugins.n == 1 ? "s" : "");
 	for (size_t i = 0; i < srv->cfg->nreports; i++)
 		if (!ob_plugins_find(&srv->plugins, srv->cfg->reports[i].name))
 			ob_log(OB_LOG_WARNING, "config %s: /reports/%s: no such plugin in %s; it will not run",
@@ -617,27 +621,46 @@ static void plugins_applied(struct ob_server *srv)
 		if (first)
 			ob_server_catch_up(srv);
 	}
-	if (srv->inv_after_hup)
+	if (srv->inv_after_hup && fresh)
 		ob_log(OB_LOG_NOTICE, "overblikd: SIGHUP: configuration %s and %zu plugin%s loaded", srv->cfg->path,
 		       srv->plugins.n, srv->plugins.n == 1 ? "" : "s");
+	else if (srv->inv_after_hup)
+		ob_log(OB_LOG_WARNING, "overblikd: SIGHUP: configuration %s loaded, but not the plugins (see above): "
+		       "the %zu read before stay in force", srv->cfg->path, srv->plugins.n);
 	srv->inv_after_hup = 0;
 }
+
+static int inventory_begin(struct ob_server *srv);
 
 /* The inventory is over: its plugin set replaces the one in force. */
 static void inventory_done(struct ob_server *srv)
 {
 	struct ob_err err = {{0}};
 	struct ob_plugin_set set;
+	int fresh = 0;
 
 	if (ob_inventory_finish(srv->inv, &set, &err) < 0)
 		ob_log(OB_LOG_ERR, "%s%s", err.msg, srv->plugins_ready ? "; the plugins read before stay in force" : "");
 	else {
+		fresh = 1;
 		srv->m.plugin_failures_total += set.failures;
 		ob_plugins_free(&srv->plugins);
 		srv->plugins = set;
 	}
 	srv->inv = NULL;
-	plugins_applied(srv);
+	if (srv->inv_again && !srv->stopping) {
+		/* A SIGHUP came while it ran: this set applies now, and the
+		 * directory is read again for what the SIGHUP meant. */
+		int hup = srv->inv_after_hup;
+		srv->inv_after_hup = 0;
+		plugins_applied(srv, fresh);
+		srv->inv_again = 0;
+		srv->inv_after_hup = hup;
+		ob_info("plugins: reading %s again, for the SIGHUP that came during the inventory", srv->cfg->plugin_dir);
+		inventory_begin(srv);
+		return;
+	}
+	plugins_applied(srv, fresh);
 }
 
 static void inventory_unwatch(struct ob_server *srv)
@@ -713,25 +736,43 @@ void ob_server_stop_inventory(struct ob_server *srv)
 
 int ob_server_configure(struct ob_server *srv, int after_hup)
 {
-	struct ob_err err = {{0}};
-
 	snapshot_config(srv);
+	if (srv->inv_timer == NULL)
+		srv->inv_timer = evtimer_new(srv->base, on_inventory_timeout, srv);
+	srv->inv_after_hup |= after_hup;
+	if (srv->inv && strcmp(ob_inventory_dir(srv->inv), srv->cfg->plugin_dir) == 0) {
+		/* Dropping it would start over at every SIGHUP: with one
+		 * every < OB_INVENTORY_TIMEOUT s and a plugin that hangs, no
+		 * inventory would ever end. It ends, applies, and the
+		 * directory is read once more after it. */
+		if (!srv->inv_again)
+			ob_log(OB_LOG_NOTICE, "plugins: an inventory of %s is under way: it finishes first, then the "
+			       "plugins are read again for this SIGHUP", srv->cfg->plugin_dir);
+		srv->inv_again = 1;
+		return 0;
+	}
 	if (srv->inv) {
-		ob_log(OB_LOG_NOTICE, "plugins: the inventory under way is dropped for the new configuration's");
+		ob_log(OB_LOG_NOTICE, "plugins: the inventory of %s under way is dropped: the new configuration's "
+		       "plugin_dir is %s", ob_inventory_dir(srv->inv), srv->cfg->plugin_dir);
 		inventory_unwatch(srv);
 		ob_inventory_cancel(srv->inv);
 		srv->inv = NULL;
+		srv->inv_again = 0;
 	}
-	if (srv->inv_timer == NULL)
-		srv->inv_timer = evtimer_new(srv->base, on_inventory_timeout, srv);
-	srv->inv_after_hup = after_hup;
+	return inventory_begin(srv);
+}
+
+static int inventory_begin(struct ob_server *srv)
+{
+	struct ob_err err = {{0}};
+
 	/* In a process of its own, watched by the loop: a plugin that
 	 * crashes, exits or hangs while it loads is refused, not fatal, and
 	 * requests are answered meanwhile (the old plugins serve until then). */
 	srv->inv = ob_inventory_start(srv->self_exe, srv->cfg->plugin_dir, &err);
 	if (srv->inv == NULL) {
 		ob_log(OB_LOG_ERR, "%s%s", err.msg, srv->plugins_ready ? "; the plugins read before stay in force" : "");
-		plugins_applied(srv);
+		plugins_applied(srv, 0);
 		return -1;
 	}
 	inventory_watch(srv);
@@ -866,27 +907,26 @@ static void on_grace(evutil_socket_t fd, short what, void *arg)
 		}
 }
 
-static void unstarted_work(struct ob_db *db, void *arg)
-{
-	struct ob_job *j = arg;
-	struct ob_err err = {{0}};
-	if (ob_run_record_end(db, j->id, "failed", "overblikd stopped before the run could start", &err) < 0)
-		ob_log(OB_LOG_ERR, "run %llu: %s", j->id, err.msg);
-	job_free(j); /* its timer is NULL: never started, so no loop state is touched */
-}
-
+/* A server fails only the runs its own workers claimed (status running,
+ * runner this host:pid, recorded when they end or at the grace period).
+ * A run it has not started is not its to fail: the queue is shared by
+ * every overblikd on the database (start-up recovery queues each run left
+ * queued, on any server, and a worker runs a run only while it is still
+ * queued, so it runs once). A second server stopping must not fail the
+ * first one's queue, and a run accepted with 202 is not failed because the
+ * server that took it stops: whatever has not started stays queued, for
+ * the servers running now that hold it and for the next start. */
 void ob_server_abandon(struct ob_server *srv, unsigned long long id)
 {
-	struct ob_job *j = ob_xcalloc(1, sizeof(*j));
-	j->id = id;
-	j->report = ob_xstrdup("");
-	ob_dbq_submit(srv->dbq, unstarted_work, NULL, j);
+	(void)srv;
+	ob_log(OB_LOG_NOTICE, "run %llu: created while overblikd stops: left queued for the next start", id);
 }
 
 void ob_server_shutdown(struct ob_server *srv)
 {
 	struct timeval tv = {srv->cfg->grace_period, 0};
 	struct ob_job **p = &srv->jobs;
+	size_t left = 0;
 
 	if (srv->stopping)
 		return;
@@ -895,18 +935,22 @@ void ob_server_shutdown(struct ob_server *srv)
 	if (srv->health_timer)
 		event_del(srv->health_timer);
 	ob_http_stop(srv);
-	/* Runs that never started end as failed, with the reason: a queue
-	 * left behind in the database would run on no server. */
+	/* Runs that have not started stay queued in the database (see
+	 * ob_server_abandon): another server that holds them, or the next
+	 * start's recovery, runs them. Only this server's queue is dropped. */
 	while (*p) {
 		struct ob_job *j = *p;
 		if (j->pid == 0) {
-			ob_log(OB_LOG_NOTICE, "run %llu: %s had not started at shutdown: recorded as failed", j->id,
-			       j->report);
+			ob_debug("run %llu: %s had not started at shutdown: left queued", j->id, j->report);
 			*p = j->next;
-			ob_dbq_submit(srv->dbq, unstarted_work, NULL, j);
+			left++;
+			job_free(j);
 		} else
 			p = &j->next;
 	}
+	if (left)
+		ob_log(OB_LOG_NOTICE, "overblikd: %zu run%s that had not started stay%s queued in the database for a "
+		       "server that runs (or the next start) to run", left, left == 1 ? "" : "s", left == 1 ? "s" : "");
 	ob_mailer_stop(srv);
 	if (srv->nrunning == 0 && srv->mail_pid == 0) {
 		event_base_loopbreak(srv->base);

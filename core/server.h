@@ -78,6 +78,7 @@ struct ob_server {
 	struct event *inv_timer;      /* no line for OB_INVENTORY_TIMEOUT s: the plugin loading hangs */
 	int plugins_ready;            /* the first inventory is done */
 	int inv_after_hup;            /* the inventory under way is a SIGHUP's */
+	int inv_again;                /* a SIGHUP came during it: read the plugins again after it */
 	struct ob_dbq *dbq;
 	struct ob_job *jobs;          /* queued and running, in the order queued */
 	int nrunning;
@@ -130,7 +131,7 @@ void ob_server_db_watch(void *arg, int up, const char *why);
 const char *ob_server_health(const struct ob_server *srv, int db_ok, const char **reason);
 /* Queues run id of report (already a row in the database) and starts what can start. */
 void ob_server_enqueue(struct ob_server *srv, unsigned long long id, const char *report);
-/* Records a run that will not start here (overblikd is stopping) as failed. */
+/* A run created while overblikd stops: left queued (logged), for the next start. */
 void ob_server_abandon(struct ob_server *srv, unsigned long long id);
 /* Breaks the loop once stopping, nothing runs and no database job is pending. */
 void ob_server_maybe_exit(struct ob_server *srv);

@@ -848,15 +848,66 @@ def test_sigterm_waits():
                                                     f"({took:.1f} s)")
             eq(env.sql(f"SELECT status, error IS NULL FROM runs WHERE id = {bid}"), [["succeeded", "1"]],
                "sigterm: the running burn finished and succeeded")
-            st = env.sql(f"SELECT status, error FROM runs WHERE id = {eid}")
-            ok(st and st[0][0] == "failed" and "stopped" in st[0][1], "sigterm: the queued echo never started "
-                                                                        "and is recorded failed", st)
+            # A server fails only what its workers claimed: the echo it
+            # had not started stays queued, for the next start.
+            eq(env.sql(f"SELECT status, error IS NULL FROM runs WHERE id = {eid}"), [["queued", "1"]],
+               "sigterm: the queued echo never started and is left queued, without an error")
             log = srv.log()
             ok("waiting up to 10 s for 1 running run" in log, "sigterm: the log says it waits for the run", log)
+            ok("1 run that had not started stays queued" in log, "sigterm: the log says the echo stays queued", log)
             ok("overblikd: stopped" in log, "sigterm: the log says it stopped", log)
             ok("killing it" not in log, "sigterm: nothing was killed", log)
         finally:
             srv.stop()
+        srv = Server(env, port, name="again")
+        try:
+            srv.start()
+            ok(wait_for(lambda: env.scalar(f"SELECT status FROM runs WHERE id = {eid}") == "succeeded", 20),
+               "sigterm: the next start runs the echo left queued", env.sql("SELECT id, status, error FROM runs"))
+        finally:
+            srv.stop()
+
+
+def test_second_server_stops():
+    """A second overblikd on the database takes the first one's queue at
+    start (recovery); its SIGTERM fails only what its own worker claimed:
+    the first server's queued runs stay queued and the first runs them."""
+    with Env("secondstop") as env:
+        env.start_db()
+        pa, pb = free_port(), free_port()
+        cfg_b = os.path.join(env.dir, "overblik-b.json")
+        reports = {"hang": {"timeout": 12}}
+        write_config(env.config, env, base_config(pa, max_runs=1, reports=reports))
+        write_config(cfg_b, env, base_config(pb, max_runs=1, grace_period=1, reports=reports))
+        a = Server(env, pa, name="a")
+        b = Server(env, pb, cfg_b, name="b")
+        try:
+            a.start()
+            _, h1 = a.trigger("hang")
+            eq(a.wait_status(h1, ("running",)) and "running", "running", "second: A runs hang 1 (12 s timeout)")
+            _, h2 = a.trigger("hang")
+            echos = [a.trigger("echo")[1] for _ in range(4)]
+            eq(env.scalar("SELECT COUNT(*) FROM runs WHERE status = 'queued'"), "5",
+               "second: hang 2 and four echos wait in A's queue")
+            b.start()
+            ok(b.wait_log(f"run {h2}: hang started", 10), "second: B took hang 2 from the shared queue", b.log())
+            eq(b.stop(), 0, "second: B exits 0 on SIGTERM")
+            st = env.sql(f"SELECT status, error FROM runs WHERE id = {h2}")
+            ok(st and st[0][0] == "failed" and "grace period" in (st[0][1] or ""),
+               "second: hang 2, claimed by B's worker, ends failed at B's grace period", st)
+            ids = ", ".join(str(i) for i in echos)
+            eq(env.sql(f"SELECT status, error IS NULL FROM runs WHERE id IN ({ids})"), [["queued", "1"]] * 4,
+               "second: B's SIGTERM leaves A's four echos queued")
+            eq(env.scalar("SELECT COUNT(*) FROM runs WHERE error LIKE '%before the run could start%'"), "0",
+               "second: no run is failed for B stopping before it started")
+            ok(wait_for(lambda: env.sql(f"SELECT DISTINCT status FROM runs WHERE id IN ({ids})") == [["succeeded"]],
+                        40), "second: A runs the four echos after its hang", env.sql("SELECT id, status, error FROM runs"))
+            eq(env.scalar(f"SELECT COUNT(*) FROM run_files WHERE run_id IN ({ids})"), "8",
+               "second: each echo ran once, with its files")
+            ok(a.proc.poll() is None, "second: A still runs")
+        finally:
+            b.stop()
+            a.stop()
 
 
 def test_recovery_at_start():
@@ -896,4 +947,4 @@ def test_recovery_at_start():
 
 if __name__ == "__main__":
     run_tests(test_one_server, test_two_servers_fire_once, test_catch_up, test_sighup, test_sigterm_waits,
-              test_recovery_at_start)
+              test_second_server_stops, test_recovery_at_start)

@@ -395,6 +395,122 @@ def test_failed_run_leaves_no_files():
             eq(srv.stop(), 0, "overblikd exits 0")
 
 
+# ---- plugin file names and what plugins print while they load ----
+
+def test_plugin_names_and_output():
+    """A file name with a newline, a tab or a byte that is not UTF-8 is
+    refused by its escaped name, unloaded, and the rest load; what a plugin
+    prints while it loads is logged once per inventory (though each round
+    loads it again), cut, prefixed with its file and escaped."""
+    with Env("loadnames") as env:
+        env.start_db()
+        port = free_port()
+        d = plugin_dir(env, ["echo"], ["ctor_noisy", "ctor_exit0"])
+        echo = os.path.join(PLUGIN_DIR, "echo.so")
+        shutil.copy(echo, os.path.join(d, "zz\nz.so").encode())
+        shutil.copy(echo, os.path.join(d, "tab\there").encode() + b"\xff.so")
+        # Sorts after ctor_noisy: its exit(1) ends the round, so ctor_noisy
+        # loads (and prints) twice in this inventory.
+        shutil.copy(os.path.join(LOADFAIL_DIR, "ctor_exit.so"), os.path.join(d, "zz_exit.so"))
+        write_config(env.config, env, base_config(port, plugin_dir=d))
+        srv = Server(env, port)
+        try:
+            srv.start()
+            ok(wait_for(lambda: "plugins: 2 loaded" in srv.log(), 30), "names: the inventory ends", srv.log()[-3000:])
+            text = srv.metrics_text()
+            m = parse_metrics(text)
+            eq(m.get("overblik_plugins_loaded"), 2.0, "names: echo and ctor_noisy are loaded", text)
+            ref = refused_lines(text)
+            ok(set(ref) >= {"zz\\x0Az.so", "tab\\x09here\\xFF.so", "ctor_exit0.so", "zz_exit.so"},
+               "names: /metrics names the bad file names escaped, and the two that exit", ref)
+            ok("not UTF-8" in ref.get("zz\\x0Az.so", ""), "names: the refusal says why", ref)
+            log = srv.log()
+            ok("zz\\x0Az.so refused" in log and "tab\\x09here\\xFF.so refused" in log,
+               "names: the log refuses each bad name by its escaped name", log[-3000:])
+            ok("giving up" not in log, "names: the inventory did not give up", log[-3000:])
+            eq(srv.post("/api/v1/reports/echo/runs", {}).status, 202, "names: echo runs")
+            # Output: small, once, prefixed, escaped.
+            size = os.path.getsize(srv.logpath)
+            ok(size < 64 * 1024, f"output: the log stays small ({size} bytes for 100,000 lines printed in each of two rounds)")
+            eq(log.count("ctor_noisy line 0 of 100000"), 1, "output: ctor_noisy's output is logged once")
+            noisy = [l for l in log.splitlines() if "ctor_noisy line" in l]
+            ok(noisy and all("/ctor_noisy.so printed: ctor_noisy line" in l for l in noisy)
+               and len(noisy) <= 40, f"output: each of its {len(noisy)} lines is prefixed with the file", noisy[:3])
+            ok(re.search(r"ctor_noisy\.so printed \d+ more bytes while loading", log) is not None,
+               "output: the log says how much more it printed", log[-3000:])
+            ok("ctor_noisy.so printed: raw \\xFF byte" in log, "output: a byte that is not UTF-8 is escaped",
+               [l for l in log.splitlines() if "raw" in l])
+            ok("ok\tforged.so" not in log and "ctor_noisy.so printed: ok\\x09forged.so" in log,
+               "output: a forged inventory line on stderr is prefixed and escaped", log[-3000:])
+            ok("ok\tzzz.so" not in log and "ctor_exit0.so printed: ok\\x09zzz.so" in log,
+               "output: what ctor_exit0 printed before its exit(0) is prefixed and escaped", log[-3000:])
+        finally:
+            eq(srv.stop(), 0, "names: overblikd exits 0")
+
+
+def test_sighup_after_giving_up():
+    """64 plugins in a row that end the inventory: it gives up, and the
+    SIGHUP line says the plugins read before stay, not that they loaded."""
+    with Env("giveup") as env:
+        env.start_db()
+        port = free_port()
+        d = plugin_dir(env, ["echo"], [])
+        write_config(env.config, env, base_config(port, plugin_dir=d))
+        srv = Server(env, port)
+        try:
+            srv.start()
+            ok(wait_for(lambda: "plugins: 1 loaded" in srv.log(), 30), "giveup: echo loads", srv.log()[-2000:])
+            for i in range(64):
+                shutil.copy(os.path.join(LOADFAIL_DIR, "ctor_exit.so"), os.path.join(d, f"x{i:02d}.so"))
+            mark = len(srv.log())
+            srv.signal(signal.SIGHUP)
+            ok(wait_for(lambda: "SIGHUP: configuration" in srv.log()[mark:], 120), "giveup: the SIGHUP is done",
+               srv.log()[mark:][-2000:])
+            after = srv.log()[mark:]
+            ok("giving up" in after, "giveup: the inventory gave up", after[-2000:])
+            ok("plugin loaded" not in after and "plugins loaded" not in after,
+               "giveup: the log does not say the plugins loaded", after[-1000:])
+            ok("loaded, but not the plugins (see above): the 1 read before stay in force" in after,
+               "giveup: the log says the plugins read before stay", after[-1000:])
+            eq(srv.post("/api/v1/reports/echo/runs", {}).status, 202, "giveup: echo still runs")
+        finally:
+            eq(srv.stop(), 0, "giveup: overblikd exits 0")
+
+
+def test_sighups_faster_than_a_hang():
+    """A SIGHUP every 8 s while a plugin hangs the inventory for 20 s: the
+    inventory under way is not dropped, so the new plugin set applies."""
+    with Env("hupstorm") as env:
+        env.start_db()
+        port = free_port()
+        d = plugin_dir(env, ["echo"], [])
+        write_config(env.config, env, base_config(port, plugin_dir=d))
+        srv = Server(env, port)
+        try:
+            srv.start()
+            ok(wait_for(lambda: "plugins: 1 loaded" in srv.log(), 30), "hupstorm: echo loads", srv.log()[-2000:])
+            plugin_dir(env, ["fails"], ["ctor_hang"])
+            mark = len(srv.log())
+            t0 = time.time()
+            applied = None
+            while time.time() - t0 < 60 and applied is None:
+                srv.signal(signal.SIGHUP)
+                end = time.time() + 8
+                while time.time() < end:
+                    if "plugins: 2 loaded, 1 refused" in srv.log()[mark:]:
+                        applied = time.time() - t0
+                        break
+                    time.sleep(0.2)
+            ok(applied is not None, f"hupstorm: the new plugin set applies though a SIGHUP comes every 8 s "
+                                    f"({applied and round(applied, 1)} s)", srv.log()[mark:][-2000:])
+            ok("it finishes first, then the plugins are read again" in srv.log()[mark:],
+               "hupstorm: the log says the inventory under way finishes first", srv.log()[mark:][-2000:])
+            eq(parse_metrics(srv.metrics_text()).get("overblik_plugins_loaded"), 2.0, "hupstorm: echo and fails load")
+        finally:
+            eq(srv.stop(), 0, "hupstorm: overblikd exits 0")
+
+
 if __name__ == "__main__":
     run_tests(test_plugins_that_end_the_inventory, test_inventory_off_the_loop, test_sighup_during_a_database_job,
-              test_sighup_state_dir, test_database_outage, test_failed_run_leaves_no_files)
+              test_sighup_state_dir, test_database_outage, test_failed_run_leaves_no_files,
+              test_plugin_names_and_output, test_sighup_after_giving_up, test_sighups_faster_than_a_hang)
