@@ -41,10 +41,16 @@ def plugin_dir(env, good, bad):
     return d
 
 
+def label(v):
+    """A Prometheus label value unescaped (\\\\, \\", \\n), as a scraper reads it."""
+    return re.sub(r'\\(.)', lambda m: "\n" if m.group(1) == "n" else m.group(1), v)
+
+
 def refused_lines(text):
-    """{file: reason} of /metrics' overblik_plugin_refused lines."""
-    return {m.group(1): m.group(2)
-            for m in re.finditer(r'^overblik_plugin_refused\{file="([^"]*)",reason="((?:[^"\\]|\\.)*)"\} 1$', text, re.M)}
+    """{file: reason} of /metrics' overblik_plugin_refused lines, unescaped."""
+    return {label(m.group(1)): label(m.group(2))
+            for m in re.finditer(r'^overblik_plugin_refused\{file="((?:[^"\\]|\\.)*)",reason="((?:[^"\\]|\\.)*)"\} 1$',
+                                 text, re.M)}
 
 
 def start_raw(env, port, name="overblikd"):
