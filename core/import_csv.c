@@ -2782,6 +2782,7 @@ int ob_import_csv(struct ob_db *db, char *const *files, size_t nfiles,
 			share_move(im, &ims[order[o - 1]]);
 		ob_err_clear(&e);
 		done++;
+		gettimeofday(&im->start, NULL); /* the file's own time, for the imports log */
 		if (csv_rows(im, &e) < 0) {
 			ob_log(OB_LOG_ERR, "import csv: %s", e.msg);
 			nbad++;
