@@ -57,9 +57,12 @@ static const char usage_text[] =
 	"                      transaction for all files; prints created, updated,\n"
 	"                      unchanged and skipped objects by kind, and every problem\n"
 	"                      with file, index, uuid and field (--json: as one object)\n"
-	"  import csv [--json] [--org ORG] FILE\n"
-	"                      import one CSV file of the kinds in the README (category,\n"
-	"                      segments, review dates, incidents, target picture, ...)\n"
+	"  import csv [--json] [--org ORG] FILE...\n"
+	"                      import CSV files of the kinds in the README (category,\n"
+	"                      segments, review dates, incidents, target picture, ...);\n"
+	"                      several files are one transaction, applied in dependency\n"
+	"                      order (org units, people, systems, contracts, ...); one\n"
+	"                      result line per file (--json: one object per file)\n"
 	"  summary [--org ORG] print a summary of each organisation's portfolio\n"
 	"  run REPORT [--as-of DATE] [--param KEY=VALUE]... [--org ORG] [--dry-run]\n"
 	"      [--out DIR]     run one report now, in a process of its own, through the\n"
@@ -284,13 +287,11 @@ static int cmd_import(const struct ob_config *cfg, int argc, char **argv)
 	}
 	if (optind >= argc)
 		usage_error("import %s needs at least one FILE", kind);
-	if (strcmp(kind, "csv") == 0 && argc - optind != 1)
-		usage_error("import csv takes one FILE; run it once per file (got %s more)", argv[optind + 1]);
 	db = open_db(cfg);
 	if (strcmp(kind, "kitos") == 0)
 		rc = ob_import_kitos(db, argv + optind, (size_t)(argc - optind), &io, &err);
 	else
-		rc = ob_import_csv(db, argv[optind], &io, &err);
+		rc = ob_import_csv(db, argv + optind, (size_t)(argc - optind), &io, &err);
 	if (rc < 0)
 		cli_err("import %s: %s; nothing was changed", kind, err.msg);
 	ob_db_close(db);

@@ -25,14 +25,20 @@ struct ob_import_opts {
 int ob_import_kitos(struct ob_db *db, char *const *files, size_t nfiles,
 		    const struct ob_import_opts *opts, struct ob_err *err);
 
-/* Imports one CSV file of the documented kinds (README "CSV"). A bad value
+/* Imports CSV files of the documented kinds (README "CSV"). A bad value
  * fails the import: err lists "FILE:LINE: column: problem" for each (up
  * to a limit) and nothing changes. Bytes that are not text (not UTF-8, a
  * NUL) skip their row and a text longer than its column is cut, each with
  * a warning naming FILE:LINE: column; a file with no UTF-8 in it at all
- * (Excel's Latin-1) is refused whole. Returns 0 when the import committed. */
-int ob_import_csv(struct ob_db *db, const char *file, const struct ob_import_opts *opts,
-		  struct ob_err *err);
+ * (Excel's Latin-1) is refused whole. Several files are one transaction,
+ * applied in dependency order (org units, people, systems, contracts,
+ * assessments, incidents, future picture, target picture, shared
+ * solutions) whatever order they are given in, sharing the organisations
+ * and uuid maps; each file prints its own result line after the commit and
+ * logs its own errors and warnings; a file with errors changes nothing of
+ * any file. Returns 0 when the import committed. */
+int ob_import_csv(struct ob_db *db, char *const *files, size_t nfiles,
+		  const struct ob_import_opts *opts, struct ob_err *err);
 
 /* Finds an organisation by KITOS uuid or CVR (spec). With spec NULL, picks
  * the only organisation in the database. Returns 1 and sets *org_id, 0 when

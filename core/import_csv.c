@@ -361,6 +361,11 @@ struct imp {
 
 	unsigned long rows, created, updated, unchanged;
 	unsigned long extra_created, extra_updated; /* shared solutions; picture rows */
+
+	char *text;                  /* the whole file */
+	struct ob_csv *csv;          /* its reader */
+	struct timeval start;
+	int dberr;                   /* fatal is a database error */
 };
 
 /* ---- errors ---- */
@@ -454,6 +459,7 @@ static void db_fail(struct imp *im, const struct ob_err *e)
 
 	if (im->fatal)
 		return;
+	im->dberr = 1;
 	db_message(e, msg, sizeof(msg));
 	if (im->line > 0)
 		im->fatal = ob_xasprintf("%s:%lu: database: %s", im->file, im->line, msg);
@@ -2153,12 +2159,15 @@ static int read_header(struct imp *im, char **f, size_t n)
 		im->cur.nkey = 1;
 		/* The changed rows go to a temporary table, and one UPDATE ...
 		 * JOIN applies them (33,000 single-row UPDATEs cost the server
-		 * three times as much). */
+		 * three times as much). The table is Aria, which MariaDB always
+		 * has: scratch rows need no InnoDB undo log, and the systems of
+		 * 100 municipalities import 0.1 s faster; it is dropped after
+		 * the file, and before it is made again. */
 		{
 			const char *t = k->kind == K_SYSTEMS ? "systems" : "contracts";
 			struct ob_buf q;
 			ob_buf_init(&q, 0);
-			ob_buf_adds(&q, "CREATE TEMPORARY TABLE csv_stage (PRIMARY KEY (id)) AS SELECT id");
+			ob_buf_adds(&q, "CREATE TEMPORARY TABLE csv_stage (PRIMARY KEY (id)) ENGINE=Aria AS SELECT id");
 			for (size_t i = 0; i < im->nset; i++)
 				ob_buf_printf(&q, ", %s", k->cols[im->set[i]].sql);
 			ob_buf_printf(&q, " FROM %s LIMIT 0", t);
@@ -2403,6 +2412,8 @@ static void imp_free(struct imp *im)
 		free(im->newacts[i].ids);
 	}
 	free(im->newacts);
+	ob_csv_free(im->csv);
+	free(im->text);
 }
 
 /* The row's cells, trimmed, into im->vals. 0, or -1 (reported) when the
@@ -2511,136 +2522,210 @@ static void record_import(struct imp *im, const struct timeval *start)
 	free(json);
 }
 
-int ob_import_csv(struct ob_db *db, const char *file, const struct ob_import_opts *opts,
-		  struct ob_err *err)
+/* Reads file and its header into a fresh im (kind recognised). 0, or -1
+ * with err set (nothing written yet). */
+static int csv_prepare(struct imp *im, struct ob_db *db, const char *file,
+		       const struct ob_import_opts *opts, struct ob_err *err)
 {
 	static const struct ob_import_opts no_opts = {NULL, NULL, 0, NULL};
-	struct imp im;
-	struct ob_csv *csv = NULL;
 	struct ob_err e;
-	struct timeval start;
-	char *text = NULL, **f;
+	char **f;
 	size_t len = 0, n;
-	int rc = -1, began = 0, r;
+	int r;
 
-	memset(&im, 0, sizeof(im));
-	im.count_before = -1;
-	im.db = db;
-	im.file = file;
-	im.opts = opts ? opts : &no_opts;
-	gettimeofday(&start, NULL);
+	memset(im, 0, sizeof(*im));
+	im->count_before = -1;
+	im->db = db;
+	im->file = file;
+	im->opts = opts ? opts : &no_opts;
+	gettimeofday(&im->start, NULL);
 
-	if (ob_read_file(file, &text, &len) < 0) {
+	if (ob_read_file(file, &im->text, &len) < 0) {
 		ob_err_set(err, "%s: cannot read: %s", file, strerror(errno));
 		return -1;
 	}
-	im.file_has_utf8 = has_utf8(text, len);
-	csv = ob_csv_open(file, text, len);
+	im->file_has_utf8 = has_utf8(im->text, len);
+	im->csv = ob_csv_open(file, im->text, len);
 	ob_err_clear(&e);
-	r = ob_csv_next(csv, &f, &n, &im.line, &e);
+	r = ob_csv_next(im->csv, &f, &n, &im->line, &e);
 	if (r < 0) {
 		ob_err_set(err, "%s", e.msg);
-		goto out;
+		return -1;
 	}
 	if (r == 0) {
 		ob_err_set(err, "%s: empty file (expected a header row; see README \"CSV\")", file);
-		goto out;
+		return -1;
 	}
 	for (size_t i = 0; i < n; i++) {
-		unsigned long at = im.line;
-		const char *p = ob_csv_problem(csv, i, &at);
+		unsigned long at = im->line;
+		const char *p = ob_csv_problem(im->csv, i, &at);
 		if (p != NULL) {
 			ob_err_set(err, "%s:%lu: header, field %zu: %s", file, at, i + 1, p);
-			goto out;
+			return -1;
 		}
 	}
-	if (read_header(&im, f, n) < 0) {
-		report_errors(&im, err);
-		goto out;
+	if (read_header(im, f, n) < 0) {
+		report_errors(im, err);
+		return -1;
 	}
-	im.vals = ob_xcalloc(im.nhdr + 1, sizeof(*im.vals));
+	im->vals = ob_xcalloc(im->nhdr + 1, sizeof(*im->vals));
+	return 0;
+}
 
+/* Reads and writes the rows of a prepared file inside the open
+ * transaction and records the import. 0, or -1 with the problems logged
+ * and counted in err (the caller rolls back). */
+static int csv_rows(struct imp *im, struct ob_err *err)
+{
+	struct ob_db *db = im->db;
+	struct ob_err e;
+	char **f;
+	size_t n;
+	int r;
+
+	while (!im->fatal) {
+		int blank;
+
+		ob_err_clear(&e);
+		r = ob_csv_next(im->csv, &f, &n, &im->line, &e);
+		if (r == 0)
+			break;
+		if (r < 0) {
+			im->fatal = ob_xstrdup(e.msg);
+			break;
+		}
+		im->row_bad = 0;
+		r = bad_bytes(im, im->csv, n);
+		if (r < 0)
+			break;
+		if (r > 0)
+			continue;
+		if (take_row(im, f, n, &blank) < 0 || blank)
+			continue;
+		im->rows++;
+		switch (im->k->kind) {
+		case K_SYSTEMS:
+		case K_CONTRACTS:
+			row_update(im);
+			break;
+		case K_PEOPLE:
+			row_people(im);
+			break;
+		case K_UNITS:
+			row_unit(im);
+			break;
+		case K_ASSESSMENTS:
+			row_assessment(im);
+			break;
+		case K_INCIDENTS:
+			row_incident(im);
+			break;
+		case K_FUTURE:
+			row_future(im);
+			break;
+		case K_TARGET:
+			row_target(im);
+			break;
+		case K_SHARED:
+			row_shared(im);
+			break;
+		}
+	}
+	if (im->k->kind == K_TARGET && !im->fatal)
+		new_actions(im);
+	if (!im->fatal)
+		bulk_flush(im, &im->bulk);
+	count_fix(im);
+	if (im->staged && !im->fatal) {
+		ob_err_clear(&e);
+		if (ob_db_exec(db, im->stage_apply, NULL, 0, NULL, &e) < 0 ||
+		    ob_db_exec(db, "DROP TEMPORARY TABLE csv_stage", NULL, 0, NULL, &e) < 0)
+			db_fail(im, &e);
+	}
+	if (im->k->kind == K_UNITS && !im->fatal) {
+		units_parents(im);
+		for (size_t i = 0; i < im->nunits; i++)
+			count(im, (unsigned long long)im->units[i].state);
+	}
+	if (im->fatal || im->nerr) {
+		log_warnings(im);
+		report_errors(im, err);
+		return -1;
+	}
+	im->line = 0;
+	record_import(im, &im->start);
+	if (im->fatal) {
+		report_errors(im, err);
+		return -1;
+	}
+	return 0;
+}
+
+/* Prints the result line of a committed file. */
+static void csv_result(const struct imp *im)
+{
+	FILE *out = im->opts->out ? im->opts->out : stdout;
+	char *s = im->opts->json ? summary_json(im) : summary_text(im);
+
+	fprintf(out, "%s\n", s);
+	fflush(out);
+	free(s);
+}
+
+/* The place of a kind in the order files are applied: what a file refers
+ * to comes before it (org units, people, systems, contracts, assessments,
+ * incidents, future picture, target picture, shared solutions). */
+static int kind_rank(enum kind k)
+{
+	switch (k) {
+	case K_UNITS: return 0;
+	case K_PEOPLE: return 1;
+	case K_SYSTEMS: return 2;
+	case K_CONTRACTS: return 3;
+	case K_ASSESSMENTS: return 4;
+	case K_INCIDENTS: return 5;
+	case K_FUTURE: return 6;
+	case K_TARGET: return 7;
+	case K_SHARED: return 8;
+	}
+	return 9;
+}
+
+/* Hands what the files of one command share (the organisations found and
+ * the uuid -> id maps) from one file's state to the next's. An org units
+ * file writes the units the maps hold, so its maps are not handed on. */
+static void share_move(struct imp *to, struct imp *from)
+{
+	to->orgs = from->orgs;
+	to->norgs = from->norgs;
+	to->last_org = from->last_org;
+	to->orgrows = from->orgrows;
+	from->orgs = NULL;
+	from->norgs = 0;
+	from->orgrows = NULL;
+	if (from->k == NULL || from->k->kind != K_UNITS) {
+		to->ids = from->ids;
+		memset(&from->ids, 0, sizeof(from->ids));
+	}
+}
+
+static int import_one(struct ob_db *db, const char *file, const struct ob_import_opts *opts,
+		      struct ob_err *err)
+{
+	struct imp im;
+	struct ob_err e;
+	int rc = -1, began = 0;
+
+	if (csv_prepare(&im, db, file, opts, err) < 0)
+		goto out;
 	ob_err_clear(&e);
 	if (ob_db_begin(db, &e) < 0) {
 		ob_err_set(err, "%s: database: %s", file, e.msg);
 		goto out;
 	}
 	began = 1;
-	while (!im.fatal) {
-		int blank;
-
-		ob_err_clear(&e);
-		r = ob_csv_next(csv, &f, &n, &im.line, &e);
-		if (r == 0)
-			break;
-		if (r < 0) {
-			im.fatal = ob_xstrdup(e.msg);
-			break;
-		}
-		im.row_bad = 0;
-		r = bad_bytes(&im, csv, n);
-		if (r < 0)
-			break;
-		if (r > 0)
-			continue;
-		if (take_row(&im, f, n, &blank) < 0 || blank)
-			continue;
-		im.rows++;
-		switch (im.k->kind) {
-		case K_SYSTEMS:
-		case K_CONTRACTS:
-			row_update(&im);
-			break;
-		case K_PEOPLE:
-			row_people(&im);
-			break;
-		case K_UNITS:
-			row_unit(&im);
-			break;
-		case K_ASSESSMENTS:
-			row_assessment(&im);
-			break;
-		case K_INCIDENTS:
-			row_incident(&im);
-			break;
-		case K_FUTURE:
-			row_future(&im);
-			break;
-		case K_TARGET:
-			row_target(&im);
-			break;
-		case K_SHARED:
-			row_shared(&im);
-			break;
-		}
-	}
-	if (im.k->kind == K_TARGET && !im.fatal)
-		new_actions(&im);
-	if (!im.fatal)
-		bulk_flush(&im, &im.bulk);
-	count_fix(&im);
-	if (im.staged && !im.fatal) {
-		ob_err_clear(&e);
-		if (ob_db_exec(db, im.stage_apply, NULL, 0, NULL, &e) < 0 ||
-		    ob_db_exec(db, "DROP TEMPORARY TABLE csv_stage", NULL, 0, NULL, &e) < 0)
-			db_fail(&im, &e);
-	}
-	if (im.k->kind == K_UNITS && !im.fatal) {
-		units_parents(&im);
-		for (size_t i = 0; i < im.nunits; i++)
-			count(&im, (unsigned long long)im.units[i].state);
-	}
-	if (im.fatal || im.nerr) {
-		log_warnings(&im);
-		report_errors(&im, err);
+	if (csv_rows(&im, err) < 0)
 		goto out;
-	}
-	im.line = 0;
-	record_import(&im, &start);
-	if (im.fatal) {
-		report_errors(&im, err);
-		goto out;
-	}
 	ob_err_clear(&e);
 	if (ob_db_commit(db, &e) < 0) {
 		ob_err_set(err, "%s: database: commit: %s", file, e.msg);
@@ -2648,19 +2733,92 @@ int ob_import_csv(struct ob_db *db, const char *file, const struct ob_import_opt
 	}
 	began = 0;
 	log_warnings(&im);
-	{
-		FILE *out = im.opts->out ? im.opts->out : stdout;
-		char *s = im.opts->json ? summary_json(&im) : summary_text(&im);
-		fprintf(out, "%s\n", s);
-		fflush(out);
-		free(s);
-	}
+	csv_result(&im);
 	rc = 0;
 out:
 	if (began)
 		ob_db_rollback(db);
-	ob_csv_free(csv);
-	free(text);
 	imp_free(&im);
+	return rc;
+}
+
+int ob_import_csv(struct ob_db *db, char *const *files, size_t nfiles,
+		  const struct ob_import_opts *opts, struct ob_err *err)
+{
+	struct imp *ims;
+	size_t *order, nbad = 0, done = 0;
+	struct ob_err e;
+	int rc = -1, began = 0;
+
+	if (nfiles == 1)
+		return import_one(db, files[0], opts, err);
+	ims = ob_xcalloc(nfiles, sizeof(*ims));
+	order = ob_xcalloc(nfiles, sizeof(*order));
+	/* Every file read and recognised before anything is written. */
+	for (size_t i = 0; i < nfiles; i++) {
+		ob_err_clear(&e);
+		if (csv_prepare(&ims[i], db, files[i], opts, &e) < 0) {
+			ob_log(OB_LOG_ERR, "import csv: %s", e.msg);
+			nbad++;
+		}
+	}
+	if (nbad)
+		goto failed;
+	/* Dependency order, files of one kind as given (a stable insertion sort). */
+	for (size_t i = 0; i < nfiles; i++) {
+		size_t j = i;
+		while (j > 0 && kind_rank(ims[order[j - 1]].k->kind) > kind_rank(ims[i].k->kind)) {
+			order[j] = order[j - 1];
+			j--;
+		}
+		order[j] = i;
+	}
+	ob_err_clear(&e);
+	if (ob_db_begin(db, &e) < 0) {
+		ob_err_set(err, "database: %s", e.msg);
+		goto cleanup;
+	}
+	began = 1;
+	for (size_t o = 0; o < nfiles; o++) {
+		struct imp *im = &ims[order[o]];
+		if (o > 0)
+			share_move(im, &ims[order[o - 1]]);
+		ob_err_clear(&e);
+		done++;
+		gettimeofday(&im->start, NULL); /* the file's own time, for the imports log */
+		if (csv_rows(im, &e) < 0) {
+			ob_log(OB_LOG_ERR, "import csv: %s", e.msg);
+			nbad++;
+			if (im->dberr)
+				break; /* the transaction may be gone: check no further file */
+		}
+	}
+	if (nbad)
+		goto failed;
+	ob_err_clear(&e);
+	if (ob_db_commit(db, &e) < 0) {
+		ob_err_set(err, "database: commit: %s", e.msg);
+		goto cleanup;
+	}
+	began = 0;
+	for (size_t o = 0; o < nfiles; o++) {
+		log_warnings(&ims[order[o]]);
+		csv_result(&ims[order[o]]);
+	}
+	rc = 0;
+	goto cleanup;
+failed:
+	if (done < nfiles && done > 0)
+		ob_err_set(err, "%zu of %zu files have errors, each listed above (a database error stopped "
+			   "the import after %zu of them)", nbad, nfiles, done);
+	else
+		ob_err_set(err, "%zu of %zu files have errors, each listed above", nbad, nfiles);
+cleanup:
+	if (began)
+		ob_db_rollback(db);
+	for (size_t i = 0; i < nfiles; i++)
+		imp_free(&ims[i]);
+	free(ims);
+	free(order);
 	return rc;
 }

@@ -6,12 +6,16 @@ them (';', BOM, CRLF, quoting, Danish aliases, dates and amounts) and from a
 and contracts files an absent column keeps the stored value and an empty cell
 clears it; the org unit tree; target pictures and their future pictures and
 systems; bad input names FILE:LINE: column and changes nothing; the
-organisation column and --org; --json."""
+organisation column and --org; --json; several files in one command (one
+transaction, dependency order, a result line per file)."""
 
+import glob
 import json
 import os
+import re
+import subprocess
 
-from obtest import Env, ok, eq, run_tests, portfolio_snapshot
+from obtest import Env, ok, eq, run_tests, portfolio_snapshot, OVERBLIK
 
 ORG_A = {"cvr": "29189587", "uuid": "0b1c3a52-6f0e-4e8e-9d6a-3c3f5b8a0001", "name": "Testrup Kommune"}
 ORG_B = {"cvr": "29188548", "uuid": "0b1c3a52-6f0e-4e8e-9d6a-3c3f5b8a0002", "name": "Nørreby Kommune"}
@@ -689,7 +693,91 @@ def test_bad_values_per_field():
                        f"{kname}: no database error", r.stderr)
                     eq(state(env), before, f"{kname}: nothing changed")
 
+DEMO_ORDER = ["org_units", "people", "systems", "contracts", "assessments", "incidents", "future_picture",
+              "target_picture", "shared_solutions"]
+
+
+def test_several_files_in_one_command():
+    """The nine demo files in one command, given in reverse order, leave the
+    tables that nine commands leave; one result line per file, in dependency
+    order; a bad file among them fails the command and changes nothing of any
+    file; a file that cannot be read refuses the command before it writes."""
+    with Env("csvmulti1") as one, Env("csvmulti9") as nine, Env("csvmultibad") as bads:
+        demo = os.path.join(one.dir, "demo")
+        r = subprocess.run([OVERBLIK, "demo-data", "--as-of", "2026-11-26", demo], capture_output=True, text=True,
+                           timeout=300)
+        ok(r.returncode == 0, "demo-data runs", r.stderr)
+        kfiles = sorted(glob.glob(os.path.join(demo, "kitos", "*.json")))
+        files = [os.path.join(demo, "csv", f + ".csv") for f in DEMO_ORDER]
+        for env in (one, nine, bads):
+            env.start_db()
+            r = env.run("import", "kitos", *kfiles)
+            ok(r.returncode == 0, "the demo's KITOS files import", r.stderr)
+        for f in files:
+            r = imp(nine, f)
+            ok(r.returncode == 0, f"one command per file: {os.path.basename(f)} imports", r.stderr)
+
+        # A bad value in the assessments file: the command fails, its error
+        # names FILE:LINE: column, the other files are checked too, nothing changes
+        # (in an Env of its own: a rolled-back import uses up AUTO_INCREMENT ids).
+        with open(files[4], encoding="utf-8") as fh:
+            text = fh.read()
+        lines = text.splitlines()
+        bad_line = lines[1].split(";") if ";" in lines[1] else lines[1].split(",")
+        sep = ";" if ";" in lines[1] else ","
+        hdr = [h.strip().lower().lstrip("\ufeff") for h in lines[0].split(sep)]
+        bad_line[hdr.index("done_on")] = "2026-13-45"
+        bad = write_raw(bads, "assessments-bad.csv", (lines[0] + "\n" + sep.join(bad_line) + "\n").encode())
+        # a second bad file, an incidents file with a bad severity
+        with open(files[5], encoding="utf-8") as fh:
+            ilines = fh.read().splitlines()
+        ihdr = [h.strip().lower().lstrip("\ufeff") for h in ilines[0].split(sep)]
+        irow = ilines[1].split(sep)
+        irow[ihdr.index("severity")] = "enormous"
+        ibad = write_raw(bads, "incidents-bad.csv", (ilines[0] + "\n" + sep.join(irow) + "\n").encode())
+        before = state(bads)
+        given = files[:4] + [bad, ibad] + files[6:]
+        r = bads.run("import", "csv", *reversed(given))
+        eq(r.returncode, 1, "a bad file among nine: the command fails", r.stdout + r.stderr)
+        ok(f"{bad}:2: done_on: " in r.stderr, "the bad file's error names FILE:LINE: column", r.stderr)
+        ok(f"{ibad}:2: severity: " in r.stderr, "the second bad file's error is listed too", r.stderr)
+        ok("2 of 9 files have errors" in r.stderr and "nothing was changed" in r.stderr,
+           "the message counts the bad files and says nothing changed", r.stderr)
+        eq(r.stdout, "", "no result line when nothing was imported")
+        eq(state(bads), before, "a bad file among nine: no file changed anything (one transaction)")
+
+        # A file that cannot be read: refused before anything is written.
+        missing = os.path.join(bads.dir, "no-such.csv")
+        r = bads.run("import", "csv", files[0], missing)
+        eq(r.returncode, 1, "a missing file among two: the command fails", r.stderr)
+        ok(f"{missing}: cannot read" in r.stderr, "the missing file is named", r.stderr)
+        eq(state(bads), before, "a missing file: nothing changed")
+
+        # The good nine in reverse order: applied in dependency order.
+        r = one.run("import", "csv", *reversed(files))
+        ok(r.returncode == 0, "the nine demo files import in one command, given in reverse order",
+           r.stdout[-2000:] + r.stderr[-2000:])
+        out = r.stdout.splitlines()
+        eq(len(out), 9, "one result line per file", r.stdout)
+        eq([ln.split(": ", 1)[0] for ln in out], files, "each result line names its file, in dependency order",
+           r.stdout)
+        # Times of day (created/changed stamps) differ between two databases; every other cell counts.
+        stamp = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
+        s1, s9 = ({t: [[("TIME" if stamp.match(c) else c) for c in row] for row in rows] for t, rows in
+                   portfolio_snapshot(e).items()} for e in (one, nine))
+        eq({t: s1[t] for t in s1 if s1[t] != s9[t]}, {},
+           "one command of nine files leaves the tables nine commands leave",
+           {t: s9[t] for t in s1 if s1[t] != s9[t]})
+        eq(one.scalar("SELECT COUNT(*) FROM imports WHERE kind = 'csv'"), "9", "each file is logged as an import")
+
+        # Again, with --json: one object per file, all unchanged.
+        r = one.run("import", "csv", "--json", *files)
+        ok(r.returncode == 0, "the nine files again, --json", r.stderr[-2000:])
+        objs = [json.loads(x) for x in r.stdout.splitlines()]
+        eq([o["file"] for o in objs], files, "--json: one object per file")
+        eq(sum(o["created"] + o["updated"] for o in objs), 0, "the second import changes nothing")
+
 
 run_tests(test_every_kind_as_excel_saves_it, test_absent_column_keeps_empty_cell_clears, test_org_unit_tree,
           test_pictures, test_bad_input_changes_nothing, test_organisation_column_and_org,
-          test_bad_values_per_field)
+          test_bad_values_per_field, test_several_files_in_one_command)
