@@ -293,6 +293,7 @@ def test_sighup_state_dir():
             ok(os.path.isdir(os.path.join(env.state, "runs", str(rid))), "SIGHUP: its files are in the old state_dir")
         finally:
             eq(srv.stop(), 0, "overblikd exits 0")
+            write_config(env.config, env, cfg)  # so that closing the Env stops its database
 
 
 # ---- point 9: a database outage on /healthz; killed servers reaped ----
