@@ -2336,12 +2336,31 @@ static void summary_core(const struct imp *im, struct ob_buf *b)
 			ob_buf_printf(b, "no %s rows", k->name);
 			return;
 		}
-		ob_buf_printf(b, "%s%s ", k->name, im->nversions > 1 ? "s" : "");
+		/* Each version once, however many organisations have it. */
+		size_t shown = 0, orgs = 0;
 		for (size_t i = 0; i < im->nversions; i++) {
-			ob_buf_printf(b, "%s%s", i ? ", " : "", im->versions[i].version);
+			size_t j = 0, o = 0;
+			while (j < i && strcmp(im->versions[j].version, im->versions[i].version) != 0)
+				j++;
+			while (o < i && im->versions[o].org != im->versions[i].org)
+				o++;
+			orgs += o == i;
+			if (j == i)
+				shown++;
+		}
+		ob_buf_printf(b, "%s%s ", k->name, shown > 1 ? "s" : "");
+		shown = 0;
+		for (size_t i = 0; i < im->nversions; i++) {
+			size_t j = 0;
+			while (j < i && strcmp(im->versions[j].version, im->versions[i].version) != 0)
+				j++;
+			if (j == i)
+				ob_buf_printf(b, "%s%s", shown++ ? ", " : "", im->versions[i].version);
 			if (im->versions[i].affected >= 2)
 				changed = 1;
 		}
+		if (orgs > 1)
+			ob_buf_printf(b, " (%zu organisations)", orgs);
 		ob_buf_printf(b, ": %lu %s", n, n == 1 ? k->one : k->many);
 		if (n) {
 			ob_buf_adds(b, " (");
