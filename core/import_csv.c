@@ -1177,17 +1177,6 @@ static void set_params(struct imp *im, const struct org *o, struct ob_db_param *
 	}
 }
 
-/* FNV-1a mixed before its low bits pick a slot (see map.c). */
-static uint64_t seen_mix(uint64_t h)
-{
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ULL;
-	h ^= h >> 33;
-	return h;
-}
-
 /* Remembers key; returns 0 if new, else the line it was first seen on. */
 static unsigned long seen_add(struct seen *s, const char *key, unsigned long line)
 {
@@ -1199,7 +1188,7 @@ static unsigned long seen_add(struct seen *s, const char *key, unsigned long lin
 		*c = (char)tolower((unsigned char)*c);
 		h = (h ^ (unsigned char)*c) * 1099511628211ULL;
 	}
-	h = seen_mix(h);
+	h = ob_hash_mix(h);
 	if (2 * (s->n + 1) > s->cap) {
 		struct seen g = {NULL, NULL, s->cap ? s->cap * 2 : 64, 0};
 		g.keys = ob_xcalloc(g.cap, sizeof(*g.keys));
@@ -1210,7 +1199,7 @@ static unsigned long seen_add(struct seen *s, const char *key, unsigned long lin
 			uint64_t hh = 1469598103934665603ULL;
 			for (const char *c = s->keys[j]; *c; c++)
 				hh = (hh ^ (unsigned char)*c) * 1099511628211ULL;
-			hh = seen_mix(hh);
+			hh = ob_hash_mix(hh);
 			for (i = hh & (g.cap - 1); g.keys[i]; i = (i + 1) & (g.cap - 1))
 				;
 			g.keys[i] = s->keys[j];

@@ -62,7 +62,7 @@ static char *key_copy(struct ob_map *m, const char *key, size_t n)
 /* FNV-1a's low bits vary little between keys that differ near their end
  * ("org:uuid" keys): mixed (murmur3's finaliser) before they pick a slot,
  * probes stay short. ob_hash64 itself is unchanged (stored hashes use it). */
-static uint64_t mix(uint64_t h)
+uint64_t ob_hash_mix(uint64_t h)
 {
 	h ^= h >> 33;
 	h *= 0xff51afd7ed558ccdULL;
@@ -109,7 +109,7 @@ static void grow(struct ob_map *m)
 void ob_map_put(struct ob_map *m, const char *key, uint64_t val)
 {
 	size_t n = strlen(key), i;
-	uint64_t h = mix(ob_hash64(key, n, OB_HASH64_INIT));
+	uint64_t h = ob_hash_mix(ob_hash64(key, n, OB_HASH64_INIT));
 
 	if ((m->len + 1) * 2 > m->cap)
 		grow(m);
@@ -128,7 +128,7 @@ int ob_map_get(const struct ob_map *m, const char *key, uint64_t *val)
 
 	if (m->cap == 0)
 		return 0;
-	i = slot(m, key, mix(ob_hash64(key, strlen(key), OB_HASH64_INIT)));
+	i = slot(m, key, ob_hash_mix(ob_hash64(key, strlen(key), OB_HASH64_INIT)));
 	if (m->keys[i] == NULL)
 		return 0;
 	if (val)

@@ -24,6 +24,9 @@ void ob_map_put(struct ob_map *m, const char *key, uint64_t val);
 int ob_map_get(const struct ob_map *m, const char *key, uint64_t *val);
 /* FNV-1a, 64-bit. */
 uint64_t ob_hash64(const void *p, size_t n, uint64_t h);
+/* FNV-1a's low bits mixed (murmur3's finaliser) before they pick a slot:
+ * keys that differ near their end ("org:uuid") then spread. */
+uint64_t ob_hash_mix(uint64_t h);
 #define OB_HASH64_INIT 0xcbf29ce484222325ULL
 
 #endif
