@@ -22,6 +22,17 @@ OVERBLIKD = os.path.join(TOP_BUILDDIR, "overblikd")
 INSTALL_DB = shutil.which("mariadb-install-db") or "/usr/bin/mariadb-install-db"
 MARIADB = shutil.which("mariadb") or "/usr/bin/mariadb"
 
+def _sanitized():
+    try:
+        with open(os.path.join(TOP_BUILDDIR, "Makefile")) as f:
+            return any(line.startswith("SAN_CFLAGS = -fsanitize") for line in f)
+    except OSError:
+        return False
+
+
+# A --enable-sanitizers build: memory and time figures mean nothing there.
+SANITIZED = _sanitized()
+
 # In a --enable-sanitizers build ASan would catch a plugin's SIGSEGV and exit 1;
 # the tests want what production does: the worker dies of the signal.
 os.environ.setdefault("ASAN_OPTIONS", "handle_segv=0")
