@@ -496,11 +496,16 @@ static void recover_work(struct ob_db *db, void *arg)
 static void recover_done(void *arg)
 {
 	struct recover *rv = arg;
+	/* Each run named while they are few; past 20, one line for the rest. */
 	for (size_t i = 0; i < rv->n; i++) {
-		ob_log(OB_LOG_NOTICE, "run %llu: %s was left queued: queued here", rv->ids[i], rv->reports[i]);
+		if (i < 20)
+			ob_log(OB_LOG_NOTICE, "run %llu: %s was left queued: queued here", rv->ids[i], rv->reports[i]);
 		ob_server_enqueue(rv->srv, rv->ids[i], rv->reports[i]);
 		free(rv->reports[i]);
 	}
+	if (rv->n > 20)
+		ob_log(OB_LOG_NOTICE, "%zu more runs left queued (runs %llu to %llu): queued here", rv->n - 20,
+		       rv->ids[20], rv->ids[rv->n - 1]);
 	free(rv->ids);
 	free(rv->reports);
 	free(rv);
