@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "conf.h"
@@ -917,6 +918,19 @@ static int cmd_check_config(const char *path, int explicit_path, int argc, char 
 	if (ob_config_load(path, explicit_path, &cfg, &err) < 0) {
 		cli_say("%s", err.msg);
 		return 1;
+	}
+	/* Valid, but perhaps written for another machine: what is not here is
+	 * said, without failing the check. */
+	struct {
+		const char *ptr, *dir, *then;
+	} dirs[] = {{"/plugin_dir", cfg->plugin_dir, "no report can run"},
+		    {"/template_dir", cfg->template_dir, "no run can compose its mail"}};
+	for (size_t i = 0; i < OB_ARRAY_LEN(dirs); i++) {
+		struct stat st;
+		int rc = stat(dirs[i].dir, &st);
+		if (rc < 0 || !S_ISDIR(st.st_mode))
+			cli_say("%s: warning: %s: %s: %s here (%s)", cfg->path, dirs[i].ptr, dirs[i].dir,
+				rc < 0 ? strerror(errno) : "not a directory", dirs[i].then);
 	}
 	printf("%s: ok\n", cfg->path);
 	ob_config_free(cfg);

@@ -188,6 +188,13 @@ def test_config_errors():
            "a missing -c file is an error, not the defaults", r.stderr)
         r = subprocess.run([OVERBLIK, "check-config", env.config], capture_output=True, text=True)
         ok(r.returncode == 0 and "ok" in r.stdout, "a good config checks ok", r.stderr)
+        path = os.path.join(env.dir, "elsewhere.json")
+        with open(path, "w") as f:
+            f.write('{"plugin_dir": "/nonexistent/plugins"}')
+        r = subprocess.run([OVERBLIK, "check-config", path], capture_output=True, text=True)
+        ok(r.returncode == 0 and "ok" in r.stdout and "warning: /plugin_dir: /nonexistent/plugins: No such file"
+           in r.stderr and "no report can run" in r.stderr,
+           "check-config accepts a plugin_dir that is not here, with a warning", r.stdout + r.stderr)
         # What a careless operator writes (issue 9): refused by check-config, naming where.
         sha = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
         texts = [
