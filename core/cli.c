@@ -158,26 +158,28 @@ static void vsafe(char *out, size_t outsz, const char *fmt, va_list ap)
 	terminal_safe(raw, out, outsz);
 }
 
+/* msg: the caller's printf-style arguments, made safe for a terminal. */
+#define SAFE_MESSAGE(msg, fmt)                                                                                 \
+	char msg[4096];                                                                                        \
+	do {                                                                                                   \
+		va_list ap_;                                                                                   \
+		va_start(ap_, fmt);                                                                            \
+		vsafe(msg, sizeof(msg), fmt, ap_);                                                             \
+		va_end(ap_);                                                                                   \
+	} while (0)
+
 /* An error line through the log ("error: ..."). */
 static void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void cli_err(const char *fmt, ...)
 {
-	char msg[4096];
-	va_list ap;
-	va_start(ap, fmt);
-	vsafe(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
+	SAFE_MESSAGE(msg, fmt);
 	ob_log(OB_LOG_ERR, "%s", msg);
 }
 
 static void cli_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 static void cli_fatal(const char *fmt, ...)
 {
-	char msg[4096];
-	va_list ap;
-	va_start(ap, fmt);
-	vsafe(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
+	SAFE_MESSAGE(msg, fmt);
 	ob_log(OB_LOG_ERR, "%s", msg);
 	exit(1);
 }
@@ -186,12 +188,8 @@ static void cli_fatal(const char *fmt, ...)
 static void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void cli_warn(const char *fmt, ...)
 {
-	char msg[4096];
 	int e = errno;
-	va_list ap;
-	va_start(ap, fmt);
-	vsafe(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
+	SAFE_MESSAGE(msg, fmt);
 	ob_log(OB_LOG_WARNING, "%s: %s", msg, strerror(e));
 	errno = e;
 }
@@ -200,23 +198,14 @@ static void cli_warn(const char *fmt, ...)
 static void cli_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void cli_say(const char *fmt, ...)
 {
-	char msg[4096];
-	va_list ap;
-	va_start(ap, fmt);
-	vsafe(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
+	SAFE_MESSAGE(msg, fmt);
 	fprintf(stderr, "%s\n", msg);
 }
 
 static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 static void usage_error(const char *fmt, ...)
 {
-	char msg[4096];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsafe(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
+	SAFE_MESSAGE(msg, fmt);
 	fprintf(stderr, "overblik: %s\nTry 'overblik --help'.\n", msg);
 	exit(2);
 }
