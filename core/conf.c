@@ -380,14 +380,13 @@ static int load_http(const char *file, const cJSON *o, struct ob_config *c, stru
 					if (strcmp(f->string, "name") == 0) {
 						if (set_string(file, fptr, f, &tok->name, 0, err) < 0)
 							return -1;
-						for (const char *q = tok->name; *q; q++)
-							if ((unsigned char)*q < 0x20 || *q == 0x7f || q - tok->name >= 64) {
-								ob_err_set(err, "%s: %s: a token's name is up to 64 "
-										"characters without control characters "
-										"(it is logged)",
-									   file, fptr);
-								return -1;
-							}
+						if (!ob_utf8_printable(tok->name) || ob_utf8_len(tok->name) > 64) {
+							ob_err_set(err, "%s: %s: a token's name is up to 64 "
+									"characters without control characters "
+									"(it is logged)",
+								   file, fptr);
+							return -1;
+						}
 					} else if (strcmp(f->string, "sha256") == 0) {
 						const char *h = cJSON_IsString(f) ? f->valuestring : "";
 						if (strlen(h) != 64) {

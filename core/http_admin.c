@@ -63,15 +63,6 @@ static const char *qv(const char *s, char *buf, size_t bufsz)
 	return buf;
 }
 
-/* 1 if msg is UTF-8 without control characters (what a terminal may print). */
-static int printable(const char *msg)
-{
-	for (const char *c = msg; *c; c++)
-		if ((unsigned char)*c < 0x20 || *c == 0x7f)
-			return 0;
-	return ob_utf8_check(msg, strlen(msg), NULL) == 0;
-}
-
 static void reply_error(struct evhttp_request *req, int code, const char *ecode, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 static void reply_error(struct evhttp_request *req, int code, const char *ecode, const char *fmt, ...)
@@ -85,7 +76,7 @@ static void reply_error(struct evhttp_request *req, int code, const char *ecode,
 	va_end(ap);
 	/* Values are quoted where they are put in (qv); this is the net under
 	 * that: no raw byte reaches a client's terminal through a message. */
-	if (!printable(msg)) {
+	if (!ob_utf8_printable(msg)) {
 		ob_json_quote_for_message(msg, strlen(msg), sizeof(safe), safe, sizeof(safe));
 		memcpy(msg, safe, sizeof(msg));
 	}
@@ -404,12 +395,6 @@ static void create_run_work(struct ob_db *db, void *arg)
 	}
 }
 
-/* Opens the file a run recorded, on the database thread, without ever
- * blocking (O_NONBLOCK: a FIFO put in its place does not wait for a writer)
- * or following a link put in place of it or of its run's folder, and keeps
- * it only if it is still what the run wrote: a regular file with one link,
- * the size and the SHA-256 run_files lists (hashing a report's few MB costs
- * milliseconds, off the loop). Anything else is refused and logged. */
 /* Opens path, ".../runs/ID/NAME", without following a link put in place of
  * the run's folder ID or of the file NAME (the state directory above may be
  * a link an operator made). -1 with errno. */
@@ -448,33 +433,17 @@ out:
 	return fd;
 }
 
-/* The SHA-256 of what fd holds, as 64 hex digits; the offset back at 0. */
-static int sha256_fd(int fd, char hex[65])
-{
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	unsigned char buf[65536], d[32];
-	unsigned n = 0;
-	ssize_t r;
-	int rc = -1;
-
-	if (md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
-		goto out;
-	while ((r = read(fd, buf, sizeof(buf))) > 0)
-		EVP_DigestUpdate(md, buf, (size_t)r);
-	if (r < 0 || EVP_DigestFinal_ex(md, d, &n) != 1 || n != 32 || lseek(fd, 0, SEEK_SET) != 0)
-		goto out;
-	for (int i = 0; i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", d[i]);
-	rc = 0;
-out:
-	EVP_MD_CTX_free(md);
-	return rc;
-}
-
+/* Opens the file a run recorded, on the database thread, without ever
+ * blocking (O_NONBLOCK: a FIFO put in its place does not wait for a writer)
+ * or following a link put in place of it or of its run's folder, and keeps
+ * it only if it is still what the run wrote: a regular file with one link,
+ * the size and the SHA-256 run_files lists (hashing a report's few MB costs
+ * milliseconds, off the loop). Anything else is refused and logged. */
 static void open_run_file(struct pending *p, const char *path, unsigned long long size, const char *sha256)
 {
 	struct stat st;
 	char why[160] = "", name[400], hex[65];
+	unsigned long long hashed;
 	int bad_dir = 0, fd = open_no_links(path, p->id, &bad_dir);
 
 	qv(p->file, name, sizeof(name));
@@ -504,7 +473,7 @@ static void open_run_file(struct pending *p, const char *path, unsigned long lon
 		snprintf(why, sizeof(why), "has %lld bytes, not the %llu the run recorded", (long long)st.st_size, size);
 	else if (st.st_nlink != 1) /* the run wrote it by rename: one link */
 		snprintf(why, sizeof(why), "has %lu hard links, not the one the run made", (unsigned long)st.st_nlink);
-	else if (sha256_fd(fd, hex) < 0)
+	else if (ob_sha256_fd(fd, hex, &hashed) < 0 || lseek(fd, 0, SEEK_SET) != 0)
 		snprintf(why, sizeof(why), "cannot be read (%s)", strerror(errno));
 	else if (sha256 == NULL || strcasecmp(hex, sha256) != 0)
 		snprintf(why, sizeof(why), "has other bytes than the run wrote (SHA-256 %.12s..., not %.12s...)", hex,
@@ -772,12 +741,7 @@ static void healthz(struct ob_server *srv, struct evhttp_request *req)
 		if (srv->db_checked)
 			ob_cron_format_time(srv->db_checked, when, sizeof(when));
 		cJSON_AddItemToObject(db, "checked_at", str_or_null(srv->db_checked ? when : NULL));
-		/* Not srv->db_error: it may hold SQL, and /healthz needs no token.
-		 * The log has it (health: database check failed: ...). */
-		cJSON_AddItemToObject(db, "error",
-				      str_or_null(db_ok	       ? NULL
-						  : srv->db_ok ? "the last database check is over 30 s old (stuck?)"
-							       : "the last database check failed; the server log has the details"));
+		cJSON_AddItemToObject(db, "error", str_or_null(ob_server_db_problem(srv, db_ok)));
 		cJSON_AddNumberToObject(root, "runs_running", srv->nrunning);
 		cJSON_AddNumberToObject(root, "runs_queued", queued);
 		free(body);

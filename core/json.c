@@ -69,34 +69,6 @@ static void skip_ws(struct scan *s)
 		s->i++;
 }
 
-/* Length of the valid UTF-8 sequence at p (RFC 3629), 0 if none. */
-static size_t utf8_seq(const unsigned char *p, size_t avail)
-{
-	unsigned c = p[0], cp, min;
-	size_t n;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xC2 && c <= 0xDF)
-		n = 2, cp = c & 0x1F, min = 0x80;
-	else if (c >= 0xE0 && c <= 0xEF)
-		n = 3, cp = c & 0x0F, min = 0x800;
-	else if (c >= 0xF0 && c <= 0xF4)
-		n = 4, cp = c & 0x07, min = 0x10000;
-	else
-		return 0;
-	if (n > avail)
-		return 0;
-	for (size_t k = 1; k < n; k++) {
-		if ((p[k] & 0xC0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[k] & 0x3F);
-	}
-	if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-		return 0;
-	return n;
-}
-
 static int hex4(const char *p, unsigned *v)
 {
 	*v = 0;
@@ -188,7 +160,7 @@ static int string(struct scan *s, struct key *key)
 			s->i++;
 			continue;
 		}
-		size_t l = utf8_seq((const unsigned char *)s->t + s->i, s->n - s->i);
+		size_t l = ob_utf8_seq((const unsigned char *)s->t + s->i, s->n - s->i);
 		if (l == 0) {
 			if (!(s->flags & OB_JSON_LAX_UTF8))
 				return failc(s, OB_JSON_E_UTF8, s->i, "byte 0x%02X in a string is not UTF-8", c);
@@ -468,7 +440,7 @@ void ob_json_quote_for_message(const char *s, size_t slen, size_t max, char *out
 			tl = (size_t)snprintf(tmp, sizeof(tmp), "\\x%02X", c);
 		else if (c < 0x80)
 			tmp[0] = (char)c, tl = 1;
-		else if ((l = utf8_seq((const unsigned char *)s + i, slen - i)) == 0)
+		else if ((l = ob_utf8_seq((const unsigned char *)s + i, slen - i)) == 0)
 			tl = (size_t)snprintf(tmp, sizeof(tmp), "\\x%02X", c), l = 1;
 		else
 			memcpy(tmp, s + i, l), tl = l;

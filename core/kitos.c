@@ -390,18 +390,15 @@ static int unusable(struct ctx *c, const char *s, const char *path)
 {
 	size_t bad;
 
-	if (ob_json_has_nul(s)) {
+	if (ob_utf8_check(s, strlen(s), &bad) == 0)
+		return 0;
+	if (ob_json_has_nul(s + bad)) /* the mark is C0 80: not UTF-8 either */
 		cwarn(c, path, "contains NUL (\\u0000); %s skipped", c->what);
-		c->bad = 1;
-		return 1;
-	}
-	if (ob_utf8_check(s, strlen(s), &bad) < 0) {
+	else
 		cwarn(c, path, "not valid UTF-8 (byte 0x%02X at byte %zu); %s skipped", (unsigned char)s[bad], bad,
 		      c->what);
-		c->bad = 1;
-		return 1;
-	}
-	return 0;
+	c->bad = 1;
+	return 1;
 }
 
 /* Fits v (owned, valid UTF-8) to a column of max characters, warning under
@@ -1606,32 +1603,30 @@ enum fatal_kind { F_NONE, F_EMPTY, F_READ, F_SYNTAX, F_TOP, F_ELEMENT };
 struct fatal {
 	enum fatal_kind kind;
 	size_t off;          /* byte of the problem in the file */
-	size_t start;        /* F_SYNTAX: where the value ob_json_parse was given starts */
 	long index;          /* F_ELEMENT: which element */
 	const char *type;    /* F_TOP, F_ELEMENT: "a number" */
 	int read_errno;      /* F_READ */
 	char what[320];      /* F_SYNTAX: ob_json_parse's words, positions made absolute */
+	enum ob_json_code code; /* F_SYNTAX: which problem */
+	size_t first;        /* OB_JSON_E_DUPLICATE: the key's first place in the file */
 };
 
-/* ob_json_parse's "duplicate key \"k\" (first at line L, column C)" counts
- * from the start of the element it was given: from the file's start
- * instead, the element starting at byte start of text. */
-static void what_in_file(struct fatal *f, const char *what, const char *text, size_t len, size_t start)
+/* ob_json_parse's positions count from the start of the element it was
+ * given: a duplicate key's first place is said from the file's start
+ * (text, when it could be read again), and the depth as the file's limit. */
+static void what_in_file(struct fatal *f, const char *text, size_t len)
 {
-	const char *p = strstr(what, " (first at line ");
-	long l, cl, sl, sc;
+	char *p = strstr(f->what, " (first at line ");
+	size_t room;
+	long l, c;
 
-	if (strncmp(what, "nested deeper than", 18) == 0) {
+	if (f->code == OB_JSON_E_DEPTH)
 		snprintf(f->what, sizeof(f->what), "nested deeper than %d arrays and objects", OB_JSON_MAX_DEPTH);
-		return;
+	else if (f->code == OB_JSON_E_DUPLICATE && p != NULL && text != NULL) {
+		line_col(text, len, f->first, &l, &c);
+		room = sizeof(f->what) - (size_t)(p - f->what);
+		snprintf(p, room, " (first at line %ld, column %ld)", l, c);
 	}
-	if (p == NULL || sscanf(p, " (first at line %ld, column %ld)", &l, &cl) != 2 || text == NULL) {
-		snprintf(f->what, sizeof(f->what), "%s", what);
-		return;
-	}
-	line_col(text, len, start, &sl, &sc);
-	snprintf(f->what, sizeof(f->what), "%.*s (first at line %ld, column %ld)", (int)(p - what), what,
-		 sl + l - 1, l == 1 ? sc + cl - 1 : cl);
 }
 
 /* err for f, from the whole text of the file (NULL if it could not be read
@@ -2054,8 +2049,9 @@ static int element(struct ctx *c, struct reader *r, size_t start, size_t end, un
 		}
 		f->kind = F_SYNTAX;
 		f->off = start + e.offset;
-		f->start = start;
 		snprintf(f->what, sizeof(f->what), "%s", e.what);
+		f->code = e.code;
+		f->first = start + e.first_offset;
 		return -1;
 	}
 	if (!cJSON_IsObject(root)) {
@@ -2228,11 +2224,8 @@ static int parse(struct ob_kitos_batch *b, const char *file, struct reader *r, c
 		} else if (f.kind != F_EMPTY && f.kind != F_READ && ob_read_file(path, &whole, &len) == 0) {
 			text = whole;
 		}
-		if (f.kind == F_SYNTAX) {
-			char what[sizeof(f.what)];
-			memcpy(what, f.what, sizeof(what));
-			what_in_file(&f, what, text, len, f.start);
-		}
+		if (f.kind == F_SYNTAX)
+			what_in_file(&f, text, len);
 		fatal_message(&f, name, text, len, err);
 		free(whole);
 		free(name);

@@ -194,16 +194,6 @@ static size_t get_bytes(const char *v, char *to)
 	return n;
 }
 
-/* A file name the protocol, the log, /metrics and the API can carry as it
- * is: UTF-8 without control characters. */
-static int name_is_fit(const char *name)
-{
-	for (const unsigned char *c = (const unsigned char *)name; *c; c++)
-		if (*c < 0x20 || *c == 0x7f)
-			return 0;
-	return ob_utf8_check(name, strlen(name), NULL) == 0;
-}
-
 /* The output captured on fd since it was last emptied: its size, and
  * its first OB_PLUGIN_OUTPUT_SHOWN bytes in buf (returns how many). */
 static size_t capture_read(int fd, char *buf, long long *total)
@@ -277,7 +267,7 @@ int ob_plugins_list(const char *dir, char *const *skip, size_t nskip, FILE *out)
 			skipped |= strcmp(skip[k], e->d_name) == 0;
 		if (skipped)
 			continue;
-		if (!name_is_fit(e->d_name)) {
+		if (!ob_utf8_printable(e->d_name)) {
 			/* Refused unloaded: its name could not be carried, or
 			 * skipped, and would garble the log. */
 			char shown[1300];

@@ -623,31 +623,40 @@ int ob_run_remove_files(const char *state_dir, unsigned long long id)
 	return rc < 0 ? -1 : n;
 }
 
-static int sha256_file(const char *path, char hex[65], unsigned long long *size)
+int ob_sha256_fd(int fd, char hex[65], unsigned long long *size)
 {
 	unsigned char buf[65536], md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
 	EVP_MD_CTX *m = EVP_MD_CTX_new();
-	FILE *f = fopen(path, "rb");
-	size_t n;
+	ssize_t n;
 	int rc = -1;
 
 	*size = 0;
-	if (f == NULL || m == NULL || EVP_DigestInit_ex(m, EVP_sha256(), NULL) != 1)
+	if (m == NULL || EVP_DigestInit_ex(m, EVP_sha256(), NULL) != 1)
 		goto out;
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
-		EVP_DigestUpdate(m, buf, n);
-		*size += n;
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		EVP_DigestUpdate(m, buf, (size_t)n);
+		*size += (unsigned long long)n;
 	}
-	if (ferror(f) || EVP_DigestFinal_ex(m, md, &mdlen) != 1)
+	if (n < 0 || EVP_DigestFinal_ex(m, md, &mdlen) != 1)
 		goto out;
 	for (unsigned i = 0; i < mdlen; i++)
 		snprintf(hex + 2 * i, 3, "%02x", md[i]);
 	rc = 0;
 out:
-	if (f)
-		fclose(f);
 	EVP_MD_CTX_free(m);
+	return rc;
+}
+
+static int sha256_file(const char *path, char hex[65], unsigned long long *size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc;
+
+	*size = 0;
+	if (fd < 0)
+		return -1;
+	rc = ob_sha256_fd(fd, hex, size);
+	close(fd);
 	return rc;
 }
 

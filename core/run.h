@@ -59,4 +59,8 @@ void ob_run_today(char out[11]);
 /* The name of a signal for a run's error: "SIGSEGV". */
 const char *ob_signal_name(int sig);
 
+/* The SHA-256 of what fd holds from its offset on, as 64 hex digits, and
+ * how many bytes that was. 0, or -1 with errno. */
+int ob_sha256_fd(int fd, char hex[65], unsigned long long *size);
+
 #endif

@@ -830,7 +830,6 @@ static void health_done(void *arg)
 		ob_log(h->ok ? OB_LOG_NOTICE : OB_LOG_ERR, "health: database %s%s%s", h->ok ? "reachable again" : "check failed",
 		       h->ok ? "" : ": ", h->error);
 	h->srv->db_ok = h->ok;
-	snprintf(h->srv->db_error, sizeof(h->srv->db_error), "%s", h->error);
 	h->srv->db_checked = time(NULL);
 	h->srv->health_pending = 0;
 	free(h);
@@ -851,7 +850,6 @@ static void db_state_done(void *arg)
 		ob_log(d->up ? OB_LOG_NOTICE : OB_LOG_ERR, "health: database %s%s%s", d->up ? "reachable again" : "down",
 		       d->up ? "" : ": ", d->why);
 	srv->db_ok = d->up;
-	snprintf(srv->db_error, sizeof(srv->db_error), "%s", d->why);
 	srv->db_checked = time(NULL);
 	free(d);
 }
@@ -867,15 +865,22 @@ void ob_server_db_watch(void *arg, int up, const char *why)
 	ob_dbq_post(srv->dbq, db_state_done, d);
 }
 
+const char *ob_server_db_problem(const struct ob_server *srv, int db_ok)
+{
+	/* Not the database's error: it may hold SQL, and /healthz needs no token. */
+	if (db_ok)
+		return NULL;
+	return srv->db_ok ? "the last database check is over 30 s old (stuck?)"
+			  : "the database cannot be reached; the server log has the details";
+}
+
 const char *ob_server_health(const struct ob_server *srv, int db_ok, const char **reason)
 {
 	*reason = NULL;
 	if (srv->stopping)
 		return "stopping";
 	if (!db_ok) {
-		/* Not srv->db_error: it may hold SQL, and /healthz needs no token. */
-		*reason = srv->db_ok ? "the last database check is over 30 s old (stuck?)"
-				     : "the database cannot be reached; the server log has the details";
+		*reason = ob_server_db_problem(srv, db_ok);
 		return "degraded";
 	}
 	if (!srv->plugins_ready) {

@@ -90,7 +90,6 @@ struct ob_server {
 	struct event *health_timer;
 	int db_ok;
 	int health_pending;
-	char db_error[1024];
 	time_t db_checked;
 	struct evhttp *http;
 	struct evhttp_bound_socket *http_sock;
@@ -125,6 +124,9 @@ void ob_server_stop_inventory(struct ob_server *srv);
 /* The database thread's watch (ob_db_set_watch, arg = srv): a lost
  * connection shows on /healthz at once, while the server is started anew. */
 void ob_server_db_watch(void *arg, int up, const char *why);
+/* What is wrong with the database for /healthz, NULL if nothing: no error
+ * text of the database's own (it may hold SQL). */
+const char *ob_server_db_problem(const struct ob_server *srv, int db_ok);
 /* /healthz's status: "ok"; "starting" while the first plugin inventory
  * runs; "degraded" when the database check failed (db_ok 0); "stopping".
  * *reason says why when it is not ok (borrowed from srv). */

@@ -404,50 +404,52 @@ char *ob_path_join(const char *a, const char *b)
 	return ob_xasprintf("%s/%s", a, b);
 }
 
+size_t ob_utf8_seq(const unsigned char *p, size_t avail)
+{
+	unsigned c = p[0], cp, min;
+	size_t n;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xC2 && c <= 0xDF)
+		n = 2, cp = c & 0x1F, min = 0x80;
+	else if (c >= 0xE0 && c <= 0xEF)
+		n = 3, cp = c & 0x0F, min = 0x800;
+	else if (c >= 0xF0 && c <= 0xF4)
+		n = 4, cp = c & 0x07, min = 0x10000;
+	else
+		return 0;
+	if (n > avail)
+		return 0;
+	for (size_t k = 1; k < n; k++) {
+		if ((p[k] & 0xC0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[k] & 0x3F);
+	}
+	if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+		return 0;
+	return n;
+}
+
 int ob_utf8_check(const char *str, size_t len, size_t *bad)
 {
 	const unsigned char *s = (const unsigned char *)str;
-	size_t i = 0;
 
-	while (i < len) {
-		unsigned c = s[i];
-		size_t n;
-		unsigned cp, min;
-
-		if (c < 0x80) {
-			i++;
-			continue;
+	for (size_t i = 0, n; i < len; i += n)
+		if ((n = ob_utf8_seq(s + i, len - i)) == 0) {
+			if (bad)
+				*bad = i;
+			return -1;
 		}
-		if (c >= 0xC2 && c <= 0xDF) {
-			n = 1;
-			cp = c & 0x1F;
-			min = 0x80;
-		} else if (c >= 0xE0 && c <= 0xEF) {
-			n = 2;
-			cp = c & 0x0F;
-			min = 0x800;
-		} else if (c >= 0xF0 && c <= 0xF4) {
-			n = 3;
-			cp = c & 0x07;
-			min = 0x10000;
-		} else
-			goto bad;
-		if (i + n >= len)
-			goto bad; /* truncated sequence */
-		for (size_t k = 1; k <= n; k++) {
-			if ((s[i + k] & 0xC0) != 0x80)
-				goto bad;
-			cp = (cp << 6) | (s[i + k] & 0x3F);
-		}
-		if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-			goto bad;
-		i += n + 1;
-	}
 	return 0;
-bad:
-	if (bad)
-		*bad = i;
-	return -1;
+}
+
+int ob_utf8_printable(const char *s)
+{
+	for (const unsigned char *c = (const unsigned char *)s; *c; c++)
+		if (*c < 0x20 || *c == 0x7f)
+			return 0;
+	return ob_utf8_check(s, strlen(s), NULL) == 0;
 }
 
 size_t ob_utf8_len(const char *s)

@@ -87,6 +87,12 @@ char *ob_path_join(const char *a, const char *b);
  * code points past U+10FFFF). Returns 0 if valid, else -1 and *bad (may be
  * NULL) is the offset of the first bad byte. */
 int ob_utf8_check(const char *s, size_t len, size_t *bad);
+/* 1 if s is UTF-8 without control characters: fit for a log line, a
+ * terminal or a protocol line as it is. */
+int ob_utf8_printable(const char *s);
+/* Length of the valid UTF-8 sequence at p (1 for ASCII), 0 if none starts
+ * there within avail bytes. */
+size_t ob_utf8_seq(const unsigned char *p, size_t avail);
 /* Number of code points in valid UTF-8 s. */
 size_t ob_utf8_len(const char *s);
 /* Fits valid UTF-8 s to a column of max characters, as MariaDB counts them
