@@ -43,8 +43,9 @@ struct ob_config *ob_config_defaults(void)
 	c->db.install_db = ob_xstrdup(OB_MARIADB_INSTALL_DB);
 	c->db.connect_timeout = 10;
 	c->owner_role = ob_xstrdup("Systemejer");
-	c->plugin_dir = ob_xstrdup(OB_PLUGINDIR);
-	/* Run from a source tree, its templates; installed, the package's. */
+	/* Run from a built source tree, its plugins and templates; installed,
+	 * the package's. */
+	c->plugin_dir = ob_xstrdup(access("plugins/.libs/contract_expiry.so", R_OK) == 0 ? "plugins/.libs" : OB_PLUGINDIR);
 	c->template_dir = ob_xstrdup(access("templates/da/mail", R_OK) == 0 ? "templates/da"
 									   : OB_PKGDATADIR "/templates/da");
 	c->mail.from.name = ob_xstrdup("overblik");
@@ -117,6 +118,7 @@ void ob_config_free(struct ob_config *c)
 		for (size_t k = 0; k < r->nsettings * 2; k++)
 			free(r->settings[k]);
 		free(r->settings);
+		cJSON_Delete(r->settings_json);
 	}
 	free(c->reports);
 	free(c);
@@ -489,6 +491,8 @@ static int load_report(const char *file, const cJSON *o, struct ob_config_report
 			size_t k = 0;
 			if (expect_object(file, fptr, f, err) < 0)
 				return -1;
+			cJSON_Delete(r->settings_json);
+			r->settings_json = cJSON_Duplicate(f, 1);
 			r->nsettings = (size_t)cJSON_GetArraySize(f);
 			r->settings = ob_xcalloc(r->nsettings * 2 + 1, sizeof(char *));
 			cJSON_ArrayForEach(s, f)

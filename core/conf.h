@@ -35,6 +35,8 @@ struct ob_config_report {
 	int enabled;            /* 0: not scheduled, refused on demand */
 	char **settings;        /* "key", "value", ..., NULL */
 	size_t nsettings;
+	struct cJSON *settings_json; /* the object as given, or NULL: checked against the plugin's
+	                                declared settings (ob_settings_resolve) */
 };
 
 enum ob_starttls { OB_STARTTLS_OFF = 0, OB_STARTTLS_OPPORTUNISTIC = 1, OB_STARTTLS_REQUIRED = 2 };

@@ -3,6 +3,7 @@
  * with its file and reason in the log. */
 #include "config.h"
 
+#include <cjson/cJSON.h>
 #include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
@@ -60,6 +61,17 @@ static int load_file(const char *path, const char *stem, struct ob_loaded_plugin
 		*why = ob_xasprintf("descriptor names it \"%s\", but the file is %s.so: they must match",
 				    d->name ? d->name : "(null)", stem);
 		goto fail;
+	}
+	{
+		/* Declared settings that cannot be read, or defaults that
+		 * break their own rules: the plugin is refused as malformed. */
+		cJSON *res = NULL;
+		struct ob_err e = {{0}};
+		if (ob_settings_resolve(d, stem, NULL, &res, &e) < 0) {
+			*why = ob_xstrdup(e.msg);
+			goto fail;
+		}
+		cJSON_Delete(res);
 	}
 	out->name = ob_xstrdup(d->name);
 	out->version = ob_xstrdup(d->version ? d->version : "");
@@ -725,4 +737,241 @@ const char *ob_inventory_dir(const struct ob_inventory *inv)
 pid_t ob_inventory_pid(const struct ob_inventory *inv)
 {
 	return inv->pid;
+}
+
+/* ---- declared settings ---- */
+
+/* The i-th of the plugin's declared settings, read with the first one's size
+ * as the stride and members past it as zero. */
+static int spec_at(const struct ob_plugin *d, size_t i, struct ob_setting *out)
+{
+	const unsigned char *base = (const unsigned char *)d->settings;
+	uint32_t stride;
+
+	memset(out, 0, sizeof(*out));
+	if (base == NULL)
+		return -1;
+	stride = d->settings[0].size;
+	if (stride < MEMBER_END(struct ob_setting, help))
+		return -1; /* not made with OB_INIT */
+	memcpy(out, base + i * stride, stride < sizeof(*out) ? stride : sizeof(*out));
+	return 0;
+}
+
+size_t ob_plugin_nsettings(const struct ob_plugin *d)
+{
+	if (d->size < MEMBER_END(struct ob_plugin, nsettings) || d->settings == NULL)
+		return 0;
+	return d->nsettings;
+}
+
+const char *ob_plugin_title(const struct ob_plugin *d)
+{
+	return d->size >= MEMBER_END(struct ob_plugin, title) ? d->title : NULL;
+}
+
+static const char *type_name(enum ob_setting_type t)
+{
+	switch (t) {
+	case OB_SETTING_INT: return "a whole number";
+	case OB_SETTING_INT_LIST: return "a list of whole numbers";
+	case OB_SETTING_CHOICE: return "one of its choices";
+	case OB_SETTING_BOOL: return "true or false";
+	case OB_SETTING_TEXT: return "a string";
+	default: return "?";
+	}
+}
+
+static int whole(const cJSON *v, long long min, long long max, long long *out)
+{
+	double d;
+
+	if (!cJSON_IsNumber(v))
+		return 0;
+	d = v->valuedouble;
+	if (d != (double)(long long)d || d < (double)min || d > (double)max)
+		return 0;
+	*out = (long long)d;
+	return 1;
+}
+
+static int choice_ok(const char *choices, const char *s)
+{
+	size_t n = strlen(s);
+	for (const char *p = choices; p && *p;) {
+		const char *bar = strchr(p, '|');
+		size_t l = bar ? (size_t)(bar - p) : strlen(p);
+		if (l == n && strncmp(p, s, n) == 0 && n > 0)
+			return 1;
+		p = bar ? bar + 1 : NULL;
+	}
+	return 0;
+}
+
+/* Checks one value against its declaration; on error err says why, after
+ * the pointer ptr. */
+static int check_value(const struct ob_setting *s, const cJSON *v, const char *ptr, struct ob_err *err)
+{
+	long long n;
+
+	switch (s->type) {
+	case OB_SETTING_INT:
+		if (!whole(v, s->min, s->max, &n)) {
+			ob_err_set(err, "%s: expected a whole number from %lld to %lld", ptr, s->min, s->max);
+			return -1;
+		}
+		return 0;
+	case OB_SETTING_INT_LIST: {
+		const cJSON *it;
+		int i = 0, count = cJSON_GetArraySize(v);
+		if (!cJSON_IsArray(v) || count < 1 || count > 64) {
+			ob_err_set(err, "%s: expected a list of 1 to 64 whole numbers from %lld to %lld", ptr, s->min,
+				   s->max);
+			return -1;
+		}
+		cJSON_ArrayForEach(it, v)
+		{
+			if (!whole(it, s->min, s->max, &n)) {
+				ob_err_set(err, "%s/%d: expected a whole number from %lld to %lld", ptr, i, s->min, s->max);
+				return -1;
+			}
+			for (const cJSON *o = v->child; o != it; o = o->next)
+				if (o->valuedouble == it->valuedouble) {
+					ob_err_set(err, "%s/%d: %lld is in the list twice", ptr, i, n);
+					return -1;
+				}
+			i++;
+		}
+		return 0;
+	}
+	case OB_SETTING_CHOICE:
+		if (!cJSON_IsString(v) || !choice_ok(s->choices, v->valuestring)) {
+			ob_err_set(err, "%s: expected one of \"%s\" (separated by |)", ptr, s->choices ? s->choices : "");
+			return -1;
+		}
+		return 0;
+	case OB_SETTING_BOOL:
+		if (!cJSON_IsBool(v)) {
+			ob_err_set(err, "%s: expected true or false", ptr);
+			return -1;
+		}
+		return 0;
+	case OB_SETTING_TEXT: {
+		long long max = s->max > 0 ? s->max : 1000;
+		if (!cJSON_IsString(v) || ob_utf8_check(v->valuestring, strlen(v->valuestring), NULL) < 0) {
+			ob_err_set(err, "%s: expected a string", ptr);
+			return -1;
+		}
+		if ((long long)ob_utf8_len(v->valuestring) > max) {
+			ob_err_set(err, "%s: at most %lld characters", ptr, max);
+			return -1;
+		}
+		return 0;
+	}
+	}
+	ob_err_set(err, "%s: the plugin declares it of an unknown type %d", ptr, (int)s->type);
+	return -1;
+}
+
+int ob_settings_resolve(const struct ob_plugin *d, const char *report, const cJSON *given, cJSON **out,
+			struct ob_err *err)
+{
+	size_t n = ob_plugin_nsettings(d);
+	cJSON *res = cJSON_CreateObject();
+	const cJSON *g;
+	char ptr[400];
+
+	*out = NULL;
+	if (n > 0 && d->settings[0].size < MEMBER_END(struct ob_setting, help)) {
+		ob_err_set(err, "plugin %s: its settings are not made with OB_INIT (size %u)", report,
+			   (unsigned)d->settings[0].size);
+		goto fail;
+	}
+	if (n > 256) {
+		ob_err_set(err, "plugin %s: declares %zu settings; at most 256", report, n);
+		goto fail;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct ob_setting s;
+		cJSON *def;
+		struct ob_json_error je;
+		char *text;
+		spec_at(d, i, &s);
+		if (s.name == NULL || s.name[0] == '\0' || strlen(s.name) > 64 || s.def == NULL ||
+		    cJSON_GetObjectItemCaseSensitive(res, s.name)) {
+			ob_err_set(err, "plugin %s: setting %zu has no name, a name twice, or no default", report, i);
+			goto fail;
+		}
+		text = ob_xstrdup(s.def);
+		def = ob_json_parse(text, strlen(text), 0, 8, &je);
+		free(text);
+		snprintf(ptr, sizeof(ptr), "plugin %s: the default of setting %s", report, s.name);
+		if (def == NULL) {
+			ob_err_set(err, "%s is not JSON: %s", ptr, je.what);
+			goto fail;
+		}
+		if (check_value(&s, def, ptr, err) < 0) {
+			cJSON_Delete(def);
+			goto fail;
+		}
+		cJSON_AddItemToObject(res, s.name, def);
+	}
+	cJSON_ArrayForEach(g, given)
+	{
+		struct ob_setting s;
+		size_t i;
+		snprintf(ptr, sizeof(ptr), "/reports/%s/settings/%s", report, g->string);
+		for (i = 0; i < n; i++) {
+			spec_at(d, i, &s);
+			if (strcmp(s.name, g->string) == 0)
+				break;
+		}
+		if (i == n) {
+			struct ob_buf names;
+			ob_buf_init(&names, 0);
+			for (size_t k = 0; k < n; k++) {
+				spec_at(d, k, &s);
+				ob_buf_printf(&names, "%s%s", k ? ", " : "", s.name);
+			}
+			if (n)
+				ob_err_set(err, "%s: %s has no such setting; it has %s", ptr, report, names.data);
+			else
+				ob_err_set(err, "%s: %s has no settings", ptr, report);
+			ob_buf_free(&names);
+			goto fail;
+		}
+		if (check_value(&s, g, ptr, err) < 0)
+			goto fail;
+		cJSON_ReplaceItemInObjectCaseSensitive(res, s.name, cJSON_Duplicate(g, 1));
+	}
+	*out = res;
+	return 0;
+fail:
+	cJSON_Delete(res);
+	return -1;
+}
+
+cJSON *ob_settings_describe(const struct ob_plugin *d)
+{
+	cJSON *a = cJSON_CreateArray();
+	for (size_t i = 0; i < ob_plugin_nsettings(d); i++) {
+		struct ob_setting s;
+		cJSON *o;
+		if (spec_at(d, i, &s) < 0)
+			break;
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "name", s.name ? s.name : "");
+		cJSON_AddStringToObject(o, "type", type_name(s.type));
+		cJSON_AddStringToObject(o, "default", s.def ? s.def : "");
+		if (s.type == OB_SETTING_INT || s.type == OB_SETTING_INT_LIST) {
+			cJSON_AddNumberToObject(o, "min", (double)s.min);
+			cJSON_AddNumberToObject(o, "max", (double)s.max);
+		}
+		if (s.type == OB_SETTING_CHOICE && s.choices)
+			cJSON_AddStringToObject(o, "choices", s.choices);
+		if (s.help)
+			cJSON_AddStringToObject(o, "help", s.help);
+		cJSON_AddItemToArray(a, o);
+	}
+	return a;
 }

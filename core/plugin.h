@@ -76,4 +76,21 @@ const struct ob_loaded_plugin *ob_plugins_find(const struct ob_plugin_set *set, 
 void ob_plugins_free(struct ob_plugin_set *set);
 void ob_plugin_unload(struct ob_loaded_plugin *p);
 
+/* A plugin's declared settings (ABI 2: struct ob_plugin's settings). */
+struct cJSON;
+size_t ob_plugin_nsettings(const struct ob_plugin *d);
+/* Its Danish title, or NULL. */
+const char *ob_plugin_title(const struct ob_plugin *d);
+/* Checks the configured settings of report (given: the object of
+ * /reports/NAME/settings, or NULL) against d's declarations: a key it does
+ * not declare, a value of the wrong type or out of range, is an error
+ * naming its JSON pointer ("/reports/contract_expiry/settings/milestones/2:
+ * expected a whole number from 0 to 3650"). 0 and *out: every declared
+ * setting, given or defaulted (cJSON_Delete it); -1 with err. Also checks
+ * the declarations themselves (a malformed plugin). */
+int ob_settings_resolve(const struct ob_plugin *d, const char *report, const struct cJSON *given,
+			struct cJSON **out, struct ob_err *err);
+/* The declarations as a JSON array, for listings: [{name, type, default, min?, max?, choices?, help?}]. */
+struct cJSON *ob_settings_describe(const struct ob_plugin *d);
+
 #endif

@@ -54,6 +54,10 @@ struct cJSON;
 struct ob_ctx *ob_ctx_standalone(const char *as_of, const char *org_name);
 const struct cJSON *ob_ctx_document(struct ob_ctx *ctx);
 void ob_ctx_free(struct ob_ctx *ctx);
+/* The core's plugin API (its calendar and formatting functions take no
+ * context: a fake API for unit tests borrows them). */
+struct ob_api;
+const struct ob_api *ob_run_api(void);
 /* Today's date in the configured time zone (TZ is set at start), "YYYY-MM-DD". */
 void ob_run_today(char out[11]);
 /* The name of a signal for a run's error: "SIGSEGV". */
