@@ -921,6 +921,25 @@ static int cmd_check_config(const char *path, int explicit_path, int argc, char 
 			cli_say("%s: warning: %s: %s: %s here (%s)", cfg->path, dirs[i].ptr, dirs[i].dir,
 				rc < 0 ? strerror(errno) : "not a directory", dirs[i].then);
 	}
+	/* Each report's settings against what its plugin declares. */
+	{
+		char *text = NULL;
+		size_t len = 0;
+		FILE *m = open_memstream(&text, &len);
+		int errors = ob_settings_check_config(cfg, m);
+		fclose(m);
+		for (char *line = text, *next; line && *line; line = next) {
+			next = strchr(line, '\n');
+			if (next)
+				*next++ = '\0';
+			cli_say("%s: %s", cfg->path, line);
+		}
+		free(text);
+		if (errors) {
+			ob_config_free(cfg);
+			return 1;
+		}
+	}
 	printf("%s: ok\n", cfg->path);
 	ob_config_free(cfg);
 	return 0;

@@ -1171,6 +1171,11 @@ static void handle(struct evhttp_request *req, void *arg)
 			reply_error(req, 409, "disabled", "report %s is disabled in the configuration", seg[3]);
 			goto out;
 		}
+		if (ob_plugins_find(&srv->plugins, seg[3])->settings_error) {
+			reply_error(req, 409, "bad_settings", "report %s cannot run: %s", seg[3],
+				    ob_plugins_find(&srv->plugins, seg[3])->settings_error);
+			goto out;
+		}
 		if (srv->stopping) {
 			reply_error(req, 503, "stopping", "overblikd is stopping and takes no new runs");
 			goto out;

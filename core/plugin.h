@@ -17,6 +17,8 @@ struct ob_loaded_plugin {
 	unsigned abi_major, abi_minor;
 	void *handle;   /* dlopen's, while loaded */
 	const struct ob_plugin *desc;
+	char *settings_spec;  /* from an inventory: its declared settings (ob_settings_describe), or NULL */
+	char *settings_error; /* overblikd: why the configuration's settings for it are refused, or NULL */
 };
 
 struct ob_plugin_set {
@@ -90,7 +92,18 @@ const char *ob_plugin_title(const struct ob_plugin *d);
  * the declarations themselves (a malformed plugin). */
 int ob_settings_resolve(const struct ob_plugin *d, const char *report, const struct cJSON *given,
 			struct cJSON **out, struct ob_err *err);
-/* The declarations as a JSON array, for listings: [{name, type, default, min?, max?, choices?, help?}]. */
+/* The same, against declarations carried as ob_settings_describe's text
+ * (overblikd has them from the inventory, without loading the plugin). */
+int ob_settings_resolve_described(const char *described, const char *report, const struct cJSON *given,
+				  struct cJSON **out, struct ob_err *err);
+/* check-config: every configured report's settings against its plugin in
+ * cfg's plugin_dir, each plugin loaded in a process of its own (one that
+ * crashes or hangs is named, not fatal). Writes one line per problem to
+ * out ("/reports/x/settings/y: ...", or a warning for a report without a
+ * plugin, prefixed "warning: "); returns the number of errors. */
+struct ob_config;
+int ob_settings_check_config(const struct ob_config *cfg, FILE *out);
+/* The declarations as a JSON array, for listings: [{name, type, type_code, default, min?, max?, choices?, help?}]. */
 struct cJSON *ob_settings_describe(const struct ob_plugin *d);
 
 #endif

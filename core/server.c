@@ -5,6 +5,8 @@
  * goes through the database thread (dbq.c). */
 #include "config.h"
 
+#include <cjson/cJSON.h>
+
 #include <errno.h>
 #include <event2/event.h>
 #include <fcntl.h>
@@ -617,10 +619,28 @@ static void plugins_applied(struct ob_server *srv, int fresh)
 	else
 		ob_log(OB_LOG_WARNING, "plugins: %s could not be read; %zu plugin%s read before stay%s in force",
 		       srv->cfg->plugin_dir, srv->plugins.n, srv->plugins.n == 1 ? "" : "s", srv->plugins.n == 1 ? "s" : "");
-	for (size_t i = 0; i < srv->cfg->nreports; i++)
-		if (!ob_plugins_find(&srv->plugins, srv->cfg->reports[i].name))
+	for (size_t i = 0; i < srv->plugins.n; i++) {
+		free(srv->plugins.v[i].settings_error);
+		srv->plugins.v[i].settings_error = NULL;
+	}
+	for (size_t i = 0; i < srv->cfg->nreports; i++) {
+		const struct ob_config_report *r = &srv->cfg->reports[i];
+		struct ob_loaded_plugin *p = (struct ob_loaded_plugin *)ob_plugins_find(&srv->plugins, r->name);
+		struct ob_err err = {{0}};
+		cJSON *res = NULL;
+		if (p == NULL) {
 			ob_log(OB_LOG_WARNING, "config %s: /reports/%s: no such plugin in %s; it will not run",
-			       srv->cfg->path, srv->cfg->reports[i].name, srv->cfg->plugin_dir);
+			       srv->cfg->path, r->name, srv->cfg->plugin_dir);
+			continue;
+		}
+		/* The settings against what the plugin declares: a bad one is
+		 * said now, and its runs are refused (or fail) naming it. */
+		if (ob_settings_resolve_described(p->settings_spec, r->name, r->settings_json, &res, &err) < 0) {
+			p->settings_error = ob_xstrdup(err.msg);
+			ob_log(OB_LOG_ERR, "config %s: %s; %s cannot run until it is fixed", srv->cfg->path, err.msg, r->name);
+		}
+		cJSON_Delete(res);
+	}
 	if (!srv->stopping) {
 		sched_set(srv);
 		if (first)
