@@ -603,6 +603,15 @@ out:
 	return rc;
 }
 
+/* A database error without the statement it names (no message shows SQL). */
+static const char *no_sql(char *msg)
+{
+	char *in = strstr(msg, " (in: ");
+	if (in)
+		*in = '\0';
+	return msg;
+}
+
 /* What the runs of one "overblik run" share. */
 struct cli_run {
 	const struct ob_config *cfg;
@@ -804,7 +813,7 @@ static int cmd_run(const struct ob_config *cfg, int argc, char **argv)
 		if (ob_db_begin(cr.db, &err) < 0 || ob_run_create_each_org(cr.db, &rq, &ids, &nids, &err) < 0 ||
 		    (nids > 0 && ob_db_commit(cr.db, &err) < 0)) {
 			ob_db_rollback(cr.db);
-			cli_err("run: --org all: %s", err.msg);
+			cli_err("run: --org all: no run made: %s", no_sql(err.msg));
 			goto out;
 		}
 		if (nids == 0) {
@@ -823,7 +832,7 @@ static int cmd_run(const struct ob_config *cfg, int argc, char **argv)
 			rq.org_id = (long long)oid;
 		}
 		if (ob_run_create(cr.db, &rq, &one, &err) < 0) {
-			cli_err("run: %s", err.msg);
+			cli_err("run: %s", no_sql(err.msg));
 			goto out;
 		}
 		nids = 1;
