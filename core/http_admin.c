@@ -1236,8 +1236,9 @@ static void handle(struct evhttp_request *req, void *arg)
 			pending_drop(p);
 			goto out;
 		}
-		ob_info("http: run of %s requested by token %s (as of %s%s)", p->report, who, p->as_of,
-			p->dry_run ? ", dry run" : "");
+		ob_info("http: run of %s requested by token %s (as of %s%s%s)", p->report, who, p->as_of,
+			p->dry_run ? ", dry run" : "",
+			p->org && strcmp(p->org, "all") == 0 ? ", one per organisation" : "");
 		ob_dbq_submit(srv->dbq, create_run_work, pending_done, p);
 		goto out;
 	}

@@ -292,6 +292,7 @@ struct fire {
 	unsigned long long *ids;
 	size_t nids;
 	int claimed;
+	int failed;          /* its runs could not be made: left unclaimed (logged) */
 };
 
 /* On the database thread: claim the fire; whoever inserts the row runs it,
@@ -346,6 +347,7 @@ static void fire_work(struct ob_db *db, void *arg)
 			free(f->ids);
 			f->ids = NULL;
 			f->nids = 0;
+			f->failed = 1;
 			return;
 		}
 	}
@@ -361,9 +363,9 @@ static void fire_done(void *arg)
 	if (f->missed)
 		ob_log(OB_LOG_NOTICE, "schedule %s: the fire at %s was missed (past its catch-up window)%s", f->report,
 		       when, f->claimed ? "" : "; already recorded");
-	else if (!f->claimed)
+	else if (!f->claimed && !f->failed)
 		ob_debug("schedule %s: the fire at %s was claimed by another server", f->report, when);
-	else
+	else if (f->claimed)
 		ob_info("schedule %s: fire at %s: %zu run%s", f->report, when, f->nids, f->nids == 1 ? "" : "s");
 	for (size_t i = 0; i < f->nids; i++)
 		if (f->srv->stopping)

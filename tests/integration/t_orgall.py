@@ -281,6 +281,7 @@ def test_schedule_fire_two_orgs():
             while time.time() < deadline and "cannot create its runs" not in srv.log():
                 time.sleep(0.2)
             ok("schedule notify: cannot create its runs" in srv.log(), "the failed fire is logged", srv.log())
+            ok("fire at" not in srv.log(), "and not as a fire with runs", srv.log())
             eq(env.scalar(f"SELECT COUNT(*) FROM schedule_fires WHERE fire_at = FROM_UNIXTIME({h0})"), "0",
                "a fire whose runs cannot all be made is not claimed")
             eq(env.scalar("SELECT COUNT(*) FROM runs"), "0", "and keeps no run for organisation 1")
