@@ -47,14 +47,4 @@ int ob_import_csv(struct ob_db *db, char *const *files, size_t nfiles,
 int ob_import_find_org(struct ob_db *db, const char *spec, unsigned long *org_id,
 		       struct ob_err *err);
 
-/* Creates one queued run of rq for each organisation in the database, in
- * the order of their ids (rq->org_id is not used), as "--org all" and
- * "org": "all" ask, and a schedule fire does. Call it in a transaction:
- * on -1 some runs may have been created, and the caller rolls back. 0 with
- * *ids (free it) and *n, which is 0 when the database holds no
- * organisation (the caller decides what that means). */
-struct ob_run_request;
-int ob_run_create_each_org(struct ob_db *db, const struct ob_run_request *rq, unsigned long long **ids,
-			   size_t *n, struct ob_err *err);
-
 #endif

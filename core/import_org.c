@@ -1,13 +1,10 @@
-/* import_org.c - resolving the organisation an import or a run belongs to,
- * and one run per organisation. */
+/* import_org.c - resolving the organisation an import or a run belongs to. */
 #include "config.h"
 
 #include <stdlib.h>
 
 #include "db.h"
 #include "import.h"
-#include "run.h"
-#include "util.h"
 
 int ob_import_find_org(struct ob_db *db, const char *spec, unsigned long *org_id,
 		       struct ob_err *err)
@@ -40,29 +37,4 @@ int ob_import_find_org(struct ob_db *db, const char *spec, unsigned long *org_id
 	}
 	ob_db_rows_free(r);
 	return rc;
-}
-
-int ob_run_create_each_org(struct ob_db *db, const struct ob_run_request *rq, unsigned long long **ids,
-			   size_t *n, struct ob_err *err)
-{
-	struct ob_db_rows *r = NULL;
-
-	*ids = NULL;
-	*n = 0;
-	if (ob_db_query(db, "SELECT id FROM organisations ORDER BY id", NULL, 0, &r, err) < 0)
-		return -1;
-	*ids = ob_xcalloc(r->nrows + 1, sizeof(**ids));
-	for (size_t i = 0; i < r->nrows; i++) {
-		struct ob_run_request one = *rq;
-		one.org_id = atoll(ob_db_cell(r, i, 0));
-		if (ob_run_create(db, &one, &(*ids)[i], err) < 0) {
-			ob_db_rows_free(r);
-			free(*ids);
-			*ids = NULL;
-			return -1;
-		}
-		(*n)++;
-	}
-	ob_db_rows_free(r);
-	return 0;
 }

@@ -82,6 +82,31 @@ int ob_run_create(struct ob_db *db, const struct ob_run_request *rq, unsigned lo
 	return 0;
 }
 
+int ob_run_create_each_org(struct ob_db *db, const struct ob_run_request *rq, unsigned long long **ids,
+			   size_t *n, struct ob_err *err)
+{
+	struct ob_db_rows *r = NULL;
+
+	*ids = NULL;
+	*n = 0;
+	if (ob_db_query(db, "SELECT id FROM organisations ORDER BY id", NULL, 0, &r, err) < 0)
+		return -1;
+	*ids = ob_xcalloc(r->nrows + 1, sizeof(**ids));
+	for (size_t i = 0; i < r->nrows; i++) {
+		struct ob_run_request one = *rq;
+		one.org_id = atoll(ob_db_cell(r, i, 0));
+		if (ob_run_create(db, &one, &(*ids)[i], err) < 0) {
+			ob_db_rows_free(r);
+			free(*ids);
+			*ids = NULL;
+			return -1;
+		}
+		(*n)++;
+	}
+	ob_db_rows_free(r);
+	return 0;
+}
+
 int ob_run_record_end(struct ob_db *db, unsigned long long id, const char *status, const char *error,
 		      struct ob_err *err)
 {

@@ -31,6 +31,14 @@ struct ob_run_request {
 /* Inserts a queued run; *id gets its id. */
 int ob_run_create(struct ob_db *db, const struct ob_run_request *rq, unsigned long long *id,
 		  struct ob_err *err);
+/* Creates one queued run of rq for each organisation in the database, in
+ * the order of their ids (rq->org_id is not used), as "--org all" and
+ * "org": "all" ask, and a schedule fire does. Call it in a transaction:
+ * on -1 some runs may have been created, and the caller rolls back. 0 with
+ * *ids (free it) and *n, which is 0 when the database holds no
+ * organisation (the caller decides what that means). */
+int ob_run_create_each_org(struct ob_db *db, const struct ob_run_request *rq, unsigned long long **ids,
+			   size_t *n, struct ob_err *err);
 /* Records how a worker ended when the worker could not: timeout, crashed,
  * or failed with the reason. Leaves a run the worker finished alone. */
 int ob_run_record_end(struct ob_db *db, unsigned long long id, const char *status, const char *error,
