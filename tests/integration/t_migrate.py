@@ -6,6 +6,7 @@ stopped when the last user exits), an unreachable server named, and config
 errors named by file and JSON pointer."""
 
 import glob
+import json
 import os
 import signal
 import socket
@@ -195,6 +196,24 @@ def test_config_errors():
         ok(r.returncode == 0 and "ok" in r.stdout and "warning: /plugin_dir: /nonexistent/plugins: No such file"
            in r.stderr and "no report can run" in r.stderr,
            "check-config accepts a plugin_dir that is not here, with a warning", r.stdout + r.stderr)
+        # Report settings against what the plugin declares (tests/plugins/echo.c).
+        plugins = os.path.join(obtest.TOP_BUILDDIR, "tests/plugins/.libs")
+        for settings, want in [({"greeting": 5}, "/reports/echo/settings/greeting: expected a string"),
+                               ({"greeting": "x" * 201}, "/reports/echo/settings/greeting: at most 200 characters"),
+                               ({"greetings": "Hej"},
+                                "/reports/echo/settings/greetings: echo has no such setting; it has greeting, new_setting")]:
+            path = os.path.join(env.dir, "settings.json")
+            with open(path, "w") as f:
+                json.dump({"plugin_dir": plugins, "reports": {"echo": {"settings": settings}}}, f)
+            r = subprocess.run([OVERBLIK, "check-config", path], capture_output=True, text=True)
+            ok(r.returncode == 1 and f"{path}: {want}" in r.stderr, f"check-config refuses a report setting: {want}",
+               r.stdout + r.stderr)
+        with open(path, "w") as f:
+            json.dump({"plugin_dir": plugins, "reports": {"echo": {"settings": {"greeting": "Hej"}},
+                                                          "nosuch": {"settings": {"a": 1}}}}, f)
+        r = subprocess.run([OVERBLIK, "check-config", path], capture_output=True, text=True)
+        ok(r.returncode == 0 and "ok" in r.stdout and "warning: /reports/nosuch: no plugin nosuch.so" in r.stderr,
+           "check-config accepts good settings, and warns of a report without its plugin", r.stdout + r.stderr)
         # What a careless operator writes (issue 9): refused by check-config, naming where.
         sha = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
         texts = [

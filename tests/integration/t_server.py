@@ -820,6 +820,35 @@ def test_sighup():
                "sighup: a new time zone is logged as taking a restart", srv.log()[-800:])
             with open(os.path.join(env.state, "overblikd.json")) as f:
                 eq(json.load(f).get("timezone"), "Europe/Copenhagen", "sighup: the workers keep the zone in force")
+            # Settings the plugin does not declare, or of the wrong type:
+            # said at the reload, by pointer; the report's runs refused.
+            good["reports"]["echo"]["settings"] = {"greeting": 5}
+            write_config(env.config, env, good)
+            srv.signal(signal.SIGHUP)
+            want = "/reports/echo/settings/greeting: expected a string"
+            ok(srv.wait_log(want), "sighup: a setting of the wrong type is logged by its JSON pointer", srv.log()[-1500:])
+            r, rid = srv.trigger("echo")
+            body = (r.json() or {}).get("error") or {}
+            ok(r.status == 409 and body.get("code") == "bad_settings" and want in body.get("message", ""),
+               "sighup: a run of the report is refused with 409 naming the setting", (r.status, body))
+            good["reports"]["echo"]["settings"] = {"greting": "Hej"}
+            write_config(env.config, env, good)
+            srv.signal(signal.SIGHUP)
+            ok(srv.wait_log("/reports/echo/settings/greting: echo has no such setting; it has greeting, new_setting"),
+               "sighup: a misspelt setting is named with the ones the plugin has", srv.log()[-1500:])
+            good["reports"]["echo"]["settings"] = {"greeting": "Tredje hilsen"}
+            write_config(env.config, env, good)
+            srv.signal(signal.SIGHUP)
+            ok(srv.wait_log("SIGHUP: configuration", timeout=10), "sighup: the fixed configuration is loaded")
+            deadline = time.time() + 10
+            while time.time() < deadline:
+                r, rid = srv.trigger("echo")
+                if r.status == 202:
+                    break
+                time.sleep(0.2)
+            eq(r.status, 202, "sighup: once fixed, the report runs again", r.json())
+            run = srv.wait_run(rid) if r.status == 202 else None
+            eq(run and run.get("status"), "succeeded", "sighup: and succeeds")
         finally:
             eq(srv.stop(), 0, "sighup: overblikd exits 0")
 
