@@ -12,10 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
-int fake_cal_add_months(const char *date, int months, char *out);
-int fake_cal_end_of(const char *date, int period, char *out);
-int fake_cal_days(const char *from, const char *to, long *out);
-int fake_cal_date_da(const char *date, char *out, size_t size);
+#include "fake_core.h"
 
 struct canned {
 	char *part;
