@@ -690,6 +690,16 @@ const char *fake_kv(const struct fake_notice *n, const char *key)
 
 const cJSON *fake_json(const struct fake *f, const char *path) { return walk(f->report, path); }
 
+void fake_org(struct fake *f, const char *id, const char *name)
+{
+	free(f->org_id);
+	free(f->org_name);
+	f->org_id = xstrdup(id);
+	f->org_name = xstrdup(name);
+	cJSON_ReplaceItemInObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(f->report, "organisation"), "name",
+					       cJSON_CreateString(f->org_name));
+}
+
 /* Life. */
 static void start_report(struct fake *f)
 {

@@ -70,6 +70,8 @@ struct fake {
 struct fake *fake_new(const struct ob_plugin *p, const char *as_of);
 void fake_free(struct fake *f);
 
+/* The organisation the run is for (both copied). */
+void fake_org(struct fake *f, const char *id, const char *name);
 /* Sets a declared setting to a JSON value ("[90, 30]", "6", "\"month\"").
  * 0, or -1 if the plugin did not declare it or the JSON is not valid. */
 int fake_setting(struct fake *f, const char *name, const char *json);

@@ -714,12 +714,12 @@ DEF_TEST(run_empty_and_org)
 	/* No contracts: zeros, no items, a document all the same; the queries
 	 * are bound to this organisation. */
 	struct fake *f = fake_new(&ob_plugin, as_of);
-	free(f->org_id);
-	f->org_id = strdup("42");
+	fake_org(f, "42", "Anden Kommune");
 	fake_rows(f, "FROM contracts c WHERE", ccols, NC, NULL, 0);
 	fake_rows(f, "FROM contract_systems", scols, NS, NULL, 0);
 	EXPECT_EQ_INT(0, fake_run(f));
 	EXPECT_EQ_INT(0, f->bad_queries);
+	EXPECT_CONTAINS("Anden Kommune", f->doc_text);
 	EXPECT_EQ_INT(0, jint(f, "figures/contracts"));
 	EXPECT_EQ_INT(0, jint(f, "figures/milestones/passed"));
 	EXPECT_EQ_INT(0, (long)f->nnotices);
