@@ -68,7 +68,11 @@ static const char usage_text[] =
 	"  run REPORT [--as-of DATE] [--param KEY=VALUE]... [--org ORG] [--dry-run]\n"
 	"      [--out DIR]     run one report now, in a process of its own, through the\n"
 	"                      same code as the server (killed at the report's timeout);\n"
-	"                      prints its status and files, copies them to DIR\n"
+	"                      prints its status and files, copies them to DIR;\n"
+	"                      --org all: one run per organisation in the database,\n"
+	"                      made together, run one after another, each printed\n"
+	"                      with its organisation (files to DIR/RUN-ID); exit 1\n"
+	"                      when any failed\n"
 	"  next-fires CRON [--from ISO-TIME] [--count N] [--tz ZONE]\n"
 	"                      print the next fire times of a cron expression, one ISO\n"
 	"                      8601 time with its UTC offset a line (default 5, from now,\n"
@@ -105,7 +109,8 @@ static const char usage_text[] =
 	"forward fires at the first instant after the gap; a time that occurs twice\n"
 	"when they go back fires once, at its first occurrence.\n"
 	"\n"
-	"ORG is an organisation's KITOS uuid or CVR number. DATE is YYYY-MM-DD.\n"
+	"ORG is an organisation's KITOS uuid or CVR number (run also takes \"all\").\n"
+	"DATE is YYYY-MM-DD.\n"
 	"\n"
 	"Exit status: 0 on success, 1 when the command failed (the error names what\n"
 	"and where), 2 on a usage error.\n"
@@ -598,6 +603,132 @@ out:
 	return rc;
 }
 
+/* A database error without the statement it names (no message shows SQL). */
+static const char *no_sql(char *msg)
+{
+	char *in = strstr(msg, " (in: ");
+	if (in)
+		*in = '\0';
+	return msg;
+}
+
+/* What the runs of one "overblik run" share. */
+struct cli_run {
+	const struct ob_config *cfg;
+	struct ob_db *db;
+	const char *report, *as_of, *out;
+	int timeout;
+	int several; /* --org all: each run names its organisation, files go to out/ID */
+};
+
+/* Executes queued run id in a child process, killed at the report's
+ * timeout, records how the child ended when it could not, and prints the
+ * run's status and files (copied to out). 0 when it succeeded, 1 not. */
+static int cli_run_one(const struct cli_run *cr, unsigned long long id)
+{
+	struct ob_err err = {{0}};
+	struct ob_db_rows *r = NULL;
+	int status = 0, rc = 1, tty = isatty(STDERR_FILENO), timed_out = 0;
+	char *out = NULL;
+	pid_t pid;
+	struct timespec t0, t;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		cli_err("run %llu: fork: %s", id, strerror(errno));
+		ob_run_record_end(cr->db, id, "failed", "could not start a process for it", &err);
+		return 1;
+	}
+	if (pid == 0)
+		_exit(ob_run_execute(cr->cfg, id));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		pid_t w = waitpid(pid, &status, WNOHANG);
+		double el;
+		if (w == pid)
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		el = (double)(t.tv_sec - t0.tv_sec) + (double)(t.tv_nsec - t0.tv_nsec) / 1e9;
+		if (el >= cr->timeout || interrupted) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			timed_out = !interrupted;
+			break;
+		}
+		if (tty)
+			fprintf(stderr, "\rrun %llu: %s as of %s: running %.0f s ", id, cr->report, cr->as_of, el);
+		struct timespec ts = {0, 100000000L};
+		nanosleep(&ts, NULL);
+	}
+	if (tty)
+		fprintf(stderr, "\r\033[K");
+	if (timed_out) {
+		char *why = ob_xasprintf("killed at its timeout of %d s", cr->timeout);
+		ob_run_record_end(cr->db, id, "timeout", why, &err);
+		free(why);
+	} else if (interrupted) {
+		ob_run_record_end(cr->db, id, "failed", "interrupted", &err);
+	} else if (WIFSIGNALED(status)) {
+		char *why = ob_xasprintf("killed by %s (signal %d)", ob_signal_name(WTERMSIG(status)), WTERMSIG(status));
+		ob_run_record_end(cr->db, id, "crashed", why, &err);
+		free(why);
+	} else if (WEXITSTATUS(status) == OB_RUN_EXIT_NOT_QUEUED) {
+		ob_log(OB_LOG_NOTICE, "run %llu: an overblikd took it first; see its status there", id);
+	} else if (WEXITSTATUS(status) != OB_RUN_EXIT_SUCCEEDED && WEXITSTATUS(status) != OB_RUN_EXIT_FAILED) {
+		char *why = ob_xasprintf("its process exited with status %d before recording a result",
+					 WEXITSTATUS(status));
+		ob_run_record_end(cr->db, id, "failed", why, &err);
+		free(why);
+	}
+	{
+		struct ob_db_param p[1] = {ob_p_int((long long)id)};
+		if (ob_db_query(cr->db,
+				"SELECT r.status, r.error, TIMESTAMPDIFF(MICROSECOND, r.started_at, r.finished_at) / 1e6, "
+				"f.name, f.size, f.sha256, f.path, r.org_id, o.name FROM runs r "
+				"LEFT JOIN run_files f ON f.run_id = r.id LEFT JOIN organisations o ON o.id = r.org_id "
+				"WHERE r.id = ? ORDER BY f.name",
+				p, 1, &r, &err) < 0 || r->nrows == 0) {
+			cli_err("run %llu: %s", id, err.msg[0] ? err.msg : "the run is gone");
+			ob_db_rows_free(r);
+			return 1;
+		}
+	}
+	printf("run %llu: %s as of %s", id, cr->report, cr->as_of);
+	if (cr->several)
+		printf(" for %s (organisation %s)", ob_db_cell(r, 0, 8) ? ob_db_cell(r, 0, 8) : "?",
+		       ob_db_cell(r, 0, 7) ? ob_db_cell(r, 0, 7) : "none");
+	printf(": %s", ob_db_cell(r, 0, 0));
+	if (ob_db_cell(r, 0, 2))
+		printf(" in %.2f s", atof(ob_db_cell(r, 0, 2)));
+	if (ob_db_cell(r, 0, 1))
+		printf(": %s", ob_db_cell(r, 0, 1));
+	printf("\n");
+	if (cr->out) {
+		char sub[32];
+		snprintf(sub, sizeof(sub), "%llu", id);
+		out = cr->several ? ob_path_join(cr->out, sub) : ob_xstrdup(cr->out);
+		if (ob_mkdir_p(out) < 0)
+			cli_warn("run %llu: cannot create %s", id, out);
+	}
+	for (size_t i = 0; i < r->nrows; i++) {
+		const char *name = ob_db_cell(r, i, 3);
+		if (name == NULL)
+			continue;
+		printf("  %s  %s bytes  sha256 %s\n", ob_db_cell(r, i, 6), ob_db_cell(r, i, 4), ob_db_cell(r, i, 5));
+		if (out) {
+			char *to = ob_path_join(out, name);
+			if (copy_file(ob_db_cell(r, i, 6), to) < 0)
+				cli_warn("run %llu: cannot copy %s to %s", id, name, to);
+			free(to);
+		}
+	}
+	rc = strcmp(ob_db_cell(r, 0, 0), "succeeded") == 0 ? 0 : 1;
+	free(out);
+	ob_db_rows_free(r);
+	return rc;
+}
+
 static int cmd_run(const struct ob_config *cfg, int argc, char **argv)
 {
 	static const struct option opts[] = {{"as-of", required_argument, NULL, 'a'},
@@ -610,16 +741,14 @@ static int cmd_run(const struct ob_config *cfg, int argc, char **argv)
 	struct ob_run_request rq = {NULL, 0, "cli", 0, NULL, NULL, 0};
 	struct ob_loaded_plugin plugin;
 	struct ob_err err = {{0}};
-	struct ob_db *db;
-	struct ob_db_rows *r = NULL;
+	struct cli_run cr = {cfg, NULL, NULL, NULL, NULL, 600, 0};
 	cJSON *params = cJSON_CreateObject();
-	const char *org = NULL, *out = NULL;
+	const char *org = NULL;
 	char today[11], *params_text;
-	unsigned long long id;
-	int c, status = 0, rc = 1, tty = isatty(STDERR_FILENO), timed_out = 0, timeout;
+	unsigned long long one, *ids = &one;
+	size_t nids = 0, failed = 0, done = 0;
+	int c, rc = 1;
 	int32_t d;
-	pid_t pid;
-	struct timespec t0, t;
 
 	ob_run_today(today);
 	rq.as_of = today;
@@ -647,15 +776,18 @@ static int cmd_run(const struct ob_config *cfg, int argc, char **argv)
 			org = optarg;
 			break;
 		case 'd': rq.dry_run = 1; break;
-		case 'O': out = optarg; break;
+		case 'O': cr.out = optarg; break;
 		default: exit(2);
 		}
 	}
 	if (argc - optind != 1)
 		usage_error("run needs one REPORT");
 	rq.report = argv[optind];
+	cr.report = rq.report;
+	cr.as_of = rq.as_of;
+	cr.several = org && strcmp(org, "all") == 0;
 	rcfg = ob_config_report(cfg, rq.report);
-	timeout = rcfg ? rcfg->timeout : 600;
+	cr.timeout = rcfg ? rcfg->timeout : 600;
 	switch (ob_plugin_load_one(cfg->plugin_dir, rq.report, &plugin, &err)) {
 	case 0:
 		cli_say("overblik: run: no report %s: no plugin %s.so in %s", rq.report, rq.report,
@@ -675,105 +807,59 @@ static int cmd_run(const struct ob_config *cfg, int argc, char **argv)
 	}
 	params_text = cJSON_PrintUnformatted(params);
 	rq.params_json = params_text;
-	db = open_db(cfg);
-	if (org) {
-		unsigned long oid;
-		int f = ob_import_find_org(db, org, &oid, &err);
-		if (f <= 0) {
-			cli_err("run: --org %s: %s", org, f < 0 ? err.msg : "no such organisation");
+	cr.db = open_db(cfg);
+	if (cr.several) {
+		/* One run per organisation, created together or not at all. */
+		if (ob_db_begin(cr.db, &err) < 0 || ob_run_create_each_org(cr.db, &rq, &ids, &nids, &err) < 0 ||
+		    (nids > 0 && ob_db_commit(cr.db, &err) < 0)) {
+			ob_db_rollback(cr.db);
+			cli_err("run: --org all: no run made: %s", no_sql(err.msg));
 			goto out;
 		}
-		rq.org_id = (long long)oid;
+		if (nids == 0) {
+			ob_db_rollback(cr.db);
+			cli_err("run: --org all: the database holds no organisation (import one first); no run made");
+			goto out;
+		}
+	} else {
+		if (org) {
+			unsigned long oid;
+			int f = ob_import_find_org(cr.db, org, &oid, &err);
+			if (f <= 0) {
+				cli_err("run: --org %s: %s", org, f < 0 ? err.msg : "no such organisation");
+				goto out;
+			}
+			rq.org_id = (long long)oid;
+		}
+		if (ob_run_create(cr.db, &rq, &one, &err) < 0) {
+			cli_err("run: %s", no_sql(err.msg));
+			goto out;
+		}
+		nids = 1;
 	}
-	if (ob_run_create(db, &rq, &id, &err) < 0) {
-		cli_err("run: %s", err.msg);
-		goto out;
+	if (cr.several) {
+		printf("%s as of %s: %zu run%s, one per organisation:", rq.report, rq.as_of, nids, nids == 1 ? "" : "s");
+		for (size_t i = 0; i < nids; i++)
+			printf(" %llu", ids[i]);
+		printf("\n");
 	}
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0) {
-		cli_err("run %llu: fork: %s", id, strerror(errno));
-		ob_run_record_end(db, id, "failed", "could not start a process for it", &err);
-		goto out;
-	}
-	if (pid == 0)
-		_exit(ob_run_execute(cfg, id));
 	signal(SIGINT, on_interrupt);
 	signal(SIGTERM, on_interrupt);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
-		pid_t w = waitpid(pid, &status, WNOHANG);
-		double el;
-		if (w == pid)
-			break;
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		el = (double)(t.tv_sec - t0.tv_sec) + (double)(t.tv_nsec - t0.tv_nsec) / 1e9;
-		if (el >= timeout || interrupted) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &status, 0);
-			timed_out = !interrupted;
-			break;
-		}
-		if (tty)
-			fprintf(stderr, "\rrun %llu: %s as of %s: running %.0f s ", id, rq.report, rq.as_of, el);
-		struct timespec ts = {0, 100000000L};
-		nanosleep(&ts, NULL);
+	for (; done < nids && !interrupted; done++)
+		failed += (size_t)cli_run_one(&cr, ids[done]);
+	/* Interrupted: the runs not started are not left for an overblikd. */
+	for (size_t i = done; i < nids; i++) {
+		ob_run_record_end(cr.db, ids[i], "failed", "interrupted before it started", &err);
+		printf("run %llu: %s as of %s: failed: interrupted before it started\n", ids[i], rq.report, rq.as_of);
+		failed++;
 	}
-	if (tty)
-		fprintf(stderr, "\r\033[K");
-	if (timed_out) {
-		char *why = ob_xasprintf("killed at its timeout of %d s", timeout);
-		ob_run_record_end(db, id, "timeout", why, &err);
-		free(why);
-	} else if (interrupted) {
-		ob_run_record_end(db, id, "failed", "interrupted", &err);
-	} else if (WIFSIGNALED(status)) {
-		char *why = ob_xasprintf("killed by %s (signal %d)", ob_signal_name(WTERMSIG(status)), WTERMSIG(status));
-		ob_run_record_end(db, id, "crashed", why, &err);
-		free(why);
-	} else if (WEXITSTATUS(status) == OB_RUN_EXIT_NOT_QUEUED) {
-		ob_log(OB_LOG_NOTICE, "run %llu: an overblikd took it first; see its status there", id);
-	} else if (WEXITSTATUS(status) != OB_RUN_EXIT_SUCCEEDED && WEXITSTATUS(status) != OB_RUN_EXIT_FAILED) {
-		char *why = ob_xasprintf("its process exited with status %d before recording a result",
-					 WEXITSTATUS(status));
-		ob_run_record_end(db, id, "failed", why, &err);
-		free(why);
-	}
-	{
-		struct ob_db_param p[1] = {ob_p_int((long long)id)};
-		if (ob_db_query(db,
-				"SELECT r.status, r.error, TIMESTAMPDIFF(MICROSECOND, r.started_at, r.finished_at) / 1e6, "
-				"f.name, f.size, f.sha256, f.path FROM runs r LEFT JOIN run_files f ON f.run_id = r.id "
-				"WHERE r.id = ? ORDER BY f.name",
-				p, 1, &r, &err) < 0 || r->nrows == 0) {
-			cli_err("run %llu: %s", id, err.msg);
-			goto out;
-		}
-	}
-	printf("run %llu: %s as of %s: %s", id, rq.report, rq.as_of, ob_db_cell(r, 0, 0));
-	if (ob_db_cell(r, 0, 2))
-		printf(" in %.2f s", atof(ob_db_cell(r, 0, 2)));
-	if (ob_db_cell(r, 0, 1))
-		printf(": %s", ob_db_cell(r, 0, 1));
-	printf("\n");
-	if (out && ob_mkdir_p(out) < 0)
-		cli_warn("run %llu: cannot create %s", id, out);
-	for (size_t i = 0; i < r->nrows; i++) {
-		const char *name = ob_db_cell(r, i, 3);
-		if (name == NULL)
-			continue;
-		printf("  %s  %s bytes  sha256 %s\n", ob_db_cell(r, i, 6), ob_db_cell(r, i, 4), ob_db_cell(r, i, 5));
-		if (out) {
-			char *to = ob_path_join(out, name);
-			if (copy_file(ob_db_cell(r, i, 6), to) < 0)
-				cli_warn("run %llu: cannot copy %s to %s", id, name, to);
-			free(to);
-		}
-	}
-	rc = strcmp(ob_db_cell(r, 0, 0), "succeeded") == 0 ? 0 : 1;
+	if (cr.several)
+		printf("%zu of %zu runs succeeded\n", nids - failed, nids);
+	rc = failed ? 1 : 0;
 out:
-	ob_db_rows_free(r);
-	ob_db_close(db);
+	if (ids != &one)
+		free(ids);
+	ob_db_close(cr.db);
 	cJSON_free(params_text);
 	cJSON_Delete(params);
 	return rc;
@@ -920,6 +1006,25 @@ static int cmd_check_config(const char *path, int explicit_path, int argc, char 
 		if (rc < 0 || !S_ISDIR(st.st_mode))
 			cli_say("%s: warning: %s: %s: %s here (%s)", cfg->path, dirs[i].ptr, dirs[i].dir,
 				rc < 0 ? strerror(errno) : "not a directory", dirs[i].then);
+	}
+	/* Each report's settings against what its plugin declares. */
+	{
+		char *text = NULL;
+		size_t len = 0;
+		FILE *m = open_memstream(&text, &len);
+		int errors = ob_settings_check_config(cfg, m);
+		fclose(m);
+		for (char *line = text, *next; line && *line; line = next) {
+			next = strchr(line, '\n');
+			if (next)
+				*next++ = '\0';
+			cli_say("%s: %s", cfg->path, line);
+		}
+		free(text);
+		if (errors) {
+			ob_config_free(cfg);
+			return 1;
+		}
 	}
 	printf("%s: ok\n", cfg->path);
 	ob_config_free(cfg);

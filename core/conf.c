@@ -43,15 +43,16 @@ struct ob_config *ob_config_defaults(void)
 	c->db.install_db = ob_xstrdup(OB_MARIADB_INSTALL_DB);
 	c->db.connect_timeout = 10;
 	c->owner_role = ob_xstrdup("Systemejer");
-	c->plugin_dir = ob_xstrdup(OB_PLUGINDIR);
-	/* Run from a source tree, its templates; installed, the package's. */
+	/* Run from a built source tree, its plugins and templates; installed,
+	 * the package's. */
+	c->plugin_dir = ob_xstrdup(access("plugins/.libs/contract_expiry.so", R_OK) == 0 ? "plugins/.libs" : OB_PLUGINDIR);
 	c->template_dir = ob_xstrdup(access("templates/da/mail", R_OK) == 0 ? "templates/da"
 									   : OB_PKGDATADIR "/templates/da");
 	c->mail.from.name = ob_xstrdup("overblik");
 	c->mail.from.email = ob_xstrdup("overblik@localhost");
 	for (int i = 0; i < OB_MAIL_NROLES; i++)
 		c->mail.roles[i] = ob_xcalloc(1, sizeof(struct ob_config_addr));
-	c->mail.attach_pdf = 1;
+	c->mail.attach_pdf = OB_ATTACH_PDF_ROLES;
 	c->mail.retry_initial = 60;
 	c->mail.retry_max = 3600;
 	c->mail.max_age = 5 * 86400;
@@ -117,6 +118,7 @@ void ob_config_free(struct ob_config *c)
 		for (size_t k = 0; k < r->nsettings * 2; k++)
 			free(r->settings[k]);
 		free(r->settings);
+		cJSON_Delete(r->settings_json);
 	}
 	free(c->reports);
 	free(c);
@@ -489,6 +491,8 @@ static int load_report(const char *file, const cJSON *o, struct ob_config_report
 			size_t k = 0;
 			if (expect_object(file, fptr, f, err) < 0)
 				return -1;
+			cJSON_Delete(r->settings_json);
+			r->settings_json = cJSON_Duplicate(f, 1);
 			r->nsettings = (size_t)cJSON_GetArraySize(f);
 			r->settings = ob_xcalloc(r->nsettings * 2 + 1, sizeof(char *));
 			cJSON_ArrayForEach(s, f)
@@ -793,8 +797,27 @@ static int load_mail(const char *file, const cJSON *o, struct ob_config *c, stru
 			if (set_string(file, ptr, it, &m->outbox_dir, 0, err) < 0)
 				return -1;
 		} else if (strcmp(it->string, "attach_pdf") == 0) {
-			if (set_bool(file, ptr, it, &m->attach_pdf, err) < 0)
+			/* true, the old default (then: every message), reads as
+			 * "roles": an old configuration never sends the whole
+			 * organisation's report to more people than the new default. */
+			if (cJSON_IsTrue(it) || (cJSON_IsString(it) && strcmp(it->valuestring, "roles") == 0))
+				m->attach_pdf = OB_ATTACH_PDF_ROLES;
+			else if (cJSON_IsString(it) && strcmp(it->valuestring, "all") == 0)
+				m->attach_pdf = OB_ATTACH_PDF_ALL;
+			else if (cJSON_IsFalse(it) || (cJSON_IsString(it) && strcmp(it->valuestring, "none") == 0))
+				m->attach_pdf = OB_ATTACH_PDF_NONE;
+			else {
+				char shown[200] = "";
+				if (cJSON_IsString(it)) {
+					char q[190];
+					ob_json_quote_for_message(it->valuestring, strlen(it->valuestring), 64, q, sizeof(q));
+					snprintf(shown, sizeof(shown), "\"%s\": ", q);
+				}
+				ob_err_set(err, "%s: %s: %sexpected \"roles\" (the roles' briefings carry the run's PDF, the "
+						"owners' digests not), \"all\" or \"none\" (true means \"roles\", false \"none\")",
+					   file, ptr, shown);
 				return -1;
+			}
 		} else if (strcmp(it->string, "retry_initial") == 0) {
 			if (set_int(file, ptr, it, 1, 86400, &n, err) < 0)
 				return -1;

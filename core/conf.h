@@ -35,9 +35,14 @@ struct ob_config_report {
 	int enabled;            /* 0: not scheduled, refused on demand */
 	char **settings;        /* "key", "value", ..., NULL */
 	size_t nsettings;
+	struct cJSON *settings_json; /* the object as given, or NULL: checked against the plugin's
+	                                declared settings (ob_settings_resolve) */
 };
 
 enum ob_starttls { OB_STARTTLS_OFF = 0, OB_STARTTLS_OPPORTUNISTIC = 1, OB_STARTTLS_REQUIRED = 2 };
+/* Which messages carry the run's PDF: the roles' briefings only (the
+ * default), every message, or none. */
+enum ob_attach_pdf { OB_ATTACH_PDF_NONE = 0, OB_ATTACH_PDF_ROLES = 1, OB_ATTACH_PDF_ALL = 2 };
 
 struct ob_config_addr {
 	char *name;             /* display name, or NULL */
@@ -55,7 +60,7 @@ struct ob_config_mail {
 	size_t nroles[OB_MAIL_NROLES];
 	char *message_id_domain;           /* default: the From address's domain */
 	char *outbox_dir;                  /* maildir for .eml files; default state_dir/outbox */
-	int attach_pdf;                    /* the run's PDF goes with every message; default 1 */
+	enum ob_attach_pdf attach_pdf;     /* who gets the run's PDF; default roles */
 	int retry_initial;                 /* seconds before the first retry; default 60 */
 	int retry_max;                     /* the backoff's cap; default 3600 */
 	int max_age;                       /* seconds a message may keep failing; default 5 days */

@@ -115,6 +115,8 @@ struct pending {
 	int fd;                    /* a run's file to send, opened and checked; -1 none */
 	unsigned long long fsize;  /* its size */
 	unsigned long long run_id; /* a run to queue */
+	unsigned long long *run_ids; /* "org": "all": the runs to queue, one per organisation */
+	size_t nrun_ids;
 	int kick_mail;             /* the outbox changed: look at it */
 };
 
@@ -162,6 +164,7 @@ static void pending_free(struct pending *p)
 	free(p->params);
 	free(p->file);
 	free(p->status_filter);
+	free(p->run_ids);
 	if (p->fd >= 0)
 		close(p->fd);
 	cJSON_Delete(p->result);
@@ -234,6 +237,11 @@ static void pending_done(void *arg)
 		ob_server_enqueue(p->srv, p->run_id, p->report);
 	else if (p->run_id)
 		ob_server_abandon(p->srv, p->run_id);
+	for (size_t i = 0; i < p->nrun_ids; i++)
+		if (!p->srv->stopping)
+			ob_server_enqueue(p->srv, p->run_ids[i], p->report);
+		else
+			ob_server_abandon(p->srv, p->run_ids[i]);
 	pending_free(p);
 }
 
@@ -361,6 +369,49 @@ static void list_runs_work(struct ob_db *db, void *arg)
 	ob_db_rows_free(n);
 }
 
+/* "org": "all": one run per organisation, all created or none; the reply
+ * lists them, each as GET /api/v1/runs/ID shows it, with its url. */
+static void create_runs_each_org(struct ob_db *db, struct pending *p, const struct ob_run_request *rq)
+{
+	struct ob_err err = {{0}};
+	unsigned long long *ids = NULL;
+	size_t n = 0;
+	cJSON *root, *runs;
+
+	if (ob_db_begin(db, &err) < 0 || ob_run_create_each_org(db, rq, &ids, &n, &err) < 0 ||
+	    (n > 0 && ob_db_commit(db, &err) < 0)) {
+		ob_db_rollback(db);
+		free(ids);
+		db_fail(p, "creating the runs", &err);
+		return;
+	}
+	if (n == 0) {
+		ob_db_rollback(db);
+		free(ids);
+		fail(p, 409, "no_organisation",
+		     "org \"all\": the database holds no organisation (import one first); no run was made");
+		return;
+	}
+	/* The runs exist from here and are queued whatever the reply says. */
+	p->run_ids = ids;
+	p->nrun_ids = n;
+	root = cJSON_CreateObject();
+	runs = cJSON_AddArrayToObject(root, "runs");
+	for (size_t i = 0; i < n; i++) {
+		char url[64];
+		if (load_run(db, p, ids[i]) < 0) {
+			cJSON_Delete(root);
+			return; /* p has the error (503); the runs go on */
+		}
+		snprintf(url, sizeof(url), "/api/v1/runs/%llu", ids[i]);
+		cJSON_AddStringToObject(p->result, "url", url);
+		cJSON_AddItemToArray(runs, p->result);
+		p->result = NULL;
+	}
+	p->result = root;
+	p->code = 202;
+}
+
 static void create_run_work(struct ob_db *db, void *arg)
 {
 	struct pending *p = arg;
@@ -368,6 +419,10 @@ static void create_run_work(struct ob_db *db, void *arg)
 	struct ob_run_request rq = {p->report, 0, "api", 0, p->as_of, p->params, p->dry_run};
 	unsigned long long id;
 
+	if (p->org && strcmp(p->org, "all") == 0) {
+		create_runs_each_org(db, p, &rq);
+		return;
+	}
 	if (p->org) {
 		unsigned long oid;
 		int f = ob_import_find_org(db, p->org, &oid, &err);
@@ -869,7 +924,7 @@ static int parse_trigger(struct evhttp_request *req, struct pending *p)
 			p->dry_run = cJSON_IsTrue(it);
 		} else if (strcmp(it->string, "org") == 0) {
 			if (!cJSON_IsString(it) || !it->valuestring[0] || strlen(it->valuestring) > 255) {
-				reply_error(req, 400, "bad_request", "org: expected a KITOS uuid or CVR");
+				reply_error(req, 400, "bad_request", "org: expected a KITOS uuid, a CVR or \"all\"");
 				goto fail;
 			}
 			p->org = ob_xstrdup(it->valuestring);
@@ -1171,6 +1226,11 @@ static void handle(struct evhttp_request *req, void *arg)
 			reply_error(req, 409, "disabled", "report %s is disabled in the configuration", seg[3]);
 			goto out;
 		}
+		if (ob_plugins_find(&srv->plugins, seg[3])->settings_error) {
+			reply_error(req, 409, "bad_settings", "report %s cannot run: %s", seg[3],
+				    ob_plugins_find(&srv->plugins, seg[3])->settings_error);
+			goto out;
+		}
 		if (srv->stopping) {
 			reply_error(req, 503, "stopping", "overblikd is stopping and takes no new runs");
 			goto out;
@@ -1181,8 +1241,9 @@ static void handle(struct evhttp_request *req, void *arg)
 			pending_drop(p);
 			goto out;
 		}
-		ob_info("http: run of %s requested by token %s (as of %s%s)", p->report, who, p->as_of,
-			p->dry_run ? ", dry run" : "");
+		ob_info("http: run of %s requested by token %s (as of %s%s%s)", p->report, who, p->as_of,
+			p->dry_run ? ", dry run" : "",
+			p->org && strcmp(p->org, "all") == 0 ? ", one per organisation" : "");
 		ob_dbq_submit(srv->dbq, create_run_work, pending_done, p);
 		goto out;
 	}

@@ -1,4 +1,4 @@
-/* import_org.c - resolving the organisation an import belongs to. */
+/* import_org.c - resolving the organisation an import or a run belongs to. */
 #include "config.h"
 
 #include <stdlib.h>

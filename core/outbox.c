@@ -196,6 +196,11 @@ static int compose_one(struct compose *c, const char *kind, const char *recipien
 	char *subj = NULL;
 	const char *last_reply = NULL;
 	const char *status;
+	/* The roles' briefings carry the run's PDF; an owner's digest (and IT
+	 * support's list of owners without an address) its items, unless
+	 * mail.attach_pdf is "all". */
+	int with_pdf = c->pdf && (c->cfg->mail.attach_pdf == OB_ATTACH_PDF_ALL ||
+				  (c->cfg->mail.attach_pdf == OB_ATTACH_PDF_ROLES && strcmp(kind, "role") == 0));
 
 	ob_buf_init(&subject, 4096);
 	ob_buf_init(&text, 4 << 20);
@@ -272,7 +277,7 @@ static int compose_one(struct compose *c, const char *kind, const char *recipien
 	cJSON_AddNumberToObject(ctx, "run_id", (double)run->run_id);
 	cJSON_AddNumberToObject(ctx, "count", (double)nkept);
 	cJSON_AddBoolToObject(ctx, "one", nkept == 1);
-	if (c->pdf && c->pdf_name)
+	if (with_pdf && c->pdf_name)
 		cJSON_AddStringToObject(ctx, "pdf", c->pdf_name);
 	{
 		cJSON *r = cJSON_AddObjectToObject(ctx, "recipient");
@@ -344,8 +349,8 @@ static int compose_one(struct compose *c, const char *kind, const char *recipien
 		m.date = time(NULL);
 		m.text = text.data ? text.data : "";
 		m.html = html.data;
-		m.att = c->pdf ? &att : NULL;
-		m.natt = c->pdf ? 1 : 0;
+		m.att = with_pdf ? &att : NULL;
+		m.natt = with_pdf ? 1 : 0;
 		if (ob_mime_build(&m, &mime, err) < 0)
 			goto out;
 	}
@@ -438,7 +443,7 @@ int ob_outbox_compose(const struct ob_config *cfg, struct ob_db *db, const struc
 			d = strchr(cfg->mail.from.email, '@') ? strchr(cfg->mail.from.email, '@') + 1 : "localhost";
 		snprintf(c.domain, sizeof(c.domain), "%s", d);
 	}
-	if (cfg->mail.attach_pdf && run->pdf_path) {
+	if (cfg->mail.attach_pdf != OB_ATTACH_PDF_NONE && run->pdf_path) {
 		if (ob_read_file(run->pdf_path, &c.pdf, &c.pdf_len) < 0) {
 			ob_err_set(err, "mail: cannot read the run's PDF %s to attach it: %s", run->pdf_path, strerror(errno));
 			return -1;

@@ -23,7 +23,7 @@ struct ob_outbox_run {
 	const char *org_name;
 	const char *as_of;            /* "2026-11-26" */
 	int dry_run;                  /* store the messages as dry_run: never sent */
-	const char *pdf_path;         /* attached when mail.attach_pdf; NULL: none */
+	const char *pdf_path;         /* attached as mail.attach_pdf says; NULL: none */
 	const struct cJSON *notices;  /* [{recipient, dedupe_key, template, kv: {}}] in notify() order */
 };
 

@@ -3,6 +3,7 @@
  * with its file and reason in the log. */
 #include "config.h"
 
+#include <cjson/cJSON.h>
 #include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
@@ -20,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "conf.h"
 #include "json.h"
 #include "log.h"
 #include "overblik/plugin.h"
@@ -60,6 +62,17 @@ static int load_file(const char *path, const char *stem, struct ob_loaded_plugin
 		*why = ob_xasprintf("descriptor names it \"%s\", but the file is %s.so: they must match",
 				    d->name ? d->name : "(null)", stem);
 		goto fail;
+	}
+	{
+		/* Declared settings that cannot be read, or defaults that
+		 * break their own rules: the plugin is refused as malformed. */
+		cJSON *res = NULL;
+		struct ob_err e = {{0}};
+		if (ob_settings_resolve(d, stem, NULL, &res, &e) < 0) {
+			*why = ob_xstrdup(e.msg);
+			goto fail;
+		}
+		cJSON_Delete(res);
 	}
 	out->name = ob_xstrdup(d->name);
 	out->version = ob_xstrdup(d->version ? d->version : "");
@@ -130,6 +143,8 @@ void ob_plugin_unload(struct ob_loaded_plugin *p)
 	free(p->name);
 	free(p->version);
 	free(p->path);
+	free(p->settings_spec);
+	free(p->settings_error);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -308,6 +323,17 @@ int ob_plugins_list(const char *dir, char *const *skip, size_t nskip, FILE *out)
 			fputc('\t', out);
 			put_field(out, p.version);
 			fprintf(out, "\t%u\t%u\n", p.abi_major, p.abi_minor);
+			if (ob_plugin_nsettings(p.desc) > 0) {
+				/* Its declared settings, so overblikd can check the
+				 * configuration against them without loading it. */
+				cJSON *decl = ob_settings_describe(p.desc);
+				char *text = cJSON_PrintUnformatted(decl);
+				fprintf(out, "settings\t%s\t", names[i]);
+				put_bytes(out, text, strlen(text));
+				fputc('\n', out);
+				cJSON_free(text);
+				cJSON_Delete(decl);
+			}
 			set.v[set.n++] = p;
 		}
 		fflush(out);
@@ -569,6 +595,14 @@ static int round_parse(struct ob_inventory *inv, struct ob_plugin_set *set, char
 			p->abi_minor = (unsigned)atoi(f[5]);
 			free(last_try);
 			last_try = NULL;
+		} else if (nf >= 3 && strcmp(f[0], "settings") == 0 && set->n > 0) {
+			struct ob_loaded_plugin *p = &set->v[set->n - 1];
+			char *file = strrchr(p->path, '/') ? strrchr(p->path, '/') + 1 : p->path;
+			if (strcmp(file, f[1]) == 0) {
+				free(p->settings_spec);
+				p->settings_spec = ob_xmalloc(strlen(f[2]) + 1);
+				get_bytes(f[2], p->settings_spec);
+			}
 		} else if (nf >= 2 && strcmp(f[0], "error") == 0) {
 			snprintf(inv->error, sizeof(inv->error), "plugins: %s", f[1]);
 			goto out;
@@ -725,4 +759,401 @@ const char *ob_inventory_dir(const struct ob_inventory *inv)
 pid_t ob_inventory_pid(const struct ob_inventory *inv)
 {
 	return inv->pid;
+}
+
+/* ---- declared settings ---- */
+
+/* The i-th of the plugin's declared settings, read with the first one's size
+ * as the stride and members past it as zero. */
+static int spec_at(const struct ob_plugin *d, size_t i, struct ob_setting *out)
+{
+	const unsigned char *base = (const unsigned char *)d->settings;
+	uint32_t stride;
+
+	memset(out, 0, sizeof(*out));
+	if (base == NULL)
+		return -1;
+	stride = d->settings[0].size;
+	if (stride < MEMBER_END(struct ob_setting, help))
+		return -1; /* not made with OB_INIT */
+	memcpy(out, base + i * stride, stride < sizeof(*out) ? stride : sizeof(*out));
+	return 0;
+}
+
+size_t ob_plugin_nsettings(const struct ob_plugin *d)
+{
+	if (d->size < MEMBER_END(struct ob_plugin, nsettings) || d->settings == NULL)
+		return 0;
+	return d->nsettings;
+}
+
+const char *ob_plugin_title(const struct ob_plugin *d)
+{
+	return d->size >= MEMBER_END(struct ob_plugin, title) ? d->title : NULL;
+}
+
+static const char *type_name(enum ob_setting_type t)
+{
+	switch (t) {
+	case OB_SETTING_INT: return "a whole number";
+	case OB_SETTING_INT_LIST: return "a list of whole numbers";
+	case OB_SETTING_CHOICE: return "one of its choices";
+	case OB_SETTING_BOOL: return "true or false";
+	case OB_SETTING_TEXT: return "a string";
+	default: return "?";
+	}
+}
+
+static int whole(const cJSON *v, long long min, long long max, long long *out)
+{
+	double d;
+
+	if (!cJSON_IsNumber(v))
+		return 0;
+	d = v->valuedouble;
+	if (d != (double)(long long)d || d < (double)min || d > (double)max)
+		return 0;
+	*out = (long long)d;
+	return 1;
+}
+
+static int choice_ok(const char *choices, const char *s)
+{
+	size_t n = strlen(s);
+	for (const char *p = choices; p && *p;) {
+		const char *bar = strchr(p, '|');
+		size_t l = bar ? (size_t)(bar - p) : strlen(p);
+		if (l == n && strncmp(p, s, n) == 0 && n > 0)
+			return 1;
+		p = bar ? bar + 1 : NULL;
+	}
+	return 0;
+}
+
+/* Checks one value against its declaration; on error err says why, after
+ * the pointer ptr. */
+static int check_value(const struct ob_setting *s, const cJSON *v, const char *ptr, struct ob_err *err)
+{
+	long long n;
+
+	switch (s->type) {
+	case OB_SETTING_INT:
+		if (!whole(v, s->min, s->max, &n)) {
+			ob_err_set(err, "%s: expected a whole number from %lld to %lld", ptr, s->min, s->max);
+			return -1;
+		}
+		return 0;
+	case OB_SETTING_INT_LIST: {
+		const cJSON *it;
+		int i = 0, count = cJSON_GetArraySize(v);
+		if (!cJSON_IsArray(v) || count < 1 || count > 64) {
+			ob_err_set(err, "%s: expected a list of 1 to 64 whole numbers from %lld to %lld", ptr, s->min,
+				   s->max);
+			return -1;
+		}
+		cJSON_ArrayForEach(it, v)
+		{
+			if (!whole(it, s->min, s->max, &n)) {
+				ob_err_set(err, "%s/%d: expected a whole number from %lld to %lld", ptr, i, s->min, s->max);
+				return -1;
+			}
+			for (const cJSON *o = v->child; o != it; o = o->next)
+				if (o->valuedouble == it->valuedouble) {
+					ob_err_set(err, "%s/%d: %lld is in the list twice", ptr, i, n);
+					return -1;
+				}
+			i++;
+		}
+		return 0;
+	}
+	case OB_SETTING_CHOICE:
+		if (!cJSON_IsString(v) || !choice_ok(s->choices, v->valuestring)) {
+			ob_err_set(err, "%s: expected one of \"%s\" (separated by |)", ptr, s->choices ? s->choices : "");
+			return -1;
+		}
+		return 0;
+	case OB_SETTING_BOOL:
+		if (!cJSON_IsBool(v)) {
+			ob_err_set(err, "%s: expected true or false", ptr);
+			return -1;
+		}
+		return 0;
+	case OB_SETTING_TEXT: {
+		long long max = s->max > 0 ? s->max : 1000;
+		if (!cJSON_IsString(v) || ob_utf8_check(v->valuestring, strlen(v->valuestring), NULL) < 0) {
+			ob_err_set(err, "%s: expected a string", ptr);
+			return -1;
+		}
+		if ((long long)ob_utf8_len(v->valuestring) > max) {
+			ob_err_set(err, "%s: at most %lld characters", ptr, max);
+			return -1;
+		}
+		return 0;
+	}
+	}
+	ob_err_set(err, "%s: the plugin declares it of an unknown type %d", ptr, (int)s->type);
+	return -1;
+}
+
+/* The declarations as an array (specs[i], n of them), checked; then given
+ * against them. */
+static int resolve_specs(const struct ob_setting *specs, size_t n, const char *report, const cJSON *given,
+			 cJSON **out, struct ob_err *err)
+{
+	cJSON *res = cJSON_CreateObject();
+	const cJSON *g;
+	char ptr[400];
+
+	*out = NULL;
+	if (n > 256) {
+		ob_err_set(err, "plugin %s: declares %zu settings; at most 256", report, n);
+		goto fail;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct ob_setting *s = &specs[i];
+		cJSON *def;
+		struct ob_json_error je;
+		char *text;
+		if (s->name == NULL || s->name[0] == '\0' || strlen(s->name) > 64 || s->def == NULL ||
+		    cJSON_GetObjectItemCaseSensitive(res, s->name)) {
+			ob_err_set(err, "plugin %s: setting %zu has no name, a name twice, or no default", report, i);
+			goto fail;
+		}
+		text = ob_xstrdup(s->def);
+		def = ob_json_parse(text, strlen(text), 0, 8, &je);
+		free(text);
+		snprintf(ptr, sizeof(ptr), "plugin %s: the default of setting %s", report, s->name);
+		if (def == NULL) {
+			ob_err_set(err, "%s is not JSON: %s", ptr, je.what);
+			goto fail;
+		}
+		if (check_value(s, def, ptr, err) < 0) {
+			cJSON_Delete(def);
+			goto fail;
+		}
+		cJSON_AddItemToObject(res, s->name, def);
+	}
+	cJSON_ArrayForEach(g, given)
+	{
+		size_t i;
+		snprintf(ptr, sizeof(ptr), "/reports/%s/settings/%s", report, g->string);
+		for (i = 0; i < n; i++)
+			if (strcmp(specs[i].name, g->string) == 0)
+				break;
+		if (i == n) {
+			struct ob_buf names;
+			ob_buf_init(&names, 0);
+			for (size_t k = 0; k < n; k++)
+				ob_buf_printf(&names, "%s%s", k ? ", " : "", specs[k].name);
+			if (n)
+				ob_err_set(err, "%s: %s has no such setting; it has %s", ptr, report, names.data);
+			else
+				ob_err_set(err, "%s: %s has no settings", ptr, report);
+			ob_buf_free(&names);
+			goto fail;
+		}
+		if (check_value(&specs[i], g, ptr, err) < 0)
+			goto fail;
+		cJSON_ReplaceItemInObjectCaseSensitive(res, specs[i].name, cJSON_Duplicate(g, 1));
+	}
+	*out = res;
+	return 0;
+fail:
+	cJSON_Delete(res);
+	return -1;
+}
+
+int ob_settings_resolve(const struct ob_plugin *d, const char *report, const cJSON *given, cJSON **out,
+			struct ob_err *err)
+{
+	size_t n = ob_plugin_nsettings(d);
+	struct ob_setting *specs;
+	int rc;
+
+	*out = NULL;
+	if (n > 0 && d->settings[0].size < MEMBER_END(struct ob_setting, help)) {
+		ob_err_set(err, "plugin %s: its settings are not made with OB_INIT (size %u)", report,
+			   (unsigned)d->settings[0].size);
+		return -1;
+	}
+	if (n > 256) {
+		ob_err_set(err, "plugin %s: declares %zu settings; at most 256", report, n);
+		return -1;
+	}
+	specs = ob_xcalloc(n ? n : 1, sizeof(*specs));
+	for (size_t i = 0; i < n; i++)
+		spec_at(d, i, &specs[i]);
+	rc = resolve_specs(specs, n, report, given, out, err);
+	free(specs);
+	return rc;
+}
+
+int ob_settings_resolve_described(const char *described, const char *report, const cJSON *given, cJSON **out,
+				  struct ob_err *err)
+{
+	cJSON *a = described ? cJSON_Parse(described) : cJSON_CreateArray(), *it;
+	struct ob_setting *specs;
+	size_t n = 0;
+	int rc;
+
+	*out = NULL;
+	if (!cJSON_IsArray(a)) {
+		cJSON_Delete(a);
+		ob_err_set(err, "plugin %s: its settings could not be read from the inventory", report);
+		return -1;
+	}
+	specs = ob_xcalloc((size_t)cJSON_GetArraySize(a) + 1, sizeof(*specs));
+	cJSON_ArrayForEach(it, a)
+	{
+		const cJSON *v;
+		struct ob_setting *s = &specs[n++];
+		s->size = sizeof(*s);
+		s->name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "name"));
+		s->def = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "default"));
+		s->choices = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "choices"));
+		v = cJSON_GetObjectItemCaseSensitive(it, "type_code");
+		s->type = cJSON_IsNumber(v) ? (enum ob_setting_type)v->valueint : 0;
+		v = cJSON_GetObjectItemCaseSensitive(it, "min");
+		s->min = cJSON_IsNumber(v) ? (long long)v->valuedouble : 0;
+		v = cJSON_GetObjectItemCaseSensitive(it, "max");
+		s->max = cJSON_IsNumber(v) ? (long long)v->valuedouble : 0;
+	}
+	rc = resolve_specs(specs, n, report, given, out, err);
+	free(specs);
+	cJSON_Delete(a);
+	return rc;
+}
+
+cJSON *ob_settings_describe(const struct ob_plugin *d)
+{
+	cJSON *a = cJSON_CreateArray();
+	for (size_t i = 0; i < ob_plugin_nsettings(d); i++) {
+		struct ob_setting s;
+		cJSON *o;
+		if (spec_at(d, i, &s) < 0)
+			break;
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "name", s.name ? s.name : "");
+		cJSON_AddStringToObject(o, "type", type_name(s.type));
+		cJSON_AddNumberToObject(o, "type_code", (double)s.type);
+		cJSON_AddStringToObject(o, "default", s.def ? s.def : "");
+		if (s.type == OB_SETTING_INT || s.type == OB_SETTING_INT_LIST || s.type == OB_SETTING_TEXT) {
+			cJSON_AddNumberToObject(o, "min", (double)s.min);
+			cJSON_AddNumberToObject(o, "max", (double)s.max);
+		}
+		if (s.type == OB_SETTING_CHOICE && s.choices)
+			cJSON_AddStringToObject(o, "choices", s.choices);
+		if (s.help)
+			cJSON_AddStringToObject(o, "help", s.help);
+		cJSON_AddItemToArray(a, o);
+	}
+	return a;
+}
+
+/* ---- check-config ---- */
+
+int ob_settings_check_config(const struct ob_config *cfg, FILE *out)
+{
+	int fds[2], status = 0, errors = 0;
+	pid_t pid;
+	struct ob_buf got;
+	time_t until = time(NULL) + OB_INVENTORY_TIMEOUT;
+
+	if (cfg->nreports == 0)
+		return 0;
+	if (pipe(fds) < 0) {
+		fprintf(out, "cannot check the reports' settings: pipe: %s\n", strerror(errno));
+		return 1;
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		fprintf(out, "cannot check the reports' settings: fork: %s\n", strerror(errno));
+		close(fds[0]);
+		close(fds[1]);
+		return 1;
+	}
+	if (pid == 0) {
+		/* The plugins load here: a constructor that crashes, exits or
+		 * hangs ends this process only. Its own output is not ours. */
+		FILE *w = fdopen(fds[1], "w");
+		int null = open("/dev/null", O_WRONLY);
+		close(fds[0]);
+		if (null >= 0) {
+			dup2(null, STDOUT_FILENO);
+			dup2(null, STDERR_FILENO);
+		}
+		for (size_t i = 0; w && i < cfg->nreports; i++) {
+			const struct ob_config_report *r = &cfg->reports[i];
+			struct ob_loaded_plugin p;
+			struct ob_err e = {{0}};
+			cJSON *res = NULL;
+			fprintf(w, "try\t%s\n", r->name);
+			fflush(w);
+			int f = ob_plugin_load_one(cfg->plugin_dir, r->name, &p, &e);
+			if (f == 0)
+				fprintf(w, "warning\t/reports/%s: no plugin %s.so in %s: its settings are not checked\n",
+					r->name, r->name, cfg->plugin_dir);
+			else if (f < 0)
+				fprintf(w, "warning\t/reports/%s: %s\n", r->name, e.msg);
+			else {
+				if (ob_settings_resolve(p.desc, r->name, r->settings_json, &res, &e) < 0)
+					fprintf(w, "error\t%s\n", e.msg);
+				cJSON_Delete(res);
+				ob_plugin_unload(&p);
+			}
+			fprintf(w, "done\t%s\n", r->name);
+			fflush(w);
+		}
+		_exit(0);
+	}
+	close(fds[1]);
+	ob_buf_init(&got, 0);
+	for (;;) {
+		struct pollfd pfd = {fds[0], POLLIN, 0};
+		char buf[4096];
+		ssize_t n;
+		int left = (int)(until - time(NULL));
+		if (left <= 0 || poll(&pfd, 1, left * 1000) <= 0) {
+			kill(pid, SIGKILL);
+			break;
+		}
+		n = read(fds[0], buf, sizeof(buf));
+		if (n <= 0)
+			break;
+		ob_buf_add(&got, buf, (size_t)n);
+	}
+	close(fds[0]);
+	waitpid(pid, &status, 0);
+	{
+		const char *last_try = NULL;
+		for (char *line = got.data, *next; line && *line; line = next) {
+			char *tab;
+			next = strchr(line, '\n');
+			if (next == NULL)
+				break;
+			*next++ = '\0';
+			tab = strchr(line, '\t');
+			if (tab == NULL)
+				continue;
+			*tab++ = '\0';
+			if (strcmp(line, "try") == 0)
+				last_try = tab;
+			else if (strcmp(line, "done") == 0)
+				last_try = NULL;
+			else if (strcmp(line, "error") == 0) {
+				fprintf(out, "%s\n", tab);
+				errors++;
+			} else if (strcmp(line, "warning") == 0)
+				fprintf(out, "warning: %s\n", tab);
+		}
+		if (last_try) {
+			fprintf(out, "/reports/%s: its plugin %s while it loaded (%s): its settings are not checked\n", last_try,
+				WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL ? "hung" : "ended the checking process",
+				WIFSIGNALED(status) ? strsignal(WTERMSIG(status)) : "exit");
+			errors++;
+		}
+	}
+	ob_buf_free(&got);
+	return errors;
 }

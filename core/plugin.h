@@ -17,6 +17,8 @@ struct ob_loaded_plugin {
 	unsigned abi_major, abi_minor;
 	void *handle;   /* dlopen's, while loaded */
 	const struct ob_plugin *desc;
+	char *settings_spec;  /* from an inventory: its declared settings (ob_settings_describe), or NULL */
+	char *settings_error; /* overblikd: why the configuration's settings for it are refused, or NULL */
 };
 
 struct ob_plugin_set {
@@ -75,5 +77,33 @@ int ob_plugin_load_one(const char *dir, const char *name, struct ob_loaded_plugi
 const struct ob_loaded_plugin *ob_plugins_find(const struct ob_plugin_set *set, const char *name);
 void ob_plugins_free(struct ob_plugin_set *set);
 void ob_plugin_unload(struct ob_loaded_plugin *p);
+
+/* A plugin's declared settings (ABI 2: struct ob_plugin's settings). */
+struct cJSON;
+size_t ob_plugin_nsettings(const struct ob_plugin *d);
+/* Its Danish title, or NULL. */
+const char *ob_plugin_title(const struct ob_plugin *d);
+/* Checks the configured settings of report (given: the object of
+ * /reports/NAME/settings, or NULL) against d's declarations: a key it does
+ * not declare, a value of the wrong type or out of range, is an error
+ * naming its JSON pointer ("/reports/contract_expiry/settings/milestones/2:
+ * expected a whole number from 0 to 3650"). 0 and *out: every declared
+ * setting, given or defaulted (cJSON_Delete it); -1 with err. Also checks
+ * the declarations themselves (a malformed plugin). */
+int ob_settings_resolve(const struct ob_plugin *d, const char *report, const struct cJSON *given,
+			struct cJSON **out, struct ob_err *err);
+/* The same, against declarations carried as ob_settings_describe's text
+ * (overblikd has them from the inventory, without loading the plugin). */
+int ob_settings_resolve_described(const char *described, const char *report, const struct cJSON *given,
+				  struct cJSON **out, struct ob_err *err);
+/* check-config: every configured report's settings against its plugin in
+ * cfg's plugin_dir, each plugin loaded in a process of its own (one that
+ * crashes or hangs is named, not fatal). Writes one line per problem to
+ * out ("/reports/x/settings/y: ...", or a warning for a report without a
+ * plugin, prefixed "warning: "); returns the number of errors. */
+struct ob_config;
+int ob_settings_check_config(const struct ob_config *cfg, FILE *out);
+/* The declarations as a JSON array, for listings: [{name, type, type_code, default, min?, max?, choices?, help?}]. */
+struct cJSON *ob_settings_describe(const struct ob_plugin *d);
 
 #endif

@@ -864,6 +864,23 @@ static void fmt_double(double v, int dec, char *out)
 		snprintf(out, 128, "%s", tmp);
 }
 
+int ob_format_number_da(double v, int dec, char *out, size_t size)
+{
+	char tmp[64], buf[128];
+	size_t n;
+
+	if (dec < 0 || dec > MAX_DECIMALS)
+		return -1;
+	snprintf(tmp, sizeof tmp, "%.15g", v);
+	if (fmt_decimal(tmp, dec, buf) < 0) /* inf, nan */
+		return -1;
+	n = strlen(buf);
+	if (n + 1 > size)
+		return -1;
+	memcpy(out, buf, n + 1);
+	return (int)n;
+}
+
 /* The fewest decimals (at most 2) that show every value exactly. */
 static int auto_decimals(const double *v, size_t n)
 {
@@ -1203,9 +1220,24 @@ static int validate(struct pdf *p, const cJSON *doc)
 			rc = v_chart(&v, e);
 		} else if (strcmp(v.type, "note") == 0) {
 			rc = v_str(&v, e, "text", 1, &str);
+		} else if (strcmp(v.type, "list") == 0) {
+			const cJSON *items, *it;
+			int i = 0;
+			rc = v_array(&v, e, "items", &items);
+			if (rc < 0)
+				return -1;
+			cJSON_ArrayForEach(it, items)
+			{
+				if (!cJSON_IsString(it) || it->valuestring == NULL) {
+					snprintf(v.where, sizeof v.where, "item %d: ", i);
+					rc = vfail(&v, "is not a string");
+					break;
+				}
+				i++;
+			}
 		} else {
 			v.type = "?";
-			return vfail(&v, "type \"%.40s\" is not section, para, kpi, table, chart or note",
+			return vfail(&v, "type \"%.40s\" is not section, para, kpi, table, chart, note or list",
 				     t->valuestring);
 		}
 		if (rc < 0)
@@ -1409,6 +1441,27 @@ static void place_note(struct pdf *p, const cJSON *e)
 		l += fit;
 	}
 	p->y -= 6;
+}
+
+/* A bullet list: a small square before each item, its lines indented. */
+static void place_list(struct pdf *p, const cJSON *e)
+{
+	const cJSON *items = cJSON_GetObjectItemCaseSensitive(e, "items"), *it;
+
+	cJSON_ArrayForEach(it, items)
+	{
+		const char *s = cJSON_IsString(it) ? it->valuestring : "";
+		uint32_t off;
+
+		scratch_reset(p);
+		off = put_text(p, s, strlen(s), 1);
+		break_text(p, off, (uint32_t)(p->txt_len - off), F_REG, SZ_BODY, p->x1 - p->x0 - 14);
+		ensure(p, LH_BODY * (p->nlines < 2 ? (float)p->nlines : 2)); /* the mark with its text */
+		fill_rect(p, C_TEXT, p->x0 + 4, baseline(p->y, SZ_BODY, LH_BODY) + SZ_BODY * 0.28f, 3, 3);
+		draw_lines(p, 0, p->nlines, p->x0 + 14, SZ_BODY, LH_BODY, C_TEXT);
+		p->y -= 2;
+	}
+	p->y -= 4;
 }
 
 /* ---- KPI tiles ---- */
@@ -2251,6 +2304,8 @@ static void render(struct pdf *p, const cJSON *doc)
 			place_chart(p, e);
 		else if (strcmp(type, "note") == 0)
 			place_note(p, e);
+		else if (strcmp(type, "list") == 0)
+			place_list(p, e);
 		e = e->next;
 	}
 	p->el = -1;

@@ -46,4 +46,11 @@ struct ob_render_stats {
 int ob_render_pdf(const struct cJSON *doc, const struct ob_render_meta *meta, const char *path,
 		  struct ob_render_stats *stats, struct ob_err *err);
 
+/* value with dec (0 to 6) decimals the Danish way, rounded half away from
+ * zero from its shortest decimal form: 1234567.5 with 1 is "1.234.567,5".
+ * The length written to out, or -1 (not finite, dec out of range, or size
+ * too small). */
+#include <stddef.h>
+int ob_format_number_da(double value, int dec, char *out, size_t size);
+
 #endif

@@ -82,6 +82,31 @@ int ob_run_create(struct ob_db *db, const struct ob_run_request *rq, unsigned lo
 	return 0;
 }
 
+int ob_run_create_each_org(struct ob_db *db, const struct ob_run_request *rq, unsigned long long **ids,
+			   size_t *n, struct ob_err *err)
+{
+	struct ob_db_rows *r = NULL;
+
+	*ids = NULL;
+	*n = 0;
+	if (ob_db_query(db, "SELECT id FROM organisations ORDER BY id", NULL, 0, &r, err) < 0)
+		return -1;
+	*ids = ob_xcalloc(r->nrows + 1, sizeof(**ids));
+	for (size_t i = 0; i < r->nrows; i++) {
+		struct ob_run_request one = *rq;
+		one.org_id = atoll(ob_db_cell(r, i, 0));
+		if (ob_run_create(db, &one, &(*ids)[i], err) < 0) {
+			ob_db_rows_free(r);
+			free(*ids);
+			*ids = NULL;
+			return -1;
+		}
+		(*n)++;
+	}
+	ob_db_rows_free(r);
+	return 0;
+}
+
 int ob_run_record_end(struct ob_db *db, unsigned long long id, const char *status, const char *error,
 		      struct ob_err *err)
 {
@@ -128,7 +153,19 @@ struct run_ctx {
 	char error[1024];            /* the last error the plugin logged */
 	int dry_run;
 	struct ob_outbox_composed mail; /* what the notices became */
+	const struct ob_plugin *desc; /* while it runs */
+	cJSON *settings;             /* every declared setting, checked and defaulted */
+	void **keep;                 /* what setting_ints handed out */
+	size_t nkeep;
+	char *org_cvr, *org_uuid;
+	cJSON *report_json;          /* REPORT.json, once the plugin asks for it */
+	cJSON *figures;              /* its "figures" */
+	cJSON *previous;             /* {"run", "as_of", "figures"} of the previous run, or NULL */
+	const char *pdf_path;        /* the run's PDF once rendered: the briefings' attachment */
 };
+
+/* The one run of this process, for the JSON calls' errors (they get no ctx). */
+static struct run_ctx *current;
 
 static void ctx_free(struct run_ctx *rc);
 
@@ -142,9 +179,60 @@ static const char *api_as_of(struct ob_ctx *c)
 	return RC(c)->as_of;
 }
 
-static const char *api_setting(struct ob_ctx *c, const char *key)
+static void api_log(struct ob_ctx *c, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* A declared setting of the given JSON type, or NULL (logged). */
+static const cJSON *setting_of(struct ob_ctx *c, const char *name, int type, const char *what)
 {
-	return key ? ob_config_setting(RC(c)->rcfg, key) : NULL;
+	const cJSON *v = name && RC(c)->settings ? cJSON_GetObjectItemCaseSensitive(RC(c)->settings, name) : NULL;
+
+	if (v == NULL) {
+		api_log(c, OB_PLOG_ERR, "setting \"%s\": the plugin does not declare it", name ? name : "(null)");
+		return NULL;
+	}
+	if (!(v->type & type)) {
+		api_log(c, OB_PLOG_ERR, "setting \"%s\" is not %s", name, what);
+		return NULL;
+	}
+	return v;
+}
+
+static long long api_setting_int(struct ob_ctx *c, const char *name)
+{
+	const cJSON *v = setting_of(c, name, cJSON_Number, "a whole number");
+	return v ? (long long)v->valuedouble : 0;
+}
+
+static size_t api_setting_ints(struct ob_ctx *c, const char *name, const long long **values)
+{
+	struct run_ctx *rc = RC(c);
+	const cJSON *v = setting_of(c, name, cJSON_Array, "a list of whole numbers"), *it;
+	long long *a;
+	size_t n = 0;
+
+	if (values)
+		*values = NULL;
+	if (v == NULL || values == NULL)
+		return 0;
+	a = ob_xcalloc((size_t)cJSON_GetArraySize(v) + 1, sizeof(*a));
+	cJSON_ArrayForEach(it, v)
+		a[n++] = (long long)it->valuedouble;
+	rc->keep = ob_xrealloc(rc->keep, (rc->nkeep + 1) * sizeof(*rc->keep));
+	rc->keep[rc->nkeep++] = a;
+	*values = a;
+	return n;
+}
+
+static const char *api_setting_text(struct ob_ctx *c, const char *name)
+{
+	const cJSON *v = setting_of(c, name, cJSON_String, "a choice or a text");
+	return v ? v->valuestring : NULL;
+}
+
+static int api_setting_bool(struct ob_ctx *c, const char *name)
+{
+	const cJSON *v = setting_of(c, name, cJSON_True | cJSON_False, "true or false");
+	return v ? cJSON_IsTrue(v) : 0;
 }
 
 static const char *api_param(struct ob_ctx *c, const char *key)
@@ -343,18 +431,57 @@ static int api_para_runs(struct ob_doc *d, const struct ob_text_run *runs, size_
 	return add_runs(d, "para", runs, n);
 }
 
-static int api_kpi(struct ob_doc *d, const struct ob_kpi *k)
+/* A struct a plugin passed in (ABI 2: its size first), copied into a zeroed
+ * one of the core's size: members past the plugin's size read as zero. -1
+ * (logged) when its size cannot hold ABI 2.0's members: not made with
+ * OB_INIT. */
+static int adopt(const void *in, void *out, size_t core_size, size_t min_size, const char *what)
 {
-	if (d == NULL || k == NULL || k->label == NULL)
+	uint32_t sz;
+
+	memset(out, 0, core_size);
+	if (in == NULL)
+		return -1;
+	memcpy(&sz, in, sizeof(sz));
+	if (sz < min_size) {
+		if (current)
+			api_log(&current->pub, OB_PLOG_ERR, "struct %s of %u bytes: make it with OB_INIT(%s, ...)", what,
+				(unsigned)sz, what);
+		return -1;
+	}
+	memcpy(out, in, sz < core_size ? sz : core_size);
+	return 0;
+}
+#define ADOPT(in, out, last, what)                                                                 \
+	adopt((in), &(out), sizeof(out), offsetof(__typeof__(out), last) + sizeof((out).last), what)
+
+static int api_bullets(struct ob_doc *d, const char *const *items, size_t n)
+{
+	cJSON *e, *a;
+
+	if (d == NULL || (items == NULL && n))
+		return -1;
+	e = element(d, "list");
+	a = cJSON_AddArrayToObject(e, "items");
+	for (size_t i = 0; i < n; i++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(items[i] ? items[i] : ""));
+	return 0;
+}
+
+static int api_kpi(struct ob_doc *d, const struct ob_kpi *in)
+{
+	struct ob_kpi k;
+
+	if (d == NULL || ADOPT(in, k, previous, "ob_kpi") < 0 || k.label == NULL)
 		return -1;
 	cJSON *e = element(d, "kpi");
-	cJSON_AddStringToObject(e, "label", k->label);
-	cJSON_AddNumberToObject(e, "value", k->value);
-	if (k->unit)
-		cJSON_AddStringToObject(e, "unit", k->unit);
-	cJSON_AddNumberToObject(e, "decimals", k->decimals);
-	if (k->has_previous)
-		cJSON_AddNumberToObject(e, "previous", k->previous);
+	cJSON_AddStringToObject(e, "label", k.label);
+	cJSON_AddNumberToObject(e, "value", k.value);
+	if (k.unit)
+		cJSON_AddStringToObject(e, "unit", k.unit);
+	cJSON_AddNumberToObject(e, "decimals", k.decimals);
+	if (k.has_previous)
+		cJSON_AddNumberToObject(e, "previous", k.previous);
 	return 0;
 }
 
@@ -368,15 +495,26 @@ static const char *status_name(enum ob_status s)
 	}
 }
 
-static struct ob_table *api_table(struct ob_doc *d, const struct ob_column *cols, size_t ncols)
+static struct ob_table *api_table(struct ob_doc *d, const struct ob_column *cols_in, size_t ncols)
 {
 	static const char *const aligns[] = {"left", "right", "center"};
 	static const char *const formats[] = {"text", "number", "date", "percent"};
 	struct run_ctx *rc;
 	struct ob_table *t;
 
-	if (d == NULL || cols == NULL || ncols == 0)
+	struct ob_column *cols;
+	uint32_t stride;
+
+	if (d == NULL || cols_in == NULL || ncols == 0 || ncols > 64)
 		return NULL;
+	/* An array of the plugin's structs: its first one's size is the stride. */
+	stride = cols_in[0].size;
+	cols = ob_xcalloc(ncols, sizeof(*cols));
+	for (size_t i = 0; i < ncols; i++)
+		if (ADOPT((const char *)cols_in + i * stride, cols[i], decimals, "ob_column") < 0) {
+			free(cols);
+			return NULL;
+		}
 	rc = (struct run_ctx *)((char *)d - offsetof(struct run_ctx, doc));
 	cJSON *e = element(d, "table"), *c = cJSON_AddArrayToObject(e, "columns");
 	for (size_t i = 0; i < ncols; i++) {
@@ -388,6 +526,7 @@ static struct ob_table *api_table(struct ob_doc *d, const struct ob_column *cols
 		cJSON_AddNumberToObject(col, "decimals", cols[i].decimals);
 		cJSON_AddItemToArray(c, col);
 	}
+	free(cols);
 	t = ob_xcalloc(1, sizeof(*t));
 	t->rows = cJSON_AddArrayToObject(e, "rows");
 	t->ncols = ncols;
@@ -425,10 +564,20 @@ static int api_cell_status(struct ob_table *t, size_t col, enum ob_status status
 	return 0;
 }
 
-static int api_chart(struct ob_doc *d, const struct ob_chart *ch)
+static int api_chart(struct ob_doc *d, const struct ob_chart *in)
 {
-	if (d == NULL || ch == NULL || (ch->nlabels && ch->labels == NULL) || (ch->nseries && ch->series == NULL))
+	struct ob_chart chart, *ch = &chart;
+	uint32_t stride;
+
+	if (d == NULL || ADOPT(in, chart, show_values, "ob_chart") < 0 || (ch->nlabels && ch->labels == NULL) ||
+	    (ch->nseries && ch->series == NULL) || ch->nlabels > 10000 || ch->nseries > 64)
 		return -1;
+	stride = ch->nseries ? ch->series[0].size : 0;
+	for (size_t s = 0; s < ch->nseries; s++) {
+		struct ob_series one;
+		if (ADOPT((const char *)ch->series + s * stride, one, values, "ob_series") < 0)
+			return -1;
+	}
 	cJSON *e = element(d, "chart");
 	if (ch->title)
 		cJSON_AddStringToObject(e, "title", ch->title);
@@ -444,10 +593,12 @@ static int api_chart(struct ob_doc *d, const struct ob_chart *ch)
 		cJSON_AddItemToArray(labels, cJSON_CreateString(ch->labels[i] ? ch->labels[i] : ""));
 	cJSON *series = cJSON_AddArrayToObject(e, "series");
 	for (size_t s = 0; s < ch->nseries; s++) {
+		struct ob_series one;
+		ADOPT((const char *)ch->series + s * stride, one, values, "ob_series");
 		cJSON *o = cJSON_CreateObject(), *v = cJSON_AddArrayToObject(o, "values");
-		cJSON_AddStringToObject(o, "name", ch->series[s].name ? ch->series[s].name : "");
+		cJSON_AddStringToObject(o, "name", one.name ? one.name : "");
 		for (size_t i = 0; i < ch->nlabels; i++)
-			cJSON_AddItemToArray(v, cJSON_CreateNumber(ch->series[s].values ? ch->series[s].values[i] : 0));
+			cJSON_AddItemToArray(v, cJSON_CreateNumber(one.values ? one.values[i] : 0));
 		cJSON_AddItemToArray(series, o);
 	}
 	return 0;
@@ -488,11 +639,14 @@ static int valid_recipient(const char *r)
 	return 0;
 }
 
-static int api_notify(struct ob_ctx *c, const struct ob_notice *n)
+static int api_notify(struct ob_ctx *c, const struct ob_notice *in)
 {
 	struct run_ctx *rc = RC(c);
+	struct ob_notice notice, *n = in ? &notice : NULL;
 	cJSON *o, *kv;
 
+	if (in && ADOPT(in, notice, kv, "ob_notice") < 0)
+		return -1;
 	if (n == NULL || !valid_recipient(n->recipient) || n->dedupe_key == NULL || !n->dedupe_key[0] ||
 	    n->template == NULL || !n->template[0]) {
 		api_log(c, OB_PLOG_ERR, "notify: needs a recipient (owner:ID or asg, direktion, isk, indkoeb, iod, "
@@ -530,30 +684,333 @@ static int api_notify(struct ob_ctx *c, const struct ob_notice *n)
 	return 0;
 }
 
+/* ---- calendar and Danish formatting (REPORTS.md "Calendar arithmetic") ---- */
+
+/* Strictly "YYYY-MM-DD", a real date of years 1 to 9999. */
+static int iso_date(const char *s, int32_t *days)
+{
+	int y, m, d;
+
+	if (s == NULL || strlen(s) != 10 || s[4] != '-' || s[7] != '-')
+		return -1;
+	for (int i = 0; i < 10; i++)
+		if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
+			return -1;
+	y = atoi(s);
+	m = (s[5] - '0') * 10 + (s[6] - '0');
+	d = (s[8] - '0') * 10 + (s[9] - '0');
+	if (y < 1 || m < 1 || m > 12 || d < 1 || d > ob_days_in_month(y, m))
+		return -1;
+	*days = ob_days_from_civil(y, m, d);
+	return 0;
+}
+
+static int out_date(int32_t days, char *out)
+{
+	int y, m, d;
+
+	ob_civil_from_days(days, &y, &m, &d);
+	if (y < 1 || y > 9999)
+		return -1;
+	ob_date_format(days, out);
+	return 0;
+}
+
+static int api_add_months(const char *date, int months, char *out)
+{
+	int32_t d;
+
+	if (out == NULL || iso_date(date, &d) < 0 || months > 120000 || months < -120000)
+		return -1;
+	return out_date(ob_add_months(d, months), out);
+}
+
+static int api_end_of(const char *date, enum ob_period p, char *out)
+{
+	int32_t d;
+
+	if (out == NULL || iso_date(date, &d) < 0 || (unsigned)p > OB_PERIOD_YEAR)
+		return -1;
+	return out_date(ob_end_of(d, p), out);
+}
+
+static int api_days(const char *from, const char *to, long *out)
+{
+	int32_t a, b;
+
+	if (out == NULL || iso_date(from, &a) < 0 || iso_date(to, &b) < 0)
+		return -1;
+	*out = (long)b - (long)a;
+	return 0;
+}
+
+static int api_date_da(const char *date, char *out, size_t size)
+{
+	char buf[64];
+	int32_t d;
+	size_t n;
+
+	if (out == NULL || iso_date(date, &d) < 0)
+		return -1;
+	ob_date_format_da_long(d, buf, sizeof(buf));
+	n = strlen(buf);
+	if (n + 1 > size)
+		return -1;
+	memcpy(out, buf, n + 1);
+	return (int)n;
+}
+
+static int api_number_da(double value, int decimals, char *out, size_t size)
+{
+	return out ? ob_format_number_da(value, decimals, out, size) : -1;
+}
+
+/* ---- REPORT.json ---- */
+
+/* The members of the root the core writes; a plugin cannot set them. */
+static int core_key(const char *key)
+{
+	static const char *const keys[] = {"report", "format", "as_of", "run", "organisation", "figures", "previous"};
+	for (size_t i = 0; i < OB_ARRAY_LEN(keys); i++)
+		if (strcmp(key, keys[i]) == 0)
+			return 1;
+	return 0;
+}
+
+static void report_start(struct run_ctx *rc)
+{
+	cJSON *o;
+
+	if (rc->report_json)
+		return;
+	rc->report_json = cJSON_CreateObject();
+	cJSON_AddStringToObject(rc->report_json, "report", rc->report ? rc->report : "");
+	cJSON_AddNumberToObject(rc->report_json, "format", 1);
+	cJSON_AddStringToObject(rc->report_json, "as_of", rc->as_of ? rc->as_of : "");
+	if (rc->id)
+		cJSON_AddNumberToObject(rc->report_json, "run", (double)rc->id);
+	else
+		cJSON_AddNullToObject(rc->report_json, "run");
+	o = cJSON_AddObjectToObject(rc->report_json, "organisation");
+	if (rc->org_name)
+		cJSON_AddStringToObject(o, "name", rc->org_name);
+	else
+		cJSON_AddNullToObject(o, "name");
+	if (rc->org_cvr)
+		cJSON_AddStringToObject(o, "cvr", rc->org_cvr);
+	else
+		cJSON_AddNullToObject(o, "cvr");
+	if (rc->org_uuid)
+		cJSON_AddStringToObject(o, "kitos_uuid", rc->org_uuid);
+	else
+		cJSON_AddNullToObject(o, "kitos_uuid");
+	rc->figures = cJSON_AddObjectToObject(rc->report_json, "figures");
+	if (rc->previous)
+		cJSON_AddItemToObject(rc->report_json, "previous", cJSON_Duplicate(rc->previous, 1));
+	else
+		cJSON_AddNullToObject(rc->report_json, "previous");
+}
+
+static struct ob_json *api_report_json(struct ob_ctx *c)
+{
+	report_start(RC(c));
+	return (struct ob_json *)RC(c)->report_json;
+}
+
+static struct ob_json *api_figures(struct ob_ctx *c)
+{
+	report_start(RC(c));
+	return (struct ob_json *)RC(c)->figures;
+}
+
+static void json_refuse(const char *key, const char *why)
+{
+	if (current)
+		api_log(&current->pub, OB_PLOG_ERR, "REPORT.json: %s%s%s: %s", key ? "\"" : "", key ? key : "",
+			key ? "\"" : "", why);
+}
+
+/* Puts v (owned) under key in parent, or appends it to the array parent. */
+static cJSON *j_put(struct ob_json *parent, const char *key, cJSON *v)
+{
+	cJSON *p = (cJSON *)parent;
+
+	if (p == NULL || v == NULL) {
+		json_refuse(key, "no parent");
+		cJSON_Delete(v);
+		return NULL;
+	}
+	if (cJSON_IsArray(p)) {
+		if (key != NULL) {
+			json_refuse(key, "a key given to add to an array");
+			cJSON_Delete(v);
+			return NULL;
+		}
+		cJSON_AddItemToArray(p, v);
+		return v;
+	}
+	if (!cJSON_IsObject(p) || key == NULL || key[0] == '\0' || strlen(key) > 200 ||
+	    ob_utf8_check(key, strlen(key), NULL) < 0) {
+		json_refuse(NULL, "a member needs a key of 1 to 200 bytes of UTF-8 and an object to go in");
+		cJSON_Delete(v);
+		return NULL;
+	}
+	if (current && p == current->report_json && core_key(key)) {
+		json_refuse(key, "is written by the core (report, format, as_of, run, organisation, figures, previous)");
+		cJSON_Delete(v);
+		return NULL;
+	}
+	if (cJSON_GetObjectItemCaseSensitive(p, key))
+		cJSON_ReplaceItemInObjectCaseSensitive(p, key, v);
+	else
+		cJSON_AddItemToObject(p, key, v);
+	return v;
+}
+
+static struct ob_json *api_j_object(struct ob_json *parent, const char *key)
+{
+	return (struct ob_json *)j_put(parent, key, cJSON_CreateObject());
+}
+
+static struct ob_json *api_j_array(struct ob_json *parent, const char *key)
+{
+	return (struct ob_json *)j_put(parent, key, cJSON_CreateArray());
+}
+
+static int api_j_int(struct ob_json *parent, const char *key, long long value)
+{
+	if (value > 9007199254740992LL || value < -9007199254740992LL) {
+		json_refuse(key, "a whole number past 2^53, which JSON readers cannot hold exactly");
+		return -1;
+	}
+	return j_put(parent, key, cJSON_CreateNumber((double)value)) ? 0 : -1;
+}
+
+static int api_j_number(struct ob_json *parent, const char *key, double value, int decimals)
+{
+	char buf[160], *q = buf;
+
+	/* Rounded half up from the value's shortest decimal form, as shown. */
+	if (ob_format_number_da(value, decimals, buf, sizeof(buf)) < 0) {
+		json_refuse(key, "not a finite number, or decimals not 0 to 6");
+		return -1;
+	}
+	for (const char *s = buf; *s; s++)
+		if (*s != '.')
+			*q++ = *s == ',' ? '.' : *s;
+	*q = '\0';
+	return j_put(parent, key, cJSON_CreateNumber(strtod(buf, NULL))) ? 0 : -1;
+}
+
+static int api_j_text(struct ob_json *parent, const char *key, const char *text)
+{
+	if (text && ob_utf8_check(text, strlen(text), NULL) < 0) {
+		json_refuse(key, "its text is not UTF-8");
+		return -1;
+	}
+	return j_put(parent, key, text ? cJSON_CreateString(text) : cJSON_CreateNull()) ? 0 : -1;
+}
+
+static int api_j_date(struct ob_json *parent, const char *key, const char *date)
+{
+	int32_t d;
+
+	if (date && iso_date(date, &d) < 0) {
+		json_refuse(key, "not a date YYYY-MM-DD");
+		return -1;
+	}
+	return j_put(parent, key, date ? cJSON_CreateString(date) : cJSON_CreateNull()) ? 0 : -1;
+}
+
+static int api_j_bool(struct ob_json *parent, const char *key, int value)
+{
+	return j_put(parent, key, cJSON_CreateBool(value != 0)) ? 0 : -1;
+}
+
+static int api_j_null(struct ob_json *parent, const char *key)
+{
+	return j_put(parent, key, cJSON_CreateNull()) ? 0 : -1;
+}
+
+static int api_previous(struct ob_ctx *c, const char *path, double *value)
+{
+	const cJSON *v = RC(c)->previous ? cJSON_GetObjectItemCaseSensitive(RC(c)->previous, "figures") : NULL;
+	char part[256];
+
+	if (path == NULL || value == NULL)
+		return 0;
+	for (const char *p = path; v && *p;) {
+		const char *slash = strchr(p, '/');
+		size_t l = slash ? (size_t)(slash - p) : strlen(p);
+		if (l >= sizeof(part))
+			return 0;
+		memcpy(part, p, l);
+		part[l] = '\0';
+		v = cJSON_IsObject(v) ? cJSON_GetObjectItemCaseSensitive(v, part) : NULL;
+		p = slash ? slash + 1 : p + l;
+	}
+	if (!cJSON_IsNumber(v))
+		return 0;
+	*value = v->valuedouble;
+	return 1;
+}
+
+static const char *api_previous_as_of(struct ob_ctx *c)
+{
+	const cJSON *a = RC(c)->previous ? cJSON_GetObjectItemCaseSensitive(RC(c)->previous, "as_of") : NULL;
+	return cJSON_IsString(a) ? a->valuestring : NULL;
+}
+
 static const struct ob_api api = {
 	.size = sizeof(struct ob_api),
 	.as_of = api_as_of,
-	.setting = api_setting,
 	.param = api_param,
 	.org_id = api_org_id,
 	.org_name = api_org_name,
 	.log = api_log,
+	.setting_int = api_setting_int,
+	.setting_ints = api_setting_ints,
+	.setting_text = api_setting_text,
+	.setting_bool = api_setting_bool,
 	.query = api_query,
 	.nrows = api_nrows,
 	.cell = api_cell,
+	.add_months = api_add_months,
+	.end_of = api_end_of,
+	.days = api_days,
+	.date_da = api_date_da,
+	.number_da = api_number_da,
 	.doc = api_doc,
 	.title = api_title,
 	.section = api_section,
 	.para = api_para,
 	.para_runs = api_para_runs,
+	.bullets = api_bullets,
 	.kpi = api_kpi,
 	.table = api_table,
 	.row = api_row,
 	.cell_status = api_cell_status,
 	.chart = api_chart,
 	.note = api_note,
+	.report_json = api_report_json,
+	.figures = api_figures,
+	.j_object = api_j_object,
+	.j_array = api_j_array,
+	.j_int = api_j_int,
+	.j_number = api_j_number,
+	.j_text = api_j_text,
+	.j_date = api_j_date,
+	.j_bool = api_j_bool,
+	.j_null = api_j_null,
+	.previous = api_previous,
+	.previous_as_of = api_previous_as_of,
 	.notify = api_notify,
 };
+
+const struct ob_api *ob_run_api(void)
+{
+	return &api;
+}
 
 /* ---- a context without a run: the sample document ---- */
 
@@ -719,16 +1176,20 @@ static int record(struct run_ctx *rc, const char *status, const char *error, cha
 					    rc->org_name,
 					    rc->as_of,
 					    rc->dry_run,
-					    nfiles > 1 ? files[1] : NULL,
+					    rc->pdf_path,
 					    rc->notices};
 		ok = ob_outbox_compose(rc->cfg, rc->db, &run, &rc->mail, err) == 0;
 	}
 	if (ok) {
-		struct ob_db_param p[3] = {ob_p_str(status), ob_p_str(error), ob_p_int((long long)rc->id)};
+		/* The figures, for the next run's previous; a failed run has none. */
+		char *figures = strcmp(status, "succeeded") == 0 && rc->figures ? cJSON_PrintUnformatted(rc->figures) : NULL;
+		struct ob_db_param p[4] = {ob_p_str(status), ob_p_str(error), ob_p_str(figures), ob_p_int((long long)rc->id)};
 		unsigned long long affected = 0;
 		ok = ob_db_exec(rc->db,
-				"UPDATE runs SET status = ?, error = ?, finished_at = NOW(3) WHERE id = ? AND status = 'running'",
-				p, 3, &affected, err) == 0;
+				"UPDATE runs SET status = ?, error = ?, figures = ?, finished_at = NOW(3) "
+				"WHERE id = ? AND status = 'running'",
+				p, 4, &affected, err) == 0;
+		cJSON_free(figures);
 		if (ok && affected != 1) {
 			/* Ended meanwhile (overblikd recorded it failed or timed out):
 			 * nothing of this run is kept, no mail goes out. */
@@ -759,10 +1220,47 @@ static void ctx_free(struct run_ctx *rc)
 	cJSON_Delete(rc->doc.root);
 	cJSON_Delete(rc->params);
 	cJSON_Delete(rc->notices);
+	cJSON_Delete(rc->settings);
+	cJSON_Delete(rc->report_json);
+	cJSON_Delete(rc->previous);
+	for (size_t i = 0; i < rc->nkeep; i++)
+		free(rc->keep[i]);
+	free(rc->keep);
+	free(rc->org_cvr);
+	free(rc->org_uuid);
 	free(rc->report);
 	free(rc->as_of);
 	free(rc->org_id);
 	free(rc->org_name);
+}
+
+/* The previous run (REPORTS.md): the latest earlier succeeded, non-dry run
+ * of the same report and organisation whose as_of is not after this one's. */
+static int previous_run(struct run_ctx *rc, struct ob_err *err)
+{
+	struct ob_db_rows *r = NULL;
+	struct ob_db_param p[4] = {ob_p_str(rc->report), rc->org_id ? ob_p_str(rc->org_id) : ob_p_null(),
+				   ob_p_str(rc->as_of), ob_p_int((long long)rc->id)};
+	int ret = 0;
+
+	if (ob_db_query(rc->db,
+			"SELECT id, DATE_FORMAT(as_of, '%Y-%m-%d'), figures FROM runs WHERE report = ? AND org_id <=> ? "
+			"AND status = 'succeeded' AND dry_run = 0 AND as_of <= ? AND id < ? "
+			"ORDER BY as_of DESC, id DESC LIMIT 1",
+			p, 4, &r, err) < 0)
+		return -1;
+	if (r->nrows == 1) {
+		const char *f = ob_db_cell(r, 0, 2);
+		cJSON *figures = f ? cJSON_Parse(f) : NULL;
+		rc->previous = cJSON_CreateObject();
+		cJSON_AddNumberToObject(rc->previous, "run", atof(ob_db_cell(r, 0, 0)));
+		cJSON_AddStringToObject(rc->previous, "as_of", ob_db_cell(r, 0, 1));
+		cJSON_AddItemToObject(rc->previous, "figures", cJSON_IsObject(figures) ? figures : cJSON_CreateObject());
+		if (!cJSON_IsObject(figures))
+			cJSON_Delete(figures);
+	}
+	ob_db_rows_free(r);
+	return ret;
 }
 
 int ob_run_execute(const struct ob_config *cfg, unsigned long long id)
@@ -771,7 +1269,7 @@ int ob_run_execute(const struct ob_config *cfg, unsigned long long id)
 	struct ob_err err = {{0}};
 	struct ob_db_rows *r = NULL;
 	struct ob_loaded_plugin plugin = {0};
-	char *dir = NULL, *files[2] = {NULL, NULL};
+	char *dir = NULL, *files[3] = {NULL, NULL, NULL};
 	size_t nfiles = 0;
 	void *state = NULL;
 	int code = OB_RUN_EXIT_UNRECORDED, prc, have_plugin = 0;
@@ -779,6 +1277,7 @@ int ob_run_execute(const struct ob_config *cfg, unsigned long long id)
 	char host[128] = "";
 
 	memset(&rc, 0, sizeof(rc));
+	current = &rc;
 	rc.pub.api = &api;
 	rc.cfg = cfg;
 	rc.id = id;
@@ -791,7 +1290,7 @@ int ob_run_execute(const struct ob_config *cfg, unsigned long long id)
 		struct ob_db_param p[1] = {ob_p_int((long long)id)};
 		if (ob_db_query(rc.db,
 				"SELECT r.report, r.as_of, r.params, r.org_id, o.name, r.status, "
-				"UNIX_TIMESTAMP(r.queued_at), r.dry_run FROM runs r "
+				"UNIX_TIMESTAMP(r.queued_at), r.dry_run, o.cvr, o.kitos_uuid FROM runs r "
 				"LEFT JOIN organisations o ON o.id = r.org_id WHERE r.id = ?",
 				p, 1, &r, &err) < 0 || r->nrows != 1) {
 			ob_log(OB_LOG_ERR, "run %llu: %s", id, err.msg[0] ? err.msg : "no such run");
@@ -805,6 +1304,8 @@ int ob_run_execute(const struct ob_config *cfg, unsigned long long id)
 		rc.params = cJSON_CreateObject();
 	rc.org_id = ob_db_cell(r, 0, 3) ? ob_xstrdup(ob_db_cell(r, 0, 3)) : NULL;
 	rc.org_name = ob_db_cell(r, 0, 4) ? ob_xstrdup(ob_db_cell(r, 0, 4)) : NULL;
+	rc.org_cvr = ob_db_cell(r, 0, 8) ? ob_xstrdup(ob_db_cell(r, 0, 8)) : NULL;
+	rc.org_uuid = ob_db_cell(r, 0, 9) ? ob_xstrdup(ob_db_cell(r, 0, 9)) : NULL;
 	rc.rcfg = ob_config_report(cfg, rc.report);
 	rc.dry_run = atoi(ob_db_cell(r, 0, 7)) != 0;
 	created = (time_t)atoll(ob_db_cell(r, 0, 6)); /* the run's own time: a re-render gives the same bytes */
@@ -839,6 +1340,18 @@ int ob_run_execute(const struct ob_config *cfg, unsigned long long id)
 		goto out;
 	}
 	have_plugin = 1;
+	rc.desc = plugin.desc;
+	/* Its settings as it declares them: a bad one fails the run, named. */
+	if (ob_settings_resolve(plugin.desc, rc.report, rc.rcfg ? rc.rcfg->settings_json : NULL, &rc.settings, &err) <
+		    0 ||
+	    previous_run(&rc, &err) < 0) {
+		char *why = ob_xstrdup(err.msg);
+		ob_err_clear(&err);
+		code = record(&rc, "failed", why, NULL, 0, &err) == 0 ? OB_RUN_EXIT_FAILED : OB_RUN_EXIT_UNRECORDED;
+		ob_log(OB_LOG_ERR, "run %llu: %s", id, why);
+		free(why);
+		goto out;
+	}
 	ob_info("run %llu: %s %s as of %s%s%s", id, plugin.name, plugin.version, rc.as_of,
 		rc.org_name ? " for " : "", rc.org_name ? rc.org_name : "");
 	/* The plugin reads one snapshot of the portfolio and cannot change it. */
@@ -871,6 +1384,7 @@ int ob_run_execute(const struct ob_config *cfg, unsigned long long id)
 			prc = -1;
 		else {
 			files[nfiles++] = pdf;
+			rc.pdf_path = pdf;
 			pdf = NULL;
 			ob_info("run %llu: %s.pdf, %d pages", id, rc.report, stats.pages);
 		}
@@ -879,6 +1393,22 @@ int ob_run_execute(const struct ob_config *cfg, unsigned long long id)
 		if (prc < 0)
 			snprintf(rc.error, sizeof(rc.error), "%s", err.msg);
 		ob_err_clear(&err);
+	}
+	if (rc.report_json && prc == 0) {
+		/* REPORT.json: every figure and row, for machines. */
+		char *text = cJSON_Print(rc.report_json), *name = ob_xasprintf("%s.json", rc.report);
+		if (ob_mkdir_p(dir) < 0) {
+			ob_err_set(&err, "cannot create %s: %s", dir, strerror(errno));
+			prc = -1;
+		} else if (write_output(dir, name, text, strlen(text), &files[nfiles], &err) < 0)
+			prc = -1;
+		else
+			nfiles++;
+		if (prc < 0)
+			snprintf(rc.error, sizeof(rc.error), "%s", err.msg);
+		ob_err_clear(&err);
+		free(name);
+		cJSON_free(text);
 	}
 	if (prc == 0) {
 		int recorded = -1;
@@ -932,11 +1462,12 @@ out:
 		ob_run_remove_files(cfg->state_dir, id);
 	if (have_plugin)
 		ob_plugin_unload(&plugin);
-	free(files[0]);
-	free(files[1]);
+	for (size_t i = 0; i < OB_ARRAY_LEN(files); i++)
+		free(files[i]);
 	free(dir);
 	ob_db_rows_free(r);
 	ob_db_close(rc.db);
 	ctx_free(&rc);
+	current = NULL;
 	return code;
 }

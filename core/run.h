@@ -31,6 +31,14 @@ struct ob_run_request {
 /* Inserts a queued run; *id gets its id. */
 int ob_run_create(struct ob_db *db, const struct ob_run_request *rq, unsigned long long *id,
 		  struct ob_err *err);
+/* Creates one queued run of rq for each organisation in the database, in
+ * the order of their ids (rq->org_id is not used), as "--org all" and
+ * "org": "all" ask, and a schedule fire does. Call it in a transaction:
+ * on -1 some runs may have been created, and the caller rolls back. 0 with
+ * *ids (free it) and *n, which is 0 when the database holds no
+ * organisation (the caller decides what that means). */
+int ob_run_create_each_org(struct ob_db *db, const struct ob_run_request *rq, unsigned long long **ids,
+			   size_t *n, struct ob_err *err);
 /* Records how a worker ended when the worker could not: timeout, crashed,
  * or failed with the reason. Leaves a run the worker finished alone. */
 int ob_run_record_end(struct ob_db *db, unsigned long long id, const char *status, const char *error,
@@ -54,6 +62,10 @@ struct cJSON;
 struct ob_ctx *ob_ctx_standalone(const char *as_of, const char *org_name);
 const struct cJSON *ob_ctx_document(struct ob_ctx *ctx);
 void ob_ctx_free(struct ob_ctx *ctx);
+/* The core's plugin API (its calendar and formatting functions take no
+ * context: a fake API for unit tests borrows them). */
+struct ob_api;
+const struct ob_api *ob_run_api(void);
 /* Today's date in the configured time zone (TZ is set at start), "YYYY-MM-DD". */
 void ob_run_today(char out[11]);
 /* The name of a signal for a run's error: "SIGSEGV". */

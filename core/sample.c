@@ -78,10 +78,10 @@ int ob_sample_build(struct ob_ctx *ctx, const char *template_dir, long table_row
 	rc |= a->para(d, "Denne rapport viser hvert element, som en rapport kan bruge. Den er dannet pr. %s "
 			 "gennem de samme kald, som et rapport-plugin bruger.",
 		      a->as_of(ctx));
-	rc |= a->kpi(d, &(struct ob_kpi){"Systemer i alt", 331, "stk.", 0, 1, 328});
-	rc |= a->kpi(d, &(struct ob_kpi){"Uden systemejer", 7, "stk.", 0, 1, 9});
-	rc |= a->kpi(d, &(struct ob_kpi){"Risikovurderet inden for 12 mdr.", 61.5, "%", 1, 1, 58.25});
-	rc |= a->kpi(d, &(struct ob_kpi){"Årlig kontraktsum", 48312500.5, "kr.", 0, 0, 0});
+	rc |= a->kpi(d, &OB_INIT(ob_kpi, .label = "Systemer i alt", .value = 331, .unit = "stk.", .decimals = 0, .has_previous = 1, .previous = 328));
+	rc |= a->kpi(d, &OB_INIT(ob_kpi, .label = "Uden systemejer", .value = 7, .unit = "stk.", .decimals = 0, .has_previous = 1, .previous = 9));
+	rc |= a->kpi(d, &OB_INIT(ob_kpi, .label = "Risikovurderet inden for 12 mdr.", .value = 61.5, .unit = "%", .decimals = 1, .has_previous = 1, .previous = 58.25));
+	rc |= a->kpi(d, &OB_INIT(ob_kpi, .label = "Årlig kontraktsum", .value = 48312500.5, .unit = "kr.", .decimals = 0, .has_previous = 0, .previous = 0));
 
 	rc |= a->section(d, 1, "Tekst", 0);
 	rc |= a->section(d, 2, "Afsnit med fremhævninger", 0);
@@ -104,17 +104,27 @@ int ob_sample_build(struct ob_ctx *ctx, const char *template_dir, long table_row
 				 "skal leveres tilbage og arkiveres. Opsigelsesfristen er den sidste dag, hvor det kan "
 				 "ske rettidigt (afsnit %d).",
 			      i + 1);
+	rc |= a->section(d, 2, "En punktliste", 0);
+	{
+		static const char *const steps[] = {
+			"Aftal med leverandøren, hvordan og hvornår data leveres tilbage.",
+			"Afklar, hvad der skal arkiveres, og hvornår arkivet skal have det.",
+			"Beslut, om kontrakten skal forlænges, opsiges eller genudbydes — og gør det i god tid før "
+			"opsigelsesfristen, så der er tid til et udbud, hvis det bliver nødvendigt.",
+		};
+		rc |= a->bullets(d, steps, OB_ARRAY_LEN(steps));
+	}
 	rc |= a->note(d, "Note: tallene er fra demo-kommunen og viser kun layoutet.");
 
 	rc |= a->section(d, 1, "Tabeller", 0);
 	{
-		static const struct ob_column cols[] = {
-			{"System", 3, OB_ALIGN_LEFT, OB_FMT_TEXT, 0},
-			{"Leverandør", 2, OB_ALIGN_LEFT, OB_FMT_TEXT, 0},
-			{"Brugere", 1.2, OB_ALIGN_RIGHT, OB_FMT_NUMBER, 0},
-			{"Årlig pris", 1.5, OB_ALIGN_RIGHT, OB_FMT_NUMBER, 2},
-			{"Dækning", 1.2, OB_ALIGN_RIGHT, OB_FMT_PERCENT, 1},
-			{"Opsigelsesfrist", 1.8, OB_ALIGN_CENTER, OB_FMT_DATE, 0},
+		const struct ob_column cols[] = {
+			OB_INIT(ob_column, "System", 3, OB_ALIGN_LEFT, OB_FMT_TEXT, 0),
+			OB_INIT(ob_column, "Leverandør", 2, OB_ALIGN_LEFT, OB_FMT_TEXT, 0),
+			OB_INIT(ob_column, "Brugere", 1.2, OB_ALIGN_RIGHT, OB_FMT_NUMBER, 0),
+			OB_INIT(ob_column, "Årlig pris", 1.5, OB_ALIGN_RIGHT, OB_FMT_NUMBER, 2),
+			OB_INIT(ob_column, "Dækning", 1.2, OB_ALIGN_RIGHT, OB_FMT_PERCENT, 1),
+			OB_INIT(ob_column, "Opsigelsesfrist", 1.8, OB_ALIGN_CENTER, OB_FMT_DATE, 0),
 		};
 		struct ob_table *t = a->table(d, cols, OB_ARRAY_LEN(cols));
 		rc |= t == NULL;
@@ -130,26 +140,26 @@ int ob_sample_build(struct ob_ctx *ctx, const char *template_dir, long table_row
 	rc |= a->section(d, 1, "Diagrammer", 0);
 	{
 		static const double ok[] = {45, 38, 52, 29, 33, 21}, gaps[] = {8, 14, 6, 11, 4, 9};
-		struct ob_series series[] = {{"Med risikovurdering", ok}, {"Uden", gaps}};
-		struct ob_chart c = {"Systemer med persondata pr. forvaltning", 1, 1, departments,
-				     OB_ARRAY_LEN(departments), series, 2, "Systemer", "Forvaltning", 1};
+		struct ob_series series[] = {OB_INIT(ob_series, "Med risikovurdering", ok), OB_INIT(ob_series, "Uden", gaps)};
+		struct ob_chart c = OB_INIT(ob_chart, "Systemer med persondata pr. forvaltning", 1, 1, departments,
+					    OB_ARRAY_LEN(departments), series, 2, "Systemer", "Forvaltning", 1);
 		rc |= a->chart(d, &c);
 		static const double n[] = {15, 40, 276};
 		static const char *const cats[] = {"Grundlæggende", "Tværgående", "Fagsystemer"};
-		struct ob_series one[] = {{"Systemer", n}};
-		struct ob_chart v = {"Systemer pr. kategori", 0, 0, cats, 3, one, 1, "Antal", NULL, 1};
+		struct ob_series one[] = {OB_INIT(ob_series, "Systemer", n)};
+		struct ob_chart v = OB_INIT(ob_chart, "Systemer pr. kategori", 0, 0, cats, 3, one, 1, "Antal", NULL, 1);
 		rc |= a->chart(d, &v);
 	}
 
 	rc |= a->section(d, 1, "Bred oversigt", OB_SECTION_LANDSCAPE);
 	rc |= a->para(d, "Dette afsnit står på liggende sider, fordi tabellen er bred.");
 	{
-		static const struct ob_column cols[] = {
-			{"Kontrakt", 3, OB_ALIGN_LEFT, OB_FMT_TEXT, 0},   {"Segment", 1, OB_ALIGN_CENTER, OB_FMT_TEXT, 0},
-			{"Start", 1.3, OB_ALIGN_CENTER, OB_FMT_DATE, 0},   {"Slut", 1.3, OB_ALIGN_CENTER, OB_FMT_DATE, 0},
-			{"Varsel (mdr.)", 1, OB_ALIGN_RIGHT, OB_FMT_NUMBER, 0},
-			{"Frist", 1.3, OB_ALIGN_CENTER, OB_FMT_DATE, 0},   {"Beslutning", 1.5, OB_ALIGN_LEFT, OB_FMT_TEXT, 0},
-			{"Årlig pris", 1.5, OB_ALIGN_RIGHT, OB_FMT_NUMBER, 2},
+		const struct ob_column cols[] = {
+			OB_INIT(ob_column, "Kontrakt", 3, OB_ALIGN_LEFT, OB_FMT_TEXT, 0),   OB_INIT(ob_column, "Segment", 1, OB_ALIGN_CENTER, OB_FMT_TEXT, 0),
+			OB_INIT(ob_column, "Start", 1.3, OB_ALIGN_CENTER, OB_FMT_DATE, 0),   OB_INIT(ob_column, "Slut", 1.3, OB_ALIGN_CENTER, OB_FMT_DATE, 0),
+			OB_INIT(ob_column, "Varsel (mdr.)", 1, OB_ALIGN_RIGHT, OB_FMT_NUMBER, 0),
+			OB_INIT(ob_column, "Frist", 1.3, OB_ALIGN_CENTER, OB_FMT_DATE, 0),   OB_INIT(ob_column, "Beslutning", 1.5, OB_ALIGN_LEFT, OB_FMT_TEXT, 0),
+			OB_INIT(ob_column, "Årlig pris", 1.5, OB_ALIGN_RIGHT, OB_FMT_NUMBER, 2),
 		};
 		struct ob_table *t = a->table(d, cols, OB_ARRAY_LEN(cols));
 		rc |= t == NULL;
@@ -162,10 +172,10 @@ int ob_sample_build(struct ob_ctx *ctx, const char *template_dir, long table_row
 	}
 
 	if (table_rows > 0) {
-		static const struct ob_column cols[] = {
-			{"Nr.", 1, OB_ALIGN_RIGHT, OB_FMT_NUMBER, 0}, {"System", 3, OB_ALIGN_LEFT, OB_FMT_TEXT, 0},
-			{"Forvaltning", 2.5, OB_ALIGN_LEFT, OB_FMT_TEXT, 0}, {"Leverandør", 1.5, OB_ALIGN_LEFT, OB_FMT_TEXT, 0},
-			{"Brugere", 1.2, OB_ALIGN_RIGHT, OB_FMT_NUMBER, 0}, {"Gennemgået", 1.7, OB_ALIGN_CENTER, OB_FMT_DATE, 0},
+		const struct ob_column cols[] = {
+			OB_INIT(ob_column, "Nr.", 1, OB_ALIGN_RIGHT, OB_FMT_NUMBER, 0), OB_INIT(ob_column, "System", 3, OB_ALIGN_LEFT, OB_FMT_TEXT, 0),
+			OB_INIT(ob_column, "Forvaltning", 2.5, OB_ALIGN_LEFT, OB_FMT_TEXT, 0), OB_INIT(ob_column, "Leverandør", 1.5, OB_ALIGN_LEFT, OB_FMT_TEXT, 0),
+			OB_INIT(ob_column, "Brugere", 1.2, OB_ALIGN_RIGHT, OB_FMT_NUMBER, 0), OB_INIT(ob_column, "Gennemgået", 1.7, OB_ALIGN_CENTER, OB_FMT_DATE, 0),
 		};
 		struct ob_table *t;
 		rc |= a->section(d, 1, "Alle systemer", 0);

@@ -5,6 +5,8 @@
  * goes through the database thread (dbq.c). */
 #include "config.h"
 
+#include <cjson/cJSON.h>
+
 #include <errno.h>
 #include <event2/event.h>
 #include <fcntl.h>
@@ -20,6 +22,7 @@
 #include "db.h"
 #include "db_server.h"
 #include "dbq.h"
+#include "import.h"
 #include "log.h"
 #include "run.h"
 #include "server.h"
@@ -291,52 +294,66 @@ struct fire {
 	unsigned long long *ids;
 	size_t nids;
 	int claimed;
+	int failed;          /* its runs could not be made: left unclaimed (logged) */
 };
 
 /* On the database thread: claim the fire; whoever inserts the row runs it,
- * one run per organisation (or one without, when there is none). */
+ * one run per organisation (or one without, when there is none). The claim
+ * and the runs are one transaction: a fire is claimed with all its runs or
+ * not at all (a failure leaves it to the catch-up at the next start). */
 static void fire_work(struct ob_db *db, void *arg)
 {
 	struct fire *f = arg;
 	struct ob_err err = {{0}};
 	unsigned long long affected = 0;
-	struct ob_db_rows *orgs = NULL;
 	struct ob_db_param p[4] = {ob_p_str(f->report), ob_p_int((long long)f->at),
 				   ob_p_str(f->missed ? "missed" : "claimed"), ob_p_str(f->srv->runner)};
 	char as_of[11];
 	struct tm tm;
 	int32_t day;
 
-	if (ob_db_exec(db,
+	if (ob_db_begin(db, &err) < 0 ||
+	    ob_db_exec(db,
 		       "INSERT IGNORE INTO schedule_fires (report, fire_at, outcome, claimed_by) "
 		       "VALUES (?, FROM_UNIXTIME(?), ?, ?)",
 		       p, 4, &affected, &err) < 0) {
+		ob_db_rollback(db);
 		ob_log(OB_LOG_ERR, "schedule %s: cannot claim the fire: %s", f->report, err.msg);
 		return;
 	}
 	if (affected == 0 || f->missed) {
+		if (ob_db_commit(db, &err) < 0) {
+			ob_db_rollback(db);
+			ob_log(OB_LOG_ERR, "schedule %s: cannot record the fire: %s", f->report, err.msg);
+			affected = 0;
+		}
 		f->claimed = affected > 0;
 		return;
 	}
-	f->claimed = 1;
 	localtime_r(&f->at, &tm);
 	day = ob_days_from_civil(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
 	ob_date_format(day, as_of);
-	if (ob_db_query(db, "SELECT id FROM organisations ORDER BY id", NULL, 0, &orgs, &err) < 0) {
-		ob_log(OB_LOG_ERR, "schedule %s: %s", f->report, err.msg);
-		return;
-	}
-	f->ids = ob_xcalloc(orgs->nrows + 1, sizeof(*f->ids));
-	for (size_t i = 0; i < (orgs->nrows ? orgs->nrows : 1); i++) {
-		struct ob_run_request rq = {f->report, orgs->nrows ? atoll(ob_db_cell(orgs, i, 0)) : 0, "schedule",
-					    f->at, as_of, "{}", 0};
-		if (ob_run_create(db, &rq, &f->ids[f->nids], &err) < 0) {
-			ob_log(OB_LOG_ERR, "schedule %s: cannot create its run: %s", f->report, err.msg);
-			break;
+	{
+		struct ob_run_request rq = {f->report, 0, "schedule", f->at, as_of, "{}", 0};
+		int r = ob_run_create_each_org(db, &rq, &f->ids, &f->nids, &err);
+		if (r == 0 && f->nids == 0) { /* no organisation: one run without one, as always */
+			free(f->ids);
+			f->ids = ob_xcalloc(1, sizeof(*f->ids));
+			r = ob_run_create(db, &rq, &f->ids[0], &err);
+			f->nids = r == 0 ? 1 : 0;
 		}
-		f->nids++;
+		if (r < 0 || ob_db_commit(db, &err) < 0) {
+			ob_db_rollback(db);
+			ob_log(OB_LOG_ERR, "schedule %s: cannot create its runs (the fire stays unclaimed): %s",
+			       f->report, err.msg);
+			free(f->ids);
+			f->ids = NULL;
+			f->nids = 0;
+			f->failed = 1;
+			return;
+		}
 	}
-	ob_db_rows_free(orgs);
+	f->claimed = 1;
 }
 
 static void fire_done(void *arg)
@@ -348,9 +365,9 @@ static void fire_done(void *arg)
 	if (f->missed)
 		ob_log(OB_LOG_NOTICE, "schedule %s: the fire at %s was missed (past its catch-up window)%s", f->report,
 		       when, f->claimed ? "" : "; already recorded");
-	else if (!f->claimed)
+	else if (!f->claimed && !f->failed)
 		ob_debug("schedule %s: the fire at %s was claimed by another server", f->report, when);
-	else
+	else if (f->claimed)
 		ob_info("schedule %s: fire at %s: %zu run%s", f->report, when, f->nids, f->nids == 1 ? "" : "s");
 	for (size_t i = 0; i < f->nids; i++)
 		if (f->srv->stopping)
@@ -617,10 +634,28 @@ static void plugins_applied(struct ob_server *srv, int fresh)
 	else
 		ob_log(OB_LOG_WARNING, "plugins: %s could not be read; %zu plugin%s read before stay%s in force",
 		       srv->cfg->plugin_dir, srv->plugins.n, srv->plugins.n == 1 ? "" : "s", srv->plugins.n == 1 ? "s" : "");
-	for (size_t i = 0; i < srv->cfg->nreports; i++)
-		if (!ob_plugins_find(&srv->plugins, srv->cfg->reports[i].name))
+	for (size_t i = 0; i < srv->plugins.n; i++) {
+		free(srv->plugins.v[i].settings_error);
+		srv->plugins.v[i].settings_error = NULL;
+	}
+	for (size_t i = 0; i < srv->cfg->nreports; i++) {
+		const struct ob_config_report *r = &srv->cfg->reports[i];
+		struct ob_loaded_plugin *p = (struct ob_loaded_plugin *)ob_plugins_find(&srv->plugins, r->name);
+		struct ob_err err = {{0}};
+		cJSON *res = NULL;
+		if (p == NULL) {
 			ob_log(OB_LOG_WARNING, "config %s: /reports/%s: no such plugin in %s; it will not run",
-			       srv->cfg->path, srv->cfg->reports[i].name, srv->cfg->plugin_dir);
+			       srv->cfg->path, r->name, srv->cfg->plugin_dir);
+			continue;
+		}
+		/* The settings against what the plugin declares: a bad one is
+		 * said now, and its runs are refused (or fail) naming it. */
+		if (ob_settings_resolve_described(p->settings_spec, r->name, r->settings_json, &res, &err) < 0) {
+			p->settings_error = ob_xstrdup(err.msg);
+			ob_log(OB_LOG_ERR, "config %s: %s; %s cannot run until it is fixed", srv->cfg->path, err.msg, r->name);
+		}
+		cJSON_Delete(res);
+	}
 	if (!srv->stopping) {
 		sched_set(srv);
 		if (first)

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "overblik/plugin.h" /* enum ob_period, shared with plugins */
+
 #define OB_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Allocation that cannot fail: on exhaustion they log and abort. */
@@ -52,7 +54,6 @@ int ob_days_in_month(int y, int m);
  * = 31 December), any other day is kept and clamped to the target month's
  * length (30 August - 6 = 28 or 29 February). ob_end_of: the last day of
  * d's month, calendar quarter or year, or d itself. */
-enum ob_period { OB_PERIOD_NONE = 0, OB_PERIOD_MONTH = 1, OB_PERIOD_QUARTER = 2, OB_PERIOD_YEAR = 3 };
 int32_t ob_add_months(int32_t d, int n);
 int32_t ob_end_of(int32_t d, enum ob_period p);
 /* Writes the date the long Danish way, "31. december 2026", into out (at

@@ -199,14 +199,19 @@ def test_digests_over_smtp():
             eq(str(m1["From"]), "overblik · Nørre Vesterå Kommune <overblik@nvk.dk>", "From is the configured sender")
             eq(m1["Auto-Submitted"], "auto-generated", "Auto-Submitted: auto-generated")
             pdf = srv.get(f"/api/v1/runs/{rid}/files/notify.pdf")
-            name, data = attachment(m1)
-            eq(name, "notify.pdf", "the PDF is attached by its name")
-            ok(data == pdf.body and len(data) > 1000, "the attachment equals the run's PDF byte for byte",
-               f"{len(data or b'')} vs {len(pdf.body)}")
+            eq([attachment(m["msg"])[0] for m in owners], [None] * 5,
+               "no owner's digest carries the PDF (mail.attach_pdf defaults to roles)")
+            ok("vedhæftet" not in txt and "vedhæftet" not in html, "and the digest does not say it is attached", txt)
             mid = env.scalar("SELECT message_id FROM outbox WHERE recipient = 'owner:1'")
             eq(m1["Message-ID"], f"<{mid}>", "the Message-ID is the outbox's, stable per message")
             asg = [m for m in msgs if "asg1@nvk.dk" in m["env"]["rcpt_tos"]]
             eq(len(asg), 1, "ASG gets one briefing")
+            name, data = attachment(asg[0]["msg"])
+            eq(name, "notify.pdf", "ASG's briefing carries the PDF by its name")
+            ok(data == pdf.body and len(data) > 1000, "the attachment equals the run's PDF byte for byte",
+               f"{len(data or b'')} vs {len(pdf.body)}")
+            ok("Rapporten er vedhæftet som notify.pdf" in body_text(asg[0]["msg"], "plain"),
+               "and the briefing says so", body_text(asg[0]["msg"], "plain"))
             eq(asg[0]["env"]["rcpt_tos"], ["asg1@nvk.dk"], "only the address that took it (asg2 refused with 550)")
             ok("Administrations- og Servicechefgruppen" in body_text(asg[0]["msg"], "plain"),
                "the briefing is addressed to ASG")
@@ -725,6 +730,54 @@ def test_maildir_default_and_dry_run():
         eq(env.scalar("SELECT status FROM runs ORDER BY id DESC LIMIT 1"), "failed", "the run is recorded failed")
 
 
+# ---- who gets the PDF (issue 10) ----
+
+def test_attach_pdf_modes():
+    """mail.attach_pdf: "roles" (the default, and the old true) attaches the
+    run's PDF to the roles' briefings only, not to owners' digests nor to IT
+    support's list of owners without an address; "all" to every message;
+    "none" (and false) to none. A digest says "vedhæftet" only with it."""
+    with Env("mail-attach") as env:
+        extra = ("INSERT INTO people (id, org_id, kitos_uuid, name, email) VALUES (60, 1, UUID(), 'Uden Adresse', NULL);"
+                 "INSERT INTO systems (org_id, kitos_uuid, name, owner_id) VALUES (1, UUID(), 'Løn & Personale', 60)")
+        seed(env, owners=2, extra_sql=extra)
+        seen = set()
+        for i, (mode, want) in enumerate([(None, {"owner", "no_email"}), ("roles", {"owner", "no_email"}),
+                                          (True, {"owner", "no_email"}), ("all", set()), ("none", None),
+                                          (False, None)]):
+            label = "default" if mode is None else json.dumps(mode)
+            cfg = mail_config(free_port()) if mode is None else mail_config(free_port(), attach_pdf=mode)
+            write_config(env.config, env, cfg)
+            r = env.run("run", "notify", "--as-of", AS_OF, "--param", "roles=asg", "--param", f"key=k{i}")
+            eq(r.returncode, 0, f"attach_pdf {label}: the run succeeds", r.stdout + r.stderr)
+            rid = env.scalar("SELECT MAX(id) FROM runs")
+            r = env.run("outbox", "flush")
+            eq(r.returncode, 0, f"attach_pdf {label}: flush", r.stdout + r.stderr)
+            kinds = dict((int(x[0]), x[1]) for x in env.sql(f"SELECT id, kind FROM outbox WHERE run_id = {rid}"))
+            eq(sorted(kinds.values()), ["no_email", "owner", "owner", "role"],
+               f"attach_pdf {label}: two owners' digests, ASG's briefing, IT support's no-address list", kinds)
+            pdf = open(env.sql(f"SELECT path FROM run_files WHERE run_id = {rid} AND name = 'notify.pdf'")[0][0],
+                       "rb").read()
+            for mid, kind in sorted(kinds.items()):
+                f = os.path.join(env.state, "outbox", "new", f"outbox-{mid}.eml")
+                m = email.message_from_bytes(open(f, "rb").read(), policy=email.policy.default)
+                name, data = attachment(m)
+                attached = want is not None and kind not in want
+                if attached:
+                    eq(name, "notify.pdf", f"attach_pdf {label}: the {kind} message carries the PDF")
+                    ok(data == pdf, f"attach_pdf {label}: the {kind} message's PDF is the run's, byte for byte")
+                else:
+                    eq(name, None, f"attach_pdf {label}: the {kind} message carries no PDF")
+                txt, html = body_text(m, "plain"), body_text(m, "html")
+                if kind in ("owner", "role"):
+                    eq("vedhæftet som notify.pdf" in txt, attached,
+                       f"attach_pdf {label}: the {kind} text says \"vedhæftet\" only with the PDF", txt)
+                    eq("vedhæftet som <i>notify.pdf</i>" in html, attached,
+                       f"attach_pdf {label}: and the {kind} HTML likewise", html)
+                seen.add((label, kind, attached))
+        eq(len(seen), 6 * 3, "every mode and kind was seen", sorted(seen))
+
+
 # ---- dedupe per recipient (issue 10) ----
 
 def shared_run(env, key, shared, *more):
@@ -872,5 +925,5 @@ INSERT INTO outbox_items (message, seq, org_id, dedupe_key, live_key, template, 
 if __name__ == "__main__":
     run_tests(test_digests_over_smtp, test_smtp_down_then_up, test_connect_timeout, test_4xx_and_5xx,
               test_partial_and_keys, test_session_breakers, test_slow_server, test_starttls_and_auth,
-              test_kill_during_delivery, test_maildir_default_and_dry_run, test_dedupe_per_recipient,
-              test_migration_keeps_sent)
+              test_kill_during_delivery, test_maildir_default_and_dry_run, test_attach_pdf_modes,
+              test_dedupe_per_recipient, test_migration_keeps_sent)

@@ -84,9 +84,13 @@ def test_sample():
         ok("Systemer med persondata pr. forvaltning" in t and "Med risikovurdering" in t and "Fagsystemer" in t,
            "both bar charts are there with their legend and labels")
         ok("Note: tallene er fra demo-kommunen" in t, "the note is there")
+        ok("Aftal med leverandøren, hvordan og hvornår data leveres tilbage." in t
+           and t.find("Afklar, hvad der skal arkiveres") > t.find("Aftal med leverandøren")
+           and "opsigelsesfristen, så der er tid til et udbud" in t,
+           "the bullet list's items come out in order, a long one wrapped", t[:3000])
         titles = outline_titles(a)
-        eq([x for _, x in titles], ["Nøgletal", "Tekst", "Afsnit med fremhævninger", "Et langt afsnit", "Tabeller",
-                                    "Diagrammer", "Bred oversigt"], "the outline lists every section")
+        eq([x for _, x in titles], ["Nøgletal", "Tekst", "Afsnit med fremhævninger", "Et langt afsnit",
+                                    "En punktliste", "Tabeller", "Diagrammer", "Bred oversigt"], "the outline lists every section")
         eq([lvl for lvl, x in titles if x.startswith(("Afsnit", "Et langt"))], [2, 2],
            "level-2 sections are nested in the outline")
         sizes = []

@@ -379,8 +379,8 @@ def part3_timeout(c):
 def part4_abi_refused(c):
     srv = c.srv
     lines = [l for l in srv.log().splitlines() if "abi_future.so" in l]
-    ok(any("built for ABI 2" in l and "refused" in l for l in lines),
-       "the log names abi_future.so refused as built for ABI 2", "\n".join(lines) or srv.log())
+    ok(any("built for ABI 3" in l and "refused" in l for l in lines),
+       "the log names abi_future.so refused as built for ABI 3", "\n".join(lines) or srv.log())
     text = srv.metrics_text()
     m = parse_metrics(text)
     eq(m.get("overblik_plugin_load_failures"), 2.0, "/metrics: overblik_plugin_load_failures 2 (abi_future, ctor_crash)")
@@ -396,7 +396,7 @@ def part4_abi_refused(c):
     counts.update({f + ".so": len(re.findall("/" + f + r"\.so refused", log)) for f in ("abi_future", "ctor_crash")})
     eq(counts, {k: 1 for k in counts}, "the log names each plugin loaded or refused once", log)
     eq(m.get("overblik_plugins_loaded"), 6.0, "/metrics: overblik_plugins_loaded 6")
-    ok(re.search(r'^overblik_plugin_refused\{file="abi_future\.so",reason="[^"\n]*ABI 2[^\n]*"\} 1$', text, re.M),
+    ok(re.search(r'^overblik_plugin_refused\{file="abi_future\.so",reason="[^"\n]*ABI 3[^\n]*"\} 1$', text, re.M),
        "/metrics: an overblik_plugin_refused line names abi_future.so and why", text)
     r = srv.get("/api/v1/reports")
     eq(r.status, 200, "GET /api/v1/reports answers 200")

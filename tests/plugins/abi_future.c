@@ -7,4 +7,5 @@ static int abi_future_run(struct ob_ctx *ctx, void *state)
 }
 
 __attribute__((visibility("default"))) const struct ob_plugin ob_plugin = {
-	OB_PLUGIN_ABI_MAJOR + 1, 0, sizeof(struct ob_plugin), "abi_future", "1.0", 0, abi_future_run, 0};
+	.abi_major = OB_PLUGIN_ABI_MAJOR + 1, .abi_minor = 0, .size = sizeof(struct ob_plugin), .name = "abi_future",
+	.version = "1.0", .run = abi_future_run};

@@ -39,7 +39,7 @@ static int notify_run(struct ob_ctx *ctx, void *state)
 			kv[4] = NULL;
 		snprintf(recipient, sizeof(recipient), "owner:%s", api->cell(rows, i, "owner_id"));
 		snprintf(dedupe, sizeof(dedupe), "notify:system:%s:%s", api->cell(rows, i, "id"), key);
-		if (api->notify(ctx, &(struct ob_notice){recipient, dedupe, "notify/item", kv}) < 0)
+		if (api->notify(ctx, &OB_INIT(ob_notice, recipient, dedupe, "notify/item", kv)) < 0)
 			return -1;
 	}
 	snprintf(count, sizeof(count), "%zu", n);
@@ -49,7 +49,7 @@ static int notify_run(struct ob_ctx *ctx, void *state)
 			char dedupe[256];
 			const char *kv[] = {"count", count, "role", r, NULL};
 			snprintf(dedupe, sizeof(dedupe), "notify:briefing:%s:%s", r, key);
-			if (api->notify(ctx, &(struct ob_notice){r, dedupe, "notify/briefing", kv}) < 0) {
+			if (api->notify(ctx, &OB_INIT(ob_notice, r, dedupe, "notify/briefing", kv)) < 0) {
 				free(copy);
 				return -1;
 			}
@@ -61,7 +61,7 @@ static int notify_run(struct ob_ctx *ctx, void *state)
 		const char *kv[] = {"system", "Fælles kontrakt", "due", "31.12.2026", NULL};
 		snprintf(dedupe, sizeof(dedupe), "notify:shared:%s", key);
 		for (char *r = strtok_r(copy, ",", &save); r; r = strtok_r(NULL, ",", &save))
-			if (api->notify(ctx, &(struct ob_notice){r, dedupe, "notify/item", kv}) < 0) {
+			if (api->notify(ctx, &OB_INIT(ob_notice, r, dedupe, "notify/item", kv)) < 0) {
 				free(copy);
 				return -1;
 			}

@@ -159,6 +159,38 @@ DEF_TEST(mail)
 		      load("{\"mail\": {\"smtp\": {\"host\": \"h\", \"port\": 0}}}", &c));
 }
 
+/* mail.attach_pdf: who gets the run's PDF (issue 10). */
+DEF_TEST(attach_pdf)
+{
+	struct ob_config *c;
+	static const struct {
+		const char *json;
+		enum ob_attach_pdf want;
+	} ok[] = {
+		{"{}", OB_ATTACH_PDF_ROLES},
+		{"{\"mail\": {\"attach_pdf\": \"roles\"}}", OB_ATTACH_PDF_ROLES},
+		{"{\"mail\": {\"attach_pdf\": \"all\"}}", OB_ATTACH_PDF_ALL},
+		{"{\"mail\": {\"attach_pdf\": \"none\"}}", OB_ATTACH_PDF_NONE},
+		{"{\"mail\": {\"attach_pdf\": true}}", OB_ATTACH_PDF_ROLES}, /* the old spelling, the old default */
+		{"{\"mail\": {\"attach_pdf\": false}}", OB_ATTACH_PDF_NONE},
+	};
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		EXPECT_EQ_STR(NULL, load(ok[i].json, &c));
+		EXPECT_EQ_INT(ok[i].want, c ? (int)c->mail.attach_pdf : -1);
+		ob_config_free(c);
+	}
+	EXPECT_EQ_STR("/mail/attach_pdf: \"owners\": expected \"roles\" (the roles' briefings carry the run's PDF, the "
+		      "owners' digests not), \"all\" or \"none\" (true means \"roles\", false \"none\")",
+		      load("{\"mail\": {\"attach_pdf\": \"owners\"}}", &c));
+	EXPECT_EQ_STR("/mail/attach_pdf: expected \"roles\" (the roles' briefings carry the run's PDF, the "
+		      "owners' digests not), \"all\" or \"none\" (true means \"roles\", false \"none\")",
+		      load("{\"mail\": {\"attach_pdf\": 1}}", &c));
+	EXPECT_CONTAINS("/mail/attach_pdf: expected", load("{\"mail\": {\"attach_pdf\": null}}", &c));
+	EXPECT_CONTAINS("/mail/attach_pdf: \"ALL\": expected", load("{\"mail\": {\"attach_pdf\": \"ALL\"}}", &c));
+	EXPECT_CONTAINS("/mail/attach_pdf: \"a\\x1B[2J\": expected",
+			load("{\"mail\": {\"attach_pdf\": \"a\\u001b[2J\"}}", &c));
+}
+
 /* What a careless operator writes (issue 9): each refused, naming where. */
 DEF_TEST(strict)
 {
@@ -244,6 +276,7 @@ int main(void)
 	RUN_TEST(valid);
 	RUN_TEST(errors);
 	RUN_TEST(mail);
+	RUN_TEST(attach_pdf);
 	RUN_TEST(strict);
 	unlink(path);
 	END_TEST;
