@@ -910,7 +910,8 @@ static void checklists(const struct ce_run *x, struct ob_doc *doc)
 		date_da(api, it->r.exit_start, exit_start, sizeof(exit_start));
 		snprintf(title, sizeof(title), "%s%s%s%s", it->name ? it->name : "", it->supplier ? " (" : "",
 			 it->supplier ? it->supplier : "", it->supplier ? ")" : "");
-		api->section(doc, 2, title, 0);
+		/* A bold heading, not a section: the table of contents stays short. */
+		api->para_runs(doc, (const struct ob_text_run[]){{title, OB_TEXT_BOLD}}, 1);
 		api->para(doc, "Opsigelsesfrist %s, om %ld %s.%s%s%s Beslutning: %s. Systemer: %s. Systemejer: %s.",
 			  deadline, it->r.days_left, plural(it->r.days_left, "dag", "dage"),
 			  *exit_start ? " Exit-fasen startede " : "", exit_start, *exit_start ? "." : "",
