@@ -70,7 +70,12 @@ DATE_DA = [("2026-12-31", "31. december 2026"), ("2027-01-05", "5. januar 2027")
 # Danish numbers: thousands with ".", decimals after ",", rounded half up
 # from the value's decimal form (12.25 -> 12,3; 999.995 -> 1.000,00).
 NUMBER_DA = [(1234567.5, 1, "1.234.567,5"), (12.25, 1, "12,3"), (2.45, 1, "2,5"), (1234567, 0, "1.234.567"),
-             (0.5, 0, "1"), (999.995, 2, "1.000,00")]
+             (0.5, 0, "1"), (999.995, 2, "1.000,00"), (-1234.5, 1, "-1.234,5"),
+             (1e20, 0, "100.000.000.000.000.000.000"), (0.049, 1, "0,0"), (0.1234565, 6, "0,123457"),
+             (-0.04, 1, "0,0")]  # no "-0,0": a value that rounds to zero has no sign
+# Out of range or not a date: -1 (years 1 to 9999, strictly YYYY-MM-DD).
+ADD_MONTHS_BAD = [("2026-02-30", 1), ("9999-12-31", 1), ("0001-01-31", -1), ("2026-01-31", 120001),
+                  ("2026-1-31", 1)]
 
 BULLETS = ["Første punkt: opsig kontrakten i tide", "Andet punkt: æøå og ÆØÅ i en punktliste",
            "Tredje punkt: giv ejeren besked"]
@@ -287,17 +292,34 @@ def test_cli(env, orgs, state):
                          {"n": -2, "date": None, "flag": False, "missing": None, "text": None}],
        "rows of objects: j_int, j_date, j_bool, j_null, j_text")
     eq(rep.get("bullets_rc"), 0, "api->bullets returns 0")
+    b = rep.get("builder", {})
+    eq(b.get("rc"), {"key_in_array": -1, "array_append": 0, "null_key_in_object": -1, "empty_key": -1,
+                     "null_parent": -1, "big_int": -1, "max_int": 0, "int16": 0, "nan": -1, "dec7": -1, "dec6": 0,
+                     "neg_half": 0, "bad_utf8": -1, "bad_utf8_key": -1, "twice_1": 0, "twice_2": 0,
+                     "nested_run": 0, "null_text": 0},
+       "REPORT.json's builder refuses a key in an array, no key, no parent, past 2^53, NaN, 7 decimals, bad UTF-8")
+    obj = dict(b.get("object") or {})
+    big = (obj.pop("max53", None), obj.pop("int16", None))
+    ok(big == (9007199254740992, 1234567890123456) and all(type(x) is int for x in big),
+       "j_int writes whole numbers up to 2^53 exactly (9007199254740992, 1234567890123456)",
+       f"got {big!r}; raw: " + " ".join(re.findall(r'"(?:max53|int16)":\s*[^,\n]+', a1.raw.decode())))
+    eq((b.get("array"), obj),
+       ([5], {"dec6": 0.123457, "neg_half": -2.5, "twice": "second", "run": 5,
+              "null_text": None}),
+       "and writes only what it accepted; a key set twice keeps the last; run is a core key only at the root")
     eq(rep.get("misbehaviour"), {}, "no misbehaviour asked for, none done")
     # The calendar, by hand.
     cal = rep.get("calendar", {})
     got = {(x["date"], x["months"]): (x["rc"], x["out"]) for x in cal.get("add_months", [])}
     for d, n, want in ADD_MONTHS:
         eq(got.get((d, n)), (0, want), f"add_months({d}, {n}) = {want}")
-    eq(got.get(("2026-02-30", 1)), (-1, None), "add_months of 2026-02-30 (no such date) is -1")
+    for d, n in ADD_MONTHS_BAD:
+        eq(got.get((d, n)), (-1, None), f"add_months({d}, {n}) is -1 (no such date, or past years 1 to 9999)")
     got = {(x["date"], x["period"]): (x["rc"], x["out"]) for x in cal.get("end_of", [])}
     for d, p, want in END_OF:
         eq(got.get((d, p)), (0, want), f"end_of({d}, {p}) = {want}")
     eq(got.get(("2026-13-01", "month")), (-1, None), "end_of of month 13 is -1")
+    eq(got.get(("2026-05-05", "9")), (-1, None), "end_of of an unknown period is -1")
     got = {(x["from"], x["to"]): (x["rc"], x["out"]) for x in cal.get("days", [])}
     for a, b, want in DAYS:
         eq(got.get((a, b)), (0, want), f"days({a}, {b}) = {want}")
@@ -307,7 +329,12 @@ def test_cli(env, orgs, state):
         eq(got.get(d), (len(want.encode()), want), f"date_da({d}) = {want!r}, its length returned")
     eq(got.get("2026-02-30"), (-1, None), "date_da of 2026-02-30 is -1")
     eq(cal.get("date_da_small_rc"), -1, "date_da into too small a buffer is -1")
-    got = {(x["value"], x["decimals"]): (x["rc"], x["out"]) for x in cal.get("number_da", [])}
+    eq((cal.get("date_da_null_rc"), cal.get("days_null_rc")), (-1, -1), "date_da and days of NULL are -1")
+    eq((cal.get("number_da_small_rc"), cal.get("number_da_nan_rc")), (-1, -1),
+       "number_da into too small a buffer, and of NaN, is -1")
+    got_n = {(float(x["value"]), x["decimals"]): x["rc"] for x in cal.get("number_da", [])}
+    eq(got_n.get((1, 7)), -1, "number_da with 7 decimals (past 6) is -1")
+    got = {(float(x["value"]), x["decimals"]): (x["rc"], x["out"]) for x in cal.get("number_da", [])}
     for v, dec, want in NUMBER_DA:
         eq(got.get((v, dec)), (len(want.encode()), want), f"number_da({v}, {dec}) = {want!r}")
     # The bullet list in the PDF.
@@ -353,7 +380,8 @@ def test_cli(env, orgs, state):
        "a run with an earlier as_of than the existing runs has previous null", (a0.report or {}).get("previous"))
     a_mid = CliRun(env, A, "2026-09-01")
     eq(((a_mid.report or {}).get("previous") or {}).get("run"), a1.id,
-       "a run between them sees the earlier (2026-06-30), not the later (2026-12-31)")
+       "a run between them sees 2026-06-30's: not the later as_of (2026-12-31), nor the run made "
+       "after it with an earlier as_of (2026-03-31)")
 
     # 5. The other organisation: previous never crosses.
     b1 = CliRun(env, B, "2027-01-31")
@@ -366,7 +394,32 @@ def test_cli(env, orgs, state):
     eq(((b2.report or {}).get("previous") or {}).get("run"), b1.id, "its second run's previous is its own first")
     eq(((b2.report or {}).get("seen_previous") or {}).get("systems"), count_systems(env, B),
        "and api->previous gives its own organisation's figure")
-    state["b2"] = b2
+    b3 = CliRun(env, B, "2027-02-28")
+    eq(((b3.report or {}).get("previous") or {}).get("run"), b2.id,
+       "a later run with the same as_of sees the earlier one (as_of not after its own)")
+    state["b_last"] = b3
+
+
+def test_many_bullets(env, orgs, state):
+    m = CliRun(env, orgs[0], "2027-06-30", "--dry-run", params={"many_bullets": "1"})
+    eq((m.rc, m.status), (0, "succeeded"), "120 bullets, some wrapping, an empty list and a NULL item: succeeds",
+       m.text)
+    eq((m.report or {}).get("many_bullets"), {"many": 0, "empty": 0, "null_items": 0, "null_items_n": -1,
+                                              "with_null": 0, "null_doc": -1},
+       "bullets: NULL items with n > 0 and a NULL document are refused; none, or a NULL item, are not")
+    pdf = os.path.join(m.out, "abi2.pdf")
+    info = subprocess.run(["pdfinfo", pdf], capture_output=True, text=True).stdout
+    pages = int((re.search(r"^Pages:\s+(\d+)", info, re.M) or [0, 0])[1])
+    ok(pages >= 3, f"the list runs over pages ({pages})", info)
+    text = subprocess.run(["pdftotext", "-layout", pdf, "-"], capture_output=True, text=True).stdout
+    flat = " ".join(text.split())
+    missing = [i for i in range(1, 121) if f"(slut {i})" not in flat]
+    eq(missing, [], "pdftotext gives back every one of the 120 bullets, the wrapped ones whole")
+    ok("Punkt 10: en lang linje der skal brydes over flere linjer i punktlisten, med æøå og ÆØÅ" in flat,
+       "a wrapped bullet reads on", text[:3000])
+    ok("før tom" in flat and "efter tom" in flat and "Efter punkterne." in flat, "and what follows the list")
+    r = subprocess.run(["qpdf", "--check", pdf], capture_output=True, text=True)
+    eq(r.returncode, 0, "qpdf --check passes", r.stdout + r.stderr)
 
 
 def test_misbehaviour_cli(env, orgs, state):
@@ -414,6 +467,18 @@ BAD_SETTINGS = [
     ({"period": "week"}, "/reports/abi2/settings/period", "a choice not among the choices"),
     ({"verbose": "yes"}, "/reports/abi2/settings/verbose", "a string for a boolean"),
     ({"label": "x" * 21}, "/reports/abi2/settings/label", "a text over its max"),
+    ({"label": "æ" * 21}, "/reports/abi2/settings/label", "a text over its max in characters"),
+    ({"limit": 1e300}, "/reports/abi2/settings/limit", "far past a long long"),
+    ({"limit": 9223372036854775807}, "/reports/abi2/settings/limit", "2^63 - 1"),
+    ({"limit": True}, "/reports/abi2/settings/limit", "a boolean for a number"),
+    ({"milestones": [1, 2.5]}, "/reports/abi2/settings/milestones/1", "a list item not whole"),
+    ({"milestones": list(range(65))}, "/reports/abi2/settings/milestones", "65 items (at most 64)"),
+    ({"milestones": [[1]]}, "/reports/abi2/settings/milestones/0", "a list in the list"),
+    ({"period": "month|quarter"}, "/reports/abi2/settings/period", "the choices' text itself"),
+    ({"period": "Quarter"}, "/reports/abi2/settings/period", "a choice in another case"),
+    ({"period": ""}, "/reports/abi2/settings/period", "an empty choice"),
+    ({"verbose": 1}, "/reports/abi2/settings/verbose", "1 for a boolean"),
+    ({"label": 5}, "/reports/abi2/settings/label", "a number for a text"),
 ]
 
 
@@ -436,7 +501,7 @@ def test_settings_cli(env, orgs, state):
             ok(not os.path.exists(run_dir(env, r.id)) and r.report is None
                and env.scalar(f"SELECT COUNT(*) FROM run_files WHERE run_id = {r.id}") == "0",
                f"invalid setting ({what}): no files kept")
-    good = {"limit": 100, "milestones": [0, 1000, 45], "period": "year", "verbose": True,
+    good = {"limit": 100, "milestones": [0, 1000, 45] + list(range(100, 161)), "period": "year", "verbose": True,
             "label": "æøåÆØÅ" + "x" * 14}
     write_config(env, good)
     r = CliRun(env, A, "2027-07-31", "--dry-run")
@@ -476,7 +541,7 @@ def test_http(env, orgs, state):
            "over HTTP: report, format, as_of, run")
         eq(rep.get("organisation"), {"name": B["name"], "cvr": B["cvr"], "kitos_uuid": B["kitos_uuid"]},
            "over HTTP: the organisation asked for")
-        eq((rep.get("previous") or {}).get("run"), state["b2"].id,
+        eq((rep.get("previous") or {}).get("run"), state["b_last"].id,
            "over HTTP: previous is the same organisation's latest earlier run (made by the CLI)")
         eq(rep.get("settings"), DEFAULTS, "over HTTP: default settings")
 
@@ -531,7 +596,7 @@ def test_abi():
     with Env("abi2", {"plugin_dir": PLUGIN_DIR}) as env:
         orgs = setup(env)
         state = {}
-        for f in (test_cli, test_misbehaviour_cli, test_settings_cli, test_http, test_check_config):
+        for f in (test_cli, test_many_bullets, test_misbehaviour_cli, test_settings_cli, test_http, test_check_config):
             print(f"# {f.__name__}", flush=True)
             try:
                 f(env, orgs, state)

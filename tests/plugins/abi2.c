@@ -130,7 +130,9 @@ static void write_calendar(struct ob_ctx *ctx, struct ob_json *rj)
 	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
 		struct ob_json *o = api->j_object(a, NULL);
 		int r = api->number_da(nums[i].value, nums[i].decimals, out, sizeof(out));
-		api->j_number(o, "value", nums[i].value, 3);
+		char v[40];
+		snprintf(v, sizeof(v), "%.17g", nums[i].value); /* exactly, for the test to match */
+		api->j_text(o, "value", v);
 		api->j_int(o, "decimals", nums[i].decimals);
 		api->j_int(o, "rc", r);
 		api->j_text(o, "out", r >= 0 ? out : NULL);
@@ -152,6 +154,7 @@ static void write_builder(struct ob_ctx *ctx, struct ob_json *rj)
 	api->j_int(rc, "null_parent", api->j_int(NULL, "x", 1));
 	api->j_int(rc, "big_int", api->j_int(o, "big", 9007199254740993LL));
 	api->j_int(rc, "max_int", api->j_int(o, "max53", 9007199254740992LL));
+	api->j_int(rc, "int16", api->j_int(o, "int16", 1234567890123456LL));
 	api->j_int(rc, "nan", api->j_number(o, "nan", 0.0 / 0.0, 1));
 	api->j_int(rc, "dec7", api->j_number(o, "dec7", 1.0, 7));
 	api->j_int(rc, "dec6", api->j_number(o, "dec6", 0.1234565, 6));
