@@ -436,6 +436,8 @@ def test_misbehaviour_cli(env, orgs, state):
         "undeclared_int": 0, "undeclared_text_null": True, "wrong_type_text_null": True, "wrong_type_bool": 0},
         "each misbehaviour is refused: -1, NULL or 0 returned")
     eq((rep.get("run"), rep.get("report")), (m.id, "abi2"), "REPORT.json's run and report stay the core's")
+    eq(env.scalar(f"SELECT error FROM runs WHERE id = {m.id}"), "NULL",
+       "the succeeded run carries no error (the refusals are in the log)")
     ok(rep.get("previous") is not None and rep.get("previous", {}).get("run") == state["a2"].id,
        "and so does its previous", rep.get("previous"))
     eq(rep.get("dates"), {"good": "2028-02-29"}, "j_date of 2026-02-30 and of 30.02.2026 wrote nothing")
@@ -548,6 +550,7 @@ def test_http(env, orgs, state):
         run, files = srv.run({"as_of": "2027-06-30", "org": A["kitos_uuid"], "dry_run": True,
                               "params": {"bad_struct": "1", "core_key": "1", "bad_date": "1", "undeclared": "1"}})
         eq((run or {}).get("status"), "succeeded", "over HTTP: a misbehaving plugin's run succeeds (no crash)", run)
+        eq((run or {}).get("error"), None, "over HTTP: and its error is null")
         body = files.get("abi2.json", (0, {}, b"{}", {}))[2]
         m = json.loads(body).get("misbehaviour", {})
         eq((m.get("bad_struct_kpi"), m.get("core_key_run"), m.get("bad_date"), m.get("undeclared_int")),
