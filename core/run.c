@@ -883,7 +883,12 @@ static int api_j_int(struct ob_json *parent, const char *key, long long value)
 		json_refuse(key, "a whole number past 2^53, which JSON readers cannot hold exactly");
 		return -1;
 	}
-	return j_put(parent, key, cJSON_CreateNumber((double)value)) ? 0 : -1;
+	/* Written as its digits: cJSON prints a double with 15 significant
+	 * digits when that reads back close enough, which loses the last digit
+	 * of whole numbers past 4.5e15. */
+	char digits[24];
+	snprintf(digits, sizeof(digits), "%lld", value);
+	return j_put(parent, key, cJSON_CreateRaw(digits)) ? 0 : -1;
 }
 
 static int api_j_number(struct ob_json *parent, const char *key, double value, int decimals)
