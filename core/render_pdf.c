@@ -1184,6 +1184,8 @@ static int validate(struct pdf *p, const cJSON *doc)
 				rc = v_str(&v, e, "title", 1, &title);
 			if (rc == 0)
 				rc = v_bool(&v, e, "landscape", &b);
+			if (rc == 0)
+				rc = v_bool(&v, e, "new_page", &b);
 			if (rc == 0) {
 				GROW(p->toc, p->ntoc, p->toc_cap);
 				p->toc[p->ntoc++] = (struct toc_entry){title, level, 0, NULL, 0, 0};
@@ -1363,9 +1365,10 @@ static void place_section(struct pdf *p, const cJSON *e)
 	if (level == 1) {
 		int want = m_bool(e, "landscape");
 		p->landscape = want;
-		if (want != p->page_landscape)
+		if (want != p->page_landscape || (m_bool(e, "new_page") && p->y < p->top))
 			new_page(p, want);
-	}
+	} else if (m_bool(e, "new_page") && p->y < p->top)
+		new_page(p, p->landscape);
 	/* Keep the heading with some of what follows it. */
 	ensure(p, (level == 1 ? 16 : 10) + lh + 48);
 	gap(p, level == 1 ? 16 : 10);

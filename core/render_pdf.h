@@ -2,7 +2,7 @@
  * api_title ... api_note) rendered as an A4 PDF with libharu.
  *
  * The model: {"title", "subtitle"?, "elements": [...]}, each element an
- * object with a "type": "section" (level 1|2, title, landscape?), "para"
+ * object with a "type": "section" (level 1|2, title, landscape?, new_page?), "para"
  * (runs: [{text, bold?, italic?}]), "kpi" (label, value, unit?, decimals?,
  * previous?), "table" (columns: [{header, width?, align?, format?,
  * decimals?}], rows: [{cells: [string|null ...], status?, cell_status?}]),

@@ -387,6 +387,8 @@ static int api_section(struct ob_doc *d, int level, const char *title, unsigned 
 	cJSON_AddStringToObject(e, "title", title);
 	if (flags & OB_SECTION_LANDSCAPE)
 		cJSON_AddTrueToObject(e, "landscape");
+	if (flags & OB_SECTION_NEW_PAGE)
+		cJSON_AddTrueToObject(e, "new_page");
 	return 0;
 }
 

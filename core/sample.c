@@ -116,7 +116,7 @@ int ob_sample_build(struct ob_ctx *ctx, const char *template_dir, long table_row
 	}
 	rc |= a->note(d, "Note: tallene er fra demo-kommunen og viser kun layoutet.");
 
-	rc |= a->section(d, 1, "Tabeller", 0);
+	rc |= a->section(d, 1, "Tabeller", OB_SECTION_NEW_PAGE);
 	{
 		const struct ob_column cols[] = {
 			OB_INIT(ob_column, "System", 3, OB_ALIGN_LEFT, OB_FMT_TEXT, 0),

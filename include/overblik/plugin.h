@@ -57,6 +57,7 @@ enum ob_align { OB_ALIGN_LEFT = 0, OB_ALIGN_RIGHT = 1, OB_ALIGN_CENTER = 2 };
 enum ob_format { OB_FMT_TEXT = 0, OB_FMT_NUMBER = 1, OB_FMT_DATE = 2, OB_FMT_PERCENT = 3 };
 enum ob_status { OB_STATUS_NONE = 0, OB_STATUS_GREEN = 1, OB_STATUS_AMBER = 2, OB_STATUS_RED = 3 };
 #define OB_SECTION_LANDSCAPE 0x1u /* the section's pages are landscape */
+#define OB_SECTION_NEW_PAGE 0x2u  /* the section starts a page (after a summary page) */
 #define OB_TEXT_BOLD 0x1u
 #define OB_TEXT_ITALIC 0x2u
 

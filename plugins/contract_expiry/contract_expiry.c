@@ -661,7 +661,7 @@ static void upcoming(const struct ce_run *x, struct ob_doc *doc)
 	size_t n = 0;
 	const struct ce_item **v = select_items(x, keep_upcoming, by_deadline, &n);
 
-	api->section(doc, 1, "Opsigelsesfrister de næste 12 måneder", OB_SECTION_LANDSCAPE);
+	api->section(doc, 1, "Opsigelsesfrister de næste 12 måneder", OB_SECTION_LANDSCAPE | OB_SECTION_NEW_PAGE);
 	api->para(doc, "Faste kontrakter med opsigelsesfrist inden for 365 dage, og dem hvis frist er overskredet, "
 		       "før kontrakten udløber, efter frist. Rød: overskredet eller højst 30 dage; gul: højst 90 "
 		       "dage; grøn: senere.");

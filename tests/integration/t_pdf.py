@@ -68,6 +68,11 @@ def test_sample():
             ok(s in t, f"pdftotext gives back {s!r}")
         ok(f"Side 2 af {pages}" in t and f"Side {pages} af {pages}" in t, "the footer says Side X af Y", t[-500:])
         ok("26.11.2026" in t, "the footer carries as_of the Danish way")
+        # "Tabeller" is a section with OB_SECTION_NEW_PAGE: its page starts
+        # with it (after the running header line), though the page before
+        # had room left.
+        starts = [[l.strip() for l in pg.splitlines() if l.strip()][2:3] for pg in t.split("\f")]
+        ok(["Tabeller"] in starts, "a section marked new_page starts its page", starts)
         ok("1.234.567,50" in t and "31.03.2027" in t and "98,5 %" in t,
            "numbers, dates and percentages are written the Danish way", t)
         # After the table of contents (which lists them too), each heading
