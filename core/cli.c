@@ -590,8 +590,8 @@ static int cmd_outbox(const struct ob_config *cfg, int argc, char **argv)
 		else
 			printf("queued: 0\n");
 		if (!cfg->mail.smtp_host)
-			printf("(no SMTP server configured: messages are written to %s/new)\n",
-			       cfg->mail.outbox_dir ? cfg->mail.outbox_dir : "the state directory's outbox");
+			printf("(no SMTP server configured: messages are written as .eml files to %s%s/new)\n",
+			       cfg->mail.outbox_dir ? cfg->mail.outbox_dir : cfg->state_dir, cfg->mail.outbox_dir ? "" : "/outbox");
 		rc = 0;
 	}
 	goto out;
@@ -620,6 +620,56 @@ struct cli_run {
 	int timeout;
 	int several; /* --org all: each run names its organisation, files go to out/ID */
 };
+
+/* What run id put in the outbox, by kind: "mail: 63 owners, 2 roles (asg,
+ * indkoeb), 1 to it_support (owners without an address); 175 items", and
+ * which recipients had no address (their messages kept as dead). */
+static void print_run_mail(const struct cli_run *cr, unsigned long long id)
+{
+	struct ob_err err = {{0}};
+	struct ob_db_rows *r = NULL;
+	struct ob_db_param p[1] = {ob_p_int((long long)id)};
+	unsigned long owners = 0, roles = 0, noemail = 0, items = 0, ndead = 0;
+	int dry = 0;
+	struct ob_buf names, dead;
+
+	if (ob_db_query(cr->db, "SELECT kind, recipient, items, status FROM outbox WHERE run_id = ? ORDER BY id", p, 1, &r,
+			&err) < 0) {
+		cli_warn("run %llu: cannot read its mail: %s", id, err.msg);
+		return;
+	}
+	ob_buf_init(&names, 0);
+	ob_buf_init(&dead, 0);
+	for (size_t i = 0; i < r->nrows; i++) {
+		const char *kind = ob_db_cell(r, i, 0), *status = ob_db_cell(r, i, 3);
+		if (strcmp(status, "dead") == 0) { /* made without an address */
+			ob_buf_printf(&dead, "%s%s", ndead++ ? ", " : "", ob_db_cell(r, i, 1));
+			continue;
+		}
+		items += strtoul(ob_db_cell(r, i, 2), NULL, 10);
+		dry |= strcmp(status, "dry_run") == 0;
+		if (strcmp(kind, "owner") == 0)
+			owners++;
+		else if (strcmp(kind, "role") == 0) {
+			ob_buf_printf(&names, "%s%s", roles ? ", " : "", ob_db_cell(r, i, 1));
+			roles++;
+		} else
+			noemail++;
+	}
+	if (r->nrows == ndead)
+		printf("  mail: nothing new (every item was mailed before, or there was none)\n");
+	else
+		printf("  mail%s: %lu owner%s, %lu role%s%s%s%s, %lu to it_support (owners without an address); %lu item%s\n",
+		       dry ? " (dry run: stored, not sent)" : "", owners, owners == 1 ? "" : "s", roles,
+		       roles == 1 ? "" : "s", roles ? " (" : "", roles ? names.data : "", roles ? ")" : "", noemail,
+		       items, items == 1 ? "" : "s");
+	if (ndead)
+		printf("  not sent: %s: no address in /mail/roles (kept as dead; mailed by a run after it is set)\n",
+		       dead.data);
+	ob_buf_free(&names);
+	ob_buf_free(&dead);
+	ob_db_rows_free(r);
+}
 
 /* Executes queued run id in a child process, killed at the report's
  * timeout, records how the child ended when it could not, and prints the
@@ -724,6 +774,8 @@ static int cli_run_one(const struct cli_run *cr, unsigned long long id)
 		}
 	}
 	rc = strcmp(ob_db_cell(r, 0, 0), "succeeded") == 0 ? 0 : 1;
+	if (rc == 0)
+		print_run_mail(cr, id);
 	free(out);
 	ob_db_rows_free(r);
 	return rc;

@@ -517,7 +517,7 @@ int ob_outbox_compose(const struct ob_config *cfg, struct ob_db *db, const struc
 						nnoemail++;
 					}
 					out->no_email += (unsigned)ng;
-					ob_log(OB_LOG_NOTICE, "run %llu: owner %lld (%s) has %s: %zu item%s go to it_support",
+					ob_log(OB_LOG_NOTICE, "run %llu: owner %lld (%s) has %s: %zu item%s to it_support",
 					       run->run_id, owner, name ? name : "not found", email ? "no valid e-mail address" : "no e-mail address",
 					       ng, ng == 1 ? "" : "s");
 					/* the name is freed with the owner's last item below */

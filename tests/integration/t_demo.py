@@ -7,6 +7,7 @@ reuses its data directory."""
 import filecmp
 import glob
 import json
+import re
 import os
 import subprocess
 
@@ -111,9 +112,29 @@ def test_scripts_demo_twice():
         ok(r2.returncode == 0, "a second scripts/demo succeeds", r2.stderr[-3000:])
         ok("creating the data directory" not in r2.stderr, "and reuses the data directory", r2.stderr)
         ok("created 0, updated 0" in r2.stdout, "its import finds everything already there", r2.stdout[-3000:])
-        s1 = r1.stdout[r1.stdout.index("== the portfolio"):]
-        s2 = r2.stdout[r2.stdout.index("== the portfolio"):]
+        s1 = r1.stdout[r1.stdout.index("== the portfolio"):r1.stdout.index("== the sample report")]
+        s2 = r2.stdout[r2.stdout.index("== the portfolio"):r2.stdout.index("== the sample report")]
         eq(s2, s1, "both runs print the same portfolio")
+        # The first report: its PDF and JSON where the demo says, mail to owners
+        # as .eml files; the second run mails nothing twice.
+        demo_dir = os.path.join(env.dir, "demo", "contract_expiry")
+        pdf, js = os.path.join(demo_dir, "contract_expiry.pdf"), os.path.join(demo_dir, "contract_expiry.json")
+        ok(f"The report:  {pdf}" in r1.stdout and f"Its figures: {js}" in r1.stdout,
+           "scripts/demo says where the report's PDF and JSON are", r1.stdout[-1500:])
+        ok(os.path.exists(pdf) and open(pdf, "rb").read(5) == b"%PDF-", "the PDF is there")
+        with open(js, encoding="utf-8") as f:
+            rep = json.load(f)
+        ok(rep.get("report") == "contract_expiry" and rep.get("figures", {}).get("contracts", 0) > 250,
+           "the JSON is the report's, with its contracts", str(rep.get("figures"))[:500])
+        m = re.search(r"mail: (\d+) owners, (\d+) roles?[^,]*, (\d+) to it_support", r1.stdout)
+        ok(m and int(m.group(1)) > 10, "the first run says how many owners got mail", r1.stdout[-2000:])
+        outbox = os.path.join(env.state, "outbox", "new")
+        emls = os.listdir(outbox) if os.path.isdir(outbox) else []
+        ok(f"written as .eml files to {env.state}/outbox/new" in r1.stdout and m
+           and len(emls) == int(m.group(1)) + int(m.group(2)) + int(m.group(3)),
+           "and its mail is one .eml file per message, where the flush says", (len(emls), r1.stdout[-1500:]))
+        ok("mail: nothing new" in r2.stdout and len(os.listdir(outbox)) == len(emls),
+           "the second run mails nothing twice", r2.stdout[-1500:])
 
 
 run_tests(test_generator_deterministic, test_demo_imports_with_findings, test_scripts_demo_twice)
