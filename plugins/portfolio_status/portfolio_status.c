@@ -562,7 +562,8 @@ static size_t points(const struct ps_run *x, char buf[PS_MAX_POINTS][768])
 	for (int k = 0; k < PS_NFIELDS; k++)
 		if (k != PS_OWNER && (worst < 0 || f->missing[k] > f->missing[worst]))
 			worst = k;
-	if (np < PS_MAX_POINTS && f->systems > 0 && f->complete < f->systems && worst >= 0) {
+	if (np < PS_MAX_POINTS && f->systems > 0 && f->complete < f->systems && worst >= 0 &&
+	    f->missing[worst] > 0) {
 		char pct[32];
 		number_da(x->api, (double)f->pct_tenths / 10.0, 1, pct, sizeof(pct));
 		snprintf(buf[np++], sizeof(buf[0]),
