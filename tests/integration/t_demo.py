@@ -126,12 +126,25 @@ def test_scripts_demo_twice():
             rep = json.load(f)
         ok(rep.get("report") == "contract_expiry" and rep.get("figures", {}).get("contracts", 0) > 250,
            "the JSON is the report's, with its contracts", str(rep.get("figures"))[:500])
+        pdir = os.path.join(env.dir, "demo", "portfolio_status")
+        ppdf, pjs = os.path.join(pdir, "portfolio_status.pdf"), os.path.join(pdir, "portfolio_status.json")
+        ok(f"Systemoverblik:         {ppdf}" in r1.stdout and f"Systemoverblik figures: {pjs}" in r1.stdout,
+           "scripts/demo says where portfolio_status's PDF and JSON are", r1.stdout[-1500:])
+        ok(os.path.exists(ppdf) and open(ppdf, "rb").read(5) == b"%PDF-", "portfolio_status's PDF is there")
+        with open(pjs, encoding="utf-8") as f:
+            prep = json.load(f)
+        ok(prep.get("report") == "portfolio_status" and prep["figures"]["systems"] == len(prep["systems"]) > 250,
+           "its JSON is the report's, with every system", str(prep.get("figures"))[:500])
+        runs = re.findall(r"^run \d+: (\w+) as of", r1.stdout, re.M)
+        eq(runs, ["contract_expiry", "portfolio_status"], "the demo runs both reports")
         m = re.search(r"mail: (\d+) owners, (\d+) roles?[^,]*, (\d+) to it_support", r1.stdout)
         ok(m and int(m.group(1)) > 10, "the first run says how many owners got mail", r1.stdout[-2000:])
         outbox = os.path.join(env.state, "outbox", "new")
         emls = os.listdir(outbox) if os.path.isdir(outbox) else []
+        mails = re.findall(r"mail: (\d+) owners, (\d+) roles?[^,]*, (\d+) to it_support", r1.stdout)
+        eq(len(mails), 2, "both reports say what they mailed", r1.stdout[-2000:])
         ok(f"written as .eml files to {env.state}/outbox/new" in r1.stdout and m
-           and len(emls) == int(m.group(1)) + int(m.group(2)) + int(m.group(3)),
+           and len(emls) == sum(int(a) + int(b) + int(c) for a, b, c in mails),
            "and its mail is one .eml file per message, where the flush says", (len(emls), r1.stdout[-1500:]))
         ok("mail: nothing new" in r2.stdout and len(os.listdir(outbox)) == len(emls),
            "the second run mails nothing twice", r2.stdout[-1500:])
