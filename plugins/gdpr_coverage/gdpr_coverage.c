@@ -597,8 +597,8 @@ static void summary(const struct gc_run *x, struct ob_doc *doc)
 
 	if (not_current > 0) {
 		snprintf(buf[np], sizeof(buf[np]),
-			 "%ld %s uden en aktuel risikovurdering (%ld forældede, %ld mangler, %ld skal vurderes igen "
-			 "efter en sikkerhedshændelse). Systemejerne er mindet om det; informationssikkerheds"
+			 "%ld %s uden en aktuel risikovurdering (forældet: %ld, mangler: %ld, skal vurderes igen "
+			 "efter en sikkerhedshændelse: %ld). Systemejerne er mindet om det; informationssikkerheds"
 			 "koordinatoren bør følge op på de ældste.",
 			 not_current, plural(not_current, "system er", "systemer er"), f->risk_overdue, f->risk_missing,
 			 f->risk_after_incident);
@@ -634,7 +634,7 @@ static void departments(const struct gc_run *x, struct ob_doc *doc)
 	const struct ob_column cols[] = {
 		OB_INIT(ob_column, .header = "Forvaltning", .width = 3.0),
 		OB_INIT(ob_column, .header = "Systemer", .width = 0.9, .align = OB_ALIGN_RIGHT, .format = OB_FMT_NUMBER),
-		OB_INIT(ob_column, .header = "Med personoplysninger", .width = 1.3, .align = OB_ALIGN_RIGHT,
+		OB_INIT(ob_column, .header = "Med personoplysninger", .width = 1.7, .align = OB_ALIGN_RIGHT,
 			.format = OB_FMT_NUMBER),
 		OB_INIT(ob_column, .header = "Dækket", .width = 0.9, .align = OB_ALIGN_RIGHT, .format = OB_FMT_NUMBER),
 		OB_INIT(ob_column, .header = "Dækning", .width = 0.9, .align = OB_ALIGN_RIGHT, .format = OB_FMT_PERCENT,
