@@ -126,15 +126,33 @@ def test_scripts_demo_twice():
             rep = json.load(f)
         ok(rep.get("report") == "contract_expiry" and rep.get("figures", {}).get("contracts", 0) > 250,
            "the JSON is the report's, with its contracts", str(rep.get("figures"))[:500])
-        m = re.search(r"mail: (\d+) owners, (\d+) roles?[^,]*, (\d+) to it_support", r1.stdout)
-        ok(m and int(m.group(1)) > 10, "the first run says how many owners got mail", r1.stdout[-2000:])
+        mails = re.findall(r"mail: (\d+) owners, (\d+) roles?[^,]*, (\d+) to it_support", r1.stdout)
+        m = mails[0] if mails else None
+        ok(m and int(m[0]) > 10, "the first run says how many owners got mail", r1.stdout[-2000:])
         outbox = os.path.join(env.state, "outbox", "new")
         emls = os.listdir(outbox) if os.path.isdir(outbox) else []
-        ok(f"written as .eml files to {env.state}/outbox/new" in r1.stdout and m
-           and len(emls) == int(m.group(1)) + int(m.group(2)) + int(m.group(3)),
-           "and its mail is one .eml file per message, where the flush says", (len(emls), r1.stdout[-1500:]))
+        ok(f"written as .eml files to {env.state}/outbox/new" in r1.stdout and len(mails) == 2
+           and len(emls) == sum(int(x) for mm in mails for x in mm),
+           "and the two reports' mail is one .eml file per message, where the flush says",
+           (len(emls), mails, r1.stdout[-1500:]))
+        # The second report, gdpr_coverage: its PDF and JSON, its owners mailed.
+        gdir = os.path.join(env.dir, "demo", "gdpr_coverage")
+        gpdf, gjs = os.path.join(gdir, "gdpr_coverage.pdf"), os.path.join(gdir, "gdpr_coverage.json")
+        ok(f"GDPR report:  {gpdf}" in r1.stdout and f"Its figures:  {gjs}" in r1.stdout,
+           "scripts/demo says where gdpr_coverage's PDF and JSON are", r1.stdout[-1500:])
+        ok(os.path.exists(gpdf) and open(gpdf, "rb").read(5) == b"%PDF-", "gdpr_coverage's PDF is there")
+        with open(gjs, encoding="utf-8") as f:
+            grep = json.load(f)
+        gf = grep.get("figures", {})
+        ok(grep.get("report") == "gdpr_coverage" and gf.get("systems", 0) > 250
+           and 0 < gf.get("covered", 0) < gf.get("in_scope", 0) and len(grep.get("systems", [])) == gf["systems"],
+           "its JSON is gdpr_coverage's, with a row per system", str(gf)[:500])
+        ok(len(mails) == 2 and int(mails[1][0]) > 10, "gdpr_coverage mails the owners", mails)
         ok("mail: nothing new" in r2.stdout and len(os.listdir(outbox)) == len(emls),
            "the second run mails nothing twice", r2.stdout[-1500:])
+        g2 = r2.stdout[r2.stdout.index("== gdpr_coverage"):]
+        ok(re.search(r"mail: (nothing new|0 owners, 0 roles[^,]*, 0 to it_support)", g2),
+           "and gdpr_coverage's second run mails nobody", g2[:1500])
 
 
 run_tests(test_generator_deterministic, test_demo_imports_with_findings, test_scripts_demo_twice)
