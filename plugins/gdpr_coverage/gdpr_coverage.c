@@ -706,12 +706,12 @@ static void departments(const struct gc_run *x, struct ob_doc *doc)
 static const struct ob_column gap_cols[] = {
 	OB_INIT(ob_column, .header = "System", .width = 2.2),
 	OB_INIT(ob_column, .header = "Systemejer", .width = 1.6),
-	OB_INIT(ob_column, .header = "Risikovurdering", .width = 1.1),
+	OB_INIT(ob_column, .header = "Risikovurdering", .width = 1.4),
 	OB_INIT(ob_column, .header = "Vurderet", .width = 0.9, .format = OB_FMT_DATE),
 	OB_INIT(ob_column, .header = "Fornyes senest", .width = 0.9, .format = OB_FMT_DATE),
 	OB_INIT(ob_column, .header = "DPIA", .width = 0.7, .align = OB_ALIGN_CENTER),
-	OB_INIT(ob_column, .header = "Databeh.aftale", .width = 0.8, .align = OB_ALIGN_CENTER),
-	OB_INIT(ob_column, .header = "Dataetik", .width = 0.7, .align = OB_ALIGN_CENTER),
+	OB_INIT(ob_column, .header = "Databeh.-aftale", .width = 1.0, .align = OB_ALIGN_CENTER),
+	OB_INIT(ob_column, .header = "Dataetik", .width = 0.85, .align = OB_ALIGN_CENTER),
 	OB_INIT(ob_column, .header = "Hændelse", .width = 1.6),
 };
 #define GC_GAP_COLS (sizeof(gap_cols) / sizeof(gap_cols[0]))
@@ -719,10 +719,10 @@ static const struct ob_column gap_cols[] = {
 static void gap_row(const struct gc_run *x, struct ob_table *t, const struct gc_item *it)
 {
 	const struct gc_result *r = &it->r;
-	char inc[400] = "";
-	(void)x;
+	char inc[400] = "", day[40];
 	if (r->incident_date[0])
-		snprintf(inc, sizeof(inc), "%s %s", r->incident_date, str(r->incident_title));
+		snprintf(inc, sizeof(inc), "%s: %s", date_da(x->api, r->incident_date, day, sizeof(day)),
+			 str(r->incident_title));
 	const char *cells[] = {str(it->name),
 			       it->owner ? it->owner : "(ingen ejer)",
 			       risk_da(r->risk),
