@@ -115,39 +115,34 @@ def test_scripts_demo_twice():
         s1 = r1.stdout[r1.stdout.index("== the portfolio"):r1.stdout.index("== the sample report")]
         s2 = r2.stdout[r2.stdout.index("== the portfolio"):r2.stdout.index("== the sample report")]
         eq(s2, s1, "both runs print the same portfolio")
-        # The first report: its PDF and JSON where the demo says, mail to owners
+        # The reports: each one's PDF and JSON where the demo says, its mail
         # as .eml files; the second run mails nothing twice.
-        demo_dir = os.path.join(env.dir, "demo", "contract_expiry")
-        pdf, js = os.path.join(demo_dir, "contract_expiry.pdf"), os.path.join(demo_dir, "contract_expiry.json")
-        ok(f"The report:  {pdf}" in r1.stdout and f"Its figures: {js}" in r1.stdout,
-           "scripts/demo says where the report's PDF and JSON are", r1.stdout[-1500:])
-        ok(os.path.exists(pdf) and open(pdf, "rb").read(5) == b"%PDF-", "the PDF is there")
-        with open(js, encoding="utf-8") as f:
-            rep = json.load(f)
-        ok(rep.get("report") == "contract_expiry" and rep.get("figures", {}).get("contracts", 0) > 250,
-           "the JSON is the report's, with its contracts", str(rep.get("figures"))[:500])
-        pdir = os.path.join(env.dir, "demo", "portfolio_status")
-        ppdf, pjs = os.path.join(pdir, "portfolio_status.pdf"), os.path.join(pdir, "portfolio_status.json")
-        ok(f"Systemoverblik:         {ppdf}" in r1.stdout and f"Systemoverblik figures: {pjs}" in r1.stdout,
-           "scripts/demo says where portfolio_status's PDF and JSON are", r1.stdout[-1500:])
-        ok(os.path.exists(ppdf) and open(ppdf, "rb").read(5) == b"%PDF-", "portfolio_status's PDF is there")
-        with open(pjs, encoding="utf-8") as f:
-            prep = json.load(f)
-        ok(prep.get("report") == "portfolio_status" and prep["figures"]["systems"] == len(prep["systems"]) > 250,
-           "its JSON is the report's, with every system", str(prep.get("figures"))[:500])
-        runs = re.findall(r"^run \d+: (\w+) as of", r1.stdout, re.M)
-        eq(runs, ["contract_expiry", "portfolio_status"], "the demo runs both reports")
-        m = re.search(r"mail: (\d+) owners, (\d+) roles?[^,]*, (\d+) to it_support", r1.stdout)
-        ok(m and int(m.group(1)) > 10, "the first run says how many owners got mail", r1.stdout[-2000:])
+        reports = ["contract_expiry", "gdpr_coverage", "portfolio_status"]
+        eq(re.findall(r"^run \d+: (\w+) as of", r1.stdout, re.M), reports, "the demo runs every report")
+        rows = {"contract_expiry": "contracts", "gdpr_coverage": "systems", "portfolio_status": "systems"}
+        for rep in reports:
+            rdir = os.path.join(env.dir, "demo", rep)
+            pdf, js = os.path.join(rdir, rep + ".pdf"), os.path.join(rdir, rep + ".json")
+            ok(f"  {pdf}\n" in r1.stdout and f"  {js}\n" in r1.stdout,
+               f"scripts/demo says where {rep}'s PDF and JSON are", r1.stdout[-1500:])
+            ok(os.path.exists(pdf) and open(pdf, "rb").read(5) == b"%PDF-", f"{rep}'s PDF is there")
+            with open(js, encoding="utf-8") as f:
+                j = json.load(f)
+            n = len(j.get(rows[rep]) or [])
+            ok(j.get("report") == rep and n > 250 and j.get("organisation", {}).get("name") == "Nørre Vesterå Kommune",
+               f"{rep}'s JSON is the report's, with its {rows[rep]}", str(j.get("figures"))[:500])
+        ok(0 < json.load(open(os.path.join(env.dir, "demo", "gdpr_coverage", "gdpr_coverage.json")))["figures"]["covered"],
+           "gdpr_coverage finds covered systems in the demo")
+        mails = re.findall(r"mail: (\d+) owners, (\d+) roles?[^,]*, (\d+) to it_support", r1.stdout)
+        eq(len(mails), len(reports), "each report says what it mailed", r1.stdout[-3000:])
+        ok(all(int(m[0]) > 10 for m in mails), "each report mails more than ten owners", mails)
         outbox = os.path.join(env.state, "outbox", "new")
         emls = os.listdir(outbox) if os.path.isdir(outbox) else []
-        mails = re.findall(r"mail: (\d+) owners, (\d+) roles?[^,]*, (\d+) to it_support", r1.stdout)
-        eq(len(mails), 2, "both reports say what they mailed", r1.stdout[-2000:])
-        ok(f"written as .eml files to {env.state}/outbox/new" in r1.stdout and m
-           and len(emls) == sum(int(a) + int(b) + int(c) for a, b, c in mails),
-           "and its mail is one .eml file per message, where the flush says", (len(emls), r1.stdout[-1500:]))
-        ok("mail: nothing new" in r2.stdout and len(os.listdir(outbox)) == len(emls),
-           "the second run mails nothing twice", r2.stdout[-1500:])
-
+        ok(f"written as .eml files to {env.state}/outbox/new" in r1.stdout
+           and len(emls) == sum(int(x) for m in mails for x in m),
+           "and their mail is one .eml file per message, where the flush says", (len(emls), mails, r1.stdout[-1500:]))
+        eq(re.findall(r"mail: (?!nothing new)(\d+) owners", r2.stdout), [],
+           "the second run mails no owner twice", r2.stdout[-3000:])
+        ok(len(os.listdir(outbox)) == len(emls), "and writes no new .eml file", len(os.listdir(outbox)))
 
 run_tests(test_generator_deterministic, test_demo_imports_with_findings, test_scripts_demo_twice)
