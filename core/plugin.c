@@ -800,6 +800,7 @@ static const char *type_name(enum ob_setting_type t)
 	case OB_SETTING_CHOICE: return "one of its choices";
 	case OB_SETTING_BOOL: return "true or false";
 	case OB_SETTING_TEXT: return "a string";
+	case OB_SETTING_CHOICE_LIST: return "a list of its choices";
 	default: return "?";
 	}
 }
@@ -830,9 +831,7 @@ static int choice_ok(const char *choices, const char *s)
 	return 0;
 }
 
-/* Checks one value against its declaration; on error err says why, after
- * the pointer ptr. */
-static int check_value(const struct ob_setting *s, const cJSON *v, const char *ptr, struct ob_err *err)
+int ob_setting_check_value(const struct ob_setting *s, const cJSON *v, const char *ptr, struct ob_err *err)
 {
 	long long n;
 
@@ -872,6 +871,30 @@ static int check_value(const struct ob_setting *s, const cJSON *v, const char *p
 			return -1;
 		}
 		return 0;
+	case OB_SETTING_CHOICE_LIST: {
+		const cJSON *it;
+		int i = 0;
+		if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) > 64) {
+			ob_err_set(err, "%s: expected a list of at most 64 of \"%s\" (separated by |)", ptr,
+				   s->choices ? s->choices : "");
+			return -1;
+		}
+		cJSON_ArrayForEach(it, v)
+		{
+			if (!cJSON_IsString(it) || !choice_ok(s->choices, it->valuestring)) {
+				ob_err_set(err, "%s/%d: expected one of \"%s\" (separated by |)", ptr, i,
+					   s->choices ? s->choices : "");
+				return -1;
+			}
+			for (const cJSON *o = v->child; o != it; o = o->next)
+				if (strcmp(o->valuestring, it->valuestring) == 0) {
+					ob_err_set(err, "%s/%d: \"%s\" is in the list twice", ptr, i, it->valuestring);
+					return -1;
+				}
+			i++;
+		}
+		return 0;
+	}
 	case OB_SETTING_BOOL:
 		if (!cJSON_IsBool(v)) {
 			ob_err_set(err, "%s: expected true or false", ptr);
@@ -927,7 +950,7 @@ static int resolve_specs(const struct ob_setting *specs, size_t n, const char *r
 			ob_err_set(err, "%s is not JSON: %s", ptr, je.what);
 			goto fail;
 		}
-		if (check_value(s, def, ptr, err) < 0) {
+		if (ob_setting_check_value(s, def, ptr, err) < 0) {
 			cJSON_Delete(def);
 			goto fail;
 		}
@@ -952,7 +975,7 @@ static int resolve_specs(const struct ob_setting *specs, size_t n, const char *r
 			ob_buf_free(&names);
 			goto fail;
 		}
-		if (check_value(&specs[i], g, ptr, err) < 0)
+		if (ob_setting_check_value(&specs[i], g, ptr, err) < 0)
 			goto fail;
 		cJSON_ReplaceItemInObjectCaseSensitive(res, specs[i].name, cJSON_Duplicate(g, 1));
 	}
@@ -1041,7 +1064,7 @@ cJSON *ob_settings_describe(const struct ob_plugin *d)
 			cJSON_AddNumberToObject(o, "min", (double)s.min);
 			cJSON_AddNumberToObject(o, "max", (double)s.max);
 		}
-		if (s.type == OB_SETTING_CHOICE && s.choices)
+		if ((s.type == OB_SETTING_CHOICE || s.type == OB_SETTING_CHOICE_LIST) && s.choices)
 			cJSON_AddStringToObject(o, "choices", s.choices);
 		if (s.help)
 			cJSON_AddStringToObject(o, "help", s.help);

@@ -92,6 +92,10 @@ const char *ob_plugin_title(const struct ob_plugin *d);
  * the declarations themselves (a malformed plugin). */
 int ob_settings_resolve(const struct ob_plugin *d, const char *report, const struct cJSON *given,
 			struct cJSON **out, struct ob_err *err);
+/* One value against its declaration; err says why after ptr (for a fake
+ * of the API in unit tests, too). */
+struct ob_setting;
+int ob_setting_check_value(const struct ob_setting *s, const struct cJSON *v, const char *ptr, struct ob_err *err);
 /* The same, against declarations carried as ob_settings_describe's text
  * (overblikd has them from the inventory, without loading the plugin). */
 int ob_settings_resolve_described(const char *described, const char *report, const struct cJSON *given,

@@ -223,6 +223,27 @@ static size_t api_setting_ints(struct ob_ctx *c, const char *name, const long lo
 	return n;
 }
 
+static size_t api_setting_texts(struct ob_ctx *c, const char *name, const char *const **values)
+{
+	struct run_ctx *rc = RC(c);
+	const cJSON *v = setting_of(c, name, cJSON_Array, "a list of choices"), *it;
+	const char **a;
+	size_t n = 0;
+
+	if (values)
+		*values = NULL;
+	if (v == NULL || values == NULL)
+		return 0;
+	a = ob_xcalloc((size_t)cJSON_GetArraySize(v) + 1, sizeof(*a));
+	cJSON_ArrayForEach(it, v)
+		if (cJSON_IsString(it))
+			a[n++] = it->valuestring;
+	rc->keep = ob_xrealloc(rc->keep, (rc->nkeep + 1) * sizeof(*rc->keep));
+	rc->keep[rc->nkeep++] = (void *)a;
+	*values = a;
+	return n;
+}
+
 static const char *api_setting_text(struct ob_ctx *c, const char *name)
 {
 	const cJSON *v = setting_of(c, name, cJSON_String, "a choice or a text");
@@ -1012,6 +1033,7 @@ static const struct ob_api api = {
 	.previous = api_previous,
 	.previous_as_of = api_previous_as_of,
 	.notify = api_notify,
+	.setting_texts = api_setting_texts,
 };
 
 const struct ob_api *ob_run_api(void)

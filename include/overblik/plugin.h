@@ -28,7 +28,7 @@
 #include <stdint.h>
 
 #define OB_PLUGIN_ABI_MAJOR 2 /* the core refuses any other major */
-#define OB_PLUGIN_ABI_MINOR 0 /* bumped when members are appended; never reorder */
+#define OB_PLUGIN_ABI_MINOR 1 /* bumped when members are appended; never reorder */
 
 /* A struct a plugin passes in, with its size set: OB_INIT(ob_kpi, .label = "…"). */
 #define OB_INIT(type, ...) ((struct type){.size = sizeof(struct type), __VA_ARGS__})
@@ -127,7 +127,8 @@ enum ob_setting_type {
 	OB_SETTING_INT_LIST = 2, /* an array of 1 to 64 distinct whole numbers in [min, max] */
 	OB_SETTING_CHOICE = 3,   /* one of choices: "month|quarter|year" */
 	OB_SETTING_BOOL = 4,     /* true or false */
-	OB_SETTING_TEXT = 5      /* a string of at most max characters (0: 1000) */
+	OB_SETTING_TEXT = 5,     /* a string of at most max characters (0: 1000) */
+	OB_SETTING_CHOICE_LIST = 6 /* 2.1: an array of 0 to 64 distinct strings, each one of choices */
 };
 
 struct ob_setting {
@@ -136,7 +137,7 @@ struct ob_setting {
 	enum ob_setting_type type;
 	const char *def;         /* the default as JSON: "[365, 180, 90, 30]", "12", "\"quarter\"", "true" */
 	long long min, max;      /* INT, INT_LIST; TEXT: max length */
-	const char *choices;     /* CHOICE: "month|quarter|year" */
+	const char *choices;     /* CHOICE, CHOICE_LIST: "month|quarter|year" */
 	const char *help;        /* one line, in English, for the operator */
 };
 
@@ -223,6 +224,10 @@ struct ob_api {
 
 	/* Notifications, written with the run: all of them or none. */
 	int (*notify)(struct ob_ctx *, const struct ob_notice *);
+
+	/* 2.1 */
+	/* A CHOICE_LIST setting: its length; *values gets its strings. */
+	size_t (*setting_texts)(struct ob_ctx *, const char *name, const char *const **values);
 };
 
 struct ob_ctx {

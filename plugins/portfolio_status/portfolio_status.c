@@ -19,9 +19,10 @@ static const struct ob_setting portfolio_status_settings[] = {
 		.help = "days before the annual review falls due at which the owner is reminded (due_soon)"),
 	OB_INIT(ob_setting, .name = "remind_every", .type = OB_SETTING_CHOICE, .def = "\"quarter\"",
 		.choices = "month|quarter|year", .help = "how often an open gap (missing fields, review overdue) is reminded"),
-	OB_INIT(ob_setting, .name = "summary_only_for", .type = OB_SETTING_TEXT, .def = "\"\"", .max = 200,
-		.help = "roles, separated by commas or spaces (\"direktion\"), that get a one-page summary as their "
-			"briefing instead of the whole report; asg gets the whole report unless listed"),
+	OB_INIT(ob_setting, .name = "summary_only_for", .type = OB_SETTING_CHOICE_LIST, .def = "[]",
+		.choices = "asg|direktion|isk|indkoeb|iod|it_support",
+		.help = "roles ([\"direktion\"]) that get a one-page summary as their briefing instead of the whole "
+			"report; asg gets the whole report unless listed"),
 };
 
 static const char *const roles[] = {"asg", "direktion", "isk", "indkoeb", "iod", "it_support"};
@@ -146,34 +147,14 @@ static void period_of(const char *as_of, const char *every, char *out, size_t si
 		snprintf(out, size, "%04dQ%d", y, (m - 1) / 3 + 1);
 }
 
-/* summary_only_for: roles separated by commas or blanks. */
-static int parse_roles(struct ps_run *x, const char *text)
+/* summary_only_for: a list of roles (ABI 2.1's CHOICE_LIST: the core has
+ * checked each is one of them). */
+static void mark_roles(struct ps_run *x, const char *const *names, size_t n)
 {
-	const char *p = text ? text : "";
-
-	while (*p) {
-		size_t l;
-		int found = 0;
-		while (*p == ',' || *p == ' ' || *p == '\t')
-			p++;
-		l = strcspn(p, ", \t");
-		if (l == 0)
-			break;
+	for (size_t k = 0; k < n; k++)
 		for (size_t i = 0; i < PS_NROLES; i++)
-			if (strlen(roles[i]) == l && strncmp(roles[i], p, l) == 0) {
+			if (strcmp(roles[i], names[k]) == 0)
 				x->summary_only[i] = 1;
-				found = 1;
-			}
-		if (!found) {
-			x->api->log(x->ctx, OB_PLOG_ERR,
-				    "/reports/portfolio_status/settings/summary_only_for: \"%.*s\" is not a role (asg, "
-				    "direktion, isk, indkoeb, iod, it_support)",
-				    (int)(l > 60 ? 60 : l), p);
-			return -1;
-		}
-		p += l;
-	}
-	return 0;
 }
 
 static int dept_cmp(const void *a, const void *b)
@@ -1015,8 +996,15 @@ static int portfolio_status_run(struct ob_ctx *ctx, void *state)
 	snprintf(x.as_of, sizeof(x.as_of), "%s", api->as_of(ctx) ? api->as_of(ctx) : "");
 	x.cfg.review_due_days = (long)api->setting_int(ctx, "review_due_days");
 	period_of(x.as_of, api->setting_text(ctx, "remind_every"), x.period, sizeof(x.period));
-	if (parse_roles(&x, api->setting_text(ctx, "summary_only_for")) < 0)
+	if (!OB_API_HAS(api, setting_texts)) {
+		api->log(ctx, OB_PLOG_ERR, "this overblik's plugin API is older than ABI 2.1 (no list settings)");
 		return -1;
+	}
+	{
+		const char *const *names = NULL;
+		size_t n = api->setting_texts(ctx, "summary_only_for", &names);
+		mark_roles(&x, names, n);
+	}
 
 	if (load(&x) < 0)
 		goto out;

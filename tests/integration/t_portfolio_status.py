@@ -222,7 +222,7 @@ def test_demo():
 
 
 def test_summary_only_for():
-    cfg = dict(MAIL, reports={"portfolio_status": {"settings": {"summary_only_for": "direktion"}}})
+    cfg = dict(MAIL, reports={"portfolio_status": {"settings": {"summary_only_for": ["direktion"]}}})
     with Env("portfolio-dir", config=cfg) as env:
         load_demo(env)
         r, rids = run(env, AS_OF)
@@ -247,6 +247,22 @@ def test_summary_only_for():
            body[:1500])
         r = env.run("check-config")
         ok(r.returncode == 0, "check-config accepts the setting", r.stdout + r.stderr)
+        # A list of roles (ABI 2.1's CHOICE_LIST): a role that is not one, a
+        # role twice, the text of before: refused by pointer, no run made.
+        with open(env.config, encoding="utf-8") as f:
+            conf = json.load(f)
+        for value, want in [(["direktionen"], "/reports/portfolio_status/settings/summary_only_for/0: expected one of"),
+                            (["asg", "asg"], "/reports/portfolio_status/settings/summary_only_for/1: \"asg\" is in the list twice"),
+                            ("direktion", "/reports/portfolio_status/settings/summary_only_for: expected a list")]:
+            conf["reports"]["portfolio_status"]["settings"]["summary_only_for"] = value
+            with open(env.config, "w", encoding="utf-8") as f:
+                json.dump(conf, f)
+            r = env.run("check-config")
+            ok(r.returncode == 1 and want in r.stderr, f"check-config refuses summary_only_for {value!r}", r.stderr)
+            before = env.scalar("SELECT COUNT(*) FROM runs")
+            r = env.run("run", "portfolio_status", "--as-of", AS_OF)
+            ok(r.returncode == 1 and want in r.stderr and env.scalar("SELECT COUNT(*) FROM runs") == before,
+               f"and overblik run refuses it before making a run ({value!r})", r.stdout + r.stderr[-1500:])
 
 
 def test_two_organisations():

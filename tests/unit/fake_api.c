@@ -42,6 +42,8 @@ struct setting {
 	cJSON *value;
 	long long *ints;
 	size_t nints;
+	const char **texts; /* CHOICE_LIST: into value */
+	size_t ntexts;
 };
 
 struct priv {
@@ -53,6 +55,7 @@ struct priv {
 	size_t nallocs;
 	struct ob_doc doc;
 	long long empty_ints[1];
+	const char *empty_texts[1];
 };
 
 #define PRIV(f) ((struct priv *)(f)->priv)
@@ -160,6 +163,16 @@ static size_t api_setting_ints(struct ob_ctx *ctx, const char *name, const long 
 	return s->nints;
 }
 
+static size_t api_setting_texts(struct ob_ctx *ctx, const char *name, const char *const **values)
+{
+	struct setting *s = find_setting(FAKE(ctx), name, OB_SETTING_CHOICE_LIST, OB_SETTING_CHOICE_LIST);
+	*values = (const char *const *)PRIV(FAKE(ctx))->empty_texts;
+	if (s == NULL)
+		return 0;
+	*values = (const char *const *)s->texts;
+	return s->ntexts;
+}
+
 static const char *api_setting_text(struct ob_ctx *ctx, const char *name)
 {
 	struct setting *s = find_setting(FAKE(ctx), name, OB_SETTING_CHOICE, OB_SETTING_TEXT);
@@ -172,43 +185,31 @@ static int api_setting_bool(struct ob_ctx *ctx, const char *name)
 	return s && cJSON_IsTrue(s->value);
 }
 
+/* A value checked by the core's own rules for the declaration (type,
+ * range, choices), as the core checks the configuration. */
 static int set_value(struct setting *s, const char *json)
 {
-	cJSON *v = cJSON_Parse(json);
-	int ok = 0;
+	char why[1024];
+	cJSON *v;
 
-	if (v == NULL)
+	if (fake_check_setting(s->decl, json, why, sizeof(why)) < 0 || (v = cJSON_Parse(json)) == NULL)
 		return -1;
-	switch (s->decl->type) {
-	case OB_SETTING_INT:
-		ok = cJSON_IsNumber(v);
-		break;
-	case OB_SETTING_INT_LIST:
-		ok = cJSON_IsArray(v);
-		for (cJSON *e = v->child; e; e = e->next)
-			ok = ok && cJSON_IsNumber(e);
-		break;
-	case OB_SETTING_CHOICE:
-	case OB_SETTING_TEXT:
-		ok = cJSON_IsString(v);
-		break;
-	case OB_SETTING_BOOL:
-		ok = cJSON_IsBool(v);
-		break;
-	}
-	if (!ok) {
-		cJSON_Delete(v);
-		return -1;
-	}
 	cJSON_Delete(s->value);
 	free(s->ints);
+	free(s->texts);
 	s->value = v;
 	s->ints = NULL;
 	s->nints = 0;
-	if (cJSON_IsArray(v)) {
-		s->ints = xcalloc((size_t)cJSON_GetArraySize(v), sizeof(long long));
+	s->texts = NULL;
+	s->ntexts = 0;
+	if (s->decl->type == OB_SETTING_INT_LIST) {
+		s->ints = xcalloc((size_t)cJSON_GetArraySize(v) + 1, sizeof(long long));
 		for (cJSON *e = v->child; e; e = e->next)
 			s->ints[s->nints++] = (long long)e->valuedouble;
+	} else if (s->decl->type == OB_SETTING_CHOICE_LIST) {
+		s->texts = xcalloc((size_t)cJSON_GetArraySize(v) + 1, sizeof(char *));
+		for (cJSON *e = v->child; e; e = e->next)
+			s->texts[s->ntexts++] = e->valuestring;
 	}
 	return 0;
 }
@@ -299,40 +300,9 @@ static int api_end_of(const char *date, enum ob_period p, char *out)
 	return fake_cal_end_of(date, (int)p, out);
 }
 
-/* Danish numbers: "1.234.567", "12,5", rounded half up (away from zero). */
 static int api_number_da(double value, int decimals, char *out, size_t size)
 {
-	char digits[64], res[96];
-	size_t n = 0, len, intlen;
-	int neg = value < 0;
-
-	if (!isfinite(value) || decimals < 0 || decimals > 6 || fabs(value) >= 1e15)
-		return -1;
-	snprintf(digits, sizeof(digits), "%.0f", floor(fabs(value) * pow(10, decimals) + 0.5));
-	len = strlen(digits);
-	while (len <= (size_t)decimals) { /* 0,05: pad with zeros */
-		memmove(digits + 1, digits, len + 1);
-		digits[0] = '0';
-		len++;
-	}
-	intlen = len - (size_t)decimals;
-	if (neg && strspn(digits, "0") != len)
-		res[n++] = '-';
-	for (size_t i = 0; i < intlen; i++) {
-		if (i > 0 && (intlen - i) % 3 == 0)
-			res[n++] = '.';
-		res[n++] = digits[i];
-	}
-	if (decimals > 0) {
-		res[n++] = ',';
-		memcpy(res + n, digits + intlen, (size_t)decimals);
-		n += (size_t)decimals;
-	}
-	res[n] = '\0';
-	if (n + 1 > size)
-		return -1;
-	memcpy(out, res, n + 1);
-	return (int)n;
+	return fake_number_da(value, decimals, out, size);
 }
 
 /* The document. */
@@ -738,6 +708,7 @@ struct fake *fake_new(const struct ob_plugin *p, const char *as_of)
 		.setting_ints = api_setting_ints,
 		.setting_text = api_setting_text,
 		.setting_bool = api_setting_bool,
+		.setting_texts = api_setting_texts,
 		.query = api_query,
 		.nrows = api_nrows,
 		.cell = api_cell,
@@ -842,6 +813,7 @@ void fake_free(struct fake *f)
 	for (size_t i = 0; i < pv->nsettings; i++) {
 		cJSON_Delete(pv->settings[i].value);
 		free(pv->settings[i].ints);
+		free(pv->settings[i].texts);
 	}
 	free(pv->settings);
 	for (size_t i = 0; i < pv->ncanned; i++) {

@@ -1,6 +1,5 @@
 /* fake_core.h - the core's parts a fake api uses (fake_core.c), with
- * plain signatures, so that a file including plugin.h never includes
- * core/util.h (both declare enum ob_period). */
+ * plain signatures: the fake includes only the plugin ABI. */
 #ifndef OB_FAKE_CORE_H
 #define OB_FAKE_CORE_H
 
@@ -12,6 +11,10 @@ int fake_cal_add_months(const char *date, int months, char *out);
 int fake_cal_end_of(const char *date, int period, char *out);
 int fake_cal_days(const char *from, const char *to, long *out);
 int fake_cal_date_da(const char *date, char *out, size_t size);
+int fake_number_da(double value, int decimals, char *out, size_t size);
+/* json against decl by the core's rules: 0, or -1 with why. */
+struct ob_setting;
+int fake_check_setting(const struct ob_setting *decl, const char *json, char *why, size_t whysz);
 
 /* Renders template dir/name.ext (core/template.c) with kv ("key", "value",
  * ..., NULL) as a notice's values reach the outbox: 0 and *out (caller

@@ -488,7 +488,7 @@ DEF_TEST(run_settings)
 	/* remind_every month; review_due_days 29: s1 (30 days) is no longer due. */
 	OK(fake_setting(f, "remind_every", "\"month\"") == 0);
 	OK(fake_setting(f, "review_due_days", "29") == 0);
-	OK(fake_setting(f, "summary_only_for", "\"direktion\"") == 0);
+	OK(fake_setting(f, "summary_only_for", "[\"direktion\"]") == 0);
 	OK(fake_run(f) == 0);
 	OK(fake_find(f, "owner:7", "portfolio:s2:review:never:2026-11") != NULL);
 	EXPECT_EQ_INT(0, fake_count(f, NULL, "portfolio:s1:"));
@@ -506,7 +506,7 @@ DEF_TEST(run_settings)
 	}
 	fake_reset(f);
 	OK(fake_setting(f, "remind_every", "\"year\"") == 0);
-	OK(fake_setting(f, "summary_only_for", "\"asg, direktion\"") == 0);
+	OK(fake_setting(f, "summary_only_for", "[\"asg\", \"direktion\"]") == 0);
 	fake_previous(f, "{\"systems\": 4, \"completeness_pct\": 80.0, \"complete\": 1, \"without_owner\": 1, "
 			 "\"owner_unknown\": 0, \"review_never\": 1, \"review_overdue\": 3, \"citizen_facing\": 2}",
 		      "2026-10-26");
@@ -526,11 +526,14 @@ DEF_TEST(run_settings)
 	}
 	OK(fake_find(f, "direktion", "portfolio:summary:2026-11-26") != NULL);
 	EXPECT_EQ_INT(7, f->doc.kpi_previous); /* all but review_due_soon, absent from the previous figures */
-	/* A role that is not one fails the run, by the setting's pointer. */
+	/* A role that is not one is refused by the setting's declaration (the
+	 * core refuses it when it loads the configuration), as is a role twice
+	 * or the old comma-separated text. */
 	fake_reset(f);
-	OK(fake_setting(f, "summary_only_for", "\"direktionen\"") == 0);
-	OK(fake_run(f) == -1);
-	OK(f->errors > 0);
+	OK(fake_setting(f, "summary_only_for", "[\"direktionen\"]") == -1);
+	OK(fake_setting(f, "summary_only_for", "[\"asg\", \"asg\"]") == -1);
+	OK(fake_setting(f, "summary_only_for", "\"direktion\"") == -1);
+	OK(fake_setting(f, "summary_only_for", "[]") == 0);
 	fake_free(f);
 }
 
