@@ -851,7 +851,18 @@ static int cmd_run(const struct ob_config *cfg, int argc, char **argv)
 		cJSON_Delete(params);
 		return 1;
 	}
-	ob_plugin_unload(&plugin);
+	{
+		/* Its settings, before any run is made (as overblikd refuses one). */
+		cJSON *resolved = NULL;
+		int bad = ob_settings_resolve(plugin.desc, rq.report, rcfg ? rcfg->settings_json : NULL, &resolved, &err);
+		cJSON_Delete(resolved);
+		ob_plugin_unload(&plugin);
+		if (bad < 0) {
+			cli_say("overblik: run: report %s cannot run: %s: %s", rq.report, cfg->path, err.msg);
+			cJSON_Delete(params);
+			return 1;
+		}
+	}
 	if (rcfg && !rcfg->enabled) {
 		cli_say("overblik: run: report %s is disabled in %s", rq.report, cfg->path);
 		cJSON_Delete(params);
