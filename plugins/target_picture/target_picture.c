@@ -886,18 +886,26 @@ static void summary(const struct tp_run *x, struct ob_doc *doc)
 	kpi(x, doc, "Blevet grønne", "to_green", (double)f->to_green);
 	kpi(x, doc, "Kontrakter udløber på berørte systemer", "contracts_ending_on_concerned", (double)f->contracts);
 
+	/* Due or not, and why, in plain Danish. */
 	due_text(x, why, sizeof(why));
+	api->para_runs(doc,
+		       (const struct ob_text_run[]){{x->due ? "Skal opdateres. " : "Er opdateret. ", OB_TEXT_BOLD},
+						    {why, 0}},
+		       2);
 	if (x->due) {
-		snprintf(buf[np], sizeof(buf[np]), "%s Innovation og Digitalisering (IOD) bør lægge et opdateret "
-						   "målbillede frem til vedtagelse.",
-			 why);
+		snprintf(buf[np], sizeof(buf[np]),
+			 "Innovation og Digitalisering (IOD) bør lægge et opdateret målbillede frem til vedtagelse%s.",
+			 (x->due & TP_DUE_OLD_FUTURE) ? ", udarbejdet ud fra det nyeste fremtidsbillede"
+			 : (x->due & TP_DUE_NONE)     ? ""
+						      : "; det skal fornyes mindst én gang om året");
 		points[np] = buf[np];
 		np++;
 	}
 	if (f->to_green > 0) {
 		size_t len;
-		snprintf(buf[np], sizeof(buf[np]), "%ld %s blevet grøn: nye anskaffelser på området skal kræve %s:",
-			 f->to_green, plural(f->to_green, "fælleskommunal løsning er", "fælleskommunale løsninger er"),
+		snprintf(buf[np], sizeof(buf[np]), "%ld %s: nye anskaffelser på området skal kræve %s:", f->to_green,
+			 plural(f->to_green, "fælleskommunal løsning er blevet grøn",
+				"fælleskommunale løsninger er blevet grønne"),
 			 plural(f->to_green, "den", "dem"));
 		for (size_t i = 0, k = 0; i < x->nsols; i++)
 			if (x->sols[i].m.to_green) {
@@ -925,7 +933,7 @@ static void summary(const struct tp_run *x, struct ob_doc *doc)
 	if (np > 0)
 		api->bullets(doc, points, np);
 	else
-		api->para(doc, "%s Intet andet kræver en beslutning lige nu.", why);
+		api->para(doc, "Intet kræver en beslutning lige nu.");
 }
 
 static void diff_section(const struct tp_run *x, struct ob_doc *doc)
