@@ -208,6 +208,11 @@ static int by_code(const void *a, const void *b)
 	return tp_code_cmp(((const struct tp_act *)a)->a.code, ((const struct tp_act *)b)->a.code);
 }
 
+static int by_code_text(const void *a, const void *b)
+{
+	return tp_code_cmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 static int read_versions(struct tp_run *x, struct ob_rows *r, struct tp_version **out, size_t *n, int target)
 {
 	const struct ob_api *api = x->api;
@@ -461,6 +466,7 @@ static int load_contracts(struct tp_run *x)
 		}
 		if (c->nsystems == 0)
 			continue;
+		qsort(c->codes, c->ncodes, sizeof(*c->codes), by_code_text);
 		c->uuid = api->cell(r, i, "uuid");
 		c->name = api->cell(r, i, "name");
 		c->supplier = api->cell(r, i, "supplier");
