@@ -126,7 +126,16 @@ def test_scripts_demo_twice():
             rep = json.load(f)
         ok(rep.get("report") == "contract_expiry" and rep.get("figures", {}).get("contracts", 0) > 250,
            "the JSON is the report's, with its contracts", str(rep.get("figures"))[:500])
-        # target_picture after it: its PDF and JSON too, due (the demo's
+        pdir = os.path.join(env.dir, "demo", "portfolio_status")
+        ppdf, pjs = os.path.join(pdir, "portfolio_status.pdf"), os.path.join(pdir, "portfolio_status.json")
+        ok(f"Systemoverblik:         {ppdf}" in r1.stdout and f"Systemoverblik figures: {pjs}" in r1.stdout,
+           "scripts/demo says where portfolio_status's PDF and JSON are", r1.stdout[-1500:])
+        ok(os.path.exists(ppdf) and open(ppdf, "rb").read(5) == b"%PDF-", "portfolio_status's PDF is there")
+        with open(pjs, encoding="utf-8") as f:
+            prep = json.load(f)
+        ok(prep.get("report") == "portfolio_status" and prep["figures"]["systems"] == len(prep["systems"]) > 250,
+           "its JSON is the report's, with every system", str(prep.get("figures"))[:500])
+        # target_picture after them: its PDF and JSON too, due (the demo's
         # målbillede 2.0 is over a year old and on an older fremtidsbillede).
         tp_dir = os.path.join(env.dir, "demo", "target_picture")
         tpdf, tjs = os.path.join(tp_dir, "target_picture.pdf"), os.path.join(tp_dir, "target_picture.json")
@@ -139,21 +148,24 @@ def test_scripts_demo_twice():
         ok(trep.get("report") == "target_picture" and tf.get("target_version") == "2.0" and tf.get("due") is True
            and tf.get("actions", 0) > 10 and len(trep.get("actions", [])) == tf.get("actions"),
            "its JSON is target_picture's: målbillede 2.0, due, its actions", str(tf)[:500])
-        # One mail line per run: contract_expiry's, then target_picture's.
-        ms = re.findall(r"mail: (\d+) owners, (\d+) roles?[^,]*, (\d+) to it_support", r1.stdout)
-        m = ms[0] if ms else None
-        ok(m and int(m[0]) > 10, "the first run says how many owners got mail", r1.stdout[-2000:])
+        runs = re.findall(r"^run \d+: (\w+) as of", r1.stdout, re.M)
+        eq(runs, ["contract_expiry", "portfolio_status", "target_picture"], "the demo runs the three reports")
+        # One mail line per run, in that order.
+        mails = re.findall(r"mail: (\d+) owners, (\d+) roles?[^,]*, (\d+) to it_support", r1.stdout)
+        eq(len(mails), 3, "each report says what it mailed", r1.stdout[-2000:])
+        ok(mails and int(mails[0][0]) > 10, "the first run says how many owners got mail", r1.stdout[-2000:])
         tp_out = r1.stdout[r1.stdout.find("== target_picture"):]
         unsent = re.search(r"not sent: ([^:]*): no address", tp_out)
-        ok(len(ms) == 2 and int(ms[1][0]) > 5 and unsent and {"iod", "asg"} <= set(unsent.group(1).split(", ")),
+        ok(len(mails) == 3 and int(mails[2][0]) > 5 and unsent
+           and {"iod", "asg"} <= set(unsent.group(1).split(", ")),
            "target_picture's run mails owners, and its briefing for IOD and ASG waits for their addresses",
            tp_out[:1500])
         outbox = os.path.join(env.state, "outbox", "new")
         emls = os.listdir(outbox) if os.path.isdir(outbox) else []
-        ok(f"written as .eml files to {env.state}/outbox/new" in r1.stdout and ms
-           and len(emls) == sum(int(x) for t in ms for x in t),
+        ok(f"written as .eml files to {env.state}/outbox/new" in r1.stdout and mails
+           and len(emls) == sum(int(a) + int(b) + int(c) for a, b, c in mails),
            "and their mail is one .eml file per message, where the flush says", (len(emls), r1.stdout[-1500:]))
-        ok(r2.stdout.count("mail: nothing new") == 2 and len(os.listdir(outbox)) == len(emls),
+        ok(r2.stdout.count("mail: nothing new") == 3 and len(os.listdir(outbox)) == len(emls),
            "the second run mails nothing twice", r2.stdout[-1500:])
 
 
