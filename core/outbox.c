@@ -267,6 +267,15 @@ static int compose_one(struct compose *c, const char *kind, const char *recipien
 		goto out;
 	}
 
+	/* A message whose every item asks for no PDF (OB_NOTICE_NO_PDF: a
+	 * summary that stands alone) carries none. */
+	if (with_pdf) {
+		int wants = 0;
+		for (size_t i = 0; i < nitems; i++)
+			wants |= kept[i] && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(items[i].notice, "no_pdf"));
+		with_pdf = wants;
+	}
+
 	/* What the templates see. */
 	ob_date_format_da(run->as_of, asof, sizeof(asof));
 	ctx = cJSON_CreateObject();

@@ -700,6 +700,8 @@ static int api_notify(struct ob_ctx *c, const struct ob_notice *in)
 	cJSON_AddStringToObject(o, "recipient", n->recipient);
 	cJSON_AddStringToObject(o, "dedupe_key", n->dedupe_key);
 	cJSON_AddStringToObject(o, "template", n->template);
+	if (n->flags & OB_NOTICE_NO_PDF)
+		cJSON_AddTrueToObject(o, "no_pdf");
 	kv = cJSON_AddObjectToObject(o, "kv");
 	for (const char *const *p = n->kv; p && p[0] && p[1]; p += 2)
 		cJSON_AddStringToObject(kv, p[0], p[1]);

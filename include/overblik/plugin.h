@@ -115,7 +115,11 @@ struct ob_notice {
 	const char *template;    /* "contract_expiry/deadline": templates/da/contract_expiry/deadline.txt
 	                            (and .html) give the item's text */
 	const char *const *kv;   /* "key", "value", ..., NULL: the template's values */
+	unsigned flags;          /* 2.1: OB_NOTICE_* */
 };
+/* The item stands alone: a message made only of such items carries no PDF
+ * (a role's one-page summary, where mail.attach_pdf would attach it). */
+#define OB_NOTICE_NO_PDF 0x1u
 
 /* Settings a plugin declares (struct ob_plugin's settings): the core
  * checks the configuration's /reports/NAME/settings against them when it

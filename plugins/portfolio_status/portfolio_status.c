@@ -434,10 +434,17 @@ static void kv_fill(const struct ps_run *x, const struct ps_item *it, struct ps_
 	v->kv[k] = NULL;
 }
 
+static int send_flags(const struct ps_run *x, const char *recipient, const char *key, const char *tpl,
+		      const char *const *kv, unsigned flags)
+{
+	struct ob_notice n =
+		OB_INIT(ob_notice, .recipient = recipient, .dedupe_key = key, .template = tpl, .kv = kv, .flags = flags);
+	return x->api->notify(x->ctx, &n);
+}
+
 static int send(const struct ps_run *x, const char *recipient, const char *key, const char *tpl, const char *const *kv)
 {
-	struct ob_notice n = OB_INIT(ob_notice, .recipient = recipient, .dedupe_key = key, .template = tpl, .kv = kv);
-	return x->api->notify(x->ctx, &n);
+	return send_flags(x, recipient, key, tpl, kv, 0);
 }
 
 /* A system's items go to its owner (the outbox routes an owner without an
@@ -629,7 +636,8 @@ static int notify_roles(struct ps_run *x)
 	for (size_t i = 0; i < PS_NROLES; i++)
 		if (x->summary_only[i]) {
 			snprintf(key, sizeof(key), "portfolio:summary:%s", x->as_of);
-			rc |= send(x, roles[i], key, "portfolio_status/summary", kv);
+			/* The one-page summary is the message: no PDF (ABI 2.1). */
+			rc |= send_flags(x, roles[i], key, "portfolio_status/summary", kv, OB_NOTICE_NO_PDF);
 		}
 	return rc ? -1 : 0;
 }

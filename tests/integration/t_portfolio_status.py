@@ -245,6 +245,12 @@ def test_summary_only_for():
         body = msg.get_body(("plain",)).get_content() if msg.get_body(("plain",)) else ""
         ok("kort fortalt" in body and "Komplethed:" in body, "direktion's mail carries the one-page summary as text",
            body[:1500])
+        eq([p.get_content_type() for p in msg.iter_attachments()], [],
+           "and no PDF: the summary is enough for them (OB_NOTICE_NO_PDF)")
+        asgmsg = [m for m in msgs if any(r[0] == "asg" for r in roles) and m["Subject"] and "asg" in
+                  env.scalar("SELECT recipient FROM outbox WHERE message_id = '%s'" % m["Message-ID"].strip("<>"))]
+        eq([p.get_content_type() for p in asgmsg[0].iter_attachments()] if asgmsg else None, ["application/pdf"],
+           "ASG's briefing carries the whole report as its PDF")
         r = env.run("check-config")
         ok(r.returncode == 0, "check-config accepts the setting", r.stdout + r.stderr)
         # A list of roles (ABI 2.1's CHOICE_LIST): a role that is not one, a

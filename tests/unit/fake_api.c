@@ -627,6 +627,7 @@ static int api_notify(struct ob_ctx *ctx, const struct ob_notice *n)
 	c->recipient = xstrdup(n->recipient);
 	c->key = xstrdup(n->dedupe_key);
 	c->template = xstrdup(n->template);
+	c->flags = n->flags;
 	c->kv = xcalloc(nkv + 1, sizeof(char *));
 	for (size_t i = 0; i < nkv; i++)
 		c->kv[i] = xstrdup(n->kv[i]);

@@ -24,6 +24,7 @@
 struct fake_notice {
 	char *recipient, *key, *template;
 	char **kv; /* "key", "value", ..., NULL */
+	unsigned flags; /* OB_NOTICE_* */
 };
 
 struct fake_table {

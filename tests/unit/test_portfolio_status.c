@@ -495,11 +495,14 @@ DEF_TEST(run_settings)
 	EXPECT_EQ_INT(0, jint(f, "figures/review_due_soon"));
 	/* direktion gets the one-page summary as its item, ASG still the briefing. */
 	OK(fake_find(f, "asg", "portfolio:briefing:2026-11-26") != NULL);
+	OK(fake_find(f, "asg", "portfolio:briefing:2026-11-26") &&
+	   !(fake_find(f, "asg", "portfolio:briefing:2026-11-26")->flags & OB_NOTICE_NO_PDF));
 	n = fake_find(f, "direktion", "portfolio:summary:2026-11-26");
 	OK(n != NULL);
 	if (n) {
 		char *t = render(n);
 		EXPECT_EQ_STR("portfolio_status/summary", n->template);
+		OK(n->flags & OB_NOTICE_NO_PDF); /* the summary is the message: no PDF */
 		EXPECT_CONTAINS("Komplethed: 77,5 %", t);
 		EXPECT_CONTAINS("Årlig revision: 1 aldrig foretaget, 1 forsinket", t);
 		free(t);
