@@ -799,6 +799,86 @@ static void risk_history(struct muni *m, int i, int32_t as_of)
 	s->ra_planned = rng_pm(r, 700) ? add_months(latest, 12) : NO_DATE;
 }
 
+/* Every person owns at least one system, in their own forvaltning when
+ * one is free; the rest go to the people of the system's forvaltning. */
+static void assign_owners(struct muni *m)
+{
+	struct rng *r = &m->r;
+	int *order;
+
+	order = ob_xmalloc((size_t)m->nsys * sizeof(int));
+	for (int i = 0; i < m->nsys; i++)
+		order[i] = i;
+	rng_shuffle(r, order, m->nsys);
+	for (int p = 0; p < m->npeople; p++) {
+		int pf = m->units[m->people[p].unit].forv, pick = -1;
+		for (int j = 0; j < m->nsys; j++) {
+			struct system *s = &m->sys[order[j]];
+			if (s->owner != INT32_MAX)
+				continue;
+			if (s->forv == pf) {
+				pick = order[j];
+				break;
+			}
+			if (pick < 0)
+				pick = order[j];
+		}
+		if (pick >= 0) {
+			m->sys[pick].owner = p;
+			m->people[p].owns++;
+		}
+	}
+	for (int j = 0; j < m->nsys; j++) {
+		struct system *s = &m->sys[order[j]];
+		int cand[160], nc2 = 0;
+		if (s->owner != INT32_MAX)
+			continue;
+		for (int p = 0; p < m->npeople && nc2 < 160; p++)
+			if (m->units[m->people[p].unit].forv == s->forv)
+				cand[nc2++] = p;
+		s->owner = nc2 ? cand[rng_below(r, (unsigned)nc2)] : (int)rng_below(r, (unsigned)m->npeople);
+		m->people[s->owner].owns++;
+	}
+	free(order);
+
+}
+
+/* Citizen-facing systems, the few using AI, algorithms, RPA or data
+ * matching (line of business only), and their data-ethics assessments. */
+static void mark_special(struct muni *m, int nf, int nc, int32_t as_of)
+{
+	struct rng *r = &m->r;
+
+	{
+		int want = rng_range(r, 23, 27), got = 0, guard = 0;
+		while (got < want && guard++ < 10000) {
+			int i = rng_range(r, nf, m->nsys - 1);
+			if (m->sys[i].citizen >= 0)
+				continue;
+			m->sys[i].citizen = got % 5;
+			got++;
+		}
+	}
+	for (int f = 0; f < 4; f++) {
+		int want = f == 0 ? 3 : f == 1 ? 3 : f == 2 ? 5 : 4;
+		for (int got = 0, guard = 0; got < want && guard < 10000; guard++) {
+			struct system *s = &m->sys[rng_range(r, nf + nc, m->nsys - 1)];
+			int *flag = f == 0 ? &s->ai : f == 1 ? &s->algo : f == 2 ? &s->rpa : &s->matching;
+			if (*flag)
+				continue;
+			*flag = 1;
+			got++;
+		}
+	}
+	/* a data-ethics assessment for about half of those */
+	for (int i = 0; i < m->nsys; i++) {
+		struct system *s = &m->sys[i];
+		if ((s->ai || s->algo || s->matching) && rng_pm(r, 500))
+			add_assessment(m, i, 2, as_of - rng_range(r, 30, 700), (int)rng_below(r, 3), 0,
+				       "Dataetisk Råds vurderingsskema udfyldt");
+	}
+}
+
 static void build_systems(struct muni *m, const struct shared *sh, int32_t as_of)
 {
 	struct rng *r = &m->r;
@@ -806,7 +886,6 @@ static void build_systems(struct muni *m, const struct shared *sh, int32_t as_of
 	int nl = (int)OB_ARRAY_LEN(lob_sys), nw = (int)OB_ARRAY_LEN(dom_words);
 	int ns = (int)OB_ARRAY_LEN(dom_suffixes);
 	unsigned char used[OB_ARRAY_LEN(dom_words)][OB_ARRAY_LEN(dom_suffixes)];
-	int *order;
 	int n = 0, nghost = 0, nnone = 0;
 
 	memset(used, 0, sizeof(used));
@@ -927,73 +1006,8 @@ static void build_systems(struct muni *m, const struct shared *sh, int32_t as_of
 		}
 	}
 
-	/* Every person owns at least one system, in their own forvaltning when
-	 * one is free; the rest go to the people of the system's forvaltning. */
-	order = ob_xmalloc((size_t)m->nsys * sizeof(int));
-	for (int i = 0; i < m->nsys; i++)
-		order[i] = i;
-	rng_shuffle(r, order, m->nsys);
-	for (int p = 0; p < m->npeople; p++) {
-		int pf = m->units[m->people[p].unit].forv, pick = -1;
-		for (int j = 0; j < m->nsys; j++) {
-			struct system *s = &m->sys[order[j]];
-			if (s->owner != INT32_MAX)
-				continue;
-			if (s->forv == pf) {
-				pick = order[j];
-				break;
-			}
-			if (pick < 0)
-				pick = order[j];
-		}
-		if (pick >= 0) {
-			m->sys[pick].owner = p;
-			m->people[p].owns++;
-		}
-	}
-	for (int j = 0; j < m->nsys; j++) {
-		struct system *s = &m->sys[order[j]];
-		int cand[160], nc2 = 0;
-		if (s->owner != INT32_MAX)
-			continue;
-		for (int p = 0; p < m->npeople && nc2 < 160; p++)
-			if (m->units[m->people[p].unit].forv == s->forv)
-				cand[nc2++] = p;
-		s->owner = nc2 ? cand[rng_below(r, (unsigned)nc2)] : (int)rng_below(r, (unsigned)m->npeople);
-		m->people[s->owner].owns++;
-	}
-	free(order);
-
-	/* citizen-facing systems, and the few using AI, algorithms, RPA or
-	 * data matching (line of business only) */
-	{
-		int want = rng_range(r, 23, 27), got = 0, guard = 0;
-		while (got < want && guard++ < 10000) {
-			int i = rng_range(r, nf, m->nsys - 1);
-			if (m->sys[i].citizen >= 0)
-				continue;
-			m->sys[i].citizen = got % 5;
-			got++;
-		}
-	}
-	for (int f = 0; f < 4; f++) {
-		int want = f == 0 ? 3 : f == 1 ? 3 : f == 2 ? 5 : 4;
-		for (int got = 0, guard = 0; got < want && guard < 10000; guard++) {
-			struct system *s = &m->sys[rng_range(r, nf + nc, m->nsys - 1)];
-			int *flag = f == 0 ? &s->ai : f == 1 ? &s->algo : f == 2 ? &s->rpa : &s->matching;
-			if (*flag)
-				continue;
-			*flag = 1;
-			got++;
-		}
-	}
-	/* a data-ethics assessment for about half of those */
-	for (int i = 0; i < m->nsys; i++) {
-		struct system *s = &m->sys[i];
-		if ((s->ai || s->algo || s->matching) && rng_pm(r, 500))
-			add_assessment(m, i, 2, as_of - rng_range(r, 30, 700), (int)rng_below(r, 3), 0,
-				       "Dataetisk Råds vurderingsskema udfyldt");
-	}
+	assign_owners(m);
+	mark_special(m, nf, nc, as_of);
 }
 
 static const char *const contract_kinds[] = {
@@ -1017,23 +1031,17 @@ static int32_t end_for_deadline(struct rng *r, int32_t d, int notice)
 	return rng_pm(r, 600) ? end_of_month(end) : end;
 }
 
-static void build_contracts(struct muni *m, int32_t as_of)
+/* ~10 line-of-business systems have no contract; every other system is
+ * the first system of a contract, or an extra one of a contract of the same
+ * supplier when there is one; some contracts cover another system of the
+ * same supplier. */
+static void cover_systems(struct muni *m)
 {
 	struct rng *r = &m->r;
-	int *kinds, *cover, ncover = 0, nfree = 0;
+	int *cover, ncover = 0, nfree = 0;
 	unsigned char *nocon;
 	int nf = (int)OB_ARRAY_LEN(foundation_sys);
 
-	m->ncon = rng_range(r, 292, 308);
-	m->con = ob_xcalloc((size_t)m->ncon, sizeof(*m->con));
-	kinds = ob_xmalloc((size_t)m->ncon * sizeof(int));
-	for (int i = 0; i < m->ncon; i++)
-		kinds[i] = i < 15 ? K_EXPIRED : i < 40 ? K_SOON90 : i < 80 ? K_SOON365 : i < 110 ? K_CONTINUOUS : K_LATER;
-	rng_shuffle(r, kinds, m->ncon);
-
-	/* ~10 line-of-business systems have no contract; every other system
-	 * is the first system of a contract, or an extra one of a contract of
-	 * the same supplier when there is one */
 	cover = ob_xmalloc((size_t)m->nsys * sizeof(int));
 	nocon = ob_xcalloc((size_t)m->nsys, 1);
 	for (int i = 0; i < m->nsys; i++)
@@ -1084,6 +1092,21 @@ static void build_contracts(struct muni *m, int32_t as_of)
 		}
 	}
 	free(nocon);
+}
+
+static void build_contracts(struct muni *m, int32_t as_of)
+{
+	struct rng *r = &m->r;
+	int *kinds;
+
+	m->ncon = rng_range(r, 292, 308);
+	m->con = ob_xcalloc((size_t)m->ncon, sizeof(*m->con));
+	kinds = ob_xmalloc((size_t)m->ncon * sizeof(int));
+	for (int i = 0; i < m->ncon; i++)
+		kinds[i] = i < 15 ? K_EXPIRED : i < 40 ? K_SOON90 : i < 80 ? K_SOON365 : i < 110 ? K_CONTINUOUS : K_LATER;
+	rng_shuffle(r, kinds, m->ncon);
+
+	cover_systems(m);
 
 	for (int i = 0; i < m->ncon; i++) {
 		struct contract *c = &m->con[i];
