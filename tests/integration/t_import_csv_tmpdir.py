@@ -11,10 +11,15 @@ test suite on a busy machine). Here a thread does what such a start does,
 for this test's own server only: it deletes that server's files in its
 tmpdir as soon as they appear, while the nine demo files of 20
 municipalities import; the import must not notice, and must not have needed
-any file there."""
+any file there.
+
+The bulk writes run on a second thread while the next rows are checked: a
+database error in one of them still names the file and the lines of its
+rows, and nothing of any file changes."""
 
 import glob
 import os
+import re
 import subprocess
 import threading
 
@@ -77,5 +82,48 @@ def test_import_survives_a_server_starting():
         eq(env.scalar("SELECT COUNT(*) FROM imports WHERE kind = 'csv'"), "9", "nine files logged")
 
 
+def test_database_error_in_a_bulk_write():
+    with Env("csvbulkerr") as env:
+        demo = os.path.join(env.dir, "demo")
+        r = subprocess.run([OVERBLIK, "demo-data", "--municipalities", "20", "--as-of", "2026-11-26", demo],
+                           capture_output=True, text=True, timeout=300)
+        ok(r.returncode == 0, "demo-data for 20 municipalities runs", r.stderr)
+        env.start_db()
+        r = env.run("import", "kitos", *sorted(glob.glob(os.path.join(demo, "kitos", "*.json"))))
+        ok(r.returncode == 0, "their KITOS files import", r.stderr)
+        files = [os.path.join(demo, "csv", f + ".csv") for f in ORDER]
+        # The 5000th assessment (line 5001, the third chunk of 2000) is refused
+        # by the server, through a trigger: the check before the SQL passes it.
+        with open(files[4], encoding="utf-8") as fh:
+            lines = fh.read().split("\n")
+        hdr = [h.strip().lower().lstrip("\ufeff") for h in lines[0].split(";")]
+        row = lines[5000].split(";")
+        row[hdr.index("note")] = "boom"
+        lines[5000] = ";".join(row)
+        with open(files[4], "w", encoding="utf-8") as fh:
+            fh.write("\n".join(lines))
+        env.sql("CREATE TRIGGER boom BEFORE INSERT ON gdpr_assessments FOR EACH ROW "
+                "SET NEW.system_id = IF(NEW.note = 'boom', NULL, NEW.system_id)")
+        before = [env.sql(f"SELECT COUNT(*), COALESCE(SUM(CRC32(CONCAT_WS('|', {cols}))), 0) FROM {t}")
+                  for t, cols in (("people", "id, name, email, org_unit_id"),
+                                  ("systems", "id, category, last_data_review, uses_ai"),
+                                  ("contracts", "id, segment, annual_cost"), ("gdpr_assessments", "id"),
+                                  ("org_units", "id, parent_id"))]
+        r = env.run("import", "csv", *files)
+        eq(r.returncode, 1, "a database error in a bulk write fails the command", r.stdout[-2000:])
+        m = re.search(re.escape(files[4]) + r":(\d+)-(\d+): database: Column 'system_id' cannot be null", r.stderr)
+        ok(m is not None, "the error names the file and the lines of the rows written", r.stderr[-2000:])
+        ok(m is not None and int(m.group(1)) <= 5001 <= int(m.group(2)),
+           "the lines named hold the refused row (line 5001)", m and m.group(0))
+        ok("nothing was changed" in r.stderr, "the message says nothing changed", r.stderr[-2000:])
+        after = [env.sql(f"SELECT COUNT(*), COALESCE(SUM(CRC32(CONCAT_WS('|', {cols}))), 0) FROM {t}")
+                 for t, cols in (("people", "id, name, email, org_unit_id"),
+                                 ("systems", "id, category, last_data_review, uses_ai"),
+                                 ("contracts", "id, segment, annual_cost"), ("gdpr_assessments", "id"),
+                                 ("org_units", "id, parent_id"))]
+        eq(after, before, "no file changed anything (people, systems, contracts, assessments, org units)")
+        eq(env.scalar("SELECT COUNT(*) FROM imports WHERE kind = 'csv'"), "0", "no file logged")
+
+
 if __name__ == "__main__":
-    run_tests(test_import_survives_a_server_starting)
+    run_tests(test_import_survives_a_server_starting, test_database_error_in_a_bulk_write)
