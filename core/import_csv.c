@@ -320,6 +320,8 @@ struct unit_row {
 struct imp {
 	struct ob_db *db;
 	struct writer *w;            /* runs the bulk writes; NULL: run them here */
+	int defer_ok;                /* the next file may start before the staged rows are applied */
+	int deferring;               /* wexec and record_import defer their statement */
 	struct ob_map ids;           /* "table:org:uuid" -> id, loaded an organisation at a time */
 	const char *file;
 	const struct ob_import_opts *opts;
@@ -552,6 +554,7 @@ struct writer {
 	struct wjob *head, *tail;
 	size_t queued;
 	int busy, stop;
+	struct wjob *dhead, *dtail;  /* deferred: queued after the next query (main thread's) */
 	struct imp *fail_im;         /* the file whose job failed */
 	char *fail;                  /* its error, "FILE:LINE: database: ...", not yet handed on */
 	int failed;                  /* drop every job after a failure */
@@ -644,19 +647,45 @@ static int writer_start(struct writer *w, struct ob_db *db)
 	return 0;
 }
 
-/* Waits until the writer has run every job queued. Its failure, if any,
- * becomes the fatal error of the file it belongs to. */
-static void wsync(struct imp *im)
+/* Queues the deferred jobs (main thread). */
+static void wrelease(struct writer *w)
+{
+	if (w == NULL || w->dhead == NULL)
+		return;
+	pthread_mutex_lock(&w->mu);
+	for (struct wjob *j = w->dhead; j; j = j->next)
+		w->queued++;
+	if (w->tail)
+		w->tail->next = w->dhead;
+	else
+		w->head = w->dhead;
+	w->tail = w->dtail;
+	w->dhead = w->dtail = NULL;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* Waits until the writer has run every job queued, the deferred ones
+ * first queued unless ahead is set. Its failure, if any, becomes the fatal
+ * error of the file it belongs to, and of im if that is another (a write
+ * of the file before, deferred into this one). */
+static void wsync_(struct imp *im, int ahead)
 {
 	struct writer *w = im->w;
 
 	if (w == NULL)
 		return;
+	if (!ahead)
+		wrelease(w);
 	pthread_mutex_lock(&w->mu);
 	while (w->head || w->busy)
 		pthread_cond_wait(&w->cv, &w->mu);
 	if (w->fail) {
 		struct imp *f = w->fail_im;
+		if (f != im && im->fatal == NULL) {
+			im->fatal = ob_xstrdup(w->fail);
+			im->dberr = 1;
+		}
 		if (f->fatal == NULL) {
 			f->fatal = w->fail;
 			f->dberr = 1;
@@ -665,6 +694,11 @@ static void wsync(struct imp *im)
 		w->fail = NULL;
 	}
 	pthread_mutex_unlock(&w->mu);
+}
+
+static void wsync(struct imp *im)
+{
+	wsync_(im, 0);
 }
 
 /* Queues a job (taken over), or runs it now without a writer. 0, or -1
@@ -710,6 +744,29 @@ static int wsubmit(struct imp *im, struct wjob *j)
 	return 0;
 }
 
+/* Keeps a job (taken over) to be queued after the main thread's next
+ * query (db_query): the last statements of a systems or contracts file
+ * (applying the staged rows, the imports log), so that the server applies
+ * them while the next file's rows are read and checked. The one query run
+ * before them is the next file's first, of another kind: it reads none of
+ * the columns they set (no kind reads what a systems or contracts file
+ * sets). */
+static int wdefer(struct imp *im, struct wjob *j)
+{
+	struct writer *w = im->w;
+
+	if (w == NULL)
+		return wsubmit(im, j);
+	j->im = im;
+	j->next = NULL;
+	if (w->dtail)
+		w->dtail->next = j;
+	else
+		w->dhead = j;
+	w->dtail = j;
+	return 0;
+}
+
 /* Queues a statement without values, in order with the bulk writes. */
 static int wexec(struct imp *im, const char *sql)
 {
@@ -717,6 +774,8 @@ static int wexec(struct imp *im, const char *sql)
 
 	j->sql = sql;
 	j->first_line = im->line;
+	if (im->deferring)
+		return wdefer(im, j);
 	return wsubmit(im, j);
 }
 
@@ -728,6 +787,11 @@ static void writer_stop(struct writer *w)
 	pthread_cond_broadcast(&w->cv);
 	pthread_mutex_unlock(&w->mu);
 	pthread_join(w->th, NULL);
+	while (w->dhead) { /* not run: the import failed before they were queued */
+		struct wjob *j = w->dhead;
+		w->dhead = j->next;
+		wjob_free(j);
+	}
 	free(w->fail);
 	pthread_cond_destroy(&w->cv);
 	pthread_mutex_destroy(&w->mu);
@@ -740,12 +804,16 @@ static void writer_stop(struct writer *w)
 static int db_query(struct imp *im, const char *sql, const struct ob_db_param *p, size_t n,
 		    struct ob_db_rows **out, struct ob_err *e)
 {
-	wsync(im);
+	int rc;
+
+	wsync_(im, 1); /* ahead of the deferred jobs (wdefer) */
 	if (im->fatal) {
 		ob_err_set(e, "database: an earlier statement failed");
 		return -1;
 	}
-	return ob_db_query(im->db, sql, p, n, out, e);
+	rc = ob_db_query(im->db, sql, p, n, out, e);
+	wrelease(im->w);
+	return rc;
 }
 
 static int db_exec(struct imp *im, const char *sql, const struct ob_db_param *p, size_t n,
@@ -2796,6 +2864,9 @@ static int bad_bytes(struct imp *im, struct ob_csv *csv, size_t n)
 	return bad;
 }
 
+static const char q_record[] = "INSERT INTO imports (kind, files, started_at, finished_at, summary) "
+			       "VALUES ('csv', ?, FROM_UNIXTIME(?), NOW(3), ?)";
+
 static void record_import(struct imp *im, const struct timeval *start)
 {
 	char *json = summary_json(im);
@@ -2806,10 +2877,18 @@ static void record_import(struct imp *im, const struct timeval *start)
 	p[0] = ob_p_str(im->file);
 	p[1] = ob_p_str(t0);
 	p[2] = ob_p_str(json);
-	exec(im,
-	     "INSERT INTO imports (kind, files, started_at, finished_at, summary) "
-	     "VALUES ('csv', ?, FROM_UNIXTIME(?), NOW(3), ?)",
-	     p, 3, NULL);
+	if (im->deferring && im->w) {
+		/* After the staged rows are applied: one row of values. */
+		struct wjob *j = ob_xcalloc(1, sizeof(*j));
+		j->sql = q_record;
+		j->p = ob_xcalloc(3, sizeof(*j->p));
+		j->ncols = 3;
+		j->nrows = 1;
+		for (size_t i = 0; i < 3; i++)
+			j->p[i] = ob_p_str(arena_dup(&j->texts, p[i].s));
+		wdefer(im, j);
+	} else
+		exec(im, q_record, p, 3, NULL);
 	free(json);
 }
 
@@ -2926,9 +3005,6 @@ static int csv_rows(struct imp *im, struct ob_err *err)
 	if (!im->fatal)
 		bulk_flush(im, &im->bulk);
 	count_fix(im);
-	if (im->staged && !im->fatal && wexec(im, im->stage_apply) == 0 &&
-	    wexec(im, "DROP TEMPORARY TABLE csv_stage") == 0)
-		wexec(im, "SET SESSION max_heap_table_size = DEFAULT");
 	if (im->k->kind == K_UNITS && !im->fatal) {
 		units_parents(im);
 		for (size_t i = 0; i < im->nunits; i++)
@@ -2940,8 +3016,14 @@ static int csv_rows(struct imp *im, struct ob_err *err)
 		report_errors(im, err);
 		return -1;
 	}
+	/* The staged rows applied, and the file logged: with a next file,
+	 * while its rows are read (wdefer). */
+	im->deferring = im->staged && im->defer_ok;
+	if (im->staged && wexec(im, im->stage_apply) == 0 && wexec(im, "DROP TEMPORARY TABLE csv_stage") == 0)
+		wexec(im, "SET SESSION max_heap_table_size = DEFAULT");
 	im->line = 0;
 	record_import(im, &im->start);
+	im->deferring = 0;
 	if (im->fatal) {
 		report_errors(im, err);
 		return -1;
@@ -3077,6 +3159,7 @@ int ob_import_csv(struct ob_db *db, char *const *files, size_t nfiles,
 	for (size_t o = 0; o < nfiles; o++) {
 		struct imp *im = &ims[order[o]];
 		im->w = writing ? &w : NULL;
+		im->defer_ok = o + 1 < nfiles && ims[order[o + 1]].k->kind != im->k->kind;
 		if (o > 0)
 			share_move(im, &ims[order[o - 1]]);
 		ob_err_clear(&e);

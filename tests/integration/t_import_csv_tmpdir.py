@@ -124,6 +124,27 @@ def test_database_error_in_a_bulk_write():
         eq(after, before, "no file changed anything (people, systems, contracts, assessments, org units)")
         eq(env.scalar("SELECT COUNT(*) FROM imports WHERE kind = 'csv'"), "0", "no file logged")
 
+        # The staged systems are applied while the contracts file is read: the
+        # server refusing one of them fails the command, naming the systems
+        # file, and nothing changes.
+        env.sql("DROP TRIGGER boom")
+        with open(files[2], encoding="utf-8") as fh:
+            sys_uuid = fh.read().split("\n")[3000].split(";")[0]
+        env.sql("CREATE TRIGGER boom BEFORE UPDATE ON systems FOR EACH ROW "
+                f"SET NEW.org_id = IF(NEW.kitos_uuid = '{sys_uuid}', NULL, NEW.org_id)")
+        r = env.run("import", "csv", *files)
+        eq(r.returncode, 1, "a database error applying the staged systems fails the command", r.stdout[-2000:])
+        ok(re.search(re.escape(files[2]) + r":\d+: database: Column 'org_id' cannot be null", r.stderr),
+           "the error names the systems file", r.stderr[-2000:])
+        ok("nothing was changed" in r.stderr, "the message says nothing changed", r.stderr[-2000:])
+        after = [env.sql(f"SELECT COUNT(*), COALESCE(SUM(CRC32(CONCAT_WS('|', {cols}))), 0) FROM {t}")
+                 for t, cols in (("people", "id, name, email, org_unit_id"),
+                                 ("systems", "id, category, last_data_review, uses_ai"),
+                                 ("contracts", "id, segment, annual_cost"), ("gdpr_assessments", "id"),
+                                 ("org_units", "id, parent_id"))]
+        eq(after, before, "no file changed anything")
+        eq(env.scalar("SELECT COUNT(*) FROM imports WHERE kind = 'csv'"), "0", "no file logged")
+
 
 if __name__ == "__main__":
     run_tests(test_import_survives_a_server_starting, test_database_error_in_a_bulk_write)
