@@ -1056,15 +1056,20 @@ static int cur_load(struct imp *im, struct cur *c, const char *sql, unsigned lon
 /* The cells of org's row with key ("a|b" for two key columns), or NULL. */
 static char **cur_get(const struct cur *c, unsigned long org, const char *key)
 {
-	struct ob_buf k;
+	char small[256];
 	uint64_t v;
 	struct ob_db_rows *r;
-	int found;
+	int found, len;
 
-	ob_buf_init(&k, 0);
-	ob_buf_printf(&k, "%lu|%s", org, key);
-	found = ob_map_get(&c->idx, k.data, &v);
-	ob_buf_free(&k);
+	/* On the stack unless long (a row's key; no allocation per row). */
+	len = snprintf(small, sizeof(small), "%lu|%s", org, key);
+	if (len >= 0 && (size_t)len < sizeof(small))
+		found = ob_map_get(&c->idx, small, &v);
+	else {
+		char *k = ob_xasprintf("%lu|%s", org, key);
+		found = ob_map_get(&c->idx, k, &v);
+		free(k);
+	}
 	if (!found)
 		return NULL;
 	v--;
@@ -1564,13 +1569,23 @@ static int dup_check(struct imp *im, const char *col, const char *what, const ch
 	va_list ap;
 
 	/* The whole key, however long its texts (a name of 255 emoji is 1020
-	 * bytes): a key cut short would make two names one. */
-	ob_buf_init(&key, 0);
+	 * bytes): a key cut short would make two names one. On the stack
+	 * unless long. */
+	char small[256];
+	int len;
 	va_start(ap, fmt);
-	ob_buf_vprintf(&key, fmt, ap);
+	len = vsnprintf(small, sizeof(small), fmt, ap);
 	va_end(ap);
-	first = seen_add(&im->seen, key.data, im->line);
-	ob_buf_free(&key);
+	if (len >= 0 && (size_t)len < sizeof(small))
+		first = seen_add(&im->seen, small, im->line);
+	else {
+		ob_buf_init(&key, 0);
+		va_start(ap, fmt);
+		ob_buf_vprintf(&key, fmt, ap);
+		va_end(ap);
+		first = seen_add(&im->seen, key.data, im->line);
+		ob_buf_free(&key);
+	}
 	if (first == 0)
 		return 0;
 	row_err(im, col, "%s appears twice in the file (first on line %lu)", what, first);
