@@ -10,7 +10,9 @@
  * Speed: the rows of the big kinds (systems, contracts, people, org units,
  * assessments) are compared with what the database holds, loaded once per
  * organisation, and only new and changed rows are written, with MariaDB's
- * array binding, CHUNK rows an execution (as the KITOS import does). */
+ * array binding, CHUNK rows an execution (as the KITOS import does). The
+ * server runs those writes while the next rows are checked: they go to a
+ * writer thread ("the writer" below), on the one connection, in order. */
 #include "config.h"
 
 #include <ctype.h>
