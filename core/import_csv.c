@@ -10,11 +10,14 @@
  * Speed: the rows of the big kinds (systems, contracts, people, org units,
  * assessments) are compared with what the database holds, loaded once per
  * organisation, and only new and changed rows are written, with MariaDB's
- * array binding, CHUNK rows an execution (as the KITOS import does). */
+ * array binding, CHUNK rows an execution (as the KITOS import does). The
+ * server runs those writes while the next rows are checked: they go to a
+ * writer thread ("the writer" below), on the one connection, in order. */
 #include "config.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +35,10 @@
 #define MAX_MSG 400       /* one listed error, at most */
 #define MAX_SET 16        /* settable columns of one kind */
 #define CHUNK 2000        /* rows per bulk execution */
+#define STAGE_MAX 64000   /* rows staged before they are applied (systems, contracts) */
+#define STAGE_HEAP 268435456 /* the server memory they may take: 64,000 rows of 1.1 KB and the key */
+#define OB_STR_(x) #x
+#define OB_STR(x) OB_STR_(x)
 
 /* ---- the kinds and their columns ---- */
 
@@ -314,6 +321,9 @@ struct unit_row {
 
 struct imp {
 	struct ob_db *db;
+	struct writer *w;            /* runs the bulk writes; NULL: run them here */
+	int defer_ok;                /* the next file may start before the staged rows are applied */
+	int deferring;               /* wexec and record_import defer their statement */
 	struct ob_map ids;           /* "table:org:uuid" -> id, loaded an organisation at a time */
 	const char *file;
 	const struct ob_import_opts *opts;
@@ -335,6 +345,7 @@ struct imp {
 	struct bulk bulk;            /* new and changed rows waiting to be written */
 	char *stage_create, *stage_insert, *stage_apply; /* systems, contracts: via a temporary table */
 	int staged;                  /* csv_stage exists */
+	size_t stage_rows;           /* rows in it, not yet applied */
 	const char *count_sql;       /* the rows of a table keyed by text: COUNT(*) */
 	long long count_before;      /* its result before this file, -1 not yet */
 
@@ -513,7 +524,310 @@ static const char *shown(const char *v, char buf[256])
 	return buf;
 }
 
+/* ---- the writer ---- */
+
+/* The bulk writes (and the statements that must come in order with them:
+ * the staging table's creation, its UPDATE ... JOIN and its drop) run on
+ * a second thread, so that the server applies one chunk while the next is
+ * read and checked. There is one connection and a single queue: the
+ * writer runs the jobs in the order they were queued, and every other
+ * statement (a query, a lookup, the commit) first waits until the writer
+ * has run them all (wsync), so the connection is only ever used by one
+ * thread at a time and always sees every statement before it in order.
+ * The first failing job stops the writer: the rest are dropped, and its
+ * error goes to its file at the next wait. */
+struct wjob {
+	struct wjob *next;
+	struct imp *im;              /* whose file: the error names it */
+	const char *sql;             /* lives as long as im */
+	struct ob_db_param *p;       /* NULL: a statement without values */
+	size_t ncols, nrows;
+	unsigned long first_line, last_line; /* last_line 0: one line, or none */
+	struct ablock *texts;        /* the texts p points into */
+};
+
+#define WQUEUE 2                 /* jobs queued at most: bounds the memory held */
+
+struct writer {
+	struct ob_db *db;
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;           /* a job queued or done, or stop */
+	struct wjob *head, *tail;
+	size_t queued;
+	int busy, stop;
+	struct wjob *dhead, *dtail;  /* deferred: queued after the next query (main thread's) */
+	struct imp *fail_im;         /* the file whose job failed */
+	char *fail;                  /* its error, "FILE:LINE: database: ...", not yet handed on */
+	int failed;                  /* drop every job after a failure */
+};
+
+static void arena_free(struct ablock **head);
+static void db_message(const struct ob_err *e, char *out, size_t n);
+
+static void wjob_free(struct wjob *j)
+{
+	free(j->p);
+	arena_free(&j->texts);
+	free(j);
+}
+
+/* Runs a job on the connection; NULL, or the error to report. */
+static char *wjob_run(struct ob_db *db, const struct wjob *j)
+{
+	struct ob_err e;
+	char msg[sizeof(e.msg)];
+	int rc;
+
+	ob_err_clear(&e);
+	if (j->p)
+		rc = ob_db_exec_bulk(db, j->sql, j->p, j->ncols, j->nrows, &e);
+	else
+		rc = ob_db_exec(db, j->sql, NULL, 0, NULL, &e);
+	if (rc == 0)
+		return NULL;
+	db_message(&e, msg, sizeof(msg));
+	if (j->last_line)
+		return ob_xasprintf("%s:%lu-%lu: database: %s", j->im->file, j->first_line, j->last_line, msg);
+	if (j->first_line)
+		return ob_xasprintf("%s:%lu: database: %s", j->im->file, j->first_line, msg);
+	return ob_xasprintf("%s: database: %s", j->im->file, msg);
+}
+
+static void *writer_main(void *arg)
+{
+	struct writer *w = arg;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		struct wjob *j;
+		char *fail = NULL;
+
+		while (w->head == NULL && !w->stop)
+			pthread_cond_wait(&w->cv, &w->mu);
+		if (w->head == NULL)
+			break;
+		j = w->head;
+		w->head = j->next;
+		if (w->head == NULL)
+			w->tail = NULL;
+		w->queued--;
+		w->busy = 1;
+		if (!w->failed) {
+			pthread_mutex_unlock(&w->mu);
+			fail = wjob_run(w->db, j);
+			pthread_mutex_lock(&w->mu);
+		}
+		if (fail) {
+			w->failed = 1;
+			w->fail = fail;
+			w->fail_im = j->im;
+		}
+		w->busy = 0;
+		pthread_cond_broadcast(&w->cv);
+		pthread_mutex_unlock(&w->mu);
+		wjob_free(j);
+		pthread_mutex_lock(&w->mu);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+/* Starts the writer; 0, or -1 when no thread can be made (the writes then
+ * run where they are queued). */
+static int writer_start(struct writer *w, struct ob_db *db)
+{
+	memset(w, 0, sizeof(*w));
+	w->db = db;
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv, NULL);
+	if (pthread_create(&w->th, NULL, writer_main, w) != 0) {
+		pthread_cond_destroy(&w->cv);
+		pthread_mutex_destroy(&w->mu);
+		return -1;
+	}
+	return 0;
+}
+
+/* Queues the deferred jobs (main thread). */
+static void wrelease(struct writer *w)
+{
+	if (w == NULL || w->dhead == NULL)
+		return;
+	pthread_mutex_lock(&w->mu);
+	for (struct wjob *j = w->dhead; j; j = j->next)
+		w->queued++;
+	if (w->tail)
+		w->tail->next = w->dhead;
+	else
+		w->head = w->dhead;
+	w->tail = w->dtail;
+	w->dhead = w->dtail = NULL;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* Waits until the writer has run every job queued, the deferred ones
+ * first queued unless ahead is set. Its failure, if any, becomes the fatal
+ * error of the file it belongs to, and of im if that is another (a write
+ * of the file before, deferred into this one). */
+static void wsync_(struct imp *im, int ahead)
+{
+	struct writer *w = im->w;
+
+	if (w == NULL)
+		return;
+	if (!ahead)
+		wrelease(w);
+	pthread_mutex_lock(&w->mu);
+	while (w->head || w->busy)
+		pthread_cond_wait(&w->cv, &w->mu);
+	if (w->fail) {
+		struct imp *f = w->fail_im;
+		if (f != im && im->fatal == NULL) {
+			im->fatal = ob_xstrdup(w->fail);
+			im->dberr = 1;
+		}
+		if (f->fatal == NULL) {
+			f->fatal = w->fail;
+			f->dberr = 1;
+		} else
+			free(w->fail);
+		w->fail = NULL;
+	}
+	pthread_mutex_unlock(&w->mu);
+}
+
+static void wsync(struct imp *im)
+{
+	wsync_(im, 0);
+}
+
+/* Queues a job (taken over), or runs it now without a writer. 0, or -1
+ * when an earlier job failed (im->fatal, or another file's, set). */
+static int wsubmit(struct imp *im, struct wjob *j)
+{
+	struct writer *w = im->w;
+	int failed;
+
+	j->im = im;
+	j->next = NULL;
+	if (w == NULL) {
+		char *fail = wjob_run(im->db, j);
+		wjob_free(j);
+		if (fail == NULL)
+			return 0;
+		if (im->fatal == NULL) {
+			im->fatal = fail;
+			im->dberr = 1;
+		} else
+			free(fail);
+		return -1;
+	}
+	pthread_mutex_lock(&w->mu);
+	while (w->queued >= WQUEUE && !w->failed)
+		pthread_cond_wait(&w->cv, &w->mu);
+	failed = w->failed;
+	if (!failed) {
+		if (w->tail)
+			w->tail->next = j;
+		else
+			w->head = j;
+		w->tail = j;
+		w->queued++;
+		pthread_cond_broadcast(&w->cv);
+	}
+	pthread_mutex_unlock(&w->mu);
+	if (failed) {
+		wjob_free(j);
+		wsync(im);
+		return -1;
+	}
+	return 0;
+}
+
+/* Keeps a job (taken over) to be queued after the main thread's next
+ * query (db_query): the last statements of a systems or contracts file
+ * (applying the staged rows, the imports log), so that the server applies
+ * them while the next file's rows are read and checked. The one query run
+ * before them is the next file's first, of another kind: it reads none of
+ * the columns they set (no kind reads what a systems or contracts file
+ * sets). */
+static int wdefer(struct imp *im, struct wjob *j)
+{
+	struct writer *w = im->w;
+
+	if (w == NULL)
+		return wsubmit(im, j);
+	j->im = im;
+	j->next = NULL;
+	if (w->dtail)
+		w->dtail->next = j;
+	else
+		w->dhead = j;
+	w->dtail = j;
+	return 0;
+}
+
+/* Queues a statement without values, in order with the bulk writes. */
+static int wexec(struct imp *im, const char *sql)
+{
+	struct wjob *j = ob_xcalloc(1, sizeof(*j));
+
+	j->sql = sql;
+	j->first_line = im->line;
+	if (im->deferring)
+		return wdefer(im, j);
+	return wsubmit(im, j);
+}
+
+/* Runs every job left, then ends the writer. */
+static void writer_stop(struct writer *w)
+{
+	pthread_mutex_lock(&w->mu);
+	w->stop = 1;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->th, NULL);
+	while (w->dhead) { /* not run: the import failed before they were queued */
+		struct wjob *j = w->dhead;
+		w->dhead = j->next;
+		wjob_free(j);
+	}
+	free(w->fail);
+	pthread_cond_destroy(&w->cv);
+	pthread_mutex_destroy(&w->mu);
+}
+
 /* ---- the database ---- */
+
+/* ob_db_query and ob_db_exec after the writer's jobs (wsync); -1 without
+ * running anything when one of them failed. */
+static int db_query(struct imp *im, const char *sql, const struct ob_db_param *p, size_t n,
+		    struct ob_db_rows **out, struct ob_err *e)
+{
+	int rc;
+
+	wsync_(im, 1); /* ahead of the deferred jobs (wdefer) */
+	if (im->fatal) {
+		ob_err_set(e, "database: an earlier statement failed");
+		return -1;
+	}
+	rc = ob_db_query(im->db, sql, p, n, out, e);
+	wrelease(im->w);
+	return rc;
+}
+
+static int db_exec(struct imp *im, const char *sql, const struct ob_db_param *p, size_t n,
+		   unsigned long long *affected, struct ob_err *e)
+{
+	wsync(im);
+	if (im->fatal) {
+		ob_err_set(e, "database: an earlier statement failed");
+		return -1;
+	}
+	return ob_db_exec(im->db, sql, p, n, affected, e);
+}
 
 static int exec(struct imp *im, const char *sql, const struct ob_db_param *p, size_t n,
 		unsigned long long *affected)
@@ -521,7 +835,7 @@ static int exec(struct imp *im, const char *sql, const struct ob_db_param *p, si
 	struct ob_err e;
 
 	ob_err_clear(&e);
-	if (ob_db_exec(im->db, sql, p, n, affected, &e) == 0)
+	if (db_exec(im, sql, p, n, affected, &e) == 0)
 		return 0;
 	db_fail(im, &e);
 	return -1;
@@ -536,7 +850,7 @@ static int lookup(struct imp *im, const char *sql, const struct ob_db_param *p, 
 	int rc = 0;
 
 	ob_err_clear(&e);
-	if (ob_db_query(im->db, sql, p, n, &r, &e) < 0) {
+	if (db_query(im, sql, p, n, &r, &e) < 0) {
 		db_fail(im, &e);
 		return -1;
 	}
@@ -581,7 +895,7 @@ static void bulk_init(struct bulk *k, const char *sql, size_t ncols)
 {
 	k->sql = sql;
 	k->ncols = ncols;
-	k->p = ob_xcalloc(CHUNK * ncols, sizeof(*k->p));
+	k->p = NULL; /* allocated by the first row */
 	k->nrows = 0;
 }
 
@@ -615,33 +929,43 @@ static void count_fix(struct imp *im)
 /* Writes the waiting rows. 0, or -1 with im->fatal naming their lines. */
 static int bulk_flush(struct imp *im, struct bulk *k)
 {
-	struct ob_err e;
-	int rc = 0;
+	struct wjob *j;
 
 	if (k->nrows == 0)
 		return 0;
-	ob_err_clear(&e);
 	if (im->count_sql && im->count_before < 0 && k == &im->bulk &&
 	    (im->count_before = count_rows(im)) < 0)
 		return -1;
 	if (k->sql == im->stage_insert && !im->staged) {
-		if (ob_db_exec(im->db, "DROP TEMPORARY TABLE IF EXISTS csv_stage", NULL, 0, NULL, &e) < 0 ||
-		    ob_db_exec(im->db, im->stage_create, NULL, 0, NULL, &e) < 0) {
-			db_fail(im, &e);
+		if (wexec(im, "DROP TEMPORARY TABLE IF EXISTS csv_stage") < 0 ||
+		    wexec(im, "SET SESSION max_heap_table_size = " OB_STR(STAGE_HEAP)) < 0 ||
+		    wexec(im, im->stage_create) < 0)
 			return -1;
-		}
 		im->staged = 1;
 	}
-	if (ob_db_exec_bulk(im->db, k->sql, k->p, k->ncols, k->nrows, &e) < 0 && !im->fatal) {
-		char msg[sizeof(e.msg)];
-		db_message(&e, msg, sizeof(msg));
-		im->fatal = ob_xasprintf("%s:%lu-%lu: database: %s", im->file, k->first_line, k->last_line,
-					 msg);
-		rc = -1;
+	if (k->sql == im->stage_insert && im->stage_rows >= STAGE_MAX) {
+		/* The rows staged so far applied, and the table emptied: it is
+		 * in the server's memory. */
+		if (wexec(im, im->stage_apply) < 0 || wexec(im, "DELETE FROM csv_stage") < 0)
+			return -1;
+		im->stage_rows = 0;
 	}
+	if (k->sql == im->stage_insert)
+		im->stage_rows += k->nrows;
+	/* The rows and their texts go to the writer; the next chunk gets its
+	 * own (bulk_add). */
+	j = ob_xcalloc(1, sizeof(*j));
+	j->sql = k->sql;
+	j->p = k->p;
+	j->ncols = k->ncols;
+	j->nrows = k->nrows;
+	j->first_line = k->first_line;
+	j->last_line = k->last_line;
+	j->texts = k->texts;
+	k->p = NULL;
+	k->texts = NULL;
 	k->nrows = 0;
-	arena_free(&k->texts);
-	return rc;
+	return wsubmit(im, j);
 }
 
 /* Adds a row of k->ncols values (texts are copied). */
@@ -651,6 +975,8 @@ static int bulk_add(struct imp *im, struct bulk *k, const struct ob_db_param *p)
 
 	if (k->nrows == CHUNK && bulk_flush(im, k) < 0)
 		return -1;
+	if (k->p == NULL)
+		k->p = ob_xcalloc(CHUNK * k->ncols, sizeof(*k->p));
 	if (k->nrows == 0)
 		k->first_line = im->line;
 	k->last_line = im->line;
@@ -697,10 +1023,10 @@ static int cur_load(struct imp *im, struct cur *c, const char *sql, unsigned lon
 		while (w && (n = strstr(w + 1, " WHERE ")) != NULL)
 			w = n;
 		char *q = ob_xstrndup(sql, w ? (size_t)(w - sql) : strlen(sql));
-		rc = ob_db_query(im->db, q, NULL, 0, &r, &e);
+		rc = db_query(im, q, NULL, 0, &r, &e);
 		free(q);
 	} else
-		rc = ob_db_query(im->db, sql, p, 1, &r, &e);
+		rc = db_query(im, sql, p, 1, &r, &e);
 	if (rc < 0) {
 		db_fail(im, &e);
 		return -1;
@@ -732,15 +1058,20 @@ static int cur_load(struct imp *im, struct cur *c, const char *sql, unsigned lon
 /* The cells of org's row with key ("a|b" for two key columns), or NULL. */
 static char **cur_get(const struct cur *c, unsigned long org, const char *key)
 {
-	struct ob_buf k;
+	char small[256];
 	uint64_t v;
 	struct ob_db_rows *r;
-	int found;
+	int found, len;
 
-	ob_buf_init(&k, 0);
-	ob_buf_printf(&k, "%lu|%s", org, key);
-	found = ob_map_get(&c->idx, k.data, &v);
-	ob_buf_free(&k);
+	/* On the stack unless long (a row's key; no allocation per row). */
+	len = snprintf(small, sizeof(small), "%lu|%s", org, key);
+	if (len >= 0 && (size_t)len < sizeof(small))
+		found = ob_map_get(&c->idx, small, &v);
+	else {
+		char *k = ob_xasprintf("%lu|%s", org, key);
+		found = ob_map_get(&c->idx, k, &v);
+		free(k);
+	}
 	if (!found)
 		return NULL;
 	v--;
@@ -837,7 +1168,7 @@ static int row_org(struct imp *im, struct org **out)
 			 * organisation loaded once: not two queries per
 			 * organisation of the file. */
 			if (im->orgrows == NULL &&
-			    ob_db_query(im->db, "SELECT id, kitos_uuid, cvr, name FROM organisations ORDER BY id",
+			    db_query(im, "SELECT id, kitos_uuid, cvr, name FROM organisations ORDER BY id",
 					NULL, 0, &im->orgrows, &e) < 0) {
 				db_fail(im, &e);
 				return -1;
@@ -852,6 +1183,7 @@ static int row_org(struct imp *im, struct org **out)
 				}
 			}
 		} else {
+			wsync(im);
 			o->found = ob_import_find_org(im->db, spec, &o->id, &e);
 			if (o->found < 0) {
 				db_fail(im, &e);
@@ -862,7 +1194,7 @@ static int row_org(struct imp *im, struct org **out)
 			struct ob_db_rows *r = NULL;
 			struct ob_db_param p[1] = {ob_p_int((long long)o->id)};
 			ob_err_clear(&e);
-			if (ob_db_query(im->db, "SELECT name FROM organisations WHERE id = ?", p, 1, &r,
+			if (db_query(im, "SELECT name FROM organisations WHERE id = ?", p, 1, &r,
 					&e) < 0) {
 				db_fail(im, &e);
 				return -1;
@@ -873,7 +1205,7 @@ static int row_org(struct imp *im, struct org **out)
 			/* Say whether there is none or several. */
 			struct ob_db_rows *r = NULL;
 			ob_err_clear(&e);
-			if (ob_db_query(im->db, "SELECT COUNT(*) FROM organisations", NULL, 0, &r, &e) <
+			if (db_query(im, "SELECT COUNT(*) FROM organisations", NULL, 0, &r, &e) <
 			    0) {
 				db_fail(im, &e);
 				return -1;
@@ -1048,7 +1380,7 @@ static int cached_id(struct imp *im, const char *table, const struct org *o, con
 		ob_err_clear(&e);
 		snprintf(sql, sizeof(sql), "SELECT org_id, id, kitos_uuid FROM %s%s", table,
 			 load_all ? "" : " WHERE org_id = ?");
-		if (ob_db_query(im->db, sql, load_all ? NULL : p, load_all ? 0 : 1, &r, &e) < 0) {
+		if (db_query(im, sql, load_all ? NULL : p, load_all ? 0 : 1, &r, &e) < 0) {
 			db_fail(im, &e);
 			return -1;
 		}
@@ -1239,13 +1571,23 @@ static int dup_check(struct imp *im, const char *col, const char *what, const ch
 	va_list ap;
 
 	/* The whole key, however long its texts (a name of 255 emoji is 1020
-	 * bytes): a key cut short would make two names one. */
-	ob_buf_init(&key, 0);
+	 * bytes): a key cut short would make two names one. On the stack
+	 * unless long. */
+	char small[256];
+	int len;
 	va_start(ap, fmt);
-	ob_buf_vprintf(&key, fmt, ap);
+	len = vsnprintf(small, sizeof(small), fmt, ap);
 	va_end(ap);
-	first = seen_add(&im->seen, key.data, im->line);
-	ob_buf_free(&key);
+	if (len >= 0 && (size_t)len < sizeof(small))
+		first = seen_add(&im->seen, small, im->line);
+	else {
+		ob_buf_init(&key, 0);
+		va_start(ap, fmt);
+		ob_buf_vprintf(&key, fmt, ap);
+		va_end(ap);
+		first = seen_add(&im->seen, key.data, im->line);
+		ob_buf_free(&key);
+	}
 	if (first == 0)
 		return 0;
 	row_err(im, col, "%s appears twice in the file (first on line %lu)", what, first);
@@ -1337,8 +1679,8 @@ static void write_compared(struct imp *im, const struct org *o, const char *key,
 static void row_people(struct imp *im)
 {
 	const char *uuid = val(im, "person_uuid");
-	struct ob_db_param p[MAX_SET + 2];
-	char scratch[MAX_SET][32];
+	struct ob_db_param p[MAX_SET + 3];
+	char scratch[MAX_SET][32], **cells;
 	struct org *o;
 	size_t n = 0;
 
@@ -1351,7 +1693,21 @@ static void row_people(struct imp *im)
 	set_params(im, o, p, &n, scratch);
 	if (im->row_bad || im->fatal)
 		return;
-	write_compared(im, o, uuid, p, n, 2);
+	if (cur_load(im, &im->cur, im->cur_sql, o->id) < 0)
+		return;
+	cells = cur_get(&im->cur, o->id, uuid);
+	if (cells && same_row(p + 2, cells + 1, n - 2)) {
+		im->unchanged++;
+		return;
+	}
+	/* The id of a person who exists, NULL (a new one) otherwise. */
+	p[n++] = cells ? ob_p_int(strtoll(cells[1 + im->nset], NULL, 10)) : ob_p_null();
+	if (bulk_add(im, &im->bulk, p) < 0)
+		return;
+	if (cells)
+		im->updated++;
+	else
+		im->created++;
 }
 
 /* assessments: upsert on (system, kind, done_on). */
@@ -1546,7 +1902,7 @@ static void units_parents(struct imp *im)
 		if (done_org)
 			continue;
 		ob_err_clear(&e);
-		if (ob_db_query(im->db, "SELECT id, parent_id FROM org_units WHERE org_id = ?", q, 1,
+		if (db_query(im, "SELECT id, parent_id FROM org_units WHERE org_id = ?", q, 1,
 				&r, &e) < 0) {
 			db_fail(im, &e);
 			return;
@@ -1719,7 +2075,7 @@ static int action_systems(struct imp *im, unsigned long action, const unsigned l
 	int changed = 0, rc = -1;
 
 	ob_err_clear(&e);
-	if (ob_db_query(im->db, "SELECT system_id FROM target_action_systems WHERE action_id = ?", q,
+	if (db_query(im, "SELECT system_id FROM target_action_systems WHERE action_id = ?", q,
 			1, &r, &e) < 0) {
 		db_fail(im, &e);
 		return -1;
@@ -1799,7 +2155,7 @@ static void new_actions(struct imp *im)
 	if (im->fatal)
 		return;
 	ob_err_clear(&e);
-	if (ob_db_query(im->db, "SELECT target_picture_id, code, id FROM target_actions", NULL, 0, &r, &e) < 0) {
+	if (db_query(im, "SELECT target_picture_id, code, id FROM target_actions", NULL, 0, &r, &e) < 0) {
 		db_fail(im, &e);
 		return;
 	}
@@ -2118,10 +2474,14 @@ static int read_header(struct imp *im, char **f, size_t n)
 			ob_buf_adds(&s, ", src_hash");
 		for (size_t i = 0; i < im->nset; i++)
 			ob_buf_printf(&s, ", %s", k->cols[im->set[i]].sql);
+		if (k->kind == K_PEOPLE)
+			ob_buf_adds(&s, ", id");
 		ob_buf_printf(&s, ") VALUES (%s", fixedv);
 		if (k->kind == K_PEOPLE)
 			ob_buf_adds(&s, ", 0");
 		for (size_t i = 0; i < im->nset; i++)
+			ob_buf_adds(&s, ", ?");
+		if (k->kind == K_PEOPLE)
 			ob_buf_adds(&s, ", ?");
 		ob_buf_adds(&s, ") ON DUPLICATE KEY UPDATE ");
 		for (size_t i = 0; i < im->nset; i++)
@@ -2148,15 +2508,20 @@ static int read_header(struct imp *im, char **f, size_t n)
 		im->cur.nkey = 1;
 		/* The changed rows go to a temporary table, and one UPDATE ...
 		 * JOIN applies them (33,000 single-row UPDATEs cost the server
-		 * three times as much). The table is Aria, which MariaDB always
-		 * has: scratch rows need no InnoDB undo log, and the systems of
-		 * 100 municipalities import 0.1 s faster; it is dropped after
-		 * the file, and before it is made again. */
+		 * three times as much). The table is MEMORY: scratch rows need
+		 * no InnoDB undo log (InnoDB cost the systems of 100
+		 * municipalities 0.1 s more), and, unlike Aria, it has no files
+		 * in the server's tmpdir: a mariadbd starting on the same
+		 * machine with the same tmpdir (/tmp) deletes every "#sql*"
+		 * file there, and the import then failed at the DROP with
+		 * "Unknown table 'overblik.csv_stage'". Its rows are applied
+		 * every STAGE_MAX rows, so its memory is bounded; it is
+		 * dropped after the file, and before it is made again. */
 		{
 			const char *t = k->kind == K_SYSTEMS ? "systems" : "contracts";
 			struct ob_buf q;
 			ob_buf_init(&q, 0);
-			ob_buf_adds(&q, "CREATE TEMPORARY TABLE csv_stage (PRIMARY KEY (id)) ENGINE=Aria AS SELECT id");
+			ob_buf_adds(&q, "CREATE TEMPORARY TABLE csv_stage (PRIMARY KEY (id)) ENGINE=MEMORY AS SELECT id");
 			for (size_t i = 0; i < im->nset; i++)
 				ob_buf_printf(&q, ", %s", k->cols[im->set[i]].sql);
 			ob_buf_printf(&q, " FROM %s LIMIT 0", t);
@@ -2181,9 +2546,12 @@ static int read_header(struct imp *im, char **f, size_t n)
 		ob_buf_adds(&s, "SELECT org_id, kitos_uuid");
 		for (size_t i = 0; i < im->nset; i++)
 			ob_buf_printf(&s, ", %s", k->cols[im->set[i]].sql);
-		ob_buf_adds(&s, " FROM people WHERE org_id = ?");
+		/* The id last: a person who exists is written with it, so
+		 * the server finds the row by its primary key (an upsert that
+		 * meets the unique key instead costs it twice as much). */
+		ob_buf_adds(&s, ", id FROM people WHERE org_id = ?");
 		im->cur.nkey = 1;
-		bulk_init(&im->bulk, im->sql, im->nset + 2);
+		bulk_init(&im->bulk, im->sql, im->nset + 3);
 		break;
 	case K_ASSESSMENTS:
 		ob_buf_adds(&s, "SELECT s.org_id, a.system_id, a.kind, a.done_on");
@@ -2513,6 +2881,9 @@ static int bad_bytes(struct imp *im, struct ob_csv *csv, size_t n)
 	return bad;
 }
 
+static const char q_record[] = "INSERT INTO imports (kind, files, started_at, finished_at, summary) "
+			       "VALUES ('csv', ?, FROM_UNIXTIME(?), NOW(3), ?)";
+
 static void record_import(struct imp *im, const struct timeval *start)
 {
 	char *json = summary_json(im);
@@ -2523,10 +2894,18 @@ static void record_import(struct imp *im, const struct timeval *start)
 	p[0] = ob_p_str(im->file);
 	p[1] = ob_p_str(t0);
 	p[2] = ob_p_str(json);
-	exec(im,
-	     "INSERT INTO imports (kind, files, started_at, finished_at, summary) "
-	     "VALUES ('csv', ?, FROM_UNIXTIME(?), NOW(3), ?)",
-	     p, 3, NULL);
+	if (im->deferring && im->w) {
+		/* After the staged rows are applied: one row of values. */
+		struct wjob *j = ob_xcalloc(1, sizeof(*j));
+		j->sql = q_record;
+		j->p = ob_xcalloc(3, sizeof(*j->p));
+		j->ncols = 3;
+		j->nrows = 1;
+		for (size_t i = 0; i < 3; i++)
+			j->p[i] = ob_p_str(arena_dup(&j->texts, p[i].s));
+		wdefer(im, j);
+	} else
+		exec(im, q_record, p, 3, NULL);
 	free(json);
 }
 
@@ -2585,7 +2964,6 @@ static int csv_prepare(struct imp *im, struct ob_db *db, const char *file,
  * and counted in err (the caller rolls back). */
 static int csv_rows(struct imp *im, struct ob_err *err)
 {
-	struct ob_db *db = im->db;
 	struct ob_err e;
 	char **f;
 	size_t n;
@@ -2644,24 +3022,25 @@ static int csv_rows(struct imp *im, struct ob_err *err)
 	if (!im->fatal)
 		bulk_flush(im, &im->bulk);
 	count_fix(im);
-	if (im->staged && !im->fatal) {
-		ob_err_clear(&e);
-		if (ob_db_exec(db, im->stage_apply, NULL, 0, NULL, &e) < 0 ||
-		    ob_db_exec(db, "DROP TEMPORARY TABLE csv_stage", NULL, 0, NULL, &e) < 0)
-			db_fail(im, &e);
-	}
 	if (im->k->kind == K_UNITS && !im->fatal) {
 		units_parents(im);
 		for (size_t i = 0; i < im->nunits; i++)
 			count(im, (unsigned long long)im->units[i].state);
 	}
+	wsync(im); /* every write of the file done: its errors known */
 	if (im->fatal || im->nerr) {
 		log_warnings(im);
 		report_errors(im, err);
 		return -1;
 	}
+	/* The staged rows applied, and the file logged: with a next file,
+	 * while its rows are read (wdefer). */
+	im->deferring = im->staged && im->defer_ok;
+	if (im->staged && wexec(im, im->stage_apply) == 0 && wexec(im, "DROP TEMPORARY TABLE csv_stage") == 0)
+		wexec(im, "SET SESSION max_heap_table_size = DEFAULT");
 	im->line = 0;
 	record_import(im, &im->start);
+	im->deferring = 0;
 	if (im->fatal) {
 		report_errors(im, err);
 		return -1;
@@ -2721,11 +3100,14 @@ static int import_one(struct ob_db *db, const char *file, const struct ob_import
 		      struct ob_err *err)
 {
 	struct imp im;
+	struct writer w;
 	struct ob_err e;
-	int rc = -1, began = 0;
+	int rc = -1, began = 0, writing = 0;
 
 	if (csv_prepare(&im, db, file, opts, err) < 0)
 		goto out;
+	writing = writer_start(&w, db) == 0;
+	im.w = writing ? &w : NULL;
 	ob_err_clear(&e);
 	if (ob_db_begin(db, &e) < 0) {
 		ob_err_set(err, "%s: database: %s", file, e.msg);
@@ -2744,6 +3126,8 @@ static int import_one(struct ob_db *db, const char *file, const struct ob_import
 	csv_result(&im);
 	rc = 0;
 out:
+	if (writing)
+		writer_stop(&w); /* idle already: csv_rows waits for it */
 	if (began)
 		ob_db_rollback(db);
 	imp_free(&im);
@@ -2754,9 +3138,10 @@ int ob_import_csv(struct ob_db *db, char *const *files, size_t nfiles,
 		  const struct ob_import_opts *opts, struct ob_err *err)
 {
 	struct imp *ims;
+	struct writer w;
 	size_t *order, nbad = 0, done = 0;
 	struct ob_err e;
-	int rc = -1, began = 0;
+	int rc = -1, began = 0, writing = 0;
 
 	if (nfiles == 1)
 		return import_one(db, files[0], opts, err);
@@ -2787,8 +3172,11 @@ int ob_import_csv(struct ob_db *db, char *const *files, size_t nfiles,
 		goto cleanup;
 	}
 	began = 1;
+	writing = writer_start(&w, db) == 0;
 	for (size_t o = 0; o < nfiles; o++) {
 		struct imp *im = &ims[order[o]];
+		im->w = writing ? &w : NULL;
+		im->defer_ok = o + 1 < nfiles && ims[order[o + 1]].k->kind != im->k->kind;
 		if (o > 0)
 			share_move(im, &ims[order[o - 1]]);
 		ob_err_clear(&e);
@@ -2822,6 +3210,8 @@ failed:
 	else
 		ob_err_set(err, "%zu of %zu files have errors, each listed above", nbad, nfiles);
 cleanup:
+	if (writing)
+		writer_stop(&w); /* idle already: csv_rows waits for it */
 	if (began)
 		ob_db_rollback(db);
 	for (size_t i = 0; i < nfiles; i++)
