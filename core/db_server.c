@@ -373,7 +373,12 @@ static int spawn_server(const struct ob_config *cfg, const struct paths *p, pid_
 	char *a_pid = ob_xasprintf("--pid-file=%s", p->pidfile);
 	char *a_log = ob_xasprintf("--log-error=%s", p->logfile);
 	char *a_user = ob_xasprintf("--user=%s", os_user());
-	char *argv[] = {cfg->db.mariadbd, "--no-defaults", a_datadir, a_socket, a_pid, a_log, a_user,
+	/* A temporary directory of its own: every mariadbd that starts deletes
+	 * the #sql files in its tmpdir, which in the shared /tmp are other
+	 * servers' temporary tables (an import's staging table vanished so). */
+	char *tmpdir = ob_path_join(p->dir, "tmp");
+	char *a_tmp = ob_xasprintf("--tmpdir=%s", tmpdir);
+	char *argv[] = {cfg->db.mariadbd, "--no-defaults", a_datadir, a_socket, a_pid, a_log, a_user, a_tmp,
 			"--skip-networking", "--character-set-server=utf8mb4",
 			"--collation-server=utf8mb4_unicode_ci", "--skip-name-resolve",
 			"--innodb-buffer-pool-size=256M", "--innodb-log-file-size=256M",
@@ -385,6 +390,10 @@ static int spawn_server(const struct ob_config *cfg, const struct paths *p, pid_
 		ob_err_set(err, "database: %s: %s: install the Debian package mariadb-server, or set "
 				"/database/mariadbd",
 			   cfg->db.mariadbd, strerror(errno));
+		goto out;
+	}
+	if (mkdir(tmpdir, 0700) < 0 && errno != EEXIST) {
+		ob_err_set(err, "database: cannot create %s: %s", tmpdir, strerror(errno));
 		goto out;
 	}
 	pid = fork();
@@ -416,6 +425,8 @@ out:
 	free(a_pid);
 	free(a_log);
 	free(a_user);
+	free(a_tmp);
+	free(tmpdir);
 	return rc;
 }
 

@@ -63,6 +63,8 @@ def test_import_survives_a_server_starting():
         with open(os.path.join(env.state, "db", "mysqld.pid")) as f:
             pid = int(f.read().strip())
         ok(os.path.isdir(tmpdir), f"the server's tmpdir {tmpdir} is a directory")
+        eq(os.path.realpath(tmpdir), os.path.realpath(os.path.join(env.state, "db", "tmp")),
+           "the managed server has a tmpdir of its own (another mariadbd starting does not empty it)")
         before = int(env.scalar("SELECT COUNT(*) FROM systems WHERE last_data_review IS NOT NULL"))
 
         d = Deleter(tmpdir, pid)
