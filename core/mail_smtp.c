@@ -31,9 +31,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 /* libesmtp.h uses size_t without including <stddef.h>; openssl/ssl.h
  * first also declares smtp_starttls_set_ctx. */
 #include <stddef.h>
@@ -183,7 +185,11 @@ struct session {
 	ob_smtp_done_fn done;
 	void *arg;
 	char last_reply[OB_SMTP_REPLY]; /* the server's last reply line, for session errors */
-	char tls_problem[256];
+	char tls_problem[800];
+	char peer_host[256];            /* c->host without brackets: what the certificate must name */
+	int peer_is_ip;                 /* peer_host is an IPv4 or IPv6 literal */
+	int peer_checked;               /* OpenSSL verified the chain and checked peer_host */
+	X509 *peer_cert;                /* the server's certificate, for the messages */
 	int auth_refused;
 	char auth_reply[OB_SMTP_REPLY]; /* the server's refusal of AUTH */
 	int in_auth;                    /* between AUTH and its verdict */
@@ -266,6 +272,130 @@ static int verify(const struct session *s)
 	return s->c->tls_verify && s->c->starttls == OB_STARTTLS_REQUIRED;
 }
 
+/* ---- the server's certificate ----
+ *
+ * libesmtp checks the host against the certificate's DNS names (or its
+ * common name) only: a relay named by its IP address, with that address in
+ * the certificate's IP addresses, is refused. So OpenSSL checks it during
+ * the chain's verification (RFC 6125 as OpenSSL does it): an IP literal
+ * against the IP addresses only (X509_check_ip_asc), a name against the DNS
+ * names (X509_check_host; the common name only when there are none). A
+ * mismatch is then a verification error, and libesmtp's own verdict is
+ * overruled when OpenSSL's check passed. The TLS context is shared; the
+ * session is this thread's (libesmtp runs it in ob_smtp_send's thread). */
+static __thread struct session *tls_session;
+
+static int check_peer(X509_STORE_CTX *x, void *arg)
+{
+	struct session *s = tls_session;
+	X509 *leaf = X509_STORE_CTX_get0_cert(x);
+	int rc;
+
+	(void)arg;
+	if (s == NULL || !in_session)
+		return X509_verify_cert(x);
+	if (leaf && X509_up_ref(leaf)) {
+		X509_free(s->peer_cert);
+		s->peer_cert = leaf;
+	}
+	s->peer_checked = 0;
+	if (!verify(s))
+		return X509_verify_cert(x);
+	X509_VERIFY_PARAM *param = X509_STORE_CTX_get0_param(x);
+	if (s->peer_is_ip)
+		rc = X509_VERIFY_PARAM_set1_ip_asc(param, s->peer_host);
+	else {
+		X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+		rc = X509_VERIFY_PARAM_set1_host(param, s->peer_host, 0);
+	}
+	if (rc != 1) {
+		X509_STORE_CTX_set_error(x, X509_V_ERR_APPLICATION_VERIFICATION);
+		return 0;
+	}
+	rc = X509_verify_cert(x);
+	s->peer_checked = rc == 1;
+	return rc;
+}
+
+/* The certificate's names of one kind (GEN_DNS, GEN_IPADD), comma-separated
+ * into buf; "none" when it has none. */
+static void cert_names(X509 *cert, int type, char *buf, size_t size)
+{
+	GENERAL_NAMES *names = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
+	size_t used = 0;
+	int n = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; names && i < sk_GENERAL_NAME_num(names); i++) {
+		const GENERAL_NAME *g = sk_GENERAL_NAME_value(names, i);
+		char one[INET6_ADDRSTRLEN + 2];
+		const char *text = NULL;
+		int len = 0;
+
+		if (g->type != type)
+			continue;
+		if (type == GEN_DNS) {
+			text = (const char *)ASN1_STRING_get0_data(g->d.dNSName);
+			len = ASN1_STRING_length(g->d.dNSName);
+		} else {
+			int alen = ASN1_STRING_length(g->d.iPAddress);
+			const unsigned char *a = ASN1_STRING_get0_data(g->d.iPAddress);
+			if ((alen == 4 && inet_ntop(AF_INET, a, one, sizeof(one))) ||
+			    (alen == 16 && inet_ntop(AF_INET6, a, one, sizeof(one))))
+				text = one;
+			else
+				text = "(malformed)";
+			len = (int)strlen(text);
+		}
+		if (used + (size_t)len + 8 >= size) {
+			snprintf(buf + used, size - used, "%s...", n ? ", " : "");
+			used = strlen(buf);
+			break;
+		}
+		/* A DNS name is IA5 (ASCII); anything else is shown as '?'. */
+		if (n++)
+			used += (size_t)snprintf(buf + used, size - used, ", ");
+		for (int k = 0; k < len; k++)
+			buf[used++] = text[k] >= 0x20 && text[k] < 0x7f ? text[k] : '?';
+		buf[used] = '\0';
+	}
+	GENERAL_NAMES_free(names);
+	if (n == 0)
+		snprintf(buf, size, "none");
+}
+
+/* Why the certificate does not name the host, and which names were checked. */
+static void name_problem(struct session *s)
+{
+	char ips[200], dns[200];
+
+	if (s->peer_cert == NULL) {
+		snprintf(s->tls_problem, sizeof(s->tls_problem), "the server's certificate is not for %s \"%s\"",
+			 s->peer_is_ip ? "the IP address" : "the name", s->peer_host);
+		return;
+	}
+	cert_names(s->peer_cert, GEN_IPADD, ips, sizeof(ips));
+	cert_names(s->peer_cert, GEN_DNS, dns, sizeof(dns));
+	if (s->peer_is_ip) {
+		snprintf(s->tls_problem, sizeof(s->tls_problem),
+			 "the server's certificate has no IP address %s (checked its IP addresses: %s%s%s)",
+			 s->peer_host, ips, strcmp(dns, "none") ? "; an address is not checked against its DNS names: " : "",
+			 strcmp(dns, "none") ? dns : "");
+		return;
+	}
+	if (strcmp(dns, "none") == 0) {
+		char cn[128] = "";
+		X509_NAME_get_text_by_NID(X509_get_subject_name(s->peer_cert), NID_commonName, cn, sizeof(cn));
+		snprintf(s->tls_problem, sizeof(s->tls_problem),
+			 "the server's certificate is not for the name \"%s\" (it has no DNS names; checked its common "
+			 "name: \"%s\")",
+			 s->peer_host, cn);
+		return;
+	}
+	snprintf(s->tls_problem, sizeof(s->tls_problem),
+		 "the server's certificate is not for the name \"%s\" (checked its DNS names: %s)", s->peer_host, dns);
+}
+
 static void on_event(smtp_session_t session, int event, void *arg, ...)
 {
 	struct session *s = arg;
@@ -291,7 +421,11 @@ static void on_event(smtp_session_t session, int event, void *arg, ...)
 		long vfy = va_arg(ap, long);
 		ok = va_arg(ap, int *);
 		*ok = !verify(s);
-		if (!*ok)
+		if (*ok)
+			break;
+		if (vfy == X509_V_ERR_IP_ADDRESS_MISMATCH || vfy == X509_V_ERR_HOSTNAME_MISMATCH)
+			name_problem(s);
+		else
 			snprintf(s->tls_problem, sizeof(s->tls_problem), "the server's certificate is not trusted: %s",
 				 X509_verify_cert_error_string(vfy));
 		break;
@@ -303,11 +437,13 @@ static void on_event(smtp_session_t session, int event, void *arg, ...)
 			snprintf(s->tls_problem, sizeof(s->tls_problem), "the server sent no certificate");
 		break;
 	case SMTP_EV_WRONG_PEER_CERTIFICATE:
+		/* libesmtp's own check: DNS names only, so it refuses an IP
+		 * literal whatever the certificate says. OpenSSL has already
+		 * checked the host the right way (check_peer): its verdict holds. */
 		ok = va_arg(ap, int *);
-		*ok = !verify(s);
+		*ok = !verify(s) || s->peer_checked;
 		if (!*ok)
-			snprintf(s->tls_problem, sizeof(s->tls_problem),
-				 "the server's certificate is not for \"%s\"", s->c->host);
+			name_problem(s);
 		break;
 	case SMTP_EV_NO_CLIENT_CERTIFICATE: /* a client certificate we do not use */
 		ok = va_arg(ap, int *);
@@ -444,6 +580,7 @@ static SSL_CTX *tls_context(const char *ca_file, struct ob_err *err)
 	/* libesmtp checks the verification result and the name itself and asks
 	 * on_event whether to go on: the error can then say what is wrong. */
 	SSL_CTX_set_verify(ret, SSL_VERIFY_NONE, NULL);
+	SSL_CTX_set_cert_verify_callback(ret, check_peer, NULL);
 	if (ca_file ? SSL_CTX_load_verify_locations(ret, ca_file, NULL) != 1 : SSL_CTX_set_default_verify_paths(ret) != 1) {
 		ob_err_set(err, "smtp: cannot load the certificates %s%s (/mail/smtp/ca_file)", ca_file ? "of " : "",
 			   ca_file ? ca_file : "of the system");
@@ -484,6 +621,16 @@ int ob_smtp_send(const struct ob_smtp_conf *c, struct ob_smtp_msg *msgs, size_t 
 	s.done = done;
 	s.arg = arg;
 	s.handles = ob_xcalloc(n + 1, sizeof(*s.handles));
+	{
+		/* "[::1]" or "::1": the address inside the brackets. */
+		size_t hl = strlen(c->host);
+		struct in6_addr a6;
+		if (c->host[0] == '[' && hl >= 2 && c->host[hl - 1] == ']')
+			snprintf(s.peer_host, sizeof(s.peer_host), "%.*s", (int)(hl - 2), c->host + 1);
+		else
+			snprintf(s.peer_host, sizeof(s.peer_host), "%s", c->host);
+		s.peer_is_ip = inet_pton(AF_INET, s.peer_host, &a6) == 1 || inet_pton(AF_INET6, s.peer_host, &a6) == 1;
+	}
 	for (size_t i = 0; i < n; i++) {
 		msgs[i].code = 0;
 		msgs[i].reply[0] = '\0';
@@ -544,10 +691,12 @@ int ob_smtp_send(const struct ob_smtp_conf *c, struct ob_smtp_msg *msgs, size_t 
 			smtp_add_recipient(m, msgs[i].rcpt[k].email);
 	}
 	in_session = 1;
+	tls_session = &s;
 	session_fd = -1;
 	session_connect_timeout = c->connect_timeout > 0 ? c->connect_timeout : 30;
 	started = smtp_start_session(session);
 	in_session = 0;
+	tls_session = NULL;
 	session_fd = -1;
 	/* What was not reported as sent: collect what the server said. */
 	for (size_t i = 0; i < n; i++)
@@ -611,6 +760,7 @@ out:
 		smtp_destroy_session(session);
 	if (auth)
 		auth_destroy_context(auth);
+	X509_free(s.peer_cert);
 	free(s.handles);
 	return rc;
 }
