@@ -14,7 +14,9 @@
  *  - when libesmtp waits for the server's reply (poll for input only, with
  *    a timeout), the cork is pulled and put back, which sends what is
  *    queued at once: nothing waits for an ACK or for the cork's 200 ms.
- * Everyone else's connect() and poll() pass through untouched. */
+ * read() and SSL_read() are wrapped too, to see the server's replies that
+ * libesmtp does not keep (scan_replies). Everyone else's connect(), poll(),
+ * read() and SSL_read() pass through untouched. */
 #include "config.h"
 
 #include <dlfcn.h>
@@ -51,6 +53,7 @@ int ob_smtp_tcp_nodelay = 1;
 static __thread int in_session;          /* this thread is in ob_smtp_send() */
 static __thread int session_connect_timeout;
 static __thread int session_fd = -1;     /* the session's corked socket */
+static __thread int session_sock = -1;   /* the session's socket (set once it connects) */
 
 typedef int (*connect_fn)(int, const struct sockaddr *, socklen_t);
 typedef int (*poll_fn)(struct pollfd *, nfds_t, int);
@@ -70,8 +73,9 @@ __attribute__((visibility("default"))) int connect(int fd, const struct sockaddr
 	}
 	/* The session's own socket only: not, say, a database connection made
 	 * from a callback while the session runs. */
-	if (!in_session || session_fd >= 0 || sa == NULL || (sa->sa_family != AF_INET && sa->sa_family != AF_INET6))
+	if (!in_session || session_sock >= 0 || sa == NULL || (sa->sa_family != AF_INET && sa->sa_family != AF_INET6))
 		return real(fd, sa, len);
+	session_sock = fd;
 	if (ob_smtp_tcp_nodelay) {
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		if (setsockopt(fd, IPPROTO_TCP, TCP_CORK, &one, sizeof(one)) == 0)
@@ -80,8 +84,8 @@ __attribute__((visibility("default"))) int connect(int fd, const struct sockaddr
 	flags = fcntl(fd, F_GETFL);
 	if (flags < 0 || (flags & O_NONBLOCK)) {
 		rc = real(fd, sa, len);
-		if (rc < 0 && errno != EINPROGRESS && session_fd == fd)
-			session_fd = -1; /* libesmtp tries the next address with a new socket */
+		if (rc < 0 && errno != EINPROGRESS)
+			session_fd = session_sock = -1; /* libesmtp tries the next address with a new socket */
 		return rc;
 	}
 	fcntl(fd, F_SETFL, flags | O_NONBLOCK);
@@ -106,8 +110,8 @@ __attribute__((visibility("default"))) int connect(int fd, const struct sockaddr
 	}
 	int saved = errno;
 	fcntl(fd, F_SETFL, flags);
-	if (rc < 0 && session_fd == fd)
-		session_fd = -1; /* libesmtp tries the next address with a new socket */
+	if (rc < 0)
+		session_fd = session_sock = -1; /* libesmtp tries the next address with a new socket */
 	errno = saved;
 	return rc;
 }
@@ -193,6 +197,18 @@ struct session {
 	int auth_refused;
 	char auth_reply[OB_SMTP_REPLY]; /* the server's refusal of AUTH */
 	int in_auth;                    /* between AUTH and its verdict */
+	/* The server's replies as read (scan_replies), for what libesmtp does
+	 * not keep: with BDAT (CHUNKING) the chunks are pipelined, the server
+	 * refuses one ("552 5.3.4 Message size exceeds fixed limit") and
+	 * answers the rest "551 Discarded N bytes after earlier error", and
+	 * libesmtp keeps only the last reply. */
+	SSL *ssl;                       /* the session's TLS, once STARTTLS is done */
+	int tls_started;                /* read() now gets ciphertext: only SSL_read is scanned */
+	char line[OB_SMTP_REPLY];       /* the reply line being read */
+	size_t line_len;
+	long data_msg;                  /* the message in its transaction (from MAIL on); -1: none */
+	size_t data_lines;              /* final reply lines since its MAIL was answered */
+	char data_err[OB_SMTP_REPLY];   /* its first refusal after the RCPT replies */
 	int aborted;                    /* done() asked to stop */
 };
 
@@ -224,6 +240,12 @@ static void collect(struct session *s, size_t i)
 	if (rp && rp->code >= 400 && rp->code <= 599) {
 		m->code = rp->code;
 		copy_reply(m->reply, rp->code, rp->text);
+	} else if (st && st->code >= 400 && st->code <= 599 && s->data_msg == (long)i && s->data_err[0]) {
+		/* The first refusal of its content is the verdict, not the
+		 * "551 Discarded" that BDAT's last chunk gets after it (a 452
+		 * is worth a retry; its 551 would make the message dead). */
+		m->code = atoi(s->data_err);
+		snprintf(m->reply, OB_SMTP_REPLY, "%s", s->data_err);
 	} else if (st && ((st->code >= 200 && st->code <= 299) || (st->code >= 400 && st->code <= 599))) {
 		m->code = st->code;
 		copy_reply(m->reply, st->code, st->text);
@@ -283,11 +305,11 @@ static int verify(const struct session *s)
  * mismatch is then a verification error, and libesmtp's own verdict is
  * overruled when OpenSSL's check passed. The TLS context is shared; the
  * session is this thread's (libesmtp runs it in ob_smtp_send's thread). */
-static __thread struct session *tls_session;
+static __thread struct session *cur_session;
 
 static int check_peer(X509_STORE_CTX *x, void *arg)
 {
-	struct session *s = tls_session;
+	struct session *s = cur_session;
 	X509 *leaf = X509_STORE_CTX_get0_cert(x);
 	int rc;
 
@@ -396,6 +418,74 @@ static void name_problem(struct session *s)
 		 "the server's certificate is not for the name \"%s\" (checked its DNS names: %s)", s->peer_host, dns);
 }
 
+/* ---- the server's replies as read ---- */
+
+/* Reads the server's bytes a line at a time: after a message's MAIL is
+ * answered, its first nrcpt final reply lines ("NNN text") answer RCPT,
+ * the rest its DATA or BDAT chunks; the first 4xx/5xx of these is kept. */
+static void scan_replies(struct session *s, const char *buf, size_t n)
+{
+	for (size_t k = 0; k < n; k++) {
+		char ch = buf[k];
+		if (ch != '\n') {
+			if (s->line_len < sizeof(s->line) - 1)
+				s->line[s->line_len++] = ch;
+			continue;
+		}
+		size_t ll = s->line_len;
+		s->line_len = 0;
+		while (ll > 0 && (s->line[ll - 1] == '\r' || s->line[ll - 1] == ' '))
+			ll--;
+		s->line[ll] = '\0';
+		if (ll < 4 || s->line[0] < '1' || s->line[0] > '5' || s->line[1] < '0' || s->line[1] > '9' ||
+		    s->line[2] < '0' || s->line[2] > '9' || s->line[3] != ' ')
+			continue; /* not the last line of a reply */
+		if (s->data_msg < 0 || (size_t)s->data_msg >= s->n)
+			continue;
+		if (++s->data_lines > s->msgs[s->data_msg].nrcpt && !s->data_err[0] &&
+		    (s->line[0] == '4' || s->line[0] == '5'))
+			memcpy(s->data_err, s->line, ll + 1);
+	}
+}
+
+typedef ssize_t (*read_fn)(int, void *, size_t);
+typedef int (*ssl_read_fn)(SSL *, void *, int);
+
+/* libesmtp reads the server with read() before STARTTLS and SSL_read()
+ * after: both are wrapped like connect() (exported, bound first), and
+ * pass everyone else's reads through untouched. */
+__attribute__((visibility("default"))) ssize_t read(int fd, void *buf, size_t len)
+{
+	static read_fn real;
+	ssize_t rc;
+
+	if (real == NULL)
+		real = (read_fn)dlsym(RTLD_NEXT, "read");
+	if (real == NULL) {
+		errno = ENOSYS;
+		return -1;
+	}
+	rc = real(fd, buf, len);
+	if (rc > 0 && in_session && cur_session && fd == session_sock && fd >= 0 && !cur_session->tls_started)
+		scan_replies(cur_session, buf, (size_t)rc);
+	return rc;
+}
+
+__attribute__((visibility("default"))) int SSL_read(SSL *ssl, void *buf, int len)
+{
+	static ssl_read_fn real;
+	int rc;
+
+	if (real == NULL)
+		real = (ssl_read_fn)dlsym(RTLD_NEXT, "SSL_read");
+	if (real == NULL)
+		return -1;
+	rc = real(ssl, buf, len);
+	if (rc > 0 && in_session && cur_session && cur_session->ssl == ssl)
+		scan_replies(cur_session, buf, (size_t)rc);
+	return rc;
+}
+
 static void on_event(smtp_session_t session, int event, void *arg, ...)
 {
 	struct session *s = arg;
@@ -405,11 +495,29 @@ static void on_event(smtp_session_t session, int event, void *arg, ...)
 	(void)session;
 	va_start(ap, arg);
 	switch (event) {
+	case SMTP_EV_MAILSTATUS: { /* MAIL is answered: what is read next is its RCPT and data replies */
+		(void)va_arg(ap, const char *);
+		smtp_message_t msg = va_arg(ap, smtp_message_t);
+		s->data_msg = -1;
+		for (size_t i = 0; i < s->n; i++)
+			if (s->handles[i] == msg) {
+				s->data_msg = (long)i;
+				s->data_lines = 0;
+				s->data_err[0] = '\0';
+			}
+		break;
+	}
+	case SMTP_EV_STARTTLS_OK:
+		s->ssl = va_arg(ap, SSL *);
+		s->tls_started = 1;
+		s->line_len = 0;
+		break;
 	case SMTP_EV_MESSAGESENT: {
 		smtp_message_t msg = va_arg(ap, smtp_message_t);
 		for (size_t i = 0; i < s->n; i++)
 			if (s->handles[i] == msg)
 				report(s, i);
+		s->data_msg = -1; /* replies that follow (RSET, the next MAIL) are not its */
 		break;
 	}
 	case SMTP_EV_WEAK_CIPHER:
@@ -458,6 +566,7 @@ static void on_event(smtp_session_t session, int event, void *arg, ...)
 		break;
 	case SMTP_EV_DISCONNECT: /* raised right after libesmtp closes its socket */
 		session_fd = -1;
+		session_sock = -1;
 		break;
 	case SMTP_EV_EXTNA_STARTTLS:
 		snprintf(s->tls_problem, sizeof(s->tls_problem), "the server does not offer STARTTLS, which "
@@ -615,6 +724,7 @@ int ob_smtp_send(const struct ob_smtp_conf *c, struct ob_smtp_msg *msgs, size_t 
 	int rc = -1, started;
 
 	memset(&s, 0, sizeof(s));
+	s.data_msg = -1;
 	s.c = c;
 	s.msgs = msgs;
 	s.n = n;
@@ -691,13 +801,15 @@ int ob_smtp_send(const struct ob_smtp_conf *c, struct ob_smtp_msg *msgs, size_t 
 			smtp_add_recipient(m, msgs[i].rcpt[k].email);
 	}
 	in_session = 1;
-	tls_session = &s;
+	cur_session = &s;
 	session_fd = -1;
+	session_sock = -1;
 	session_connect_timeout = c->connect_timeout > 0 ? c->connect_timeout : 30;
 	started = smtp_start_session(session);
 	in_session = 0;
-	tls_session = NULL;
+	cur_session = NULL;
 	session_fd = -1;
+	session_sock = -1;
 	/* What was not reported as sent: collect what the server said. */
 	for (size_t i = 0; i < n; i++)
 		if (!msgs[i].reported) {
