@@ -118,6 +118,7 @@ class Postfix:
             "virtual_mailbox_maps": "texthash:" + os.path.join(self.etc, "vmailbox"),
             "virtual_uid_maps": f"static:{pw.pw_uid}",
             "virtual_gid_maps": f"static:{pw.pw_gid}",
+            "virtual_minimum_uid": str(min(pw.pw_uid, 100)),
             "message_size_limit": str(message_size_limit),
             # STARTTLS, and nothing in clear: a message sent without TLS is refused.
             "smtpd_tls_cert_file": cert,
