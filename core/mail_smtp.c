@@ -14,7 +14,9 @@
  *  - when libesmtp waits for the server's reply (poll for input only, with
  *    a timeout), the cork is pulled and put back, which sends what is
  *    queued at once: nothing waits for an ACK or for the cork's 200 ms.
- * Everyone else's connect() and poll() pass through untouched. */
+ * read() and SSL_read() are wrapped too, to see the server's replies that
+ * libesmtp does not keep (scan_replies). Everyone else's connect(), poll(),
+ * read() and SSL_read() pass through untouched. */
 #include "config.h"
 
 #include <dlfcn.h>
@@ -31,9 +33,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 /* libesmtp.h uses size_t without including <stddef.h>; openssl/ssl.h
  * first also declares smtp_starttls_set_ctx. */
 #include <stddef.h>
@@ -49,6 +53,7 @@ int ob_smtp_tcp_nodelay = 1;
 static __thread int in_session;          /* this thread is in ob_smtp_send() */
 static __thread int session_connect_timeout;
 static __thread int session_fd = -1;     /* the session's corked socket */
+static __thread int session_sock = -1;   /* the session's socket (set once it connects) */
 
 typedef int (*connect_fn)(int, const struct sockaddr *, socklen_t);
 typedef int (*poll_fn)(struct pollfd *, nfds_t, int);
@@ -68,8 +73,9 @@ __attribute__((visibility("default"))) int connect(int fd, const struct sockaddr
 	}
 	/* The session's own socket only: not, say, a database connection made
 	 * from a callback while the session runs. */
-	if (!in_session || session_fd >= 0 || sa == NULL || (sa->sa_family != AF_INET && sa->sa_family != AF_INET6))
+	if (!in_session || session_sock >= 0 || sa == NULL || (sa->sa_family != AF_INET && sa->sa_family != AF_INET6))
 		return real(fd, sa, len);
+	session_sock = fd;
 	if (ob_smtp_tcp_nodelay) {
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		if (setsockopt(fd, IPPROTO_TCP, TCP_CORK, &one, sizeof(one)) == 0)
@@ -78,8 +84,8 @@ __attribute__((visibility("default"))) int connect(int fd, const struct sockaddr
 	flags = fcntl(fd, F_GETFL);
 	if (flags < 0 || (flags & O_NONBLOCK)) {
 		rc = real(fd, sa, len);
-		if (rc < 0 && errno != EINPROGRESS && session_fd == fd)
-			session_fd = -1; /* libesmtp tries the next address with a new socket */
+		if (rc < 0 && errno != EINPROGRESS)
+			session_fd = session_sock = -1; /* libesmtp tries the next address with a new socket */
 		return rc;
 	}
 	fcntl(fd, F_SETFL, flags | O_NONBLOCK);
@@ -104,8 +110,8 @@ __attribute__((visibility("default"))) int connect(int fd, const struct sockaddr
 	}
 	int saved = errno;
 	fcntl(fd, F_SETFL, flags);
-	if (rc < 0 && session_fd == fd)
-		session_fd = -1; /* libesmtp tries the next address with a new socket */
+	if (rc < 0)
+		session_fd = session_sock = -1; /* libesmtp tries the next address with a new socket */
 	errno = saved;
 	return rc;
 }
@@ -183,10 +189,26 @@ struct session {
 	ob_smtp_done_fn done;
 	void *arg;
 	char last_reply[OB_SMTP_REPLY]; /* the server's last reply line, for session errors */
-	char tls_problem[256];
+	char tls_problem[800];
+	char peer_host[256];            /* c->host without brackets: what the certificate must name */
+	int peer_is_ip;                 /* peer_host is an IPv4 or IPv6 literal */
+	int peer_checked;               /* OpenSSL verified the chain and checked peer_host */
+	X509 *peer_cert;                /* the server's certificate, for the messages */
 	int auth_refused;
 	char auth_reply[OB_SMTP_REPLY]; /* the server's refusal of AUTH */
 	int in_auth;                    /* between AUTH and its verdict */
+	/* The server's replies as read (scan_replies), for what libesmtp does
+	 * not keep: with BDAT (CHUNKING) the chunks are pipelined, the server
+	 * refuses one ("552 5.3.4 Message size exceeds fixed limit") and
+	 * answers the rest "551 Discarded N bytes after earlier error", and
+	 * libesmtp keeps only the last reply. */
+	SSL *ssl;                       /* the session's TLS, once STARTTLS is done */
+	int tls_started;                /* read() now gets ciphertext: only SSL_read is scanned */
+	char line[OB_SMTP_REPLY];       /* the reply line being read */
+	size_t line_len;
+	long data_msg;                  /* the message in its transaction (from MAIL on); -1: none */
+	size_t data_lines;              /* final reply lines since its MAIL was answered */
+	char data_err[OB_SMTP_REPLY];   /* its first refusal after the RCPT replies */
 	int aborted;                    /* done() asked to stop */
 };
 
@@ -218,6 +240,12 @@ static void collect(struct session *s, size_t i)
 	if (rp && rp->code >= 400 && rp->code <= 599) {
 		m->code = rp->code;
 		copy_reply(m->reply, rp->code, rp->text);
+	} else if (st && st->code >= 400 && st->code <= 599 && s->data_msg == (long)i && s->data_err[0]) {
+		/* The first refusal of its content is the verdict, not the
+		 * "551 Discarded" that BDAT's last chunk gets after it (a 452
+		 * is worth a retry; its 551 would make the message dead). */
+		m->code = atoi(s->data_err);
+		snprintf(m->reply, OB_SMTP_REPLY, "%s", s->data_err);
 	} else if (st && ((st->code >= 200 && st->code <= 299) || (st->code >= 400 && st->code <= 599))) {
 		m->code = st->code;
 		copy_reply(m->reply, st->code, st->text);
@@ -266,6 +294,198 @@ static int verify(const struct session *s)
 	return s->c->tls_verify && s->c->starttls == OB_STARTTLS_REQUIRED;
 }
 
+/* ---- the server's certificate ----
+ *
+ * libesmtp checks the host against the certificate's DNS names (or its
+ * common name) only: a relay named by its IP address, with that address in
+ * the certificate's IP addresses, is refused. So OpenSSL checks it during
+ * the chain's verification (RFC 6125 as OpenSSL does it): an IP literal
+ * against the IP addresses only (X509_check_ip_asc), a name against the DNS
+ * names (X509_check_host; the common name only when there are none). A
+ * mismatch is then a verification error, and libesmtp's own verdict is
+ * overruled when OpenSSL's check passed. The TLS context is shared; the
+ * session is this thread's (libesmtp runs it in ob_smtp_send's thread). */
+static __thread struct session *cur_session;
+
+static int check_peer(X509_STORE_CTX *x, void *arg)
+{
+	struct session *s = cur_session;
+	X509 *leaf = X509_STORE_CTX_get0_cert(x);
+	int rc;
+
+	(void)arg;
+	if (s == NULL || !in_session)
+		return X509_verify_cert(x);
+	if (leaf && X509_up_ref(leaf)) {
+		X509_free(s->peer_cert);
+		s->peer_cert = leaf;
+	}
+	s->peer_checked = 0;
+	if (!verify(s))
+		return X509_verify_cert(x);
+	X509_VERIFY_PARAM *param = X509_STORE_CTX_get0_param(x);
+	if (s->peer_is_ip)
+		rc = X509_VERIFY_PARAM_set1_ip_asc(param, s->peer_host);
+	else {
+		X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+		rc = X509_VERIFY_PARAM_set1_host(param, s->peer_host, 0);
+	}
+	if (rc != 1) {
+		X509_STORE_CTX_set_error(x, X509_V_ERR_APPLICATION_VERIFICATION);
+		return 0;
+	}
+	rc = X509_verify_cert(x);
+	s->peer_checked = rc == 1;
+	return rc;
+}
+
+/* The certificate's names of one kind (GEN_DNS, GEN_IPADD), comma-separated
+ * into buf; "none" when it has none. */
+static void cert_names(X509 *cert, int type, char *buf, size_t size)
+{
+	GENERAL_NAMES *names = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
+	size_t used = 0;
+	int n = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; names && i < sk_GENERAL_NAME_num(names); i++) {
+		const GENERAL_NAME *g = sk_GENERAL_NAME_value(names, i);
+		char one[INET6_ADDRSTRLEN + 2];
+		const char *text = NULL;
+		int len = 0;
+
+		if (g->type != type)
+			continue;
+		if (type == GEN_DNS) {
+			text = (const char *)ASN1_STRING_get0_data(g->d.dNSName);
+			len = ASN1_STRING_length(g->d.dNSName);
+		} else {
+			int alen = ASN1_STRING_length(g->d.iPAddress);
+			const unsigned char *a = ASN1_STRING_get0_data(g->d.iPAddress);
+			if ((alen == 4 && inet_ntop(AF_INET, a, one, sizeof(one))) ||
+			    (alen == 16 && inet_ntop(AF_INET6, a, one, sizeof(one))))
+				text = one;
+			else
+				text = "(malformed)";
+			len = (int)strlen(text);
+		}
+		if (used + (size_t)len + 8 >= size) {
+			snprintf(buf + used, size - used, "%s...", n ? ", " : "");
+			used = strlen(buf);
+			break;
+		}
+		/* A DNS name is IA5 (ASCII); anything else is shown as '?'. */
+		if (n++)
+			used += (size_t)snprintf(buf + used, size - used, ", ");
+		for (int k = 0; k < len; k++)
+			buf[used++] = text[k] >= 0x20 && text[k] < 0x7f ? text[k] : '?';
+		buf[used] = '\0';
+	}
+	GENERAL_NAMES_free(names);
+	if (n == 0)
+		snprintf(buf, size, "none");
+}
+
+/* Why the certificate does not name the host, and which names were checked. */
+static void name_problem(struct session *s)
+{
+	char ips[200], dns[200];
+
+	if (s->peer_cert == NULL) {
+		snprintf(s->tls_problem, sizeof(s->tls_problem), "the server's certificate is not for %s \"%s\"",
+			 s->peer_is_ip ? "the IP address" : "the name", s->peer_host);
+		return;
+	}
+	cert_names(s->peer_cert, GEN_IPADD, ips, sizeof(ips));
+	cert_names(s->peer_cert, GEN_DNS, dns, sizeof(dns));
+	if (s->peer_is_ip) {
+		snprintf(s->tls_problem, sizeof(s->tls_problem),
+			 "the server's certificate has no IP address %s (checked its IP addresses: %s%s%s)",
+			 s->peer_host, ips, strcmp(dns, "none") ? "; an address is not checked against its DNS names: " : "",
+			 strcmp(dns, "none") ? dns : "");
+		return;
+	}
+	if (strcmp(dns, "none") == 0) {
+		char cn[128] = "";
+		X509_NAME_get_text_by_NID(X509_get_subject_name(s->peer_cert), NID_commonName, cn, sizeof(cn));
+		snprintf(s->tls_problem, sizeof(s->tls_problem),
+			 "the server's certificate is not for the name \"%s\" (it has no DNS names; checked its common "
+			 "name: \"%s\")",
+			 s->peer_host, cn);
+		return;
+	}
+	snprintf(s->tls_problem, sizeof(s->tls_problem),
+		 "the server's certificate is not for the name \"%s\" (checked its DNS names: %s)", s->peer_host, dns);
+}
+
+/* ---- the server's replies as read ---- */
+
+/* Reads the server's bytes a line at a time: after a message's MAIL is
+ * answered, its first nrcpt final reply lines ("NNN text") answer RCPT,
+ * the rest its DATA or BDAT chunks; the first 4xx/5xx of these is kept. */
+static void scan_replies(struct session *s, const char *buf, size_t n)
+{
+	for (size_t k = 0; k < n; k++) {
+		char ch = buf[k];
+		if (ch != '\n') {
+			if (s->line_len < sizeof(s->line) - 1)
+				s->line[s->line_len++] = ch;
+			continue;
+		}
+		size_t ll = s->line_len;
+		s->line_len = 0;
+		while (ll > 0 && (s->line[ll - 1] == '\r' || s->line[ll - 1] == ' '))
+			ll--;
+		s->line[ll] = '\0';
+		if (ll < 4 || s->line[0] < '1' || s->line[0] > '5' || s->line[1] < '0' || s->line[1] > '9' ||
+		    s->line[2] < '0' || s->line[2] > '9' || s->line[3] != ' ')
+			continue; /* not the last line of a reply */
+		if (s->data_msg < 0 || (size_t)s->data_msg >= s->n)
+			continue;
+		if (++s->data_lines > s->msgs[s->data_msg].nrcpt && !s->data_err[0] &&
+		    (s->line[0] == '4' || s->line[0] == '5'))
+			memcpy(s->data_err, s->line, ll + 1);
+	}
+}
+
+typedef ssize_t (*read_fn)(int, void *, size_t);
+typedef int (*ssl_read_fn)(SSL *, void *, int);
+
+/* libesmtp reads the server with read() before STARTTLS and SSL_read()
+ * after: both are wrapped like connect() (exported, bound first), and
+ * pass everyone else's reads through untouched. */
+__attribute__((visibility("default"))) ssize_t read(int fd, void *buf, size_t len)
+{
+	static read_fn real;
+	ssize_t rc;
+
+	if (real == NULL)
+		real = (read_fn)dlsym(RTLD_NEXT, "read");
+	if (real == NULL) {
+		errno = ENOSYS;
+		return -1;
+	}
+	rc = real(fd, buf, len);
+	if (rc > 0 && in_session && cur_session && fd == session_sock && fd >= 0 && !cur_session->tls_started)
+		scan_replies(cur_session, buf, (size_t)rc);
+	return rc;
+}
+
+__attribute__((visibility("default"))) int SSL_read(SSL *ssl, void *buf, int len)
+{
+	static ssl_read_fn real;
+	int rc;
+
+	if (real == NULL)
+		real = (ssl_read_fn)dlsym(RTLD_NEXT, "SSL_read");
+	if (real == NULL)
+		return -1;
+	rc = real(ssl, buf, len);
+	if (rc > 0 && in_session && cur_session && cur_session->ssl == ssl)
+		scan_replies(cur_session, buf, (size_t)rc);
+	return rc;
+}
+
 static void on_event(smtp_session_t session, int event, void *arg, ...)
 {
 	struct session *s = arg;
@@ -275,11 +495,29 @@ static void on_event(smtp_session_t session, int event, void *arg, ...)
 	(void)session;
 	va_start(ap, arg);
 	switch (event) {
+	case SMTP_EV_MAILSTATUS: { /* MAIL is answered: what is read next is its RCPT and data replies */
+		(void)va_arg(ap, const char *);
+		smtp_message_t msg = va_arg(ap, smtp_message_t);
+		s->data_msg = -1;
+		for (size_t i = 0; i < s->n; i++)
+			if (s->handles[i] == msg) {
+				s->data_msg = (long)i;
+				s->data_lines = 0;
+				s->data_err[0] = '\0';
+			}
+		break;
+	}
+	case SMTP_EV_STARTTLS_OK:
+		s->ssl = va_arg(ap, SSL *);
+		s->tls_started = 1;
+		s->line_len = 0;
+		break;
 	case SMTP_EV_MESSAGESENT: {
 		smtp_message_t msg = va_arg(ap, smtp_message_t);
 		for (size_t i = 0; i < s->n; i++)
 			if (s->handles[i] == msg)
 				report(s, i);
+		s->data_msg = -1; /* replies that follow (RSET, the next MAIL) are not its */
 		break;
 	}
 	case SMTP_EV_WEAK_CIPHER:
@@ -291,7 +529,11 @@ static void on_event(smtp_session_t session, int event, void *arg, ...)
 		long vfy = va_arg(ap, long);
 		ok = va_arg(ap, int *);
 		*ok = !verify(s);
-		if (!*ok)
+		if (*ok)
+			break;
+		if (vfy == X509_V_ERR_IP_ADDRESS_MISMATCH || vfy == X509_V_ERR_HOSTNAME_MISMATCH)
+			name_problem(s);
+		else
 			snprintf(s->tls_problem, sizeof(s->tls_problem), "the server's certificate is not trusted: %s",
 				 X509_verify_cert_error_string(vfy));
 		break;
@@ -303,11 +545,13 @@ static void on_event(smtp_session_t session, int event, void *arg, ...)
 			snprintf(s->tls_problem, sizeof(s->tls_problem), "the server sent no certificate");
 		break;
 	case SMTP_EV_WRONG_PEER_CERTIFICATE:
+		/* libesmtp's own check: DNS names only, so it refuses an IP
+		 * literal whatever the certificate says. OpenSSL has already
+		 * checked the host the right way (check_peer): its verdict holds. */
 		ok = va_arg(ap, int *);
-		*ok = !verify(s);
+		*ok = !verify(s) || s->peer_checked;
 		if (!*ok)
-			snprintf(s->tls_problem, sizeof(s->tls_problem),
-				 "the server's certificate is not for \"%s\"", s->c->host);
+			name_problem(s);
 		break;
 	case SMTP_EV_NO_CLIENT_CERTIFICATE: /* a client certificate we do not use */
 		ok = va_arg(ap, int *);
@@ -322,6 +566,7 @@ static void on_event(smtp_session_t session, int event, void *arg, ...)
 		break;
 	case SMTP_EV_DISCONNECT: /* raised right after libesmtp closes its socket */
 		session_fd = -1;
+		session_sock = -1;
 		break;
 	case SMTP_EV_EXTNA_STARTTLS:
 		snprintf(s->tls_problem, sizeof(s->tls_problem), "the server does not offer STARTTLS, which "
@@ -444,6 +689,7 @@ static SSL_CTX *tls_context(const char *ca_file, struct ob_err *err)
 	/* libesmtp checks the verification result and the name itself and asks
 	 * on_event whether to go on: the error can then say what is wrong. */
 	SSL_CTX_set_verify(ret, SSL_VERIFY_NONE, NULL);
+	SSL_CTX_set_cert_verify_callback(ret, check_peer, NULL);
 	if (ca_file ? SSL_CTX_load_verify_locations(ret, ca_file, NULL) != 1 : SSL_CTX_set_default_verify_paths(ret) != 1) {
 		ob_err_set(err, "smtp: cannot load the certificates %s%s (/mail/smtp/ca_file)", ca_file ? "of " : "",
 			   ca_file ? ca_file : "of the system");
@@ -478,12 +724,23 @@ int ob_smtp_send(const struct ob_smtp_conf *c, struct ob_smtp_msg *msgs, size_t 
 	int rc = -1, started;
 
 	memset(&s, 0, sizeof(s));
+	s.data_msg = -1;
 	s.c = c;
 	s.msgs = msgs;
 	s.n = n;
 	s.done = done;
 	s.arg = arg;
 	s.handles = ob_xcalloc(n + 1, sizeof(*s.handles));
+	{
+		/* "[::1]" or "::1": the address inside the brackets. */
+		size_t hl = strlen(c->host);
+		struct in6_addr a6;
+		if (c->host[0] == '[' && hl >= 2 && c->host[hl - 1] == ']')
+			snprintf(s.peer_host, sizeof(s.peer_host), "%.*s", (int)(hl - 2), c->host + 1);
+		else
+			snprintf(s.peer_host, sizeof(s.peer_host), "%s", c->host);
+		s.peer_is_ip = inet_pton(AF_INET, s.peer_host, &a6) == 1 || inet_pton(AF_INET6, s.peer_host, &a6) == 1;
+	}
 	for (size_t i = 0; i < n; i++) {
 		msgs[i].code = 0;
 		msgs[i].reply[0] = '\0';
@@ -544,11 +801,15 @@ int ob_smtp_send(const struct ob_smtp_conf *c, struct ob_smtp_msg *msgs, size_t 
 			smtp_add_recipient(m, msgs[i].rcpt[k].email);
 	}
 	in_session = 1;
+	cur_session = &s;
 	session_fd = -1;
+	session_sock = -1;
 	session_connect_timeout = c->connect_timeout > 0 ? c->connect_timeout : 30;
 	started = smtp_start_session(session);
 	in_session = 0;
+	cur_session = NULL;
 	session_fd = -1;
+	session_sock = -1;
 	/* What was not reported as sent: collect what the server said. */
 	for (size_t i = 0; i < n; i++)
 		if (!msgs[i].reported) {
@@ -611,6 +872,7 @@ out:
 		smtp_destroy_session(session);
 	if (auth)
 		auth_destroy_context(auth);
+	X509_free(s.peer_cert);
 	free(s.handles);
 	return rc;
 }

@@ -16,6 +16,7 @@ import time
 
 import obtest
 from obtest import Env, ok, eq, run_tests, skip
+from testca import TestCA
 from t_server import Server, base_config, free_port, request, write_config, VIEWER
 
 SMTPD = os.path.join(obtest.TOP_SRCDIR, "tests", "integration", "smtpd.py")
@@ -624,6 +625,77 @@ def test_starttls_and_auth():
             if plain:
                 plain.stop()
 
+def test_certificate_names():
+    """starttls "required" with a certificate from a test CA: a relay named by
+    its IP address is checked against the certificate's IP addresses, a name
+    against its DNS names; the reply says which was checked. (An IPv6 literal
+    cannot be configured: libesmtp takes "host:port" up to the first colon.)"""
+    with Env("mail-certnames") as env:
+        ca = TestCA(os.path.join(env.dir, "ca"))
+        with_ip = ca.issue("with-ip", "mx.nvk.test", ["DNS:mx.nvk.test", "IP:127.0.0.1", "IP:::1"])
+        # The address as a DNS name, as libesmtp's own check accepted: not an IP address.
+        dns_only = ca.issue("dns-only", "127.0.0.1", ["DNS:mx.nvk.test", "DNS:127.0.0.1", "DNS:localhost"])
+        other_ip = ca.issue("other-ip", "mx.nvk.test", ["DNS:mx.nvk.test", "IP:10.1.2.3"])
+        seed(env, owners=2)
+        servers = []
+
+        def server(cert, host="127.0.0.1"):
+            srv = Smtpd(env, "smtp%d" % len(servers), "--host", host, "--starttls", *cert,
+                        "--require-starttls").start()
+            servers.append(srv)
+            return srv
+
+        def flush(host, srv):
+            smtp = {"host": host, "port": srv.port, "starttls": "required", "ca_file": ca.cert}
+            write_config(env.config, env, mail_config(free_port(), smtp))
+            env.sql("UPDATE outbox SET next_attempt_at = NOW() WHERE status = 'queued'")
+            r = env.run("outbox", "flush")
+            reply = env.scalar("SELECT IFNULL(MAX(last_reply), '') FROM outbox WHERE status = 'queued'")
+            return r.stdout + r.stderr, reply
+
+        try:
+            write_config(env.config, env, mail_config(free_port(), {"host": "127.0.0.1", "port": free_port(),
+                                                                    "starttls": "required", "ca_file": ca.cert}))
+            eq(env.run("run", "notify", "--as-of", AS_OF).returncode, 0, "the run succeeds")
+            srv = server(with_ip)
+            out, reply = flush("127.0.0.1", srv)
+            ok("sent 2," in out, "127.0.0.1 with IP:127.0.0.1 in the certificate: both sent under STARTTLS", out + reply)
+            eq([m["env"]["tls"] for m in srv.messages()], [True, True], "both came under TLS")
+
+            # A name that is not among its DNS names: refused, the reply lists them.
+            eq(env.run("run", "notify", "--as-of", AS_OF, "--param", "key=k2").returncode, 0, "a second run")
+            out, reply = flush("localhost", srv)
+            ok("to retry 2" in out, "localhost against a certificate for mx.nvk.test: both wait", out)
+            ok('the server\'s certificate is not for the name "localhost" (checked its DNS names: mx.nvk.test)'
+               in reply, "the reply names the name and the DNS names checked", reply)
+            srv.stop()
+
+            # The address only as a DNS name: not an IP address of the certificate.
+            srv = server(dns_only)
+            out, reply = flush("127.0.0.1", srv)
+            ok("to retry 2" in out, "127.0.0.1 against a certificate with DNS:127.0.0.1 but no IP address: refused",
+               out)
+            ok("the server's certificate has no IP address 127.0.0.1 (checked its IP addresses: none; an address is "
+               "not checked against its DNS names: mx.nvk.test, 127.0.0.1, localhost)" in reply,
+               "the reply says the IP addresses were checked, and that it has none", reply)
+            eq(srv.count(), 0, "nothing arrived")
+            out, reply = flush("localhost", srv)
+            ok("sent 2," in out, "the same certificate by its DNS name localhost: both sent", out + reply)
+            srv.stop()
+
+            eq(env.run("run", "notify", "--as-of", AS_OF, "--param", "key=k3").returncode, 0, "a third run")
+            srv = server(other_ip)
+            out, reply = flush("127.0.0.1", srv)
+            ok("to retry 2" in out and "the server's certificate has no IP address 127.0.0.1 (checked its IP "
+               "addresses: 10.1.2.3; an address is not checked against its DNS names: mx.nvk.test)" in reply,
+               "another IP address in the certificate: refused, the reply lists the addresses checked", out + reply)
+            srv.stop()
+
+        finally:
+            for srv in servers:
+                srv.stop()
+
+
 def test_kill_during_delivery():
     """kill -9 of overblikd while 200 messages go out: after a restart all 200
     arrive; the duplicates (the message in flight) are counted."""
@@ -925,5 +997,6 @@ INSERT INTO outbox_items (message, seq, org_id, dedupe_key, live_key, template, 
 if __name__ == "__main__":
     run_tests(test_digests_over_smtp, test_smtp_down_then_up, test_connect_timeout, test_4xx_and_5xx,
               test_partial_and_keys, test_session_breakers, test_slow_server, test_starttls_and_auth,
+              test_certificate_names,
               test_kill_during_delivery, test_maildir_default_and_dry_run, test_attach_pdf_modes,
               test_dedupe_per_recipient, test_migration_keeps_sent)
