@@ -2386,7 +2386,9 @@ static char *columns_of(const struct kind_def *k)
 
 /* Reads the header: the kind, the columns, the statements. 0 or -1 (errors
  * stored). */
-static int read_header(struct imp *im, char **f, size_t n)
+/* The header: its columns lower-cased, none twice, the kind told by them,
+ * none unknown to the kind, every required one there; each problem named. */
+static int check_header(struct imp *im, char **f, size_t n)
 {
 	const struct kind_def *k = NULL;
 	int bad = 0;
@@ -2444,9 +2446,15 @@ static int read_header(struct imp *im, char **f, size_t n)
 		}
 	if (bad)
 		return -1;
+	return 0;
+}
 
-	/* The present settable columns and the kind's statement. */
+/* The present settable columns, and the kind's write statement (im->sql). */
+static void write_sql(struct imp *im)
+{
+	const struct kind_def *k = im->k;
 	struct ob_buf s;
+
 	ob_buf_init(&s, 0);
 	for (size_t i = 0; i < k->ncols; i++)
 		if (k->cols[i].sql && im->colof[i] >= 0 && im->nset < MAX_SET)
@@ -2495,8 +2503,15 @@ static int read_header(struct imp *im, char **f, size_t n)
 		break;
 	}
 	im->sql = ob_buf_steal(&s);
+}
 
-	/* What the database holds of the big kinds, to write only changes. */
+/* What the database holds of the big kinds, to write only changes
+ * (im->cur_sql), and the bulk writer of the kind. */
+static void current_sql(struct imp *im)
+{
+	const struct kind_def *k = im->k;
+	struct ob_buf s;
+
 	ob_buf_init(&s, 0);
 	switch (k->kind) {
 	case K_SYSTEMS:
@@ -2607,6 +2622,14 @@ static int read_header(struct imp *im, char **f, size_t n)
 		break;
 	}
 	im->cur_sql = ob_buf_steal(&s);
+}
+
+static int read_header(struct imp *im, char **f, size_t n)
+{
+	if (check_header(im, f, n) < 0)
+		return -1;
+	write_sql(im);
+	current_sql(im);
 	return 0;
 }
 
