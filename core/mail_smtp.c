@@ -713,6 +713,91 @@ static void auth_init(void)
 	auth_client_init();
 }
 
+/* The session's server, name, callbacks, timeouts, STARTTLS and AUTH:
+ * 0, or -1 with err (*ssl and *auth, once made, are the caller's to free). */
+static int session_setup(smtp_session_t session, struct session *s, const struct ob_smtp_conf *c, const char *hostport,
+			 SSL_CTX **ssl, auth_context_t *auth, struct ob_err *err)
+{
+	smtp_set_server(session, hostport);
+	if (c->helo)
+		smtp_set_hostname(session, c->helo);
+	smtp_set_eventcb(session, on_event, s);
+	smtp_set_monitorcb(session, on_monitor, s, 0);
+	/* libesmtp keeps these in milliseconds, whatever its documentation says. */
+	{
+		static const int which[] = {Timeout_GREETING, Timeout_ENVELOPE, Timeout_DATA, Timeout_TRANSFER,
+					    Timeout_DATA2};
+		long ms = (c->command_timeout > 0 ? c->command_timeout : 300) * 1000L;
+		for (size_t i = 0; i < sizeof(which) / sizeof(which[0]); i++)
+			smtp_set_timeout(session, which[i] | Timeout_OVERRIDE_RFC2822_MINIMUM, ms);
+	}
+	if (c->starttls != OB_STARTTLS_OFF) {
+		if ((*ssl = tls_context(c->ca_file, err)) == NULL)
+			return -1;
+		smtp_starttls_set_ctx(session, *ssl);
+		smtp_starttls_enable(session, c->starttls == OB_STARTTLS_REQUIRED ? Starttls_REQUIRED : Starttls_ENABLED);
+	} else
+		smtp_starttls_enable(session, Starttls_DISABLED);
+	if (c->username) {
+		pthread_once(&auth_once, auth_init);
+		*auth = auth_create_context();
+		auth_set_mechanism_flags(*auth, AUTH_PLUGIN_PLAIN, 0);
+		auth_set_interact_cb(*auth, interact, (void *)c);
+		smtp_auth_set_context(session, *auth);
+	}
+	return 0;
+}
+
+/* After the session: what it means for the messages (a session that could
+ * not authenticate or secure itself tried nothing), and err for it. The
+ * result of ob_smtp_send. */
+static int session_outcome(struct session *s, struct ob_smtp_msg *msgs, size_t n, int started, const char *hostport,
+			   struct ob_err *err)
+{
+	/* The session was usable if any message got a reply to MAIL, RCPT
+	 * or DATA: a message it then did not reach is no fault of its own. */
+	int tried = 0;
+	for (size_t i = 0; i < n; i++) {
+		int any = msgs[i].code != 0;
+		for (size_t k = 0; k < msgs[i].nrcpt; k++)
+			any |= msgs[i].rcpt[k].code != 0;
+		msgs[i].unreached = !any && !msgs[i].reported; /* kept only if the session was usable */
+		tried |= any;
+	}
+	if (!started || s->auth_refused || s->tls_problem[0]) {
+		char ebuf[256];
+		const char *why = s->tls_problem[0] ? s->tls_problem
+				  : s->auth_refused ? "AUTH refused"
+						   : smtp_strerror(smtp_errno(), ebuf, sizeof(ebuf));
+		const char *said = s->auth_refused ? s->auth_reply : s->last_reply;
+		ob_err_set(err, "smtp %s: %s%s%s", hostport, why, said[0] ? "; the server said: " : "", said);
+	} else {
+		int untried = 0;
+		for (size_t i = 0; i < n; i++)
+			if (!msgs[i].code)
+				untried = 1;
+		if (untried) {
+			char ebuf[256];
+			int e = smtp_errno();
+			ob_err_set(err, "smtp %s: the session ended before every message was sent%s%s%s%s%s",
+				   hostport, e ? " (" : "", e ? smtp_strerror(e, ebuf, sizeof(ebuf)) : "",
+				   e ? ")" : "", s->last_reply[0] ? "; the server said last: " : "", s->last_reply);
+		}
+	}
+	/* A session that could not authenticate or secure itself tried
+	 * nothing, whatever the server said to MAIL afterwards. */
+	if (s->auth_refused || s->tls_problem[0] || !tried) {
+		for (size_t i = 0; i < n; i++) {
+			msgs[i].code = 0;
+			msgs[i].unreached = 0;
+			for (size_t k = 0; k < msgs[i].nrcpt; k++)
+				msgs[i].rcpt[k].code = 0;
+		}
+		return -1;
+	}
+	return 0;
+}
+
 int ob_smtp_send(const struct ob_smtp_conf *c, struct ob_smtp_msg *msgs, size_t n, ob_smtp_done_fn done,
 		 void *arg, struct ob_err *err)
 {
@@ -765,33 +850,8 @@ int ob_smtp_send(const struct ob_smtp_conf *c, struct ob_smtp_msg *msgs, size_t 
 		snprintf(hostport, sizeof(hostport), "[%s]:%u", c->host, c->port);
 	else
 		snprintf(hostport, sizeof(hostport), "%s:%u", c->host, c->port);
-	smtp_set_server(session, hostport);
-	if (c->helo)
-		smtp_set_hostname(session, c->helo);
-	smtp_set_eventcb(session, on_event, &s);
-	smtp_set_monitorcb(session, on_monitor, &s, 0);
-	/* libesmtp keeps these in milliseconds, whatever its documentation says. */
-	{
-		static const int which[] = {Timeout_GREETING, Timeout_ENVELOPE, Timeout_DATA, Timeout_TRANSFER,
-					    Timeout_DATA2};
-		long ms = (c->command_timeout > 0 ? c->command_timeout : 300) * 1000L;
-		for (size_t i = 0; i < sizeof(which) / sizeof(which[0]); i++)
-			smtp_set_timeout(session, which[i] | Timeout_OVERRIDE_RFC2822_MINIMUM, ms);
-	}
-	if (c->starttls != OB_STARTTLS_OFF) {
-		if ((ssl = tls_context(c->ca_file, err)) == NULL)
-			goto out;
-		smtp_starttls_set_ctx(session, ssl);
-		smtp_starttls_enable(session, c->starttls == OB_STARTTLS_REQUIRED ? Starttls_REQUIRED : Starttls_ENABLED);
-	} else
-		smtp_starttls_enable(session, Starttls_DISABLED);
-	if (c->username) {
-		pthread_once(&auth_once, auth_init);
-		auth = auth_create_context();
-		auth_set_mechanism_flags(auth, AUTH_PLUGIN_PLAIN, 0);
-		auth_set_interact_cb(auth, interact, (void *)c);
-		smtp_auth_set_context(session, auth);
-	}
+	if (session_setup(session, &s, c, hostport, &ssl, &auth, err) < 0)
+		goto out;
 	for (size_t i = 0; i < n; i++) {
 		smtp_message_t m = smtp_add_message(session);
 		s.handles[i] = m;
@@ -817,50 +877,7 @@ int ob_smtp_send(const struct ob_smtp_conf *c, struct ob_smtp_msg *msgs, size_t 
 			smtp_enumerate_recipients(s.handles[i], rcpt_status, &w);
 			collect(&s, i);
 		}
-	{
-		/* The session was usable if any message got a reply to MAIL, RCPT
-		 * or DATA: a message it then did not reach is no fault of its own. */
-		int tried = 0;
-		for (size_t i = 0; i < n; i++) {
-			int any = msgs[i].code != 0;
-			for (size_t k = 0; k < msgs[i].nrcpt; k++)
-				any |= msgs[i].rcpt[k].code != 0;
-			msgs[i].unreached = !any && !msgs[i].reported; /* kept only if the session was usable */
-			tried |= any;
-		}
-		if (!started || s.auth_refused || s.tls_problem[0]) {
-			char ebuf[256];
-			const char *why = s.tls_problem[0] ? s.tls_problem
-					  : s.auth_refused ? "AUTH refused"
-							   : smtp_strerror(smtp_errno(), ebuf, sizeof(ebuf));
-			const char *said = s.auth_refused ? s.auth_reply : s.last_reply;
-			ob_err_set(err, "smtp %s: %s%s%s", hostport, why, said[0] ? "; the server said: " : "", said);
-		} else {
-			int untried = 0;
-			for (size_t i = 0; i < n; i++)
-				if (!msgs[i].code)
-					untried = 1;
-			if (untried) {
-				char ebuf[256];
-				int e = smtp_errno();
-				ob_err_set(err, "smtp %s: the session ended before every message was sent%s%s%s%s%s",
-					   hostport, e ? " (" : "", e ? smtp_strerror(e, ebuf, sizeof(ebuf)) : "",
-					   e ? ")" : "", s.last_reply[0] ? "; the server said last: " : "", s.last_reply);
-			}
-		}
-		/* A session that could not authenticate or secure itself tried
-		 * nothing, whatever the server said to MAIL afterwards. */
-		if (s.auth_refused || s.tls_problem[0] || !tried) {
-			for (size_t i = 0; i < n; i++) {
-				msgs[i].code = 0;
-				msgs[i].unreached = 0;
-				for (size_t k = 0; k < msgs[i].nrcpt; k++)
-					msgs[i].rcpt[k].code = 0;
-			}
-			rc = -1;
-		} else
-			rc = 0;
-	}
+	rc = session_outcome(&s, msgs, n, started, hostport, err);
 out:
 	for (size_t i = 0; i < n; i++)
 		if (!msgs[i].reported) {
