@@ -1,8 +1,12 @@
 /* http_admin.c - the admin endpoint (evhttp, JSON): health, metrics, reports,
- * runs and their files. Handlers never block the loop: what needs the
- * database goes to the database thread and the reply is sent when it comes
- * back. Bearer tokens are kept as SHA-256 hashes and compared in constant
- * time; a token never reaches a log. */
+ * runs and their files, the outbox. Each endpoint is a row of routes[]: its
+ * method, path pattern and least role, what it takes from the request (on
+ * the loop), its work on the database thread and its reply; handle() does
+ * what every request needs (the path, the token, the query string, 404, 405,
+ * 403, the id in the path) in that order, the same for every route. Handlers
+ * never block the loop. Bearer tokens are kept as SHA-256 hashes and
+ * compared in constant time; a token never reaches a log. What it needs of
+ * the server comes through struct ob_http_host (http_admin.h). */
 #include "config.h"
 
 #include <cjson/cJSON.h>
@@ -23,16 +27,16 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "cron.h"
 #include "db.h"
 #include "dbq.h"
+#include "http_admin.h"
 #include "import.h"
 #include "json.h"
 #include "log.h"
-#include "run.h"
-#include "cron.h"
-#include "http_admin.h"
 #include "outbox.h"
 #include "plugin.h"
+#include "run.h"
 #include "util.h"
 
 #define MAX_BODY (64 * 1024)
@@ -1152,21 +1156,48 @@ static int query_status(struct pending *p, const struct request *rq, const char 
 	return 0;
 }
 
+/* What a list's query string takes: status=, limit= and a place to start. */
+struct list_query {
+	const char *const *statuses;
+	int nstatus;
+	const char *expected;          /* the statuses, for a 400 */
+	unsigned long long limit, max; /* the default and the most */
+	const char *from;              /* "offset" (0 up) or "before" (a message id) */
+};
+
+static int prepare_list(struct pending *p, const struct request *rq, const struct list_query *lq)
+{
+	int offset = strcmp(lq->from, "offset") == 0;
+	unsigned long long limit = lq->limit, from = 0;
+
+	if (query_status(p, rq, lq->statuses, lq->nstatus, lq->expected) < 0 ||
+	    query_number(p, rq, "limit", 1, lq->max, "a number", &limit) < 0 ||
+	    query_number(p, rq, lq->from, offset ? 0 : 1, offset ? LONG_MAX : MAX_ID, offset ? "a number" : "a message id",
+			 &from) < 0)
+		return -1;
+	p->limit = (long)limit;
+	p->offset = (long)from;
+	return 0;
+}
+
 /* GET /api/v1/runs?report=&status=&limit=&offset= */
 static int prepare_runs(struct pending *p, const struct request *rq)
 {
+	static const struct list_query lq = {ob_run_status_names, OB_RS_N,
+					     "queued, running, succeeded, failed, timeout or crashed", 20, 100, "offset"};
 	const char *v = query_get(&rq->qs, "report");
-	unsigned long long limit = 20, offset = 0;
 
 	if (v)
 		p->report = ob_xstrdup(v);
-	if (query_status(p, rq, ob_run_status_names, OB_RS_N, "queued, running, succeeded, failed, timeout or crashed") < 0 ||
-	    query_number(p, rq, "limit", 1, 100, "a number", &limit) < 0 ||
-	    query_number(p, rq, "offset", 0, LONG_MAX, "a number", &offset) < 0)
-		return -1;
-	p->limit = (long)limit;
-	p->offset = (long)offset;
-	return 0;
+	return prepare_list(p, rq, &lq);
+}
+
+/* GET /api/v1/outbox?status=&limit=&before= (newest first) */
+static int prepare_outbox(struct pending *p, const struct request *rq)
+{
+	static const struct list_query lq = {ob_outbox_status_names, OB_OUTBOX_NSTATUS,
+					     "queued, sending, sent, dead or dry_run", 50, 1000, "before"};
+	return prepare_list(p, rq, &lq);
 }
 
 /* GET /api/v1/runs/{run}/files/{file...}: only a plain file name of that
@@ -1180,20 +1211,6 @@ static int prepare_file(struct pending *p, const struct request *rq)
 		return -1;
 	}
 	p->file = ob_xstrdup(name);
-	return 0;
-}
-
-/* GET /api/v1/outbox?status=&limit=&before= (newest first) */
-static int prepare_outbox(struct pending *p, const struct request *rq)
-{
-	unsigned long long limit = 50, before = 0;
-
-	if (query_status(p, rq, ob_outbox_status_names, OB_OUTBOX_NSTATUS, "queued, sending, sent, dead or dry_run") < 0 ||
-	    query_number(p, rq, "limit", 1, 1000, "a number", &limit) < 0 ||
-	    query_number(p, rq, "before", 1, MAX_ID, "a message id", &before) < 0)
-		return -1;
-	p->limit = (long)limit;
-	p->offset = (long)before;
 	return 0;
 }
 

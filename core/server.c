@@ -25,7 +25,6 @@
 #include "db_server.h"
 #include "dbq.h"
 #include "http_admin.h"
-#include "import.h"
 #include "log.h"
 #include "mailer.h"
 #include "plugin.h"
@@ -1028,24 +1027,25 @@ static const char *reload_state_dir_problem(const struct ob_config *cfg)
 	return NULL;
 }
 
+/* A setting that takes a restart: the value in force stays (logged). 1
+ * when it had changed. */
+static int keep_in_force(char **val, const char *old, const char *key, const char *still)
+{
+	if (strcmp(*val, old) == 0)
+		return 0;
+	ob_log(OB_LOG_WARNING, "overblikd: SIGHUP: /%s changed to %s; that takes a restart, %s %s", key, *val, still, old);
+	free(*val);
+	*val = ob_xstrdup(old);
+	return 1;
+}
+
 /* What takes a restart keeps the value in force: the listening address,
  * and the time zone (TZ is the process's: changing it under the database
  * and mail threads' feet is not safe, setenv races getenv). */
 static void reload_keep_restart_only(const struct ob_config *old, struct ob_config *cfg)
 {
-	if (strcmp(cfg->http_listen, old->http_listen) != 0) {
-		ob_log(OB_LOG_WARNING, "overblikd: SIGHUP: /http/listen changed to %s; that takes a restart, "
-				       "still listening on %s",
-		       cfg->http_listen, old->http_listen);
-		free(cfg->http_listen);
-		cfg->http_listen = ob_xstrdup(old->http_listen);
-	}
-	if (strcmp(cfg->timezone, old->timezone) != 0) {
-		ob_log(OB_LOG_WARNING, "overblikd: SIGHUP: /timezone changed to %s; that takes a restart, "
-				       "still using %s",
-		       cfg->timezone, old->timezone);
-		free(cfg->timezone);
-		cfg->timezone = ob_xstrdup(old->timezone);
+	keep_in_force(&cfg->http_listen, old->http_listen, "http/listen", "still listening on");
+	if (keep_in_force(&cfg->timezone, old->timezone, "timezone", "still using")) {
 		/* The workers read the configuration's text: the zone in force there too. */
 		cJSON *root = cfg->text ? cJSON_Parse(cfg->text) : NULL;
 		if (root) {
