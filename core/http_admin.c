@@ -1,8 +1,12 @@
 /* http_admin.c - the admin endpoint (evhttp, JSON): health, metrics, reports,
- * runs and their files. Handlers never block the loop: what needs the
- * database goes to the database thread and the reply is sent when it comes
- * back. Bearer tokens are kept as SHA-256 hashes and compared in constant
- * time; a token never reaches a log. */
+ * runs and their files, the outbox. Each endpoint is a row of routes[]: its
+ * method, path pattern and least role, what it takes from the request (on
+ * the loop), its work on the database thread and its reply; handle() does
+ * what every request needs (the path, the token, the query string, 404, 405,
+ * 403, the id in the path) in that order, the same for every route. Handlers
+ * never block the loop. Bearer tokens are kept as SHA-256 hashes and
+ * compared in constant time; a token never reaches a log. What it needs of
+ * the server comes through struct ob_http_host (http_admin.h). */
 #include "config.h"
 
 #include <cjson/cJSON.h>
@@ -23,14 +27,16 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "cron.h"
 #include "db.h"
 #include "dbq.h"
+#include "http_admin.h"
 #include "import.h"
 #include "json.h"
 #include "log.h"
-#include "run.h"
 #include "outbox.h"
-#include "server.h"
+#include "plugin.h"
+#include "run.h"
 #include "util.h"
 
 #define MAX_BODY (64 * 1024)
@@ -41,6 +47,19 @@
 	"r.dry_run, r.status, DATE_FORMAT(r.queued_at, '%Y-%m-%dT%H:%i:%s.%fZ') AS queued_at, "     \
 	"DATE_FORMAT(r.started_at, '%Y-%m-%dT%H:%i:%s.%fZ') AS started_at, "                        \
 	"DATE_FORMAT(r.finished_at, '%Y-%m-%dT%H:%i:%s.%fZ') AS finished_at, r.error"
+
+const char *const ob_run_status_names[OB_RS_N] = {"queued", "running", "succeeded", "failed", "timeout", "crashed"};
+
+struct ob_http {
+	struct ob_http_host host;
+	struct evhttp *http;
+	struct evhttp_bound_socket *sock;
+	/* /healthz's body, built again only when what it shows changes */
+	char *health_body;
+	struct ob_health health_key;
+};
+
+struct route;
 
 /* ---- replies ---- */
 
@@ -98,7 +117,8 @@ static void reply_cjson(struct evhttp_request *req, int code, cJSON *root)
 /* ---- requests waiting for the database ---- */
 
 struct pending {
-	struct ob_server *srv;
+	struct ob_http *h;
+	const struct route *route;
 	struct evhttp_request *req;
 	struct evhttp_connection *conn;
 	int closed;                /* the client went away: do not reply */
@@ -107,6 +127,7 @@ struct pending {
 	unsigned long long id;
 	long limit, offset;
 	int dry_run;
+	const struct ob_config *cfg; /* in force when it came: lives until its job is done */
 	/* outputs, made on the database thread */
 	int code;
 	char ecode[32];
@@ -126,10 +147,12 @@ static void on_conn_close(struct evhttp_connection *conn, void *arg)
 	p->closed = 1;
 }
 
-static struct pending *pending_new(struct ob_server *srv, struct evhttp_request *req)
+static struct pending *pending_new(struct ob_http *h, const struct route *route, struct evhttp_request *req)
 {
 	struct pending *p = ob_xcalloc(1, sizeof(*p));
-	p->srv = srv;
+	p->h = h;
+	p->route = route;
+	p->cfg = h->host.config(h->host.ctx);
 	p->req = req;
 	p->conn = evhttp_request_get_connection(req);
 	p->code = 200;
@@ -191,57 +214,67 @@ static void db_fail(struct pending *p, const char *what, const struct ob_err *er
 	fail(p, 503, "database", "database unavailable (while %s); the server log has the details", what);
 }
 
+/* A run's file: its bytes, as a download. */
+static void reply_file(struct pending *p)
+{
+	struct evbuffer *b = evbuffer_new();
+	const char *dot = strrchr(p->file, '.');
+	const char *type = dot && strcmp(dot, ".pdf") == 0    ? "application/pdf"
+			   : dot && strcmp(dot, ".json") == 0 ? "application/json"
+			   : dot && strcmp(dot, ".eml") == 0  ? "message/rfc822"
+							      : "application/octet-stream";
+	char disp[1100];
+
+	snprintf(disp, sizeof(disp), "attachment; filename=\"%s\"", p->file);
+	for (char *c = disp + 22; *c; c++) /* the name inside the quotes */
+		if (*c == '"' || *c == '\\')
+			*c = '_';
+	disp[strlen(disp) - 1] = '"';
+	evhttp_add_header(evhttp_request_get_output_headers(p->req), "Content-Type", type);
+	evhttp_add_header(evhttp_request_get_output_headers(p->req), "Content-Disposition", disp);
+	/* The buffer owns the descriptor from here, also on failure. */
+	if (evbuffer_add_file(b, p->fd, 0, (ev_off_t)p->fsize) == 0) {
+		p->fd = -1;
+		evhttp_send_reply(p->req, 200, "OK", b);
+	} else {
+		p->fd = -1;
+		reply_error(p->req, 500, "file_error", "the file %s of run %llu could not be sent", p->file, p->id);
+	}
+	evbuffer_free(b);
+}
+
+/* The default reply: p->result as JSON, with a Location for a run made. */
+static void reply_result(struct pending *p)
+{
+	if (p->run_id) {
+		char loc[64];
+		snprintf(loc, sizeof(loc), "/api/v1/runs/%llu", p->run_id);
+		evhttp_add_header(evhttp_request_get_output_headers(p->req), "Location", loc);
+	}
+	reply_cjson(p->req, p->code, p->result);
+}
+
+static void route_reply(struct pending *p);
+
+/* Back on the loop: the reply (unless the client went away), then what
+ * the work changed goes to the server. */
 static void pending_done(void *arg)
 {
 	struct pending *p = arg;
+	const struct ob_http_host *host = &p->h->host;
 
 	if (pending_live(p)) {
 		if (p->code >= 400)
 			reply_error(p->req, p->code, p->ecode, "%s", p->emsg);
-		else if (p->fd >= 0) {
-			struct evbuffer *b = evbuffer_new();
-			const char *dot = strrchr(p->file, '.');
-			const char *type = dot && strcmp(dot, ".pdf") == 0    ? "application/pdf"
-					   : dot && strcmp(dot, ".json") == 0 ? "application/json"
-					   : dot && strcmp(dot, ".eml") == 0  ? "message/rfc822"
-									      : "application/octet-stream";
-			char disp[1100];
-			snprintf(disp, sizeof(disp), "attachment; filename=\"%s\"", p->file);
-			for (char *c = disp + 22; *c; c++) /* the name inside the quotes */
-				if (*c == '"' || *c == '\\')
-					*c = '_';
-			disp[strlen(disp) - 1] = '"';
-			evhttp_add_header(evhttp_request_get_output_headers(p->req), "Content-Type", type);
-			evhttp_add_header(evhttp_request_get_output_headers(p->req), "Content-Disposition", disp);
-			/* The buffer owns the descriptor from here, also on failure. */
-			if (evbuffer_add_file(b, p->fd, 0, (ev_off_t)p->fsize) == 0) {
-				p->fd = -1;
-				evhttp_send_reply(p->req, 200, "OK", b);
-			} else {
-				p->fd = -1;
-				reply_error(p->req, 500, "file_error", "the file %s of run %llu could not be sent", p->file, p->id);
-			}
-			evbuffer_free(b);
-		} else {
-			if (p->run_id) {
-				char loc[64];
-				snprintf(loc, sizeof(loc), "/api/v1/runs/%llu", p->run_id);
-				evhttp_add_header(evhttp_request_get_output_headers(p->req), "Location", loc);
-			}
-			reply_cjson(p->req, p->code, p->result);
-		}
+		else
+			route_reply(p);
 	}
 	if (p->kick_mail)
-		ob_mailer_look(p->srv);
-	if (p->run_id && !p->srv->stopping)
-		ob_server_enqueue(p->srv, p->run_id, p->report);
-	else if (p->run_id)
-		ob_server_abandon(p->srv, p->run_id);
-	for (size_t i = 0; i < p->nrun_ids; i++)
-		if (!p->srv->stopping)
-			ob_server_enqueue(p->srv, p->run_ids[i], p->report);
-		else
-			ob_server_abandon(p->srv, p->run_ids[i]);
+		host->outbox_changed(host->ctx);
+	if (p->run_id)
+		host->runs_made(host->ctx, p->report, &p->run_id, 1);
+	if (p->nrun_ids)
+		host->runs_made(host->ctx, p->report, p->run_ids, p->nrun_ids);
 	pending_free(p);
 }
 
@@ -585,43 +618,44 @@ static void reports_work(struct ob_db *db, void *arg)
 	ob_db_rows_free(r);
 }
 
-static void reports_done(void *arg)
+/* GET /api/v1/reports: the plugins in force, each with its configuration,
+ * next fires and last run (found on the database thread). */
+static void reply_reports(struct pending *p)
 {
-	struct pending *p = arg;
-	struct ob_server *srv = p->srv;
+	const struct ob_http_host *host = &p->h->host;
+	const struct ob_plugin_set *plugins = host->plugins(host->ctx);
+	const struct ob_config *cfg = host->config(host->ctx);
+	cJSON *root = cJSON_CreateObject(), *list = cJSON_AddArrayToObject(root, "reports");
 
-	if (p->code < 400) {
-		cJSON *root = cJSON_CreateObject(), *list = cJSON_AddArrayToObject(root, "reports");
-		for (size_t i = 0; i < srv->plugins.n; i++) {
-			const struct ob_loaded_plugin *pl = &srv->plugins.v[i];
-			const struct ob_config_report *rc = ob_config_report(srv->cfg, pl->name);
-			const struct ob_sched *s = ob_server_sched(srv, pl->name);
-			cJSON *o = cJSON_CreateObject(), *fires = cJSON_CreateArray(), *last;
-			cJSON_AddStringToObject(o, "name", pl->name);
-			cJSON_AddStringToObject(o, "version", pl->version);
-			cJSON_AddItemToObject(o, "schedule", str_or_null(rc ? rc->schedule : NULL));
-			cJSON_AddBoolToObject(o, "enabled", rc ? rc->enabled : 1);
-			cJSON_AddNumberToObject(o, "timeout", rc ? rc->timeout : 600);
-			if (s) {
-				time_t t = time(NULL);
-				for (int k = 0; k < 5 && ob_cron_next(&s->cron, t, &t) == 0; k++) {
-					char buf[64];
-					ob_cron_format_time(t, buf, sizeof(buf));
-					cJSON_AddItemToArray(fires, cJSON_CreateString(buf));
-				}
+	for (size_t i = 0; i < plugins->n; i++) {
+		const struct ob_loaded_plugin *pl = &plugins->v[i];
+		const struct ob_config_report *rc = ob_config_report(cfg, pl->name);
+		const struct ob_cron *cron = host->schedule(host->ctx, pl->name);
+		cJSON *o = cJSON_CreateObject(), *fires = cJSON_CreateArray(), *last;
+		cJSON_AddStringToObject(o, "name", pl->name);
+		cJSON_AddStringToObject(o, "version", pl->version);
+		cJSON_AddItemToObject(o, "schedule", str_or_null(rc ? rc->schedule : NULL));
+		cJSON_AddBoolToObject(o, "enabled", rc ? rc->enabled : 1);
+		cJSON_AddNumberToObject(o, "timeout", rc ? rc->timeout : 600);
+		if (cron) {
+			time_t t = time(NULL);
+			for (int k = 0; k < 5 && ob_cron_next(cron, t, &t) == 0; k++) {
+				char buf[64];
+				ob_cron_format_time(t, buf, sizeof(buf));
+				cJSON_AddItemToArray(fires, cJSON_CreateString(buf));
 			}
-			cJSON_AddItemToObject(o, "next_fires", fires);
-			last = cJSON_DetachItemFromObjectCaseSensitive(p->result, pl->name);
-			cJSON_AddItemToObject(o, "last_run", last ? last : cJSON_CreateNull());
-			cJSON_AddItemToArray(list, o);
 		}
-		cJSON_Delete(p->result);
-		p->result = root;
+		cJSON_AddItemToObject(o, "next_fires", fires);
+		last = cJSON_DetachItemFromObjectCaseSensitive(p->result, pl->name);
+		cJSON_AddItemToObject(o, "last_run", last ? last : cJSON_CreateNull());
+		cJSON_AddItemToArray(list, o);
 	}
-	pending_done(p);
+	cJSON_Delete(p->result);
+	p->result = root;
+	reply_result(p);
 }
 
-/* ---- routing ---- */
+/* ---- tokens ---- */
 
 static int sha256_token(const char *token, unsigned char out[32])
 {
@@ -630,7 +664,7 @@ static int sha256_token(const char *token, unsigned char out[32])
 }
 
 /* The role of the request's bearer token: 0 none or unknown. */
-static enum ob_role authenticate(const struct ob_server *srv, struct evhttp_request *req, const char **who)
+static enum ob_role authenticate(const struct ob_config *cfg, struct evhttp_request *req, const char **who)
 {
 	const char *h = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
 	unsigned char digest[32];
@@ -640,10 +674,10 @@ static enum ob_role authenticate(const struct ob_server *srv, struct evhttp_requ
 	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0 || sha256_token(h + 7, digest) < 0)
 		return 0;
 	/* Every configured hash is compared, in constant time. */
-	for (size_t i = 0; i < srv->cfg->ntokens; i++)
-		if (CRYPTO_memcmp(digest, srv->cfg->tokens[i].sha256, 32) == 0 && role == 0) {
-			role = srv->cfg->tokens[i].role;
-			*who = srv->cfg->tokens[i].name;
+	for (size_t i = 0; i < cfg->ntokens; i++)
+		if (CRYPTO_memcmp(digest, cfg->tokens[i].sha256, 32) == 0 && role == 0) {
+			role = cfg->tokens[i].role;
+			*who = cfg->tokens[i].name;
 		}
 	return role;
 }
@@ -662,159 +696,58 @@ static const char *method_name(enum evhttp_cmd_type m)
 	}
 }
 
-/* s as a Prometheus label value: \\, \" and \n escaped as the format
- * wants, other control characters and bytes that are not UTF-8 written as
- * the text \\xHH (the format takes only UTF-8). */
-static void label_value(struct ob_buf *b, const char *s)
-{
-	for (size_t i = 0; s && s[i];) {
-		unsigned char c = (unsigned char)s[i];
-		size_t n = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
-		if (c == '"' || c == '\\')
-			ob_buf_printf(b, "\\%c", c);
-		else if (c == '\n')
-			ob_buf_adds(b, "\\n");
-		else if (c < 0x20 || c == 0x7F || (c >= 0x80 && (strnlen(s + i, n) < n || ob_utf8_check(s + i, n, NULL) < 0))) {
-			ob_buf_printf(b, "\\\\x%02X", c);
-			n = 1;
-		} else
-			ob_buf_add(b, s + i, n);
-		i += n;
-	}
-}
-
-static void metrics(struct ob_server *srv, struct evhttp_request *req)
+/* GET /metrics: the server's figures, Prometheus text. */
+static void reply_metrics(struct pending *p)
 {
 	struct ob_buf b;
 	struct evbuffer *out = evbuffer_new();
-	unsigned long cum = 0;
-	int running = 0;
 
-	for (const struct ob_job *j = srv->jobs; j; j = j->next)
-		running += j->pid != 0;
 	ob_buf_init(&b, 0);
-	ob_buf_adds(&b, "# HELP overblik_runs_total Runs that ended, by report and status, since start.\n"
-			"# TYPE overblik_runs_total counter\n");
-	for (size_t i = 0; i < srv->m.nreports; i++)
-		for (int s = OB_RS_SUCCEEDED; s < OB_RS_N; s++) {
-			ob_buf_adds(&b, "overblik_runs_total{report=\"");
-			label_value(&b, srv->m.reports[i].report);
-			ob_buf_printf(&b, "\",status=\"%s\"} %lu\n", ob_run_status_names[s], srv->m.reports[i].counts[s]);
-		}
-	ob_buf_adds(&b, "# HELP overblik_run_duration_seconds How long runs took.\n"
-			"# TYPE overblik_run_duration_seconds histogram\n");
-	for (int k = 0; k < OB_DURATION_BUCKETS; k++) {
-		cum += srv->m.buckets[k];
-		ob_buf_printf(&b, "overblik_run_duration_seconds_bucket{le=\"%g\"} %lu\n", ob_duration_bounds[k], cum);
-	}
-	ob_buf_printf(&b,
-		      "overblik_run_duration_seconds_bucket{le=\"+Inf\"} %lu\n"
-		      "overblik_run_duration_seconds_sum %.3f\n"
-		      "overblik_run_duration_seconds_count %lu\n",
-		      srv->m.duration_count, srv->m.duration_sum, srv->m.duration_count);
-	ob_buf_printf(&b,
-		      "# HELP overblik_runs_queued Runs waiting for a free slot.\n# TYPE overblik_runs_queued gauge\n"
-		      "overblik_runs_queued %d\n"
-		      "# HELP overblik_runs_running Runs in progress.\n# TYPE overblik_runs_running gauge\n"
-		      "overblik_runs_running %d\n"
-		      "# HELP overblik_plugins_loaded Plugins loaded.\n# TYPE overblik_plugins_loaded gauge\n"
-		      "overblik_plugins_loaded %zu\n"
-		      "# HELP overblik_plugin_load_failures Plugin files refused at the last load.\n"
-		      "# TYPE overblik_plugin_load_failures gauge\noverblik_plugin_load_failures %zu\n"
-		      "# HELP overblik_plugin_load_failures_total Plugin files refused since start.\n"
-		      "# TYPE overblik_plugin_load_failures_total counter\noverblik_plugin_load_failures_total %lu\n"
-		      "# HELP overblik_plugin_refused A plugin file refused at the last load, and why.\n"
-		      "# TYPE overblik_plugin_refused gauge\n",
-		      ob_server_queued(srv), running, srv->plugins.n, srv->plugins.failures, srv->m.plugin_failures_total);
-	for (size_t i = 0; i < srv->plugins.failures; i++) {
-		ob_buf_adds(&b, "overblik_plugin_refused{file=\"");
-		label_value(&b, srv->plugins.refused[i]);
-		ob_buf_adds(&b, "\",reason=\"");
-		label_value(&b, srv->plugins.reasons[i]);
-		ob_buf_adds(&b, "\"} 1\n");
-	}
-	if (srv->mail_stats_ok) {
-		const struct ob_outbox_stats *st = &srv->mail_stats;
-		double age = st->count[0] ? st->oldest_queued_age + difftime(time(NULL), srv->mail_stats_at) : 0;
-		ob_buf_adds(&b, "# HELP overblik_outbox_messages Messages in the outbox by status (at the last look).\n"
-				"# TYPE overblik_outbox_messages gauge\n");
-		for (int k = 0; k < OB_OUTBOX_NSTATUS; k++)
-			ob_buf_printf(&b, "overblik_outbox_messages{status=\"%s\"} %lu\n", ob_outbox_status_names[k],
-				      st->count[k]);
-		ob_buf_printf(&b,
-			      "# HELP overblik_outbox_oldest_queued_seconds Age of the oldest message waiting to be sent.\n"
-			      "# TYPE overblik_outbox_oldest_queued_seconds gauge\n"
-			      "overblik_outbox_oldest_queued_seconds %.0f\n"
-			      "# HELP overblik_outbox_last_look_seconds Seconds since overblikd last looked at the outbox.\n"
-			      "# TYPE overblik_outbox_last_look_seconds gauge\n"
-			      "overblik_outbox_last_look_seconds %.0f\n",
-			      age, difftime(time(NULL), srv->mail_stats_at));
-	}
-	ob_buf_printf(&b,
-		      "# HELP overblik_outbox_deliveries_total Delivery processes that ended, since start.\n"
-		      "# TYPE overblik_outbox_deliveries_total counter\noverblik_outbox_deliveries_total %lu\n"
-		      "# HELP overblik_outbox_delivery_failures_total Delivery processes that failed (database, crash).\n"
-		      "# TYPE overblik_outbox_delivery_failures_total counter\noverblik_outbox_delivery_failures_total %lu\n"
-		      "# HELP overblik_outbox_delivering Whether a delivery process is running.\n"
-		      "# TYPE overblik_outbox_delivering gauge\noverblik_outbox_delivering %d\n",
-		      srv->m.deliveries_total, srv->m.delivery_failures_total, srv->mail_pid > 0);
-	ob_buf_printf(&b,
-		      "# HELP overblik_database_up Whether the last database check succeeded.\n"
-		      "# TYPE overblik_database_up gauge\noverblik_database_up %d\n",
-		      srv->db_ok);
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "text/plain; version=0.0.4");
+	p->h->host.metrics(p->h->host.ctx, &b);
+	evhttp_add_header(evhttp_request_get_output_headers(p->req), "Content-Type", "text/plain; version=0.0.4");
 	evbuffer_add(out, b.data, b.len);
-	evhttp_send_reply(req, 200, "OK", out);
+	evhttp_send_reply(p->req, 200, "OK", out);
 	evbuffer_free(out);
 	ob_buf_free(&b);
 }
 
-/* The health body is the same for every request until what it shows
- * changes, so it is built once per change, not per request. A database
- * check older than three intervals counts as failed: a stuck database must
- * not look healthy. */
-static void healthz(struct ob_server *srv, struct evhttp_request *req)
+/* GET /healthz. The body is the same for every request until what it
+ * shows changes, so it is built once per change, not per request. */
+static void reply_healthz(struct pending *p)
 {
-	static char *body;
-	static int k_ok = -1, k_running = -1, k_queued = -1, k_stopping = -1;
-	static time_t k_checked = -1;
-	static const char *k_status;
-	int queued = ob_server_queued(srv);
-	int db_ok = srv->db_ok && (srv->db_checked == 0 || time(NULL) - srv->db_checked <= 30);
-	const char *reason = NULL, *status = ob_server_health(srv, db_ok, &reason);
+	struct ob_http *h = p->h;
+	struct ob_health hs = {0};
+	const struct ob_health *k = &h->health_key;
 	struct evbuffer *b;
 
-	if (body == NULL || k_ok != db_ok || k_checked != srv->db_checked || k_running != srv->nrunning ||
-	    k_queued != queued || k_stopping != srv->stopping || k_status != status) {
+	h->host.health(h->host.ctx, &hs);
+	if (h->health_body == NULL || k->db_ok != hs.db_ok || k->db_checked != hs.db_checked ||
+	    k->running != hs.running || k->queued != hs.queued || k->stopping != hs.stopping || k->status != hs.status ||
+	    k->reason != hs.reason || k->db_error != hs.db_error) {
 		cJSON *root = cJSON_CreateObject(), *db = cJSON_AddObjectToObject(root, "database");
-		char when[64] = "";
-		cJSON_AddStringToObject(root, "status", status);
-		if (reason)
-			cJSON_AddStringToObject(root, "reason", reason);
+		char when[64] = "", *text;
+		cJSON_AddStringToObject(root, "status", hs.status);
+		if (hs.reason)
+			cJSON_AddStringToObject(root, "reason", hs.reason);
 		cJSON_AddStringToObject(root, "loop", "ok");
-		cJSON_AddBoolToObject(db, "ok", db_ok);
-		if (srv->db_checked)
-			ob_cron_format_time(srv->db_checked, when, sizeof(when));
-		cJSON_AddItemToObject(db, "checked_at", str_or_null(srv->db_checked ? when : NULL));
-		cJSON_AddItemToObject(db, "error", str_or_null(ob_server_db_problem(srv, db_ok)));
-		cJSON_AddNumberToObject(root, "runs_running", srv->nrunning);
-		cJSON_AddNumberToObject(root, "runs_queued", queued);
-		free(body);
-		char *text = cJSON_PrintUnformatted(root);
-		body = ob_xasprintf("%s\n", text);
+		cJSON_AddBoolToObject(db, "ok", hs.db_ok);
+		if (hs.db_checked)
+			ob_cron_format_time(hs.db_checked, when, sizeof(when));
+		cJSON_AddItemToObject(db, "checked_at", str_or_null(hs.db_checked ? when : NULL));
+		cJSON_AddItemToObject(db, "error", str_or_null(hs.db_error));
+		cJSON_AddNumberToObject(root, "runs_running", hs.running);
+		cJSON_AddNumberToObject(root, "runs_queued", hs.queued);
+		free(h->health_body);
+		text = cJSON_PrintUnformatted(root);
+		h->health_body = ob_xasprintf("%s\n", text);
 		cJSON_free(text);
 		cJSON_Delete(root);
-		k_ok = db_ok;
-		k_checked = srv->db_checked;
-		k_running = srv->nrunning;
-		k_queued = queued;
-		k_stopping = srv->stopping;
-		k_status = status;
+		h->health_key = hs;
 	}
 	b = evbuffer_new();
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json; charset=utf-8");
-	evbuffer_add(b, body, strlen(body)); /* a copy: body may be rebuilt before this reply is written */
-	evhttp_send_reply(req, strcmp(status, "ok") == 0 ? 200 : 503, NULL, b);
+	evhttp_add_header(evhttp_request_get_output_headers(p->req), "Content-Type", "application/json; charset=utf-8");
+	evbuffer_add(b, h->health_body, strlen(h->health_body)); /* a copy: it may be rebuilt before this is written */
+	evhttp_send_reply(p->req, strcmp(hs.status, "ok") == 0 ? 200 : 503, NULL, b);
 	evbuffer_free(b);
 }
 
@@ -988,7 +921,7 @@ static void retry_outbox_work(struct ob_db *db, void *arg)
 {
 	struct pending *p = arg;
 	struct ob_err err = {{0}};
-	int r = ob_outbox_retry(p->srv->cfg, db, p->id, &err);
+	int r = ob_outbox_retry(p->cfg, db, p->id, &err);
 	if (r < 0)
 		db_fail(p, "retrying an outbox message", &err);
 	else if (r == 1)
@@ -1031,17 +964,20 @@ static int all_digits(const char *s)
 	return s[strspn(s, "0123456789")] == '\0' && *s;
 }
 
-/* An id in the path: 1 found, 0 not a number (the caller answers 404), -1
- * digits out of range (answered 400 here). */
-static int path_id(struct evhttp_request *req, const char *seg, const char *what, unsigned long long *id)
+/* The id of a noun ("run", "outbox message") in the path: 0 and *id, or
+ * -1 answered: 404 when seg is not a number, 400 when its digits are out
+ * of range. */
+static int path_id(struct evhttp_request *req, const char *seg, const char *noun, unsigned long long *id)
 {
 	char q[400];
 
 	if (parse_number(seg, 1, MAX_ID, id) == 0)
-		return 1;
-	if (!all_digits(seg))
 		return 0;
-	reply_error(req, 400, "bad_request", "%s: %s is not a number from 1 to %llu", what, qv(seg, q, sizeof(q)), MAX_ID);
+	if (!all_digits(seg))
+		reply_error(req, 404, "not_found", "no %s %s", noun, qv(seg, q, sizeof(q)));
+	else
+		reply_error(req, 400, "bad_request", "%s id: %s is not a number from 1 to %llu", noun, qv(seg, q, sizeof(q)),
+			    MAX_ID);
 	return -1;
 }
 
@@ -1130,270 +1066,373 @@ static const char *query_get(const struct query *q, const char *key)
 	return NULL;
 }
 
-static void handle(struct evhttp_request *req, void *arg)
+/* ---- a request, as the routes see it ---- */
+
+struct request {
+	struct evhttp_request *req;
+	char *path;             /* decoded, control characters made '?' */
+	const char *method;     /* for logs */
+	const char *who;        /* the token's name, for logs; "-" */
+	enum ob_role role;      /* the token's; 0 none */
+	struct query qs;
+	char *copy;             /* the path split into segments: the parameters point here */
+	const char *arg[2];     /* the pattern's text parameters, in order */
+	size_t narg;
+	size_t rest;            /* segments the "{...}" parameter took */
+	const char *id_text;    /* the id parameter's segment, or NULL */
+	const char *id_noun;    /* and its noun: "run", "outbox message" */
+};
+
+/* ---- what a route does before its database work (the loop) ---- */
+
+/* POST /api/v1/reports/{report}/runs: a plugin in force, enabled, with good
+ * settings, while the server takes runs; then the body. */
+static int prepare_trigger(struct pending *p, const struct request *rq)
 {
-	struct ob_server *srv = arg;
-	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
-	enum evhttp_cmd_type m = evhttp_request_get_command(req);
-	const char *raw = evhttp_uri_get_path(uri), *who = "-";
+	const struct ob_http_host *host = &p->h->host;
+	const char *name = rq->arg[0];
+	const struct ob_loaded_plugin *pl = ob_plugins_find(host->plugins(host->ctx), name);
+	const struct ob_config_report *rc = ob_config_report(p->cfg, name);
+	char q[400];
+
+	if (pl == NULL) {
+		reply_error(p->req, 404, "not_found", "no report %s (no such plugin loaded)", qv(name, q, sizeof(q)));
+		return -1;
+	}
+	if (rc && !rc->enabled) {
+		reply_error(p->req, 409, "disabled", "report %s is disabled in the configuration", name);
+		return -1;
+	}
+	if (pl->settings_error) {
+		reply_error(p->req, 409, "bad_settings", "report %s cannot run: %s", name, pl->settings_error);
+		return -1;
+	}
+	if (host->stopping(host->ctx)) {
+		reply_error(p->req, 503, "stopping", "overblikd is stopping and takes no new runs");
+		return -1;
+	}
+	p->report = ob_xstrdup(name);
+	if (parse_trigger(p->req, p) < 0)
+		return -1;
+	ob_info("http: run of %s requested by token %s (as of %s%s%s)", p->report, rq->who, p->as_of,
+		p->dry_run ? ", dry run" : "", p->org && strcmp(p->org, "all") == 0 ? ", one per organisation" : "");
+	return 0;
+}
+
+/* A number from the query string, key=N with N from min to max; 0 when
+ * absent (*v unchanged), -1 answered. */
+static int query_number(struct pending *p, const struct request *rq, const char *key, unsigned long long min,
+			unsigned long long max, const char *expected, unsigned long long *v)
+{
+	const char *s = query_get(&rq->qs, key);
+	char q[400];
+
+	if (s && parse_number(s, min, max, v) < 0) {
+		reply_error(p->req, 400, "bad_request", "%s=%s: expected %s from %llu to %llu", key, qv(s, q, sizeof(q)),
+			    expected, min, max);
+		return -1;
+	}
+	return 0;
+}
+
+/* status=S from the query string, one of names[n] (the list in expected);
+ * 0 (kept in p), -1 answered. */
+static int query_status(struct pending *p, const struct request *rq, const char *const *names, int n,
+			const char *expected)
+{
+	const char *v = query_get(&rq->qs, "status");
+	char q[400];
+	int known = 0;
+
+	if (v == NULL)
+		return 0;
+	for (int s = 0; s < n; s++)
+		known |= strcmp(v, names[s]) == 0;
+	if (!known) {
+		reply_error(p->req, 400, "bad_request", "status=%s: expected %s", qv(v, q, sizeof(q)), expected);
+		return -1;
+	}
+	p->status_filter = ob_xstrdup(v);
+	return 0;
+}
+
+/* What a list's query string takes: status=, limit= and a place to start. */
+struct list_query {
+	const char *const *statuses;
+	int nstatus;
+	const char *expected;          /* the statuses, for a 400 */
+	unsigned long long limit, max; /* the default and the most */
+	const char *from;              /* "offset" (0 up) or "before" (a message id) */
+};
+
+static int prepare_list(struct pending *p, const struct request *rq, const struct list_query *lq)
+{
+	int offset = strcmp(lq->from, "offset") == 0;
+	unsigned long long limit = lq->limit, from = 0;
+
+	if (query_status(p, rq, lq->statuses, lq->nstatus, lq->expected) < 0 ||
+	    query_number(p, rq, "limit", 1, lq->max, "a number", &limit) < 0 ||
+	    query_number(p, rq, lq->from, offset ? 0 : 1, offset ? LONG_MAX : MAX_ID, offset ? "a number" : "a message id",
+			 &from) < 0)
+		return -1;
+	p->limit = (long)limit;
+	p->offset = (long)from;
+	return 0;
+}
+
+/* GET /api/v1/runs?report=&status=&limit=&offset= */
+static int prepare_runs(struct pending *p, const struct request *rq)
+{
+	static const struct list_query lq = {ob_run_status_names, OB_RS_N,
+					     "queued, running, succeeded, failed, timeout or crashed", 20, 100, "offset"};
+	const char *v = query_get(&rq->qs, "report");
+
+	if (v)
+		p->report = ob_xstrdup(v);
+	return prepare_list(p, rq, &lq);
+}
+
+/* GET /api/v1/outbox?status=&limit=&before= (newest first) */
+static int prepare_outbox(struct pending *p, const struct request *rq)
+{
+	static const struct list_query lq = {ob_outbox_status_names, OB_OUTBOX_NSTATUS,
+					     "queued, sending, sent, dead or dry_run", 50, 1000, "before"};
+	return prepare_list(p, rq, &lq);
+}
+
+/* GET /api/v1/runs/{run}/files/{file...}: only a plain file name of that
+ * run, nothing with a path in it. */
+static int prepare_file(struct pending *p, const struct request *rq)
+{
+	const char *name = rq->arg[0];
+
+	if (rq->rest != 1 || name[0] == '.' || strchr(name, '\\')) {
+		reply_error(p->req, 400, "bad_request", "a file is named /api/v1/runs/ID/files/NAME, NAME without a path");
+		return -1;
+	}
+	p->file = ob_xstrdup(name);
+	return 0;
+}
+
+/* POST /api/v1/outbox/{message}/retry */
+static int prepare_retry(struct pending *p, const struct request *rq)
+{
+	ob_info("http: retry of outbox message %llu requested by token %s", p->id, rq->who);
+	return 0;
+}
+
+/* ---- the routes ---- */
+
+#define M_GET 1u  /* and HEAD */
+#define M_POST 2u
+
+/* A row per endpoint. A pattern's {run} and {message} are ids (a 404 when
+ * not a number), {report} one segment, {file...} the rest of the path. */
+static const struct route {
+	unsigned methods;
+	const char *pattern;
+	enum ob_role role;     /* the least; 0: public (no token, no query string, the path exactly) */
+	const char *needs;     /* what a viewer is told needs an operator */
+	int (*prepare)(struct pending *p, const struct request *rq); /* the request's inputs; -1 answered */
+	ob_dbq_work_fn work;   /* on the database thread; NULL: none */
+	void (*reply)(struct pending *p); /* NULL: p->result as JSON */
+} routes[] = {
+	{M_GET, "/healthz", 0, NULL, NULL, NULL, reply_healthz},
+	{M_GET, "/metrics", 0, NULL, NULL, NULL, reply_metrics},
+	{M_GET, "/api/v1/reports", OB_ROLE_VIEWER, NULL, NULL, reports_work, reply_reports},
+	{M_POST, "/api/v1/reports/{report}/runs", OB_ROLE_OPERATOR, "triggering a run", prepare_trigger, create_run_work,
+	 NULL},
+	{M_GET, "/api/v1/runs", OB_ROLE_VIEWER, NULL, prepare_runs, list_runs_work, NULL},
+	{M_GET, "/api/v1/runs/{run}", OB_ROLE_VIEWER, NULL, NULL, get_run_work, NULL},
+	{M_GET, "/api/v1/runs/{run}/files/{file...}", OB_ROLE_VIEWER, NULL, prepare_file, file_work, reply_file},
+	{M_GET, "/api/v1/outbox", OB_ROLE_VIEWER, NULL, prepare_outbox, list_outbox_work, NULL},
+	{M_GET, "/api/v1/outbox/{message}", OB_ROLE_VIEWER, NULL, NULL, get_outbox_work, NULL},
+	{M_POST, "/api/v1/outbox/{message}/retry", OB_ROLE_OPERATOR, "a retry", prepare_retry, retry_outbox_work, NULL},
+};
+#define NROUTES (sizeof(routes) / sizeof(routes[0]))
+
+static void route_reply(struct pending *p)
+{
+	if (p->route->reply)
+		p->route->reply(p);
+	else
+		reply_result(p);
+}
+
+/* The noun of an id parameter, NULL for a text one. */
+static const char *id_noun(const char *param)
+{
+	return strcmp(param, "{run}") == 0 ? "run" : strcmp(param, "{message}") == 0 ? "outbox message" : NULL;
+}
+
+/* Whether seg[0..nseg) fits pattern (segment by segment); rq gets the
+ * parameters' texts, ids in rq->id_text. */
+static int route_fits(const char *pattern, char *const *seg, size_t nseg, struct request *rq)
+{
+	char pat[128], *save = NULL;
+	size_t i = 0;
+
+	snprintf(pat, sizeof(pat), "%s", pattern);
+	rq->narg = 0;
+	rq->rest = 0;
+	rq->id_text = NULL;
+	for (char *t = strtok_r(pat, "/", &save); t; t = strtok_r(NULL, "/", &save), i++) {
+		size_t n = strlen(t);
+		if (i == nseg)
+			return 0;
+		if (t[0] != '{') {
+			if (strcmp(t, seg[i]) != 0)
+				return 0;
+		} else if (n > 4 && strcmp(t + n - 4, "...}") == 0) {
+			rq->arg[rq->narg++] = seg[i];
+			rq->rest = nseg - i;
+			return 1;
+		} else if ((rq->id_noun = id_noun(t)) != NULL)
+			rq->id_text = seg[i];
+		else if (rq->narg < sizeof(rq->arg) / sizeof(rq->arg[0]))
+			rq->arg[rq->narg++] = seg[i];
+	}
+	return i == nseg;
+}
+
+static unsigned method_bit(enum evhttp_cmd_type m)
+{
+	return m == EVHTTP_REQ_GET || m == EVHTTP_REQ_HEAD ? M_GET : m == EVHTTP_REQ_POST ? M_POST : 0;
+}
+
+/* The route for the request: a public one by the path as written (seg
+ * NULL), else an API one by segments. NULL when none; *allowed gets the
+ * methods of the routes the path fits (0: no such endpoint). */
+static const struct route *route_find(struct request *rq, char *const *seg, size_t nseg, unsigned *allowed)
+{
+	unsigned m = method_bit(evhttp_request_get_command(rq->req));
+
+	*allowed = 0;
+	for (size_t i = 0; i < NROUTES; i++) {
+		const struct route *r = &routes[i];
+		int fits = seg ? r->role != 0 && route_fits(r->pattern, seg, nseg, rq)
+			       : r->role == 0 && strcmp(r->pattern, rq->path) == 0;
+		if (!fits)
+			continue;
+		*allowed |= r->methods;
+		if (r->methods & m)
+			return r;
+	}
+	return NULL;
+}
+
+/* The request's path, decoded, control characters made '?' (it reaches
+ * logs); NULL answered (400) when it cannot be. */
+static char *decode_path(struct evhttp_request *req)
+{
+	const char *raw = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
 	size_t plen = 0, badat;
 	char *path = raw ? evhttp_uridecode(raw, 0, &plen) : NULL;
-	char *seg[8] = {0}, *save = NULL, *copy, q[400];
-	int nseg = 0, get = m == EVHTTP_REQ_GET || m == EVHTTP_REQ_HEAD;
-	enum ob_role role;
-	struct pending *p;
-	struct query qs = {0};
-	char why[900];
 
 	if (path == NULL) {
 		reply_error(req, 400, "bad_request", "the path is not valid");
-		return;
+		return NULL;
 	}
 	if (strlen(path) != plen) {
 		reply_error(req, 400, "bad_request", "the path has a NUL byte (%%00)");
 		free(path);
-		return;
+		return NULL;
 	}
 	if (ob_utf8_check(path, plen, &badat) < 0) {
 		reply_error(req, 400, "bad_request", "the path is not valid UTF-8 (byte %zu after decoding is \\x%02X)",
 			    badat + 1, (unsigned char)path[badat]);
 		free(path);
-		return;
+		return NULL;
 	}
-	for (char *c = path; *c; c++) /* the path reaches logs: no forged lines */
+	for (char *c = path; *c; c++)
 		if ((unsigned char)*c < 0x20 || *c == 0x7f)
 			*c = '?';
-	ob_debug("http: %s %s", method_name(m), path);
-	if (strcmp(path, "/healthz") == 0 || strcmp(path, "/metrics") == 0) {
-		if (!get) {
-			evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET");
-			reply_error(req, 405, "method_not_allowed", "%s takes GET", path);
-		} else if (path[1] == 'h')
-			healthz(srv, req);
-		else
-			metrics(srv, req);
-		free(path);
+	return path;
+}
+
+/* An API request: under /api/v1/, with a token, a query string that
+ * parses, a route. NULL answered (404, 401, 400). */
+static const struct route *api_route(struct ob_http *h, struct request *rq, unsigned *allowed)
+{
+	char *copy = ob_xstrdup(rq->path), *save = NULL, **seg, q[400], why[900];
+	size_t nseg = 0;
+	const struct route *r = NULL;
+
+	*allowed = 0;
+	seg = ob_xcalloc(strlen(copy) / 2 + 2, sizeof(*seg));
+	for (char *t = strtok_r(copy, "/", &save); t; t = strtok_r(NULL, "/", &save))
+		seg[nseg++] = t;
+	if (nseg < 3 || strcmp(seg[0], "api") != 0 || strcmp(seg[1], "v1") != 0)
+		goto not_found;
+	rq->role = authenticate(h->host.config(h->host.ctx), rq->req, &rq->who);
+	if (rq->role == 0) {
+		evhttp_add_header(evhttp_request_get_output_headers(rq->req), "WWW-Authenticate", "Bearer realm=\"overblik\"");
+		reply_error(rq->req, 401, "unauthorized", "a valid bearer token is needed (Authorization: Bearer TOKEN)");
+		ob_log(OB_LOG_NOTICE, "http: %s %s refused: no valid token", rq->method, rq->path);
+		goto out;
+	}
+	if (query_parse(evhttp_uri_get_query(evhttp_request_get_evhttp_uri(rq->req)), &rq->qs, why, sizeof(why)) < 0) {
+		reply_error(rq->req, 400, "bad_request", "%s", why);
+		goto out;
+	}
+	r = route_find(rq, seg, nseg, allowed);
+	if (r || *allowed)
+		goto out;
+not_found:
+	reply_error(rq->req, 404, "not_found", "no such endpoint: %s", qv(rq->path, q, sizeof(q)));
+out:
+	/* The parameters point into copy: it lives with rq. */
+	rq->copy = copy;
+	free(seg);
+	return r;
+}
+
+/* A route found: the method, the role, the id in the path, the route's
+ * inputs; then its work on the database thread, or its reply now. */
+static void route_serve(struct ob_http *h, const struct route *r, struct request *rq, unsigned allowed)
+{
+	struct pending *p;
+
+	if (r == NULL) {
+		const char *allow = allowed == (M_GET | M_POST) ? "GET, POST" : allowed == M_POST ? "POST" : "GET";
+		evhttp_add_header(evhttp_request_get_output_headers(rq->req), "Allow", allow);
+		reply_error(rq->req, 405, "method_not_allowed", "%s takes %s", rq->path, allow);
 		return;
 	}
-	copy = ob_xstrdup(path);
-	for (char *t = strtok_r(copy, "/", &save); t && nseg < 8; t = strtok_r(NULL, "/", &save))
-		seg[nseg++] = t;
-	if (nseg < 3 || strcmp(seg[0], "api") != 0 || strcmp(seg[1], "v1") != 0) {
-		reply_error(req, 404, "not_found", "no such endpoint: %s", qv(path, q, sizeof(q)));
-		goto out;
+	if (rq->role < r->role) {
+		reply_error(rq->req, 403, "forbidden", "token %s is a viewer; %s needs an operator", rq->who, r->needs);
+		ob_log(OB_LOG_NOTICE, "http: %s %s refused: token %s is a viewer", rq->method, rq->path, rq->who);
+		return;
 	}
-	role = authenticate(srv, req, &who);
-	if (role == 0) {
-		evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate", "Bearer realm=\"overblik\"");
-		reply_error(req, 401, "unauthorized", "a valid bearer token is needed (Authorization: Bearer TOKEN)");
-		ob_log(OB_LOG_NOTICE, "http: %s %s refused: no valid token", method_name(m), path);
-		goto out;
+	p = pending_new(h, r, rq->req);
+	if ((rq->id_text && path_id(rq->req, rq->id_text, rq->id_noun, &p->id) < 0) || (r->prepare && r->prepare(p, rq) < 0)) {
+		pending_drop(p);
+		return;
 	}
-	if (query_parse(evhttp_uri_get_query(uri), &qs, why, sizeof(why)) < 0) {
-		reply_error(req, 400, "bad_request", "%s", why);
-		goto out;
-	}
-	/* /api/v1/reports */
-	if (nseg == 3 && strcmp(seg[2], "reports") == 0) {
-		if (!get) {
-			evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET");
-			reply_error(req, 405, "method_not_allowed", "%s takes GET", path);
-			goto out;
-		}
-		p = pending_new(srv, req);
-		ob_dbq_submit(srv->dbq, reports_work, reports_done, p);
-		goto out;
-	}
-	/* /api/v1/reports/NAME/runs */
-	if (nseg == 5 && strcmp(seg[2], "reports") == 0 && strcmp(seg[4], "runs") == 0) {
-		const struct ob_config_report *rc;
-		if (m != EVHTTP_REQ_POST) {
-			evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "POST");
-			reply_error(req, 405, "method_not_allowed", "%s takes POST", path);
-			goto out;
-		}
-		if (role < OB_ROLE_OPERATOR) {
-			reply_error(req, 403, "forbidden", "token %s is a viewer; triggering a run needs an operator", who);
-			ob_log(OB_LOG_NOTICE, "http: POST %s refused: token %s is a viewer", path, who);
-			goto out;
-		}
-		if (!ob_plugins_find(&srv->plugins, seg[3])) {
-			reply_error(req, 404, "not_found", "no report %s (no such plugin loaded)", qv(seg[3], q, sizeof(q)));
-			goto out;
-		}
-		rc = ob_config_report(srv->cfg, seg[3]);
-		if (rc && !rc->enabled) {
-			reply_error(req, 409, "disabled", "report %s is disabled in the configuration", seg[3]);
-			goto out;
-		}
-		if (ob_plugins_find(&srv->plugins, seg[3])->settings_error) {
-			reply_error(req, 409, "bad_settings", "report %s cannot run: %s", seg[3],
-				    ob_plugins_find(&srv->plugins, seg[3])->settings_error);
-			goto out;
-		}
-		if (srv->stopping) {
-			reply_error(req, 503, "stopping", "overblikd is stopping and takes no new runs");
-			goto out;
-		}
-		p = pending_new(srv, req);
-		p->report = ob_xstrdup(seg[3]);
-		if (parse_trigger(req, p) < 0) {
-			pending_drop(p);
-			goto out;
-		}
-		ob_info("http: run of %s requested by token %s (as of %s%s%s)", p->report, who, p->as_of,
-			p->dry_run ? ", dry run" : "",
-			p->org && strcmp(p->org, "all") == 0 ? ", one per organisation" : "");
-		ob_dbq_submit(srv->dbq, create_run_work, pending_done, p);
-		goto out;
-	}
-	/* /api/v1/runs[/ID[/files/NAME]] */
-	if (strcmp(seg[2], "runs") == 0 && (nseg == 3 || nseg == 4 || nseg >= 6)) {
-		unsigned long long id = 0;
-		if (!get) {
-			evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET");
-			reply_error(req, 405, "method_not_allowed", "%s takes GET", path);
-			goto out;
-		}
-		if (nseg >= 4) {
-			int f = path_id(req, seg[3], "run id", &id);
-			if (f == 0)
-				reply_error(req, 404, "not_found", "no run %s", qv(seg[3], q, sizeof(q)));
-			if (f <= 0)
-				goto out;
-		}
-		p = pending_new(srv, req);
-		p->id = id;
-		if (nseg == 3) {
-			const char *v;
-			unsigned long long n;
-			p->limit = 20;
-			if ((v = query_get(&qs, "report")))
-				p->report = ob_xstrdup(v);
-			if ((v = query_get(&qs, "status"))) {
-				int ok = 0;
-				for (int s = 0; s < OB_RS_N; s++)
-					ok |= strcmp(v, ob_run_status_names[s]) == 0;
-				if (!ok) {
-					reply_error(req, 400, "bad_request",
-						    "status=%s: expected queued, running, succeeded, failed, timeout or crashed",
-						    qv(v, q, sizeof(q)));
-					pending_drop(p);
-					goto out;
-				}
-				p->status_filter = ob_xstrdup(v);
-			}
-			if ((v = query_get(&qs, "limit"))) {
-				if (parse_number(v, 1, 100, &n) < 0) {
-					reply_error(req, 400, "bad_request", "limit=%s: expected a number from 1 to 100",
-						    qv(v, q, sizeof(q)));
-					pending_drop(p);
-					goto out;
-				}
-				p->limit = (long)n;
-			}
-			if ((v = query_get(&qs, "offset"))) {
-				if (parse_number(v, 0, LONG_MAX, &n) < 0) {
-					reply_error(req, 400, "bad_request", "offset=%s: expected a number from 0 to %ld",
-						    qv(v, q, sizeof(q)), LONG_MAX);
-					pending_drop(p);
-					goto out;
-				}
-				p->offset = (long)n;
-			}
-			ob_dbq_submit(srv->dbq, list_runs_work, pending_done, p);
-		} else if (nseg == 4) {
-			ob_dbq_submit(srv->dbq, get_run_work, pending_done, p);
-		} else {
-			/* Only a plain file name of that run: nothing with a path in it. */
-			const char *name = nseg == 6 ? seg[5] : "";
-			if (strcmp(seg[4], "files") != 0 || nseg != 6 || name[0] == '.' || strchr(name, '\\')) {
-				reply_error(req, 400, "bad_request", "a file is named /api/v1/runs/ID/files/NAME, NAME without a path");
-				pending_drop(p);
-				goto out;
-			}
-			p->file = ob_xstrdup(name);
-			ob_dbq_submit(srv->dbq, file_work, pending_done, p);
-		}
-		goto out;
-	}
-	/* /api/v1/outbox[/ID[/retry]] */
-	if (strcmp(seg[2], "outbox") == 0 && nseg <= 5) {
-		unsigned long long id = 0;
-		int retry = nseg == 5;
-		if (nseg >= 4) {
-			int f = path_id(req, seg[3], "outbox message id", &id);
-			if (f == 0)
-				reply_error(req, 404, "not_found", "no outbox message %s", qv(seg[3], q, sizeof(q)));
-			if (f <= 0)
-				goto out;
-		}
-		if (retry && strcmp(seg[4], "retry") != 0) {
-			reply_error(req, 404, "not_found", "no such endpoint: %s", qv(path, q, sizeof(q)));
-			goto out;
-		}
-		if (retry ? m != EVHTTP_REQ_POST : !get) {
-			evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", retry ? "POST" : "GET");
-			reply_error(req, 405, "method_not_allowed", "%s takes %s", path, retry ? "POST" : "GET");
-			goto out;
-		}
-		if (retry && role < OB_ROLE_OPERATOR) {
-			reply_error(req, 403, "forbidden", "token %s is a viewer; a retry needs an operator", who);
-			ob_log(OB_LOG_NOTICE, "http: POST %s refused: token %s is a viewer", path, who);
-			goto out;
-		}
-		p = pending_new(srv, req);
-		p->id = id;
-		if (retry) {
-			ob_info("http: retry of outbox message %llu requested by token %s", id, who);
-			ob_dbq_submit(srv->dbq, retry_outbox_work, pending_done, p);
-		} else if (nseg == 4) {
-			ob_dbq_submit(srv->dbq, get_outbox_work, pending_done, p);
-		} else {
-			const char *v;
-			unsigned long long n;
-			int bad = 0;
-			p->limit = 50;
-			if ((v = query_get(&qs, "status"))) {
-				int known = 0;
-				for (int s = 0; s < OB_OUTBOX_NSTATUS; s++)
-					known |= strcmp(v, ob_outbox_status_names[s]) == 0;
-				if (!known) {
-					reply_error(req, 400, "bad_request",
-						    "status=%s: expected queued, sending, sent, dead or dry_run", qv(v, q, sizeof(q)));
-					bad = 1;
-				} else
-					p->status_filter = ob_xstrdup(v);
-			}
-			if (!bad && (v = query_get(&qs, "limit"))) {
-				if (parse_number(v, 1, 1000, &n) < 0) {
-					reply_error(req, 400, "bad_request", "limit=%s: expected a number from 1 to 1000",
-						    qv(v, q, sizeof(q)));
-					bad = 1;
-				} else
-					p->limit = (long)n;
-			}
-			if (!bad && (v = query_get(&qs, "before"))) {
-				if (parse_number(v, 1, MAX_ID, &n) < 0) {
-					reply_error(req, 400, "bad_request", "before=%s: expected a message id from 1 to %llu",
-						    qv(v, q, sizeof(q)), MAX_ID);
-					bad = 1;
-				} else
-					p->offset = (long)n;
-			}
-			if (bad) {
-				pending_drop(p);
-				goto out;
-			}
-			ob_dbq_submit(srv->dbq, list_outbox_work, pending_done, p);
-		}
-		goto out;
-	}
-	reply_error(req, 404, "not_found", "no such endpoint: %s", qv(path, q, sizeof(q)));
-out:
-	query_free(&qs);
-	free(copy);
-	free(path);
+	if (r->work)
+		ob_dbq_submit(h->host.dbq, r->work, pending_done, p);
+	else
+		pending_done(p);
+}
+
+static void handle(struct evhttp_request *req, void *arg)
+{
+	struct ob_http *h = arg;
+	struct request rq = {.req = req, .who = "-", .method = method_name(evhttp_request_get_command(req))};
+	const struct route *r;
+	unsigned allowed;
+
+	if ((rq.path = decode_path(req)) == NULL)
+		return;
+	ob_debug("http: %s %s", rq.method, rq.path);
+	r = route_find(&rq, NULL, 0, &allowed);
+	if (r || allowed)
+		route_serve(h, r, &rq, allowed);
+	else if ((r = api_route(h, &rq, &allowed)) != NULL || allowed)
+		route_serve(h, r, &rq, allowed);
+	query_free(&rq.qs);
+	free(rq.copy);
+	free(rq.path);
 }
 
 /* ---- libevent's own error pages, in JSON ----
@@ -1502,56 +1541,71 @@ static struct bufferevent *new_bufferevent(struct event_base *base, void *arg)
 	return bev;
 }
 
-int ob_http_start(struct ob_server *srv, struct ob_err *err)
+int ob_http_start(const struct ob_http_host *host, struct ob_http **out, struct ob_err *err)
 {
-	const char *listen = srv->cfg->http_listen;
-	char *host, *colon;
+	const struct ob_config *cfg = host->config(host->ctx);
+	const char *listen = cfg->http_listen;
+	struct ob_http *h;
+	char *name, *colon;
 	long port;
 
+	*out = NULL;
 	if (listen == NULL || listen[0] == '\0' || strcmp(listen, "off") == 0) {
 		ob_log(OB_LOG_NOTICE, "http: the admin endpoint is off (/http/listen)");
 		return 0;
 	}
-	host = ob_xstrdup(listen);
-	colon = strrchr(host, ':');
+	name = ob_xstrdup(listen);
+	colon = strrchr(name, ':');
 	*colon = '\0';
 	port = strtol(colon + 1, NULL, 10);
-	if (host[0] == '[') { /* [::1]:8470 */
-		memmove(host, host + 1, strlen(host));
-		host[strlen(host) - 1] = '\0';
+	if (name[0] == '[') { /* [::1]:8470 */
+		memmove(name, name + 1, strlen(name));
+		name[strlen(name) - 1] = '\0';
 	}
-	srv->http = evhttp_new(srv->base);
+	h = ob_xcalloc(1, sizeof(*h));
+	h->host = *host;
+	h->http = evhttp_new(host->base);
 	/* Bodies up to 1 MiB are read and answered 413 past 64 KiB; libevent
 	 * refuses anything larger itself, in JSON too (json_error_pages). */
-	evhttp_set_max_body_size(srv->http, 1024 * 1024);
-	evhttp_set_max_headers_size(srv->http, 16 * 1024);
-	evhttp_set_timeout(srv->http, 30);
-	evhttp_set_allowed_methods(srv->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT |
-						      EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS);
-	evhttp_set_gencb(srv->http, handle, srv);
-	evhttp_set_bevcb(srv->http, new_bufferevent, NULL);
-	srv->http_sock = evhttp_bind_socket_with_handle(srv->http, host, (ev_uint16_t)port);
-	if (srv->http_sock == NULL) {
+	evhttp_set_max_body_size(h->http, 1024 * 1024);
+	evhttp_set_max_headers_size(h->http, 16 * 1024);
+	evhttp_set_timeout(h->http, 30);
+	evhttp_set_allowed_methods(h->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT |
+						    EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS);
+	evhttp_set_gencb(h->http, handle, h);
+	evhttp_set_bevcb(h->http, new_bufferevent, NULL);
+	h->sock = evhttp_bind_socket_with_handle(h->http, name, (ev_uint16_t)port);
+	if (h->sock == NULL) {
 		ob_err_set(err, "http: cannot listen on %s: %s (is another overblikd there? see /http/listen)", listen,
 			   strerror(errno));
-		evhttp_free(srv->http);
-		srv->http = NULL;
-		free(host);
+		ob_http_free(h);
+		free(name);
 		return -1;
 	}
-	ob_log(OB_LOG_NOTICE, "http: admin endpoint on http://%s/ (%zu token%s)", listen, srv->cfg->ntokens,
-	       srv->cfg->ntokens == 1 ? "" : "s");
-	if (srv->cfg->ntokens == 0)
+	ob_log(OB_LOG_NOTICE, "http: admin endpoint on http://%s/ (%zu token%s)", listen, cfg->ntokens,
+	       cfg->ntokens == 1 ? "" : "s");
+	if (cfg->ntokens == 0)
 		ob_log(OB_LOG_WARNING, "http: no tokens in /http/tokens: every API request will be refused "
 				       "(only /healthz and /metrics answer)");
-	free(host);
+	free(name);
+	*out = h;
 	return 0;
 }
 
-void ob_http_stop(struct ob_server *srv)
+void ob_http_stop(struct ob_http *h)
 {
-	if (srv->http_sock) {
-		evhttp_del_accept_socket(srv->http, srv->http_sock);
-		srv->http_sock = NULL;
+	if (h && h->sock) {
+		evhttp_del_accept_socket(h->http, h->sock);
+		h->sock = NULL;
 	}
+}
+
+void ob_http_free(struct ob_http *h)
+{
+	if (h == NULL)
+		return;
+	if (h->http)
+		evhttp_free(h->http);
+	free(h->health_body);
+	free(h);
 }

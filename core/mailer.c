@@ -19,34 +19,51 @@
 #include "db.h"
 #include "dbq.h"
 #include "log.h"
+#include "mailer.h"
 #include "outbox.h"
-#include "server.h"
+#include "util.h"
+
+struct ob_mailer {
+	struct ob_mailer_host host;
+	struct event *timer;
+	pid_t pid;                    /* the delivery process, or 0 */
+	struct timespec started;
+	int look_pending;
+	int kicked;                   /* look again when the delivery ends */
+	int failing;                  /* deliveries in a row that failed */
+	int stopping;
+	struct ob_outbox_stats stats; /* at the last look */
+	time_t stats_at;
+	int stats_ok;
+	unsigned long deliveries_total;         /* delivery processes that ended */
+	unsigned long delivery_failures_total;  /* ... and did not exit 0 */
+};
 
 struct look {
-	struct ob_server *srv;
+	struct ob_mailer *m;
 	int after_delivery;          /* a delivery just ended */
 	struct ob_outbox_stats st;
 	int ok;
 	char error[1024];
 };
 
-static void arm(struct ob_server *srv, long seconds)
+static void arm(struct ob_mailer *m, long seconds)
 {
 	struct timeval tv = {seconds, 0};
-	if (srv->mail_timer && !srv->stopping)
-		evtimer_add(srv->mail_timer, &tv);
+	if (m->timer && !m->stopping)
+		evtimer_add(m->timer, &tv);
 }
 
-static void spawn(struct ob_server *srv)
+static void spawn(struct ob_mailer *m)
 {
-	pid_t pid = ob_server_spawn(srv, "--deliver", NULL, 1);
+	pid_t pid = m->host.spawn(m->host.ctx, "--deliver", NULL, 1);
 
 	if (pid < 0) {
 		ob_warn("outbox: fork");
 		return;
 	}
-	srv->mail_pid = pid;
-	clock_gettime(CLOCK_MONOTONIC, &srv->mail_started);
+	m->pid = pid;
+	clock_gettime(CLOCK_MONOTONIC, &m->started);
 	ob_debug("outbox: delivery started (pid %ld)", (long)pid);
 }
 
@@ -61,53 +78,52 @@ static void look_work(struct ob_db *db, void *arg)
 static void look_done(void *arg)
 {
 	struct look *l = arg;
-	struct ob_server *srv = l->srv;
-	long next = srv->cfg->mail.poll_interval;
+	struct ob_mailer *m = l->m;
+	long next = m->host.config(m->host.ctx)->mail.poll_interval;
 
-	srv->mail_look_pending = 0;
+	m->look_pending = 0;
 	if (!l->ok) {
 		ob_log(OB_LOG_WARNING, "outbox: cannot look at the outbox: %s", l->error);
 	} else {
-		srv->mail_stats = l->st;
-		srv->mail_stats_at = time(NULL);
-		srv->mail_stats_ok = 1;
+		m->stats = l->st;
+		m->stats_at = time(NULL);
+		m->stats_ok = 1;
 		/* Messages left 'sending' by a delivery that died are put back by
 		 * the next delivery: start one for them too, but not right after
 		 * one ended (they may be another server's, still sending). */
-		if ((l->st.due > 0 || (l->st.count[1] > 0 && !l->after_delivery)) && srv->mail_pid == 0 &&
-		    !srv->stopping)
-			spawn(srv);
+		if ((l->st.due > 0 || (l->st.count[1] > 0 && !l->after_delivery)) && m->pid == 0 && !m->stopping)
+			spawn(m);
 		else if (l->st.next_due_in >= 0 && l->st.next_due_in < next)
 			next = l->st.next_due_in > 0 ? l->st.next_due_in : 1;
 	}
 	free(l);
-	if (srv->mail_pid == 0)
-		arm(srv, next);
-	ob_server_maybe_exit(srv);
+	if (m->pid == 0)
+		arm(m, next);
+	m->host.idle(m->host.ctx);
 }
 
-static void look(struct ob_server *srv, int after_delivery)
+static void look(struct ob_mailer *m, int after_delivery)
 {
 	struct look *l;
 
-	if (srv->stopping || srv->mail_look_pending)
+	if (m->stopping || m->look_pending)
 		return;
-	if (srv->mail_pid) { /* look again when this delivery is done */
-		srv->mail_kicked = 1;
+	if (m->pid) { /* look again when this delivery is done */
+		m->kicked = 1;
 		return;
 	}
 	l = ob_xcalloc(1, sizeof(*l));
-	l->srv = srv;
+	l->m = m;
 	l->after_delivery = after_delivery;
-	srv->mail_look_pending = 1;
-	if (srv->mail_timer)
-		evtimer_del(srv->mail_timer);
-	ob_dbq_submit(srv->dbq, look_work, look_done, l);
+	m->look_pending = 1;
+	if (m->timer)
+		evtimer_del(m->timer);
+	ob_dbq_submit(m->host.dbq, look_work, look_done, l);
 }
 
-void ob_mailer_look(struct ob_server *srv)
+void ob_mailer_look(struct ob_mailer *m)
 {
-	look(srv, 0);
+	look(m, 0);
 }
 
 static void on_timer(evutil_socket_t fd, short what, void *arg)
@@ -115,83 +131,131 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	ob_mailer_look(arg);
 }
 
-void ob_mailer_start(struct ob_server *srv)
+struct ob_mailer *ob_mailer_new(const struct ob_mailer_host *host)
 {
-	srv->mail_timer = evtimer_new(srv->base, on_timer, srv);
-	ob_mailer_look(srv);
+	struct ob_mailer *m = ob_xcalloc(1, sizeof(*m));
+
+	m->host = *host;
+	m->timer = evtimer_new(host->base, on_timer, m);
+	ob_mailer_look(m);
+	return m;
 }
 
-void ob_mailer_reap(struct ob_server *srv)
+int ob_mailer_busy(const struct ob_mailer *m)
 {
-	int status;
-	struct timespec t;
+	return m && m->pid != 0;
+}
 
-	if (srv->mail_pid <= 0 || waitpid(srv->mail_pid, &status, WNOHANG) != srv->mail_pid)
-		return;
+/* How a delivery ended, in the log: failures when they start, then every
+ * 20th time, until it works. */
+static void log_end(struct ob_mailer *m, int status)
+{
+	struct timespec t;
+	int fine = WIFEXITED(status) && (WEXITSTATUS(status) == 0 || WEXITSTATUS(status) == OB_DELIVER_EXIT_SMTP_DOWN);
+
 	clock_gettime(CLOCK_MONOTONIC, &t);
-	srv->mail_pid = 0;
-	srv->m.deliveries_total++;
-	if (WIFEXITED(status) && (WEXITSTATUS(status) == 0 || WEXITSTATUS(status) == OB_DELIVER_EXIT_SMTP_DOWN))
+	if (fine)
 		ob_debug("outbox: delivery done in %.2f s%s",
-			 (double)(t.tv_sec - srv->mail_started.tv_sec) + (t.tv_nsec - srv->mail_started.tv_nsec) / 1e9,
+			 (double)(t.tv_sec - m->started.tv_sec) + (t.tv_nsec - m->started.tv_nsec) / 1e9,
 			 WEXITSTATUS(status) ? " (the SMTP server was not usable: the rest waits)" : "");
 	else {
-		/* Logged when it starts failing, then every 20th time, until it works. */
-		int level = srv->mail_failing % 20 == 0 ? OB_LOG_WARNING : OB_LOG_DEBUG;
-		srv->m.delivery_failures_total++;
-		srv->mail_failing++;
+		int level = m->failing % 20 == 0 ? OB_LOG_WARNING : OB_LOG_DEBUG;
+		m->delivery_failures_total++;
+		m->failing++;
 		if (WIFSIGNALED(status))
 			ob_log(level, "outbox: the delivery process was killed by %s (%d time%s in a row)",
-			       strsignal(WTERMSIG(status)), srv->mail_failing, srv->mail_failing == 1 ? "" : "s");
+			       strsignal(WTERMSIG(status)), m->failing, m->failing == 1 ? "" : "s");
 		else
 			ob_log(level, "outbox: the delivery process failed (exit %d, %d time%s in a row; its error is above)",
-			       WEXITSTATUS(status), srv->mail_failing, srv->mail_failing == 1 ? "" : "s");
+			       WEXITSTATUS(status), m->failing, m->failing == 1 ? "" : "s");
 	}
-	if (WIFEXITED(status) && (WEXITSTATUS(status) == 0 || WEXITSTATUS(status) == OB_DELIVER_EXIT_SMTP_DOWN) &&
-	    srv->mail_failing) {
-		ob_log(OB_LOG_NOTICE, "outbox: the delivery works again after %d failure%s", srv->mail_failing,
-		       srv->mail_failing == 1 ? "" : "s");
-		srv->mail_failing = 0;
+	if (fine && m->failing) {
+		ob_log(OB_LOG_NOTICE, "outbox: the delivery works again after %d failure%s", m->failing,
+		       m->failing == 1 ? "" : "s");
+		m->failing = 0;
 	}
-	if (srv->stopping) {
-		ob_server_maybe_exit(srv);
+}
+
+void ob_mailer_reap(struct ob_mailer *m)
+{
+	int status;
+
+	if (m->pid <= 0 || waitpid(m->pid, &status, WNOHANG) != m->pid)
+		return;
+	m->pid = 0;
+	m->deliveries_total++;
+	log_end(m, status);
+	if (m->stopping) {
+		m->host.idle(m->host.ctx);
 		return;
 	}
 	/* What it left due (a failure's retry is later) is looked at now after
 	 * a clean exit, at the next interval after a failed one or when the
 	 * SMTP server could not be used (no busy loop against a dead server). */
-	if ((WIFEXITED(status) && WEXITSTATUS(status) == 0) || srv->mail_kicked) {
-		look(srv, !srv->mail_kicked);
-		srv->mail_kicked = 0;
+	if ((WIFEXITED(status) && WEXITSTATUS(status) == 0) || m->kicked) {
+		look(m, !m->kicked);
+		m->kicked = 0;
 	} else
-		arm(srv, srv->cfg->mail.poll_interval);
+		arm(m, m->host.config(m->host.ctx)->mail.poll_interval);
 }
 
-void ob_mailer_stop(struct ob_server *srv)
+void ob_mailer_stop(struct ob_mailer *m)
 {
-	if (srv->mail_timer)
-		evtimer_del(srv->mail_timer);
-	if (srv->mail_pid > 0) {
+	m->stopping = 1;
+	if (m->timer)
+		evtimer_del(m->timer);
+	if (m->pid > 0) {
 		ob_log(OB_LOG_NOTICE, "outbox: asking the delivery (pid %ld) to stop after the messages it is sending",
-		       (long)srv->mail_pid);
-		kill(srv->mail_pid, SIGTERM);
+		       (long)m->pid);
+		kill(m->pid, SIGTERM);
 	}
 }
 
-void ob_mailer_kill(struct ob_server *srv)
+void ob_mailer_kill(struct ob_mailer *m)
 {
-	if (srv->mail_pid > 0) {
+	if (m->pid > 0) {
 		ob_log(OB_LOG_WARNING, "outbox: the delivery (pid %ld) is still sending after the grace period: killing it",
-		       (long)srv->mail_pid);
-		kill(srv->mail_pid, SIGKILL);
+		       (long)m->pid);
+		kill(m->pid, SIGKILL);
 	}
 }
 
-void ob_mailer_free(struct ob_server *srv)
+void ob_mailer_metrics(const struct ob_mailer *m, struct ob_buf *b)
 {
-	if (srv->mail_timer)
-		event_free(srv->mail_timer);
-	srv->mail_timer = NULL;
+	if (m->stats_ok) {
+		const struct ob_outbox_stats *st = &m->stats;
+		double age = st->count[0] ? st->oldest_queued_age + difftime(time(NULL), m->stats_at) : 0;
+		ob_buf_adds(b, "# HELP overblik_outbox_messages Messages in the outbox by status (at the last look).\n"
+			       "# TYPE overblik_outbox_messages gauge\n");
+		for (int k = 0; k < OB_OUTBOX_NSTATUS; k++)
+			ob_buf_printf(b, "overblik_outbox_messages{status=\"%s\"} %lu\n", ob_outbox_status_names[k],
+				      st->count[k]);
+		ob_buf_printf(b,
+			      "# HELP overblik_outbox_oldest_queued_seconds Age of the oldest message waiting to be sent.\n"
+			      "# TYPE overblik_outbox_oldest_queued_seconds gauge\n"
+			      "overblik_outbox_oldest_queued_seconds %.0f\n"
+			      "# HELP overblik_outbox_last_look_seconds Seconds since overblikd last looked at the outbox.\n"
+			      "# TYPE overblik_outbox_last_look_seconds gauge\n"
+			      "overblik_outbox_last_look_seconds %.0f\n",
+			      age, difftime(time(NULL), m->stats_at));
+	}
+	ob_buf_printf(b,
+		      "# HELP overblik_outbox_deliveries_total Delivery processes that ended, since start.\n"
+		      "# TYPE overblik_outbox_deliveries_total counter\noverblik_outbox_deliveries_total %lu\n"
+		      "# HELP overblik_outbox_delivery_failures_total Delivery processes that failed (database, crash).\n"
+		      "# TYPE overblik_outbox_delivery_failures_total counter\noverblik_outbox_delivery_failures_total %lu\n"
+		      "# HELP overblik_outbox_delivering Whether a delivery process is running.\n"
+		      "# TYPE overblik_outbox_delivering gauge\noverblik_outbox_delivering %d\n",
+		      m->deliveries_total, m->delivery_failures_total, m->pid > 0);
+}
+
+void ob_mailer_free(struct ob_mailer *m)
+{
+	if (m == NULL)
+		return;
+	if (m->timer)
+		event_free(m->timer);
+	free(m);
 }
 
 /* ---- the delivery process ---- */

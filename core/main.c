@@ -3,24 +3,20 @@
  * a worker process of its own. */
 #include "config.h"
 
-#include <cjson/cJSON.h>
 #include <errno.h>
-#include <event2/event.h>
 #include <fcntl.h>
-#include <event2/http.h>
 #include <getopt.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "conf.h"
 #include "db.h"
-#include "dbq.h"
 #include "log.h"
+#include "mailer.h"
+#include "plugin.h"
 #include "run.h"
 #include "server.h"
 
@@ -90,95 +86,19 @@ static const char usage_text[] =
 	"Logs go to stderr, one line each, prefixed <N> with the syslog level when\n"
 	"stderr is not a terminal (journald reads it). Tokens never appear in them.\n";
 
-static struct ob_server srv;
+/* What the command line asks for. */
+struct options {
+	const char *config_path;
+	int explicit_path;
+	int test_only, verbose, deliver;
+	const char *list_dir;
+	char **skip;
+	size_t nskip;
+	unsigned long long worker;
+};
 
-static void on_stop(evutil_socket_t sig, short what, void *arg)
-{
-	ob_log(OB_LOG_NOTICE, "overblikd: %s received: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-	ob_server_shutdown(&srv);
-}
-
-static void on_hup(evutil_socket_t sig, short what, void *arg)
-{
-	struct ob_config *cfg = NULL;
-	struct ob_err err = {{0}};
-
-	if (ob_config_load(srv.config_path, srv.explicit_path, &cfg, &err) < 0) {
-		ob_log(OB_LOG_ERR, "overblikd: SIGHUP: the new configuration is refused, the old one stays: %s", err.msg);
-		return;
-	}
-	{
-		/* At start a missing state_dir is made; on a reload it is a
-		 * mistake (a typo would move the runs, the outbox and the managed
-		 * database somewhere new): refused. */
-		struct stat st;
-		const char *why = NULL;
-		if (stat(cfg->state_dir, &st) < 0)
-			why = strerror(errno);
-		else if (!S_ISDIR(st.st_mode))
-			why = "not a directory";
-		else if (access(cfg->state_dir, W_OK | X_OK) < 0)
-			why = "not writable for this user";
-		if (why) {
-			ob_log(OB_LOG_ERR,
-			       "overblikd: SIGHUP: the new configuration is refused, the old one stays: config %s: "
-			       "/state_dir: %s: %s (a running server does not create it: make it, then send SIGHUP again)",
-			       cfg->path, cfg->state_dir, why);
-			ob_config_free(cfg);
-			return;
-		}
-	}
-	if (strcmp(cfg->http_listen, srv.cfg->http_listen) != 0) {
-		ob_log(OB_LOG_WARNING, "overblikd: SIGHUP: /http/listen changed to %s; that takes a restart, "
-				       "still listening on %s",
-		       cfg->http_listen, srv.cfg->http_listen);
-		free(cfg->http_listen);
-		cfg->http_listen = ob_xstrdup(srv.cfg->http_listen);
-	}
-	if (strcmp(cfg->timezone, srv.cfg->timezone) != 0) {
-		/* TZ is the process's: changing it under the database and mail
-		 * threads' feet is not safe (setenv races getenv). */
-		ob_log(OB_LOG_WARNING, "overblikd: SIGHUP: /timezone changed to %s; that takes a restart, "
-				       "still using %s",
-		       cfg->timezone, srv.cfg->timezone);
-		free(cfg->timezone);
-		cfg->timezone = ob_xstrdup(srv.cfg->timezone);
-		/* The workers read the configuration's text: the zone in force there too. */
-		cJSON *root = cfg->text ? cJSON_Parse(cfg->text) : NULL;
-		if (root) {
-			char *text;
-			cJSON_DeleteItemFromObjectCaseSensitive(root, "timezone");
-			cJSON_AddStringToObject(root, "timezone", cfg->timezone);
-			text = cJSON_Print(root);
-			free(cfg->text);
-			cfg->text = ob_xstrdup(text);
-			cJSON_free(text);
-			cJSON_Delete(root);
-		}
-	}
-	ob_server_set_config(&srv, cfg); /* the old one lives until the database jobs queued before are done */
-	ob_log_threshold = ob_log_level_parse(cfg->log_level);
-	/* The plugins are read off the loop; the reload is logged when they are in. */
-	ob_server_configure(&srv, 1);
-	ob_mailer_look(&srv); /* a new SMTP server or address may let waiting mail go */
-}
-
-static void on_chld(evutil_socket_t sig, short what, void *arg)
-{
-	ob_server_reap(&srv);
-}
-
-static void on_dbq_idle(void *arg)
-{
-	ob_server_maybe_exit(&srv);
-}
-
-static void on_health(evutil_socket_t fd, short what, void *arg)
-{
-	ob_server_check_db(&srv);
-}
-
-int main(int argc, char **argv)
+/* -1 when it goes on, else the exit code (help, version, a usage error). */
+static int parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
 					     {"test-config", no_argument, NULL, 't'},
@@ -190,33 +110,22 @@ int main(int argc, char **argv)
 					     {"list-plugins", required_argument, NULL, 'L'},
 					     {"skip", required_argument, NULL, 'S'},
 					     {NULL, 0, NULL, 0}};
-	struct ob_err err = {{0}};
-	struct ob_db *db = NULL;
-	struct event *ev_term, *ev_int, *ev_hup, *ev_chld;
-	struct timeval every = {10, 0};
-	char exe[PATH_MAX];
-	ssize_t n;
-	int c, test_only = 0, verbose = 0, applied, deliver = 0;
-	const char *list_dir = NULL;
-	char *db_address = NULL;
-	char **skip = NULL;
-	size_t nskip = 0;
-	unsigned long long worker = 0;
+	int c;
 
-	srv.config_path = "etc/overblik.json";
+	o->config_path = "etc/overblik.json";
 	while ((c = getopt_long(argc, argv, "c:tvhV", opts, NULL)) != -1) {
 		switch (c) {
-		case 'c': srv.config_path = optarg; srv.explicit_path = 1; break;
-		case 't': test_only = 1; break;
-		case 'v': verbose = 1; break;
+		case 'c': o->config_path = optarg; o->explicit_path = 1; break;
+		case 't': o->test_only = 1; break;
+		case 'v': o->verbose = 1; break;
 		case 'h': fputs(usage_text, stdout); return 0;
 		case 'V': printf("overblikd %s\n", PACKAGE_VERSION); return 0;
-		case 'W': worker = strtoull(optarg, NULL, 10); break;
-		case 'D': deliver = 1; break;
-		case 'L': list_dir = optarg; break;
+		case 'W': o->worker = strtoull(optarg, NULL, 10); break;
+		case 'D': o->deliver = 1; break;
+		case 'L': o->list_dir = optarg; break;
 		case 'S':
-			skip = ob_xrealloc(skip, (nskip + 1) * sizeof(char *));
-			skip[nskip++] = optarg;
+			o->skip = ob_xrealloc(o->skip, (o->nskip + 1) * sizeof(char *));
+			o->skip[o->nskip++] = optarg;
 			break;
 		default: fprintf(stderr, "Try 'overblikd --help'.\n"); return 2;
 		}
@@ -225,126 +134,97 @@ int main(int argc, char **argv)
 		fprintf(stderr, "overblikd: unexpected argument '%s'\nTry 'overblikd --help'.\n", argv[optind]);
 		return 2;
 	}
-	if (list_dir) { /* the plugin inventory, for overblikd itself: no configuration needed */
-		/* Its lines go on a descriptor of their own; what a plugin prints
-		 * to stdout goes to stderr, not into the lines: overblikd hands
-		 * a memory file as stderr and logs it per plugin, cut and escaped. */
-		int fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
-		FILE *out = fd >= 0 ? fdopen(fd, "w") : NULL;
-		int code;
-		if (out == NULL) {
-			fprintf(stderr, "overblikd: --list-plugins: %s\n", strerror(errno));
-			return 1;
-		}
-		dup2(STDERR_FILENO, STDOUT_FILENO);
-		code = ob_plugins_list(list_dir, skip, nskip, out);
-		fclose(out);
-		free(skip);
-		return code;
+	return -1;
+}
+
+/* --list-plugins DIR: the plugin inventory, for overblikd itself; no
+ * configuration needed. Its lines go on a descriptor of their own; what a
+ * plugin prints to stdout goes to stderr, not into the lines: overblikd
+ * hands a memory file as stderr and logs it per plugin, cut and escaped. */
+static int list_plugins(const struct options *o)
+{
+	int fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+	FILE *out = fd >= 0 ? fdopen(fd, "w") : NULL;
+	int code;
+
+	if (out == NULL) {
+		fprintf(stderr, "overblikd: --list-plugins: %s\n", strerror(errno));
+		return 1;
 	}
-	free(skip);
-	if (ob_config_load(srv.config_path, srv.explicit_path, &srv.cfg, &err) < 0) {
-		ob_log(OB_LOG_ERR, "%s", err.msg);
-		/* A worker that cannot read its configuration recorded nothing. */
-		return worker ? OB_RUN_EXIT_UNRECORDED : 1;
-	}
-	setenv("TZ", srv.cfg->timezone, 1);
-	tzset();
-	ob_log_threshold = verbose ? OB_LOG_DEBUG : ob_log_level_parse(srv.cfg->log_level);
-	if (test_only) {
-		printf("%s: ok\n", srv.cfg->path);
-		ob_config_free(srv.cfg);
-		return 0;
-	}
-	if (worker) {
-		int code = ob_run_execute(srv.cfg, worker);
-		ob_config_free(srv.cfg);
-		return code;
-	}
-	if (deliver) {
-		int code = ob_mailer_deliver(srv.cfg);
-		ob_config_free(srv.cfg);
-		return code;
-	}
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	dup2(STDERR_FILENO, STDOUT_FILENO);
+	code = ob_plugins_list(o->list_dir, o->skip, o->nskip, out);
+	fclose(out);
+	return code;
+}
+
+/* The server: the database opened and migrated, then the loop until it
+ * is told to stop. */
+static int serve(const struct options *o, struct ob_config *cfg)
+{
+	struct ob_err err = {{0}};
+	struct ob_db *db = NULL;
+	struct ob_server *srv;
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	int applied, rc = 0;
+
 	if (n <= 0)
 		ob_fatalx("overblikd: cannot find its own executable: %s", strerror(errno));
 	exe[n] = '\0';
-	srv.self_exe = exe;
-	{
-		char host[256] = "";
-		gethostname(host, sizeof(host) - 1);
-		snprintf(srv.runner, sizeof(srv.runner), "%s:%ld", host, (long)getpid());
-	}
-	srv.started_at = time(NULL);
-	if (ob_db_open(srv.cfg, &db, &err) < 0)
+	if (ob_db_open(cfg, &db, &err) < 0)
 		ob_fatalx("%s", err.msg);
 	if (ob_db_migrate(db, &applied, &err) < 0) {
 		ob_log(OB_LOG_ERR, "%s", err.msg);
 		ob_db_close(db);
+		ob_config_free(cfg);
 		return 1;
 	}
-	{
-		/* Batch the loop's epoll changes: evhttp turns reading and writing
-		 * off and on around every request. */
-		struct event_config *ec = event_config_new();
-		event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
-		srv.base = event_base_new_with_config(ec);
-		event_config_free(ec);
-	}
-	if (srv.base == NULL)
-		ob_fatalx("overblikd: cannot create the event loop");
-	/* A connection found lost shows on /healthz at once, not after the
-	 * managed server was started again. */
-	ob_db_set_watch(db, ob_server_db_watch, &srv);
-	db_address = ob_xstrdup(ob_db_address(db)); /* db is the database thread's from here on */
-	srv.dbq = ob_dbq_start(srv.base, db);
-	if (srv.dbq == NULL)
-		ob_fatalx("overblikd: cannot start the database thread");
-	srv.db_ok = 1;
-	ob_dbq_on_idle(srv.dbq, on_dbq_idle, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	ev_term = evsignal_new(srv.base, SIGTERM, on_stop, NULL);
-	ev_int = evsignal_new(srv.base, SIGINT, on_stop, NULL);
-	ev_hup = evsignal_new(srv.base, SIGHUP, on_hup, NULL);
-	ev_chld = evsignal_new(srv.base, SIGCHLD, on_chld, NULL);
-	evsignal_add(ev_term, NULL);
-	evsignal_add(ev_int, NULL);
-	evsignal_add(ev_hup, NULL);
-	evsignal_add(ev_chld, NULL);
-	ob_server_configure(&srv, 0); /* the plugins come in off the loop; then the schedules and their catch-up */
-	if (ob_http_start(&srv, &err) < 0) {
+	srv = ob_server_new(o->config_path, o->explicit_path, cfg, exe);
+	if (ob_server_start(srv, db, &err) < 0) {
 		ob_log(OB_LOG_ERR, "%s", err.msg);
-		return 1;
+		rc = 1;
+	} else
+		ob_server_run(srv);
+	ob_server_free(srv);
+	if (rc == 0)
+		ob_log(OB_LOG_NOTICE, "overblikd: stopped");
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o = {0};
+	struct ob_config *cfg = NULL;
+	struct ob_err err = {{0}};
+	int code = parse_options(argc, argv, &o);
+
+	if (code >= 0) {
+		free(o.skip);
+		return code;
 	}
-	srv.health_timer = event_new(srv.base, -1, EV_PERSIST, on_health, NULL);
-	evtimer_add(srv.health_timer, &every);
-	ob_server_check_db(&srv);
-	ob_server_recover(&srv);
-	ob_mailer_start(&srv);
-	ob_log(OB_LOG_NOTICE, "overblikd %s: serving (database at %s, schema version %d; the plugins are being read)",
-	       PACKAGE_VERSION, db_address, ob_db_schema_version_known());
-	free(db_address);
-	event_base_dispatch(srv.base);
-	ob_server_stop_inventory(&srv);
-	ob_dbq_stop(srv.dbq);
-	if (srv.http)
-		evhttp_free(srv.http);
-	event_free(srv.health_timer);
-	ob_mailer_free(&srv);
-	if (srv.grace_timer)
-		event_free(srv.grace_timer);
-	event_free(ev_term);
-	event_free(ev_int);
-	event_free(ev_hup);
-	event_free(ev_chld);
-	event_base_free(srv.base);
-	ob_plugins_free(&srv.plugins);
-	for (size_t i = 0; i < srv.m.nreports; i++)
-		free(srv.m.reports[i].report);
-	free(srv.m.reports);
-	ob_config_free(srv.cfg);
-	free(srv.worker_config);
-	ob_log(OB_LOG_NOTICE, "overblikd: stopped");
-	return 0;
+	if (o.list_dir) {
+		code = list_plugins(&o);
+		free(o.skip);
+		return code;
+	}
+	free(o.skip);
+	if (ob_config_load(o.config_path, o.explicit_path, &cfg, &err) < 0) {
+		ob_log(OB_LOG_ERR, "%s", err.msg);
+		/* A worker that cannot read its configuration recorded nothing. */
+		return o.worker ? OB_RUN_EXIT_UNRECORDED : 1;
+	}
+	setenv("TZ", cfg->timezone, 1);
+	tzset();
+	ob_log_threshold = o.verbose ? OB_LOG_DEBUG : ob_log_level_parse(cfg->log_level);
+	if (o.test_only) {
+		printf("%s: ok\n", cfg->path);
+		code = 0;
+	} else if (o.worker)
+		code = ob_run_execute(cfg, o.worker);
+	else if (o.deliver)
+		code = ob_mailer_deliver(cfg);
+	else
+		return serve(&o, cfg); /* the server owns cfg */
+	ob_config_free(cfg);
+	return code;
 }

@@ -1,8 +1,9 @@
 /* server.c - overblikd's work: the run queue, the worker processes that run
  * reports (each a fresh exec of overblikd --run-worker, so a plugin that
- * crashes or hangs fails only its own run), the schedules and their claims
- * in the database, and the metrics. Everything here runs on the loop; SQL
- * goes through the database thread (dbq.c). */
+ * crashes or hangs fails only its own run), the plugin inventory, the
+ * health checks, the metrics, the signals; and the parts it owns (sched.c,
+ * mailer.c, http_admin.c, dbq.c), each handed the hooks it needs. Everything
+ * here runs on the loop; SQL goes through the database thread (dbq.c). */
 #include "config.h"
 
 #include <cjson/cJSON.h>
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -22,13 +24,83 @@
 #include "db.h"
 #include "db_server.h"
 #include "dbq.h"
-#include "import.h"
+#include "http_admin.h"
 #include "log.h"
+#include "mailer.h"
+#include "plugin.h"
 #include "run.h"
+#include "scheduler.h"
 #include "server.h"
+#include "util.h"
 
-const char *const ob_run_status_names[OB_RS_N] = {"queued", "running", "succeeded", "failed", "timeout", "crashed"};
-const double ob_duration_bounds[OB_DURATION_BUCKETS] = {0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 3600};
+struct ob_job {
+	unsigned long long id;
+	char *report;
+	int timeout;
+	pid_t pid;            /* 0 while queued */
+	int timed_out;
+	int stopped;          /* killed at shutdown after the grace period */
+	char *state_dir;      /* of the configuration it started under: its files */
+	struct timespec started;
+	struct event *timer;
+	struct ob_server *srv;
+	struct ob_job *next;
+	/* how it ended, filled in on the database thread */
+	int wstatus;
+	char *status;
+	double seconds;
+};
+
+#define OB_DURATION_BUCKETS 11
+static const double ob_duration_bounds[OB_DURATION_BUCKETS] = {0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 3600};
+
+struct ob_metrics {
+	struct ob_metric_report {
+		char *report;
+		unsigned long counts[OB_RS_N];
+	} *reports;
+	size_t nreports;
+	unsigned long buckets[OB_DURATION_BUCKETS]; /* cumulative in the output, not here */
+	double duration_sum;
+	unsigned long duration_count;
+	unsigned long plugin_failures_total;
+};
+
+struct ob_server {
+	struct event_base *base;
+	struct ob_config *cfg;
+	char *config_path;
+	int explicit_path;
+	char *self_exe;
+	char *worker_config;          /* the configuration in force, as the workers read it */
+	char runner[300];             /* host:pid, for claims and the runs' workers */
+	struct ob_plugin_set plugins;
+	struct ob_inventory *inv;     /* the plugin inventory under way, or NULL */
+	struct event *inv_read;       /* its pipe */
+	struct event *inv_timer;      /* no line for OB_INVENTORY_TIMEOUT s: the plugin loading hangs */
+	int plugins_ready;            /* the first inventory is done */
+	int inv_after_hup;            /* the inventory under way is a SIGHUP's */
+	int inv_again;                /* a SIGHUP came during it: read the plugins again after it */
+	struct ob_job *jobs;          /* queued and running, in the order queued */
+	int nrunning;
+	struct ob_metrics m;
+	int stopping;
+	struct event *grace_timer;
+	struct event *health_timer;
+	struct event *signals[4];     /* SIGTERM, SIGINT, SIGHUP, SIGCHLD */
+	int db_ok;
+	int health_pending;
+	time_t db_checked;
+	/* its parts */
+	struct ob_dbq *dbq;
+	struct ob_scheduler *sched;
+	struct ob_mailer *mailer;
+	struct ob_http *http;         /* NULL when the endpoint is off */
+};
+
+static void ob_server_enqueue(struct ob_server *srv, unsigned long long id, const char *report);
+static void ob_server_abandon(struct ob_server *srv, unsigned long long id);
+static void ob_server_maybe_exit(struct ob_server *srv);
 
 static double elapsed(const struct timespec *t0)
 {
@@ -67,7 +139,7 @@ static void metric_finished(struct ob_metrics *m, const char *report, const char
 
 /* ---- the queue ---- */
 
-int ob_server_queued(const struct ob_server *srv)
+static int ob_server_queued(const struct ob_server *srv)
 {
 	int n = 0;
 	for (const struct ob_job *j = srv->jobs; j; j = j->next)
@@ -97,7 +169,7 @@ static void on_timeout(evutil_socket_t fd, short what, void *arg)
 
 static void try_start(struct ob_server *srv);
 
-pid_t ob_server_spawn(struct ob_server *srv, const char *mode, const char *arg, int fail_code)
+static pid_t ob_server_spawn(struct ob_server *srv, const char *mode, const char *arg, int fail_code)
 {
 	pid_t parent = getpid(), pid = fork();
 
@@ -149,7 +221,7 @@ static void try_start(struct ob_server *srv)
 			start_job(srv, j);
 }
 
-void ob_server_enqueue(struct ob_server *srv, unsigned long long id, const char *report)
+static void ob_server_enqueue(struct ob_server *srv, unsigned long long id, const char *report)
 {
 	const struct ob_config_report *rc = ob_config_report(srv->cfg, report);
 	struct ob_job *j = ob_xcalloc(1, sizeof(*j)), **p = &srv->jobs;
@@ -230,6 +302,12 @@ static void finish_work(struct ob_db *db, void *arg)
 	ob_db_rows_free(r);
 }
 
+static void mail_look(struct ob_server *srv)
+{
+	if (srv->mailer)
+		ob_mailer_look(srv->mailer);
+}
+
 static void finish_done(void *arg)
 {
 	struct ob_job *j = arg;
@@ -239,20 +317,20 @@ static void finish_done(void *arg)
 		metric_finished(&srv->m, j->report, j->status, j->seconds);
 	ob_info("run %llu: %s %s in %.2f s", j->id, j->report, j->status, j->seconds);
 	if (strcmp(j->status, "succeeded") == 0)
-		ob_mailer_look(srv); /* its mail, if any, goes now */
+		mail_look(srv); /* its mail, if any, goes now */
 	job_free(j);
 	try_start(srv);
 }
 
-void ob_server_maybe_exit(struct ob_server *srv)
+static void ob_server_maybe_exit(struct ob_server *srv)
 {
-	if (srv->stopping && srv->nrunning == 0 && srv->mail_pid == 0 && ob_dbq_pending(srv->dbq) == 0)
+	if (srv->stopping && srv->nrunning == 0 && !ob_mailer_busy(srv->mailer) && ob_dbq_pending(srv->dbq) == 0)
 		event_base_loopbreak(srv->base);
 }
 
 static void inventory_step(struct ob_server *srv, int timed_out);
 
-void ob_server_reap(struct ob_server *srv)
+static void ob_server_reap(struct ob_server *srv)
 {
 	int status;
 	pid_t pid;
@@ -280,190 +358,9 @@ void ob_server_reap(struct ob_server *srv)
 		}
 		ob_dbq_submit(srv->dbq, finish_work, finish_done, j);
 	}
-	ob_mailer_reap(srv);
+	if (srv->mailer)
+		ob_mailer_reap(srv->mailer);
 	try_start(srv);
-}
-
-/* ---- schedules ---- */
-
-struct fire {
-	struct ob_server *srv;
-	char *report;
-	time_t at;
-	int missed;          /* record as missed, do not run */
-	unsigned long long *ids;
-	size_t nids;
-	int claimed;
-	int failed;          /* its runs could not be made: left unclaimed (logged) */
-};
-
-/* On the database thread: claim the fire; whoever inserts the row runs it,
- * one run per organisation (or one without, when there is none). The claim
- * and the runs are one transaction: a fire is claimed with all its runs or
- * not at all (a failure leaves it to the catch-up at the next start). */
-static void fire_work(struct ob_db *db, void *arg)
-{
-	struct fire *f = arg;
-	struct ob_err err = {{0}};
-	unsigned long long affected = 0;
-	struct ob_db_param p[4] = {ob_p_str(f->report), ob_p_int((long long)f->at),
-				   ob_p_str(f->missed ? "missed" : "claimed"), ob_p_str(f->srv->runner)};
-	char as_of[11];
-	struct tm tm;
-	int32_t day;
-
-	if (ob_db_begin(db, &err) < 0 ||
-	    ob_db_exec(db,
-		       "INSERT IGNORE INTO schedule_fires (report, fire_at, outcome, claimed_by) "
-		       "VALUES (?, FROM_UNIXTIME(?), ?, ?)",
-		       p, 4, &affected, &err) < 0) {
-		ob_db_rollback(db);
-		ob_log(OB_LOG_ERR, "schedule %s: cannot claim the fire: %s", f->report, err.msg);
-		return;
-	}
-	if (affected == 0 || f->missed) {
-		if (ob_db_commit(db, &err) < 0) {
-			ob_db_rollback(db);
-			ob_log(OB_LOG_ERR, "schedule %s: cannot record the fire: %s", f->report, err.msg);
-			affected = 0;
-		}
-		f->claimed = affected > 0;
-		return;
-	}
-	localtime_r(&f->at, &tm);
-	day = ob_days_from_civil(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
-	ob_date_format(day, as_of);
-	{
-		struct ob_run_request rq = {f->report, 0, "schedule", f->at, as_of, "{}", 0};
-		int r = ob_run_create_each_org(db, &rq, &f->ids, &f->nids, &err);
-		if (r == 0 && f->nids == 0) { /* no organisation: one run without one, as always */
-			free(f->ids);
-			f->ids = ob_xcalloc(1, sizeof(*f->ids));
-			r = ob_run_create(db, &rq, &f->ids[0], &err);
-			f->nids = r == 0 ? 1 : 0;
-		}
-		if (r < 0 || ob_db_commit(db, &err) < 0) {
-			ob_db_rollback(db);
-			ob_log(OB_LOG_ERR, "schedule %s: cannot create its runs (the fire stays unclaimed): %s",
-			       f->report, err.msg);
-			free(f->ids);
-			f->ids = NULL;
-			f->nids = 0;
-			f->failed = 1;
-			return;
-		}
-	}
-	f->claimed = 1;
-}
-
-static void fire_done(void *arg)
-{
-	struct fire *f = arg;
-	char when[64];
-
-	ob_cron_format_time(f->at, when, sizeof(when));
-	if (f->missed)
-		ob_log(OB_LOG_NOTICE, "schedule %s: the fire at %s was missed (past its catch-up window)%s", f->report,
-		       when, f->claimed ? "" : "; already recorded");
-	else if (!f->claimed && !f->failed)
-		ob_debug("schedule %s: the fire at %s was claimed by another server", f->report, when);
-	else if (f->claimed)
-		ob_info("schedule %s: fire at %s: %zu run%s", f->report, when, f->nids, f->nids == 1 ? "" : "s");
-	for (size_t i = 0; i < f->nids; i++)
-		if (f->srv->stopping)
-			ob_server_abandon(f->srv, f->ids[i]);
-		else
-			ob_server_enqueue(f->srv, f->ids[i], f->report);
-	free(f->ids);
-	free(f->report);
-	free(f);
-}
-
-static void fire(struct ob_server *srv, const char *report, time_t at, int missed)
-{
-	struct fire *f = ob_xcalloc(1, sizeof(*f));
-	f->srv = srv;
-	f->report = ob_xstrdup(report);
-	f->at = at;
-	f->missed = missed;
-	ob_dbq_submit(srv->dbq, fire_work, fire_done, f);
-}
-
-static void arm(struct ob_sched *s)
-{
-	time_t now = time(NULL);
-	struct timeval tv;
-
-	if (ob_cron_next(&s->cron, now, &s->next) < 0) {
-		ob_log(OB_LOG_WARNING, "schedule %s: never fires again", s->report);
-		return;
-	}
-	tv.tv_sec = s->next - now;
-	tv.tv_usec = 0;
-	evtimer_add(s->timer, &tv);
-}
-
-static void on_fire(evutil_socket_t fd, short what, void *arg)
-{
-	struct ob_sched *s = arg;
-	time_t now = time(NULL);
-
-	if (now < s->next) { /* woke early (clock changes): wait the rest */
-		struct timeval tv = {s->next - now, 0};
-		evtimer_add(s->timer, &tv);
-		return;
-	}
-	if (!s->srv->stopping)
-		fire(s->srv, s->report, s->next, 0);
-	arm(s);
-}
-
-struct catch_up {
-	struct ob_server *srv;
-	char *report;
-	struct ob_cron cron;
-	int window;
-	time_t *fires;   /* found on the database thread */
-	size_t nfires;
-};
-
-static void catch_up_work(struct ob_db *db, void *arg)
-{
-	struct catch_up *c = arg;
-	struct ob_err err = {{0}};
-	struct ob_db_rows *r = NULL;
-	struct ob_db_param p[1] = {ob_p_str(c->report)};
-	time_t t, now = time(NULL);
-
-	if (ob_db_query(db, "SELECT UNIX_TIMESTAMP(MAX(fire_at)) FROM schedule_fires WHERE report = ?", p, 1, &r,
-			&err) < 0) {
-		ob_log(OB_LOG_ERR, "schedule %s: catch-up: %s", c->report, err.msg);
-		return;
-	}
-	/* With no fire ever recorded there is nothing this server missed. */
-	if (r->nrows == 1 && ob_db_cell(r, 0, 0)) {
-		t = (time_t)atoll(ob_db_cell(r, 0, 0));
-		while (c->nfires < 1000 && ob_cron_next(&c->cron, t, &t) == 0 && t <= now) {
-			c->fires = ob_xrealloc(c->fires, (c->nfires + 1) * sizeof(time_t));
-			c->fires[c->nfires++] = t;
-		}
-	}
-	ob_db_rows_free(r);
-}
-
-static void catch_up_done(void *arg)
-{
-	struct catch_up *c = arg;
-	time_t now = time(NULL);
-
-	/* Every missed fire is recorded; only the last runs, and only within the window. */
-	for (size_t i = 0; i < c->nfires; i++) {
-		int last = i + 1 == c->nfires;
-		fire(c->srv, c->report, c->fires[i], !(last && now - c->fires[i] <= c->window));
-	}
-	free(c->fires);
-	free(c->report);
-	free(c);
 }
 
 /* At start: runs left queued (by any server: a worker runs a run only if it
@@ -528,42 +425,11 @@ static void recover_done(void *arg)
 	free(rv);
 }
 
-void ob_server_recover(struct ob_server *srv)
+static void ob_server_recover(struct ob_server *srv)
 {
 	struct recover *rv = ob_xcalloc(1, sizeof(*rv));
 	rv->srv = srv;
 	ob_dbq_submit(srv->dbq, recover_work, recover_done, rv);
-}
-
-void ob_server_catch_up(struct ob_server *srv)
-{
-	for (size_t i = 0; i < srv->nsched; i++) {
-		struct catch_up *c = ob_xcalloc(1, sizeof(*c));
-		c->srv = srv;
-		c->report = ob_xstrdup(srv->sched[i].report);
-		c->cron = srv->sched[i].cron;
-		c->window = srv->sched[i].catch_up;
-		ob_dbq_submit(srv->dbq, catch_up_work, catch_up_done, c);
-	}
-}
-
-const struct ob_sched *ob_server_sched(const struct ob_server *srv, const char *report)
-{
-	for (size_t i = 0; i < srv->nsched; i++)
-		if (strcmp(srv->sched[i].report, report) == 0)
-			return &srv->sched[i];
-	return NULL;
-}
-
-static void sched_clear(struct ob_server *srv)
-{
-	for (size_t i = 0; i < srv->nsched; i++) {
-		event_free(srv->sched[i].timer);
-		free(srv->sched[i].report);
-	}
-	free(srv->sched);
-	srv->sched = NULL;
-	srv->nsched = 0;
 }
 
 /* Writes the configuration in force where the workers read it:
@@ -593,32 +459,6 @@ static void snapshot_config(struct ob_server *srv)
 		srv->worker_config = path;
 	}
 	free(tmp);
-}
-
-/* Sets the schedules of srv->cfg's reports that have a plugin. */
-static void sched_set(struct ob_server *srv)
-{
-	struct ob_err err = {{0}};
-
-	sched_clear(srv);
-	srv->sched = ob_xcalloc(srv->cfg->nreports + 1, sizeof(*srv->sched));
-	for (size_t i = 0; i < srv->cfg->nreports; i++) {
-		const struct ob_config_report *r = &srv->cfg->reports[i];
-		struct ob_sched *s = &srv->sched[srv->nsched];
-		char when[64];
-		if (r->schedule == NULL || !r->enabled || !ob_plugins_find(&srv->plugins, r->name))
-			continue;
-		if (ob_cron_parse(r->schedule, &s->cron, &err) < 0)
-			continue; /* the config was validated: not reached */
-		s->report = ob_xstrdup(r->name);
-		s->catch_up = r->catch_up;
-		s->srv = srv;
-		s->timer = evtimer_new(srv->base, on_fire, s);
-		srv->nsched++;
-		arm(s);
-		ob_cron_format_time(s->next, when, sizeof(when));
-		ob_info("schedule %s: \"%s\", next at %s", s->report, r->schedule, when);
-	}
 }
 
 /* The plugins are in (or could not be read: those in force stay): the
@@ -657,9 +497,9 @@ static void plugins_applied(struct ob_server *srv, int fresh)
 		cJSON_Delete(res);
 	}
 	if (!srv->stopping) {
-		sched_set(srv);
+		ob_sched_set(srv->sched, srv->cfg, &srv->plugins);
 		if (first)
-			ob_server_catch_up(srv);
+			ob_sched_catch_up(srv->sched);
 	}
 	if (srv->inv_after_hup && fresh)
 		ob_log(OB_LOG_NOTICE, "overblikd: SIGHUP: configuration %s and %zu plugin%s loaded", srv->cfg->path,
@@ -763,7 +603,7 @@ static void on_inventory_timeout(evutil_socket_t fd, short what, void *arg)
 		inventory_step(srv, 1);
 }
 
-void ob_server_stop_inventory(struct ob_server *srv)
+static void ob_server_stop_inventory(struct ob_server *srv)
 {
 	inventory_unwatch(srv);
 	if (srv->inv_timer) {
@@ -774,7 +614,7 @@ void ob_server_stop_inventory(struct ob_server *srv)
 	srv->inv = NULL;
 }
 
-int ob_server_configure(struct ob_server *srv, int after_hup)
+static int ob_server_configure(struct ob_server *srv, int after_hup)
 {
 	snapshot_config(srv);
 	if (srv->inv_timer == NULL)
@@ -824,7 +664,7 @@ static void config_release(void *arg)
 	ob_config_free(arg);
 }
 
-void ob_server_set_config(struct ob_server *srv, struct ob_config *cfg)
+static void ob_server_set_config(struct ob_server *srv, struct ob_config *cfg)
 {
 	struct ob_config *old = srv->cfg;
 
@@ -889,7 +729,7 @@ static void db_state_done(void *arg)
 	free(d);
 }
 
-void ob_server_db_watch(void *arg, int up, const char *why)
+static void ob_server_db_watch(void *arg, int up, const char *why)
 {
 	struct ob_server *srv = arg;
 	struct db_state *d = ob_xcalloc(1, sizeof(*d));
@@ -900,7 +740,7 @@ void ob_server_db_watch(void *arg, int up, const char *why)
 	ob_dbq_post(srv->dbq, db_state_done, d);
 }
 
-const char *ob_server_db_problem(const struct ob_server *srv, int db_ok)
+static const char *ob_server_db_problem(const struct ob_server *srv, int db_ok)
 {
 	/* Not the database's error: it may hold SQL, and /healthz needs no token. */
 	if (db_ok)
@@ -909,7 +749,7 @@ const char *ob_server_db_problem(const struct ob_server *srv, int db_ok)
 			  : "the database cannot be reached; the server log has the details";
 }
 
-const char *ob_server_health(const struct ob_server *srv, int db_ok, const char **reason)
+static const char *ob_server_health(const struct ob_server *srv, int db_ok, const char **reason)
 {
 	*reason = NULL;
 	if (srv->stopping)
@@ -925,7 +765,7 @@ const char *ob_server_health(const struct ob_server *srv, int db_ok, const char 
 	return "ok";
 }
 
-void ob_server_check_db(struct ob_server *srv)
+static void ob_server_check_db(struct ob_server *srv)
 {
 	struct health *h;
 	if (srv->health_pending) /* one at a time: a stuck database must not grow a queue */
@@ -941,7 +781,8 @@ void ob_server_check_db(struct ob_server *srv)
 static void on_grace(evutil_socket_t fd, short what, void *arg)
 {
 	struct ob_server *srv = arg;
-	ob_mailer_kill(srv);
+	if (srv->mailer)
+		ob_mailer_kill(srv->mailer);
 	for (struct ob_job *j = srv->jobs; j; j = j->next)
 		if (j->pid > 0) {
 			ob_log(OB_LOG_WARNING, "run %llu: %s still running after the grace period of %d s: killing it",
@@ -961,13 +802,13 @@ static void on_grace(evutil_socket_t fd, short what, void *arg)
  * first one's queue, and a run accepted with 202 is not failed because the
  * server that took it stops: whatever has not started stays queued, for
  * the servers running now that hold it and for the next start. */
-void ob_server_abandon(struct ob_server *srv, unsigned long long id)
+static void ob_server_abandon(struct ob_server *srv, unsigned long long id)
 {
 	(void)srv;
 	ob_log(OB_LOG_NOTICE, "run %llu: created while overblikd stops: left queued for the next start", id);
 }
 
-void ob_server_shutdown(struct ob_server *srv)
+static void ob_server_shutdown(struct ob_server *srv)
 {
 	struct timeval tv = {srv->cfg->grace_period, 0};
 	struct ob_job **p = &srv->jobs;
@@ -976,10 +817,10 @@ void ob_server_shutdown(struct ob_server *srv)
 	if (srv->stopping)
 		return;
 	srv->stopping = 1;
-	sched_clear(srv);
+	ob_sched_clear(srv->sched);
 	if (srv->health_timer)
 		event_del(srv->health_timer);
-	ob_http_stop(srv);
+	ob_http_stop(srv->http);
 	/* Runs that have not started stay queued in the database (see
 	 * ob_server_abandon): another server that holds them, or the next
 	 * start's recovery, runs them. Only this server's queue is dropped. */
@@ -996,13 +837,397 @@ void ob_server_shutdown(struct ob_server *srv)
 	if (left)
 		ob_log(OB_LOG_NOTICE, "overblikd: %zu run%s that had not started stay%s queued in the database for a "
 		       "server that runs (or the next start) to run", left, left == 1 ? "" : "s", left == 1 ? "s" : "");
-	ob_mailer_stop(srv);
-	if (srv->nrunning == 0 && srv->mail_pid == 0) {
+	if (srv->mailer)
+		ob_mailer_stop(srv->mailer);
+	if (srv->nrunning == 0 && !ob_mailer_busy(srv->mailer)) {
 		event_base_loopbreak(srv->base);
 		return;
 	}
 	ob_log(OB_LOG_NOTICE, "overblikd: waiting up to %d s for %d running run%s%s", srv->cfg->grace_period,
-	       srv->nrunning, srv->nrunning == 1 ? "" : "s", srv->mail_pid ? " and the mail delivery" : "");
+	       srv->nrunning, srv->nrunning == 1 ? "" : "s", ob_mailer_busy(srv->mailer) ? " and the mail delivery" : "");
 	srv->grace_timer = evtimer_new(srv->base, on_grace, srv);
 	evtimer_add(srv->grace_timer, &tv);
+}
+
+/* ---- metrics ---- */
+
+/* s as a Prometheus label value: \\, \" and \n escaped as the format
+ * wants, other control characters and bytes that are not UTF-8 written as
+ * the text \\xHH (the format takes only UTF-8). */
+static void label_value(struct ob_buf *b, const char *s)
+{
+	for (size_t i = 0; s && s[i];) {
+		unsigned char c = (unsigned char)s[i];
+		size_t n = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+		if (c == '"' || c == '\\')
+			ob_buf_printf(b, "\\%c", c);
+		else if (c == '\n')
+			ob_buf_adds(b, "\\n");
+		else if (c < 0x20 || c == 0x7F || (c >= 0x80 && (strnlen(s + i, n) < n || ob_utf8_check(s + i, n, NULL) < 0))) {
+			ob_buf_printf(b, "\\\\x%02X", c);
+			n = 1;
+		} else
+			ob_buf_add(b, s + i, n);
+		i += n;
+	}
+}
+
+/* The runs' figures: counts by report and status, the duration histogram. */
+static void metrics_runs(const struct ob_server *srv, struct ob_buf *b)
+{
+	unsigned long cum = 0;
+
+	ob_buf_adds(b, "# HELP overblik_runs_total Runs that ended, by report and status, since start.\n"
+		       "# TYPE overblik_runs_total counter\n");
+	for (size_t i = 0; i < srv->m.nreports; i++)
+		for (int s = OB_RS_SUCCEEDED; s < OB_RS_N; s++) {
+			ob_buf_adds(b, "overblik_runs_total{report=\"");
+			label_value(b, srv->m.reports[i].report);
+			ob_buf_printf(b, "\",status=\"%s\"} %lu\n", ob_run_status_names[s], srv->m.reports[i].counts[s]);
+		}
+	ob_buf_adds(b, "# HELP overblik_run_duration_seconds How long runs took.\n"
+		       "# TYPE overblik_run_duration_seconds histogram\n");
+	for (int k = 0; k < OB_DURATION_BUCKETS; k++) {
+		cum += srv->m.buckets[k];
+		ob_buf_printf(b, "overblik_run_duration_seconds_bucket{le=\"%g\"} %lu\n", ob_duration_bounds[k], cum);
+	}
+	ob_buf_printf(b,
+		      "overblik_run_duration_seconds_bucket{le=\"+Inf\"} %lu\n"
+		      "overblik_run_duration_seconds_sum %.3f\n"
+		      "overblik_run_duration_seconds_count %lu\n",
+		      srv->m.duration_count, srv->m.duration_sum, srv->m.duration_count);
+}
+
+/* /metrics: the runs, the queue, the plugins, the outbox (the mailer's), the database. */
+static void metrics_write(const struct ob_server *srv, struct ob_buf *b)
+{
+	int running = 0;
+
+	for (const struct ob_job *j = srv->jobs; j; j = j->next)
+		running += j->pid != 0;
+	metrics_runs(srv, b);
+	ob_buf_printf(b,
+		      "# HELP overblik_runs_queued Runs waiting for a free slot.\n# TYPE overblik_runs_queued gauge\n"
+		      "overblik_runs_queued %d\n"
+		      "# HELP overblik_runs_running Runs in progress.\n# TYPE overblik_runs_running gauge\n"
+		      "overblik_runs_running %d\n"
+		      "# HELP overblik_plugins_loaded Plugins loaded.\n# TYPE overblik_plugins_loaded gauge\n"
+		      "overblik_plugins_loaded %zu\n"
+		      "# HELP overblik_plugin_load_failures Plugin files refused at the last load.\n"
+		      "# TYPE overblik_plugin_load_failures gauge\noverblik_plugin_load_failures %zu\n"
+		      "# HELP overblik_plugin_load_failures_total Plugin files refused since start.\n"
+		      "# TYPE overblik_plugin_load_failures_total counter\noverblik_plugin_load_failures_total %lu\n"
+		      "# HELP overblik_plugin_refused A plugin file refused at the last load, and why.\n"
+		      "# TYPE overblik_plugin_refused gauge\n",
+		      ob_server_queued(srv), running, srv->plugins.n, srv->plugins.failures, srv->m.plugin_failures_total);
+	for (size_t i = 0; i < srv->plugins.failures; i++) {
+		ob_buf_adds(b, "overblik_plugin_refused{file=\"");
+		label_value(b, srv->plugins.refused[i]);
+		ob_buf_adds(b, "\",reason=\"");
+		label_value(b, srv->plugins.reasons[i]);
+		ob_buf_adds(b, "\"} 1\n");
+	}
+	if (srv->mailer)
+		ob_mailer_metrics(srv->mailer, b);
+	ob_buf_printf(b,
+		      "# HELP overblik_database_up Whether the last database check succeeded.\n"
+		      "# TYPE overblik_database_up gauge\noverblik_database_up %d\n",
+		      srv->db_ok);
+}
+
+/* ---- the hooks the parts are handed (ctx is the server) ---- */
+
+static const struct ob_config *host_config(void *ctx)
+{
+	const struct ob_server *srv = ctx;
+	return srv->cfg;
+}
+
+static const struct ob_plugin_set *host_plugins(void *ctx)
+{
+	const struct ob_server *srv = ctx;
+	return &srv->plugins;
+}
+
+static const struct ob_cron *host_schedule(void *ctx, const char *report)
+{
+	const struct ob_server *srv = ctx;
+	return ob_sched_cron(srv->sched, report);
+}
+
+static int host_stopping(void *ctx)
+{
+	const struct ob_server *srv = ctx;
+	return srv->stopping;
+}
+
+/* A database check older than three intervals counts as failed: a stuck
+ * database must not look healthy. */
+static void host_health(void *ctx, struct ob_health *h)
+{
+	const struct ob_server *srv = ctx;
+
+	h->db_ok = srv->db_ok && (srv->db_checked == 0 || time(NULL) - srv->db_checked <= 30);
+	h->db_checked = srv->db_checked;
+	h->status = ob_server_health(srv, h->db_ok, &h->reason);
+	h->db_error = ob_server_db_problem(srv, h->db_ok);
+	h->running = srv->nrunning;
+	h->queued = ob_server_queued(srv);
+	h->stopping = srv->stopping;
+}
+
+static void host_metrics(void *ctx, struct ob_buf *b)
+{
+	metrics_write(ctx, b);
+}
+
+/* Runs made (by a fire, by a request): queued here, or left queued in the
+ * database for the next start while the server stops. */
+static void host_runs_made(void *ctx, const char *report, const unsigned long long *ids, size_t n)
+{
+	struct ob_server *srv = ctx;
+
+	for (size_t i = 0; i < n; i++)
+		if (srv->stopping)
+			ob_server_abandon(srv, ids[i]);
+		else
+			ob_server_enqueue(srv, ids[i], report);
+}
+
+static void host_outbox_changed(void *ctx)
+{
+	mail_look(ctx);
+}
+
+static pid_t host_spawn(void *ctx, const char *mode, const char *arg, int fail_code)
+{
+	return ob_server_spawn(ctx, mode, arg, fail_code);
+}
+
+static void host_idle(void *ctx)
+{
+	ob_server_maybe_exit(ctx);
+}
+
+/* ---- SIGHUP: the configuration again ---- */
+
+/* At start a missing state_dir is made; on a reload it is a mistake (a
+ * typo would move the runs, the outbox and the managed database somewhere
+ * new): refused. NULL when it is usable, else why not. */
+static const char *reload_state_dir_problem(const struct ob_config *cfg)
+{
+	struct stat st;
+
+	if (stat(cfg->state_dir, &st) < 0)
+		return strerror(errno);
+	if (!S_ISDIR(st.st_mode))
+		return "not a directory";
+	if (access(cfg->state_dir, W_OK | X_OK) < 0)
+		return "not writable for this user";
+	return NULL;
+}
+
+/* A setting that takes a restart: the value in force stays (logged). 1
+ * when it had changed. */
+static int keep_in_force(char **val, const char *old, const char *key, const char *still)
+{
+	if (strcmp(*val, old) == 0)
+		return 0;
+	ob_log(OB_LOG_WARNING, "overblikd: SIGHUP: /%s changed to %s; that takes a restart, %s %s", key, *val, still, old);
+	free(*val);
+	*val = ob_xstrdup(old);
+	return 1;
+}
+
+/* What takes a restart keeps the value in force: the listening address,
+ * and the time zone (TZ is the process's: changing it under the database
+ * and mail threads' feet is not safe, setenv races getenv). */
+static void reload_keep_restart_only(const struct ob_config *old, struct ob_config *cfg)
+{
+	keep_in_force(&cfg->http_listen, old->http_listen, "http/listen", "still listening on");
+	if (keep_in_force(&cfg->timezone, old->timezone, "timezone", "still using")) {
+		/* The workers read the configuration's text: the zone in force there too. */
+		cJSON *root = cfg->text ? cJSON_Parse(cfg->text) : NULL;
+		if (root) {
+			char *text;
+			cJSON_DeleteItemFromObjectCaseSensitive(root, "timezone");
+			cJSON_AddStringToObject(root, "timezone", cfg->timezone);
+			text = cJSON_Print(root);
+			free(cfg->text);
+			cfg->text = ob_xstrdup(text);
+			cJSON_free(text);
+			cJSON_Delete(root);
+		}
+	}
+}
+
+static void reload(struct ob_server *srv)
+{
+	struct ob_config *cfg = NULL;
+	struct ob_err err = {{0}};
+	const char *why;
+
+	if (ob_config_load(srv->config_path, srv->explicit_path, &cfg, &err) < 0) {
+		ob_log(OB_LOG_ERR, "overblikd: SIGHUP: the new configuration is refused, the old one stays: %s", err.msg);
+		return;
+	}
+	if ((why = reload_state_dir_problem(cfg)) != NULL) {
+		ob_log(OB_LOG_ERR,
+		       "overblikd: SIGHUP: the new configuration is refused, the old one stays: config %s: "
+		       "/state_dir: %s: %s (a running server does not create it: make it, then send SIGHUP again)",
+		       cfg->path, cfg->state_dir, why);
+		ob_config_free(cfg);
+		return;
+	}
+	reload_keep_restart_only(srv->cfg, cfg);
+	ob_server_set_config(srv, cfg); /* the old one lives until the database jobs queued before are done */
+	ob_log_threshold = ob_log_level_parse(cfg->log_level);
+	/* The plugins are read off the loop; the reload is logged when they are in. */
+	ob_server_configure(srv, 1);
+	mail_look(srv); /* a new SMTP server or address may let waiting mail go */
+}
+
+/* ---- the loop's events ---- */
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct ob_server *srv = arg;
+
+	if (sig == SIGHUP)
+		reload(srv);
+	else if (sig == SIGCHLD)
+		ob_server_reap(srv);
+	else {
+		ob_log(OB_LOG_NOTICE, "overblikd: %s received: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+		ob_server_shutdown(srv);
+	}
+}
+
+static void on_dbq_idle(void *arg)
+{
+	ob_server_maybe_exit(arg);
+}
+
+static void on_health(evutil_socket_t fd, short what, void *arg)
+{
+	ob_server_check_db(arg);
+}
+
+/* ---- the server's life ---- */
+
+struct ob_server *ob_server_new(const char *config_path, int explicit_path, struct ob_config *cfg,
+				 const char *self_exe)
+{
+	struct ob_server *srv = ob_xcalloc(1, sizeof(*srv));
+	char host[256] = "";
+
+	srv->config_path = ob_xstrdup(config_path);
+	srv->explicit_path = explicit_path;
+	srv->cfg = cfg;
+	srv->self_exe = ob_xstrdup(self_exe);
+	gethostname(host, sizeof(host) - 1);
+	snprintf(srv->runner, sizeof(srv->runner), "%s:%ld", host, (long)getpid());
+	return srv;
+}
+
+/* The loop, and the database thread on db. */
+static void start_loop(struct ob_server *srv, struct ob_db *db)
+{
+	static const int sigs[4] = {SIGTERM, SIGINT, SIGHUP, SIGCHLD};
+	/* Batch the loop's epoll changes: evhttp turns reading and writing
+	 * off and on around every request. */
+	struct event_config *ec = event_config_new();
+
+	event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+	srv->base = event_base_new_with_config(ec);
+	event_config_free(ec);
+	if (srv->base == NULL)
+		ob_fatalx("overblikd: cannot create the event loop");
+	/* A connection found lost shows on /healthz at once, not after the
+	 * managed server was started again. */
+	ob_db_set_watch(db, ob_server_db_watch, srv);
+	srv->dbq = ob_dbq_start(srv->base, db);
+	if (srv->dbq == NULL)
+		ob_fatalx("overblikd: cannot start the database thread");
+	srv->db_ok = 1;
+	ob_dbq_on_idle(srv->dbq, on_dbq_idle, srv);
+	signal(SIGPIPE, SIG_IGN);
+	for (int i = 0; i < 4; i++) {
+		srv->signals[i] = evsignal_new(srv->base, sigs[i], on_signal, srv);
+		evsignal_add(srv->signals[i], NULL);
+	}
+}
+
+int ob_server_start(struct ob_server *srv, struct ob_db *db, struct ob_err *err)
+{
+	struct timeval every = {10, 0};
+	char *db_address = ob_xstrdup(ob_db_address(db)); /* db is the database thread's from here on */
+	struct ob_sched_host sh;
+	struct ob_http_host hh;
+	struct ob_mailer_host mh;
+
+	start_loop(srv, db);
+	sh = (struct ob_sched_host){.base = srv->base, .dbq = srv->dbq, .runner = srv->runner, .ctx = srv,
+				    .stopping = host_stopping, .runs_made = host_runs_made};
+	hh = (struct ob_http_host){.base = srv->base, .dbq = srv->dbq, .ctx = srv, .config = host_config,
+				   .plugins = host_plugins, .schedule = host_schedule, .stopping = host_stopping,
+				   .health = host_health, .metrics = host_metrics, .runs_made = host_runs_made,
+				   .outbox_changed = host_outbox_changed};
+	mh = (struct ob_mailer_host){.base = srv->base, .dbq = srv->dbq, .ctx = srv, .config = host_config,
+				     .spawn = host_spawn, .idle = host_idle};
+	srv->sched = ob_sched_new(&sh);
+	ob_server_configure(srv, 0); /* the plugins come in off the loop; then the schedules and their catch-up */
+	if (ob_http_start(&hh, &srv->http, err) < 0) {
+		free(db_address);
+		return -1;
+	}
+	srv->health_timer = event_new(srv->base, -1, EV_PERSIST, on_health, srv);
+	evtimer_add(srv->health_timer, &every);
+	ob_server_check_db(srv);
+	ob_server_recover(srv);
+	srv->mailer = ob_mailer_new(&mh);
+	ob_log(OB_LOG_NOTICE, "overblikd %s: serving (database at %s, schema version %d; the plugins are being read)",
+	       PACKAGE_VERSION, db_address, ob_db_schema_version_known());
+	free(db_address);
+	return 0;
+}
+
+void ob_server_run(struct ob_server *srv)
+{
+	event_base_dispatch(srv->base);
+}
+
+void ob_server_free(struct ob_server *srv)
+{
+	if (srv == NULL)
+		return;
+	ob_server_stop_inventory(srv);
+	if (srv->dbq)
+		ob_dbq_stop(srv->dbq);
+	ob_http_free(srv->http);
+	if (srv->health_timer)
+		event_free(srv->health_timer);
+	ob_mailer_free(srv->mailer);
+	ob_sched_free(srv->sched);
+	if (srv->grace_timer)
+		event_free(srv->grace_timer);
+	while (srv->jobs) {
+		struct ob_job *j = srv->jobs;
+		srv->jobs = j->next;
+		job_free(j);
+	}
+	for (int i = 0; i < 4; i++)
+		if (srv->signals[i])
+			event_free(srv->signals[i]);
+	if (srv->base)
+		event_base_free(srv->base);
+	ob_plugins_free(&srv->plugins);
+	for (size_t i = 0; i < srv->m.nreports; i++)
+		free(srv->m.reports[i].report);
+	free(srv->m.reports);
+	ob_config_free(srv->cfg);
+	free(srv->worker_config);
+	free(srv->config_path);
+	free(srv->self_exe);
+	free(srv);
 }
