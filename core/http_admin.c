@@ -48,7 +48,6 @@
 	"DATE_FORMAT(r.started_at, '%Y-%m-%dT%H:%i:%s.%fZ') AS started_at, "                        \
 	"DATE_FORMAT(r.finished_at, '%Y-%m-%dT%H:%i:%s.%fZ') AS finished_at, r.error"
 
-const char *const ob_run_status_names[OB_RS_N] = {"queued", "running", "succeeded", "failed", "timeout", "crashed"};
 
 struct ob_http {
 	struct ob_http_host host;

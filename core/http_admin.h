@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "run.h" /* enum ob_run_status */
+
 struct event_base;
 struct ob_buf;
 struct ob_config;
@@ -17,10 +19,6 @@ struct ob_dbq;
 struct ob_err;
 struct ob_http;
 struct ob_plugin_set;
-
-/* A run's status, as the runs table has it. */
-enum ob_run_status { OB_RS_QUEUED, OB_RS_RUNNING, OB_RS_SUCCEEDED, OB_RS_FAILED, OB_RS_TIMEOUT, OB_RS_CRASHED, OB_RS_N };
-extern const char *const ob_run_status_names[OB_RS_N];
 
 /* What /healthz shows. */
 struct ob_health {

@@ -30,6 +30,8 @@
 #include "render_pdf.h"
 #include "run.h"
 
+const char *const ob_run_status_names[OB_RS_N] = {"queued", "running", "succeeded", "failed", "timeout", "crashed"};
+
 const char *ob_signal_name(int sig)
 {
 	switch (sig) {

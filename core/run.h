@@ -18,6 +18,10 @@ struct ob_db;
 #define OB_RUN_EXIT_UNRECORDED 2 /* the worker could not record anything: the parent does */
 #define OB_RUN_EXIT_NOT_QUEUED 3 /* the run was not queued (another server took it): leave it */
 
+/* A run's status, as the runs table has it. */
+enum ob_run_status { OB_RS_QUEUED, OB_RS_RUNNING, OB_RS_SUCCEEDED, OB_RS_FAILED, OB_RS_TIMEOUT, OB_RS_CRASHED, OB_RS_N };
+extern const char *const ob_run_status_names[OB_RS_N];
+
 struct ob_run_request {
 	const char *report;
 	long long org_id;        /* 0: the only organisation, or none */
