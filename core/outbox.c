@@ -756,8 +756,8 @@ fail:
 static void record(struct deliver *d, struct dmsg *m, int data_code, const char *data_reply, const char *why)
 {
 	record_once(d, m, data_code, data_reply, why);
-	if (d->db_failed && (strstr(d->dberr.msg, "Deadlock") || strstr(d->dberr.msg, "Lock wait timeout") ||
-			     strstr(d->dberr.msg, "gone away") || strstr(d->dberr.msg, "Lost connection"))) {
+	if (d->db_failed && (d->dberr.code == OB_E_DEADLOCK || d->dberr.code == OB_E_LOCK_TIMEOUT ||
+			     d->dberr.code == OB_E_DB_LOST)) {
 		ob_log(OB_LOG_NOTICE, "outbox %llu: recording met %s: trying again", m->id, d->dberr.msg);
 		d->db_failed = 0;
 		ob_err_clear(&d->dberr);
@@ -1173,7 +1173,7 @@ int ob_outbox_retry(const struct ob_config *cfg, struct ob_db *db, unsigned long
 			       p, 1, NULL, &kerr) < 0) {
 			struct ob_db_rows *h = NULL;
 			ob_db_rollback(db);
-			if (strstr(kerr.msg, "Duplicate entry") == NULL) { /* not a taken key: a database failure */
+			if (kerr.code != OB_E_DUPLICATE) { /* not a taken key: a database failure */
 				*err = kerr;
 				return -1;
 			}
