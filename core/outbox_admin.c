@@ -89,13 +89,14 @@ int ob_outbox_retry(const struct ob_config *cfg, struct ob_db *db, unsigned long
 	rc = ob_db_commit(db, err);
 	return rc < 0 ? -1 : 0;
 refuse:
-	ob_db_rows_free(r);
-	ob_db_rollback(db);
-	return 2;
+	rc = 2;
+	goto end;
 fail:
+	rc = -1;
+end:
 	ob_db_rows_free(r);
 	ob_db_rollback(db);
-	return -1;
+	return rc;
 }
 
 static void add_cell(cJSON *o, const char *name, const char *v, int number)
@@ -182,12 +183,48 @@ int ob_outbox_list(struct ob_db *db, const char *status, unsigned long long befo
 	return 0;
 }
 
+static cJSON *rcpt_json(const struct ob_db_rows *r, size_t i)
+{
+	static const char *const names[] = {"email", "name", "status", "reply", "done_at"};
+	cJSON *x = cJSON_CreateObject();
+	for (size_t k = 0; k < OB_ARRAY_LEN(names); k++)
+		add_cell(x, names[k], ob_db_cell(r, i, k), 0);
+	return x;
+}
+
+static cJSON *item_json(const struct ob_db_rows *r, size_t i)
+{
+	cJSON *x = cJSON_CreateObject(), *kv = cJSON_Parse(ob_db_cell(r, i, 2));
+	add_cell(x, "dedupe_key", ob_db_cell(r, i, 0), 0);
+	add_cell(x, "dedupe_recipient", ob_db_cell(r, i, 4), 0);
+	add_cell(x, "template", ob_db_cell(r, i, 1), 0);
+	cJSON_AddItemToObject(x, "values", kv ? kv : cJSON_CreateObject());
+	cJSON_AddBoolToObject(x, "holds_key", atoi(ob_db_cell(r, i, 3)) != 0);
+	return x;
+}
+
+/* Adds o[name]: one row_json() for each row sql finds for the message. */
+static int add_rows(struct ob_db *db, const char *sql, const struct ob_db_param *id, cJSON *o, const char *name,
+		    cJSON *(*row_json)(const struct ob_db_rows *, size_t), struct ob_err *err)
+{
+	struct ob_db_rows *r = NULL;
+	cJSON *a;
+
+	if (ob_db_query(db, sql, id, 1, &r, err) < 0)
+		return -1;
+	a = cJSON_AddArrayToObject(o, name);
+	for (size_t i = 0; i < r->nrows; i++)
+		cJSON_AddItemToArray(a, row_json(r, i));
+	ob_db_rows_free(r);
+	return 0;
+}
+
 int ob_outbox_show(struct ob_db *db, unsigned long long id, int with_mime, cJSON **out, struct ob_err *err)
 {
 	char *base = msg_select(), *sql = ob_xasprintf("%sWHERE o.id = ?", base);
 	struct ob_db_rows *r = NULL;
 	struct ob_db_param p[1] = {ob_p_int((long long)id)};
-	cJSON *o, *a;
+	cJSON *o;
 	int rc = -1;
 
 	*out = NULL;
@@ -201,52 +238,20 @@ int ob_outbox_show(struct ob_db *db, unsigned long long id, int with_mime, cJSON
 	o = msg_json(r, 0);
 	ob_db_rows_free(r);
 	r = NULL;
-	if (ob_db_query(db,
-			"SELECT email, name, status, reply, DATE_FORMAT(done_at, '%Y-%m-%dT%H:%i:%sZ') FROM outbox_rcpts "
-			"WHERE message = ? ORDER BY seq",
-			p, 1, &r, err) < 0) {
+	if (add_rows(db,
+		     "SELECT email, name, status, reply, DATE_FORMAT(done_at, '%Y-%m-%dT%H:%i:%sZ') FROM outbox_rcpts "
+		     "WHERE message = ? ORDER BY seq",
+		     p, o, "recipients", rcpt_json, err) < 0 ||
+	    add_rows(db,
+		     "SELECT dedupe_key, template, kv, live_key IS NOT NULL, dedupe_rcpt FROM outbox_items WHERE message = ? "
+		     "ORDER BY seq",
+		     p, o, "item_list", item_json, err) < 0 ||
+	    (with_mime && ob_db_query(db, "SELECT mime FROM outbox WHERE id = ?", p, 1, &r, err) < 0)) {
 		cJSON_Delete(o);
 		goto out;
 	}
-	a = cJSON_AddArrayToObject(o, "recipients");
-	for (size_t i = 0; i < r->nrows; i++) {
-		cJSON *x = cJSON_CreateObject();
-		add_cell(x, "email", ob_db_cell(r, i, 0), 0);
-		add_cell(x, "name", ob_db_cell(r, i, 1), 0);
-		add_cell(x, "status", ob_db_cell(r, i, 2), 0);
-		add_cell(x, "reply", ob_db_cell(r, i, 3), 0);
-		add_cell(x, "done_at", ob_db_cell(r, i, 4), 0);
-		cJSON_AddItemToArray(a, x);
-	}
-	ob_db_rows_free(r);
-	r = NULL;
-	if (ob_db_query(db,
-			"SELECT dedupe_key, template, kv, live_key IS NOT NULL, dedupe_rcpt FROM outbox_items WHERE message = ? "
-			"ORDER BY seq",
-			p, 1, &r, err) < 0) {
-		cJSON_Delete(o);
-		goto out;
-	}
-	a = cJSON_AddArrayToObject(o, "item_list");
-	for (size_t i = 0; i < r->nrows; i++) {
-		cJSON *x = cJSON_CreateObject(), *kv = cJSON_Parse(ob_db_cell(r, i, 2));
-		add_cell(x, "dedupe_key", ob_db_cell(r, i, 0), 0);
-		add_cell(x, "dedupe_recipient", ob_db_cell(r, i, 4), 0);
-		add_cell(x, "template", ob_db_cell(r, i, 1), 0);
-		cJSON_AddItemToObject(x, "values", kv ? kv : cJSON_CreateObject());
-		cJSON_AddBoolToObject(x, "holds_key", atoi(ob_db_cell(r, i, 3)) != 0);
-		cJSON_AddItemToArray(a, x);
-	}
-	ob_db_rows_free(r);
-	r = NULL;
-	if (with_mime) {
-		if (ob_db_query(db, "SELECT mime FROM outbox WHERE id = ?", p, 1, &r, err) < 0) {
-			cJSON_Delete(o);
-			goto out;
-		}
-		if (r->nrows)
-			add_cell(o, "mime", ob_db_cell(r, 0, 0), 0);
-	}
+	if (with_mime && r->nrows)
+		add_cell(o, "mime", ob_db_cell(r, 0, 0), 0);
 	*out = o;
 	rc = 0;
 out:

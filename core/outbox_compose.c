@@ -471,19 +471,10 @@ static int compose_one(struct compose *c, const char *kind, const char *recipien
 		       size_t nrcpt, const char *rcpt_name, const char *role, struct item *items, size_t nitems,
 		       struct ob_err *err)
 {
-	struct draft dr;
+	struct draft dr = {.kind = kind, .recipient = recipient, .rcpts = rcpts, .nrcpt = nrcpt, .rcpt_name = rcpt_name,
+			   .role = role, .items = items, .nitems = nitems, .kept = ob_xcalloc(nitems + 1, sizeof(int))};
 	int rc;
 
-	memset(&dr, 0, sizeof(dr));
-	dr.kind = kind;
-	dr.recipient = recipient;
-	dr.rcpts = rcpts;
-	dr.nrcpt = nrcpt;
-	dr.rcpt_name = rcpt_name;
-	dr.role = role;
-	dr.items = items;
-	dr.nitems = nitems;
-	dr.kept = ob_xcalloc(nitems + 1, sizeof(int));
 	/* The roles' briefings carry the run's PDF; an owner's digest (and IT
 	 * support's list of owners without an address) its items, unless
 	 * mail.attach_pdf is "all". */
@@ -579,17 +570,17 @@ static void groups_free(struct groups *g)
 {
 	for (size_t i = 0; i < g->nitems; i++)
 		free(g->items[i].key);
+	free(g->items);
+	free(g->of);
+	for (size_t k = 0; k < g->n; k++)
+		free(g->name[k]);
+	free(g->name);
 	for (size_t i = 0; i < g->nnoemail; i++) {
 		free(g->noemail[i].key);
 		if (i + 1 == g->nnoemail || g->noemail[i + 1].owner_name != g->noemail[i].owner_name)
 			free((char *)g->noemail[i].owner_name);
 	}
-	free(g->items);
 	free(g->noemail);
-	for (size_t k = 0; k < g->n; k++)
-		free(g->name[k]);
-	free(g->name);
-	free(g->of);
 }
 
 /* An owner's items without a usable address: IT support hears of them,

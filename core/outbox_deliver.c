@@ -461,6 +461,17 @@ static struct dmsg *dmsgs_load(const struct ob_config *cfg, const struct ob_db_r
 	return ms;
 }
 
+/* Fewest attempts first: a message that keeps breaking sessions does not
+ * stand in front of the others. */
+static const char claim_sql[] =
+	"UPDATE outbox SET status = 'sending', claimed_by = ?, claimed_at = NOW(3) "
+	"WHERE status = 'queued' AND next_attempt_at <= NOW(3) ORDER BY attempts, next_attempt_at, id LIMIT ?";
+static const char claimed_sql[] = "SELECT id, attempts, UNIX_TIMESTAMP(expires_at), mime, mail_from FROM outbox "
+				  "WHERE status = 'sending' AND claimed_by = ? ORDER BY id";
+static const char claimed_rcpts_sql[] =
+	"SELECT r.message, r.seq, r.email FROM outbox_rcpts r JOIN outbox o ON o.id = r.message "
+	"WHERE o.status = 'sending' AND o.claimed_by = ? AND r.status = 'pending' ORDER BY r.message, r.seq";
+
 /* Claims a batch of what is due. Returns its size (0: nothing is due), or
  * -1 with err. */
 static long pass_claim(struct pass *p, struct dmsg **out, struct ob_err *err)
@@ -470,26 +481,11 @@ static long pass_claim(struct pass *p, struct dmsg **out, struct ob_err *err)
 	unsigned long long claimed = 0;
 	long n;
 
-	/* Fewest attempts first: a message that keeps breaking sessions
-	 * does not stand in front of the others. */
-	if (ob_db_exec(p->db,
-		       "UPDATE outbox SET status = 'sending', claimed_by = ?, claimed_at = NOW(3) "
-		       "WHERE status = 'queued' AND next_attempt_at <= NOW(3) ORDER BY attempts, next_attempt_at, id "
-		       "LIMIT ?",
-		       q, 2, &claimed, err) < 0)
+	if (ob_db_exec(p->db, claim_sql, q, 2, &claimed, err) < 0)
 		return -1;
 	if (claimed == 0)
 		return 0;
-	if (ob_db_query(p->db,
-			"SELECT id, attempts, UNIX_TIMESTAMP(expires_at), mime, mail_from FROM outbox "
-			"WHERE status = 'sending' AND claimed_by = ? ORDER BY id",
-			q, 1, &r, err) < 0)
-		return -1;
-	if (ob_db_query(p->db,
-			"SELECT r.message, r.seq, r.email FROM outbox_rcpts r JOIN outbox o ON o.id = r.message "
-			"WHERE o.status = 'sending' AND o.claimed_by = ? AND r.status = 'pending' "
-			"ORDER BY r.message, r.seq",
-			q, 1, &rr, err) < 0) {
+	if (ob_db_query(p->db, claimed_sql, q, 1, &r, err) < 0 || ob_db_query(p->db, claimed_rcpts_sql, q, 1, &rr, err) < 0) {
 		ob_db_rows_free(r);
 		return -1;
 	}

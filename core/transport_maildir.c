@@ -82,10 +82,4 @@ static int maildir_send(void *state, struct ob_transport_msg *msgs, size_t n, ob
 	return 0;
 }
 
-const struct ob_transport ob_transport_maildir = {
-	.name = "maildir",
-	.wanted = maildir_wanted,
-	.open = maildir_open,
-	.send = maildir_send,
-	.close = maildir_close,
-};
+const struct ob_transport ob_transport_maildir = {"maildir", maildir_wanted, maildir_open, maildir_send, maildir_close};
