@@ -40,11 +40,16 @@ DELIMITER ;
 """)
 
 
+def notify_env(env):
+    """One organisation with an owner; mail as .eml files."""
+    seed(env, owners=1)
+    write_config(env.config, env, mail_config(free_port()))
+
+
 def test_run_deadlock_by_number():
     """A run whose recording meets errno 1213 (whatever its text) tries again."""
     with Env("err-deadlock") as env:
-        seed(env, owners=1)
-        write_config(env.config, env, mail_config(free_port()))
+        notify_env(env)
         raise_once(env, "dl", "run_notices", "BEFORE INSERT", 1213, "40001", "chosen as the victim (test)")
         r = env.run("run", "notify", "--as-of", AS_OF)
         eq(r.returncode, 0, "the run succeeds on its second try", r.stderr)
@@ -58,8 +63,7 @@ def test_run_deadlock_by_number():
 def test_run_other_error_not_retried():
     """Another server error (1644, a plain SIGNAL) is not tried again: the run fails with it."""
     with Env("err-other") as env:
-        seed(env, owners=1)
-        write_config(env.config, env, mail_config(free_port()))
+        notify_env(env)
         raise_once(env, "other", "run_notices", "BEFORE INSERT", 1644, "45000", "Deadlock in the text only")
         r = env.run("run", "notify", "--as-of", AS_OF)
         ok(r.returncode != 0, "the run fails", r.stderr)
@@ -71,8 +75,7 @@ def test_run_other_error_not_retried():
 def test_run_ended_meanwhile():
     """A run that overblikd ended meanwhile keeps nothing (OB_E_RUN_GONE)."""
     with Env("err-gone") as env:
-        seed(env, owners=1)
-        write_config(env.config, env, mail_config(free_port()))
+        notify_env(env)
         env.sql("CREATE TRIGGER gone AFTER INSERT ON run_notices FOR EACH ROW "
                 "UPDATE runs SET status = 'timeout', error = 'ended by the test' WHERE id = NEW.run_id")
         r = env.run("run", "notify", "--as-of", AS_OF)
@@ -86,8 +89,7 @@ def test_run_ended_meanwhile():
 def test_delivery_lock_wait_by_number():
     """Recording a delivery that meets errno 1205 (whatever its text) tries again."""
     with Env("err-lockwait") as env:
-        seed(env, owners=1)
-        write_config(env.config, env, mail_config(free_port()))
+        notify_env(env)
         r = env.run("run", "notify", "--as-of", AS_OF)
         eq(r.returncode, 0, "the run succeeds", r.stderr)
         raise_once(env, "lw", "outbox_rcpts", "BEFORE UPDATE", 1205, "HY000", "waited too long (test)")
@@ -102,8 +104,7 @@ def test_retry_taken_key():
     """Retrying a dead message whose items went out with a later one is
     refused, naming that one (the unique key's 1062, OB_E_DUPLICATE)."""
     with Env("err-dup") as env:
-        seed(env, owners=1)
-        write_config(env.config, env, mail_config(free_port()))
+        notify_env(env)
         eq(env.run("run", "notify", "--as-of", AS_OF).returncode, 0, "a run")
         first = outbox(env)
         env.sql("UPDATE outbox SET status = 'dead'; UPDATE outbox_items SET live_key = NULL")

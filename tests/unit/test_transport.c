@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "../tap.h"
 #include "conf.h"
@@ -46,35 +45,37 @@ static int done(struct ob_transport_msg *m, void *arg)
 	return 0;
 }
 
+/* Sends msgs through the maildir transport into dir; done() fills s. */
+static void maildir_send(const char *dir, struct ob_transport_msg *msgs, size_t n, struct seen *s)
+{
+	struct ob_config *cfg = ob_config_defaults();
+	struct ob_err err = {{0}};
+	void *st = NULL;
+
+	free(cfg->mail.outbox_dir);
+	cfg->mail.outbox_dir = ob_xstrdup(dir);
+	EXPECT_EQ_INT(0, ob_transport_maildir.open(cfg, &st, &err));
+	EXPECT_EQ_INT(0, ob_transport_maildir.send(st, msgs, n, done, s, &err));
+	EXPECT_EQ_STR("", err.msg); /* a message's failure is its own */
+	ob_transport_maildir.close(st);
+	ob_config_free(cfg);
+}
+
 DEF_TEST(maildir_writes)
 {
 	char dir[] = "/tmp/ob-test-transport-XXXXXX", *path, *text = NULL;
 	size_t len = 0;
-	struct ob_config *cfg = ob_config_defaults();
 	struct ob_transport_rcpt r[2] = {{"a@example.dk", 0, ""}, {"b@example.dk", 0, ""}};
 	static const char data[] = "Subject: Hej\r\n\r\nÆblegrød\r\n";
-	struct ob_transport_msg m[1];
-	struct ob_err err = {{0}};
-	struct seen s;
-	void *st = NULL;
+	struct ob_transport_msg m = {.id = 42, .from = "overblik@example.dk", .data = data, .len = sizeof(data) - 1,
+				     .rcpt = r, .nrcpt = 2};
+	struct seen s = {0};
 
-	memset(&s, 0, sizeof(s));
-	memset(m, 0, sizeof(m));
 	if (mkdtemp(dir) == NULL) {
 		OK(!"mkdtemp");
 		return;
 	}
-	free(cfg->mail.outbox_dir);
-	cfg->mail.outbox_dir = ob_xstrdup(dir);
-	m[0].id = 42;
-	m[0].from = "overblik@example.dk";
-	m[0].data = data;
-	m[0].len = sizeof(data) - 1;
-	m[0].rcpt = r;
-	m[0].nrcpt = 2;
-	EXPECT_EQ_INT(0, ob_transport_maildir.open(cfg, &st, &err));
-	EXPECT_EQ_INT(0, ob_transport_maildir.send(st, m, 1, done, &s, &err));
-	ob_transport_maildir.close(st);
+	maildir_send(dir, &m, 1, &s);
 	EXPECT_EQ_INT(1, s.calls);
 	EXPECT_EQ_INT(250, s.code[0]);
 	EXPECT_EQ_INT(250, r[0].code);
@@ -83,44 +84,25 @@ DEF_TEST(maildir_writes)
 	EXPECT_CONTAINS("250 written to ", s.why[0]);
 	EXPECT_CONTAINS(path, r[1].reply);
 	OK(ob_read_file(path, &text, &len) == 0 && len == sizeof(data) - 1 && memcmp(text, data, len) == 0);
-	unlink(path);
 	free(path);
 	free(text);
 	path = ob_xasprintf("rm -rf '%s'", dir);
 	OK(system(path) == 0);
 	free(path);
-	ob_config_free(cfg);
 }
 
 DEF_TEST(maildir_failure_is_per_message)
 {
-	struct ob_config *cfg = ob_config_defaults();
 	struct ob_transport_rcpt r[1] = {{"a@example.dk", 0, ""}};
-	struct ob_transport_msg m[2];
-	struct ob_err err = {{0}};
-	struct seen s;
-	void *st = NULL;
+	struct ob_transport_msg m[2] = {{.id = 1, .data = "x\r\n", .len = 3, .rcpt = r, .nrcpt = 1},
+					{.id = 2, .data = "y\r\n", .len = 3, .rcpt = r, .nrcpt = 1}};
+	struct seen s = {0};
 
-	memset(&s, 0, sizeof(s));
-	memset(m, 0, sizeof(m));
-	free(cfg->mail.outbox_dir);
-	cfg->mail.outbox_dir = ob_xstrdup("/proc/self/no-such-maildir");
-	for (int i = 0; i < 2; i++) {
-		m[i].id = (unsigned long long)i + 1;
-		m[i].data = "x\r\n";
-		m[i].len = 3;
-		m[i].rcpt = r;
-		m[i].nrcpt = 1;
-	}
-	EXPECT_EQ_INT(0, ob_transport_maildir.open(cfg, &st, &err));
-	EXPECT_EQ_INT(0, ob_transport_maildir.send(st, m, 2, done, &s, &err));
-	ob_transport_maildir.close(st);
+	maildir_send("/proc/self/no-such-maildir", m, 2, &s);
 	EXPECT_EQ_INT(2, s.calls);
 	EXPECT_EQ_INT(0, s.code[0]);
 	EXPECT_EQ_INT(0, r[0].code);
 	EXPECT_CONTAINS("cannot create the maildir /proc/self/no-such-maildir", s.why[1]);
-	EXPECT_EQ_STR("", err.msg);
-	ob_config_free(cfg);
 }
 
 DEF_TEST(err_code)
