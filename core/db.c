@@ -37,6 +37,34 @@ struct ob_db {
 
 static struct ob_config *cfg_copy(const struct ob_config *cfg);
 
+/* The kind of a server's or the client library's error number, for
+ * struct ob_err (the callers that retry or report a taken key test it). */
+static enum ob_err_code db_code(unsigned no)
+{
+	switch (no) {
+	case 0:
+		return OB_E_NONE;
+	case 1213: /* ER_LOCK_DEADLOCK */
+		return OB_E_DEADLOCK;
+	case 1205: /* ER_LOCK_WAIT_TIMEOUT */
+		return OB_E_LOCK_TIMEOUT;
+	case 1062: /* ER_DUP_ENTRY */
+	case 1586: /* ER_DUP_ENTRY_WITH_KEY_NAME */
+		return OB_E_DUPLICATE;
+	case 2006: /* CR_SERVER_GONE_ERROR */
+	case 2013: /* CR_SERVER_LOST */
+	case 2055: /* CR_SERVER_LOST_EXTENDED */
+		return OB_E_DB_LOST;
+	default:
+		return OB_E_DB;
+	}
+}
+
+/* ob_err_setc()'s code and number for the connection's (MY_ERR) or a
+ * statement's (ST_ERR) last error. */
+#define MY_ERR(my) db_code(mysql_errno(my)), mysql_errno(my)
+#define ST_ERR(st) db_code(mysql_stmt_errno(st)), mysql_stmt_errno(st)
+
 const char *ob_db_address(const struct ob_db *db)
 {
 	return db->address;
@@ -120,9 +148,10 @@ int ob_db_open(const struct ob_config *cfg, struct ob_db **out, struct ob_err *e
 	}
 	if (mysql_real_connect(db->my, host, user, password, NULL, port, socket, CLIENT_MULTI_STATEMENTS) ==
 	    NULL) {
-		ob_err_set(err, "database: cannot connect to MariaDB at %s as user %s: %s; check that the "
-				"server runs and accepts connections there, and /database in %s",
-			   db->address, user ? user : "(none)", mysql_error(db->my), cfg->path);
+		ob_err_setc(err, MY_ERR(db->my),
+			    "database: cannot connect to MariaDB at %s as user %s: %s; check that the "
+			    "server runs and accepts connections there, and /database in %s",
+			    db->address, user ? user : "(none)", mysql_error(db->my), cfg->path);
 		goto out;
 	}
 connected:
@@ -140,15 +169,16 @@ connected:
 					"COLLATE utf8mb4_unicode_ci",
 					c->database);
 		if (mysql_query(db->my, dbname_q) != 0) {
-			ob_err_set(err, "database: cannot create database %s at %s: %s", c->database,
-				   db->address, mysql_error(db->my));
+			ob_err_setc(err, MY_ERR(db->my), "database: cannot create database %s at %s: %s", c->database,
+				    db->address, mysql_error(db->my));
 			goto out;
 		}
 	}
 	if (mysql_select_db(db->my, c->database) != 0) {
-		ob_err_set(err, "database: cannot use database %s at %s: %s; create it (CREATE DATABASE %s "
-				"CHARACTER SET utf8mb4) and grant user %s access",
-			   c->database, db->address, mysql_error(db->my), c->database, user ? user : "");
+		ob_err_setc(err, MY_ERR(db->my),
+			    "database: cannot use database %s at %s: %s; create it (CREATE DATABASE %s "
+			    "CHARACTER SET utf8mb4) and grant user %s access",
+			    c->database, db->address, mysql_error(db->my), c->database, user ? user : "");
 		goto out;
 	}
 	db->cfg = cfg_copy(cfg);
@@ -204,7 +234,7 @@ static MYSQL_STMT *prepare(struct ob_db *db, const char *sql, struct ob_err *err
 	}
 	if (mysql_stmt_prepare(st, sql, strlen(sql)) != 0) {
 		db->last_errno = mysql_stmt_errno(st);
-		ob_err_set(err, "database: %s (preparing: %.200s)", mysql_stmt_error(st), sql);
+		ob_err_setc(err, ST_ERR(st), "database: %s (preparing: %.200s)", mysql_stmt_error(st), sql);
 		mysql_stmt_close(st);
 		return NULL;
 	}
@@ -262,7 +292,7 @@ static int bind_params(MYSQL_STMT *st, const struct ob_db_param *params, size_t 
 		}
 	}
 	if (n > 0 && mysql_stmt_bind_param(st, b) != 0) {
-		ob_err_set(err, "database: %s", mysql_stmt_error(st));
+		ob_err_setc(err, ST_ERR(st), "database: %s", mysql_stmt_error(st));
 		return -1;
 	}
 	return 0;
@@ -286,7 +316,7 @@ static MYSQL_STMT *execute(struct ob_db *db, const char *sql, const struct ob_db
 	rc = bind_params(st, params, n, b, times, lens, err);
 	if (rc == 0 && mysql_stmt_execute(st) != 0) {
 		db->last_errno = mysql_stmt_errno(st);
-		ob_err_set(err, "database: %s (in: %.160s)", mysql_stmt_error(st), sql);
+		ob_err_setc(err, ST_ERR(st), "database: %s (in: %.160s)", mysql_stmt_error(st), sql);
 		rc = -1;
 	}
 	free(b);
@@ -303,7 +333,7 @@ static int exec_once(struct ob_db *db, const char *sql, const struct ob_db_param
 	if (n == 0 && params == NULL) {
 		if (mysql_real_query(db->my, sql, strlen(sql)) != 0) {
 			db->last_errno = mysql_errno(db->my);
-			ob_err_set(err, "database: %s (in: %.160s)", mysql_error(db->my), sql);
+			ob_err_setc(err, MY_ERR(db->my), "database: %s (in: %.160s)", mysql_error(db->my), sql);
 			return -1;
 		}
 		if (affected)
@@ -416,11 +446,11 @@ int ob_db_exec_bulk(struct ob_db *db, const char *sql, const struct ob_db_param 
 			}
 		}
 	if (mysql_stmt_attr_set(st, STMT_ATTR_ARRAY_SIZE, &size) != 0 || mysql_stmt_bind_param(st, b) != 0) {
-		ob_err_set(err, "database: %s", mysql_stmt_error(st));
+		ob_err_setc(err, ST_ERR(st), "database: %s", mysql_stmt_error(st));
 		goto out;
 	}
 	if (mysql_stmt_execute(st) != 0) {
-		ob_err_set(err, "database: %s (in: %.160s)", mysql_stmt_error(st), sql);
+		ob_err_setc(err, ST_ERR(st), "database: %s (in: %.160s)", mysql_stmt_error(st), sql);
 		goto out;
 	}
 	rc = 0;
@@ -466,13 +496,13 @@ static int query_text(struct ob_db *db, const char *sql, struct ob_db_rows **out
 
 	if (mysql_real_query(db->my, sql, strlen(sql)) != 0) {
 		db->last_errno = mysql_errno(db->my);
-		ob_err_set(err, "database: %s (in: %.160s)", mysql_error(db->my), sql);
+		ob_err_setc(err, MY_ERR(db->my), "database: %s (in: %.160s)", mysql_error(db->my), sql);
 		return -1;
 	}
 	res = mysql_store_result(db->my);
 	if (res == NULL) {
 		if (mysql_field_count(db->my) != 0) {
-			ob_err_set(err, "database: %s", mysql_error(db->my));
+			ob_err_setc(err, MY_ERR(db->my), "database: %s", mysql_error(db->my));
 			return -1;
 		}
 		*out = rows_new(0);
@@ -526,12 +556,12 @@ static int query_once(struct ob_db *db, const char *sql, const struct ob_db_para
 	}
 	/* Store first: that fills in max_length, which sizes the buffers. */
 	if (mysql_stmt_store_result(st) != 0) {
-		ob_err_set(err, "database: %s", mysql_stmt_error(st));
+		ob_err_setc(err, ST_ERR(st), "database: %s", mysql_stmt_error(st));
 		goto out;
 	}
 	meta = mysql_stmt_result_metadata(st);
 	if (meta == NULL) {
-		ob_err_set(err, "database: %s", mysql_stmt_error(st));
+		ob_err_setc(err, ST_ERR(st), "database: %s", mysql_stmt_error(st));
 		goto out;
 	}
 	nf = mysql_num_fields(meta);
@@ -555,7 +585,7 @@ static int query_once(struct ob_db *db, const char *sql, const struct ob_db_para
 		b[i].is_null = &nulls[i];
 	}
 	if (mysql_stmt_bind_result(st, b) != 0) {
-		ob_err_set(err, "database: %s", mysql_stmt_error(st));
+		ob_err_setc(err, ST_ERR(st), "database: %s", mysql_stmt_error(st));
 		goto out;
 	}
 	while ((fr = mysql_stmt_fetch(st)) == 0 || fr == MYSQL_DATA_TRUNCATED) {
@@ -564,7 +594,7 @@ static int query_once(struct ob_db *db, const char *sql, const struct ob_db_para
 		rows_add(r, &cap, tmp);
 	}
 	if (fr != MYSQL_NO_DATA) {
-		ob_err_set(err, "database: %s", mysql_stmt_error(st));
+		ob_err_setc(err, ST_ERR(st), "database: %s", mysql_stmt_error(st));
 		goto out;
 	}
 	*out = r;
@@ -590,7 +620,7 @@ int ob_db_exec_script(struct ob_db *db, const char *sql, struct ob_err *err)
 	int status;
 
 	if (mysql_real_query(db->my, sql, strlen(sql)) != 0) {
-		ob_err_set(err, "database: %s", mysql_error(db->my));
+		ob_err_setc(err, MY_ERR(db->my), "database: %s", mysql_error(db->my));
 		return -1;
 	}
 	do {
@@ -598,7 +628,7 @@ int ob_db_exec_script(struct ob_db *db, const char *sql, struct ob_err *err)
 		mysql_free_result(res);
 		status = mysql_next_result(db->my);
 		if (status > 0) {
-			ob_err_set(err, "database: %s", mysql_error(db->my));
+			ob_err_setc(err, MY_ERR(db->my), "database: %s", mysql_error(db->my));
 			return -1;
 		}
 	} while (status == 0);
@@ -729,7 +759,7 @@ static int reconnect(struct ob_db *db, struct ob_err *err)
 	}
 	if (ob_db_open(db->cfg, &fresh, &e2) < 0) {
 		ob_err_clear(err);
-		ob_err_set(err, "%s", e2.msg);
+		ob_err_setc(err, e2.code, e2.sqlerrno, "%s", e2.msg);
 		if (db->watch)
 			db->watch(db->watch_arg, 0, e2.msg);
 		return -1;

@@ -857,99 +857,102 @@ static int check_message(const struct ob_mime_message *m, struct ob_err *err)
 	return 0;
 }
 
-int ob_mime_build(const struct ob_mime_message *m, struct ob_buf *out, struct ob_err *err)
+/* The message id without its angle brackets (*id, *idlen) and the Date
+ * header's value; -1 with err when either cannot be had. */
+static int id_and_date(const struct ob_mime_message *m, const char **id, size_t *idlen, char *date, size_t datesz,
+		       struct ob_err *err)
 {
-	int rc = -1;
-	size_t start = out->len, idlen;
-	struct ob_buf text, html, ahdr;
-	size_t *aoff = NULL;
-	const char *id = m->message_id;
-	char date[64], shown[300], bmix[40], balt[40];
-	struct hdr h = {.b = out};
-	uint64_t seed;
-	int next = 0;
+	char shown[300];
 
-	ob_buf_init(&text, out->max);
-	ob_buf_init(&html, out->max);
-	ob_buf_init(&ahdr, out->max);
-
-	if (check_message(m, err) < 0)
-		goto out;
-	idlen = id ? strlen(id) : 0;
-	if (idlen >= 2 && id[0] == '<' && id[idlen - 1] == '>') {
-		id++;
-		idlen -= 2;
+	*id = m->message_id;
+	*idlen = *id ? strlen(*id) : 0;
+	if (*idlen >= 2 && (*id)[0] == '<' && (*id)[*idlen - 1] == '>') {
+		(*id)++;
+		*idlen -= 2;
 	}
-	if (id == NULL || !msgid_valid(id, idlen)) {
+	if (*id == NULL || !msgid_valid(*id, *idlen)) {
 		ob_err_set(err, "mime: message id \"%s\" is not <left@right>",
 			   show(m->message_id, shown, sizeof(shown)));
-		goto out;
+		return -1;
 	}
-	if (format_date(m->date ? m->date : time(NULL), date, sizeof(date)) < 0) {
-		ob_err_set(err, "mime: message <%.*s>: cannot format the date", (int)idlen, id);
-		goto out;
+	if (format_date(m->date ? m->date : time(NULL), date, datesz) < 0) {
+		ob_err_set(err, "mime: message <%.*s>: cannot format the date", (int)*idlen, *id);
+		return -1;
 	}
+	return 0;
+}
 
-	/* Encode the parts first: the boundaries must avoid them. */
-	if (qp_encode(m->text, &text) < 0 || (m->html && qp_encode(m->html, &html) < 0))
-		goto cap;
-	aoff = ob_xcalloc(m->natt + 1, sizeof(*aoff));
+/* One attachment's part headers, appended to ahdr; -1 past its cap. */
+static int attachment_headers(const struct ob_mime_attachment *a, struct ob_buf *ahdr)
+{
+	struct hdr ah = {.b = ahdr};
+	size_t fn;
+	char *fname = clean_text(a->filename, &fn);
+	const char *ctype = a->content_type ? a->content_type : "application/octet-stream";
+	char ascii[FILENAME_MAX_ASCII + 16], tok[128];
+
+	/* A name, not a path: no separators, no hidden file. */
+	for (size_t k = 0; k < fn; k++)
+		if (fname[k] == '/' || fname[k] == '\\')
+			fname[k] = '_';
+	if (fn > 0 && fname[0] == '.')
+		fname[0] = '_';
+	filename_ascii(fname, fn, ascii, sizeof(ascii));
+	hdr_begin(&ah, "Content-Type");
+	if (fn == 0) {
+		hdr_token(&ah, ctype, strlen(ctype));
+	} else {
+		snprintf(tok, sizeof(tok), "%s;", ctype);
+		hdr_token(&ah, tok, strlen(tok));
+		snprintf(tok, sizeof(tok), "name=\"%s\"", ascii);
+		hdr_token(&ah, tok, strlen(tok));
+	}
+	hdr_end(&ah);
+	hdr_fixed(&ah, "Content-Transfer-Encoding: base64");
+	if (fn == 0)
+		hdr_fixed(&ah, "Content-Disposition: attachment");
+	else
+		hdr_disposition(&ah, fname, fn, ascii);
+	free(fname);
+	return ah.rc;
+}
+
+/* The encoded parts, made before the headers: the boundaries must avoid them. */
+struct parts {
+	struct ob_buf text, html;
+	struct ob_buf ahdr; /* the attachments' part headers, one after another */
+	size_t *aoff;       /* where attachment i's begin in ahdr; [natt]: the end */
+	char bmix[40], balt[40];
+};
+
+/* Encodes the text parts and the attachments' headers; -1 past the cap. */
+static int parts_encode(const struct ob_mime_message *m, struct parts *p)
+{
+	if (qp_encode(m->text, &p->text) < 0 || (m->html && qp_encode(m->html, &p->html) < 0))
+		return -1;
+	p->aoff = ob_xcalloc(m->natt + 1, sizeof(*p->aoff));
 	for (size_t i = 0; i < m->natt; i++) {
-		const struct ob_mime_attachment *a = &m->att[i];
-		struct hdr ah = {.b = &ahdr};
-		size_t fn;
-		char *fname = clean_text(a->filename, &fn);
-		const char *ctype = a->content_type ? a->content_type : "application/octet-stream";
-		char ascii[FILENAME_MAX_ASCII + 16], tok[128];
-
-		/* A name, not a path: no separators, no hidden file. */
-		for (size_t k = 0; k < fn; k++)
-			if (fname[k] == '/' || fname[k] == '\\')
-				fname[k] = '_';
-		if (fn > 0 && fname[0] == '.')
-			fname[0] = '_';
-		filename_ascii(fname, fn, ascii, sizeof(ascii));
-		aoff[i] = ahdr.len;
-		hdr_begin(&ah, "Content-Type");
-		if (fn == 0) {
-			hdr_token(&ah, ctype, strlen(ctype));
-		} else {
-			snprintf(tok, sizeof(tok), "%s;", ctype);
-			hdr_token(&ah, tok, strlen(tok));
-			snprintf(tok, sizeof(tok), "name=\"%s\"", ascii);
-			hdr_token(&ah, tok, strlen(tok));
-		}
-		hdr_end(&ah);
-		hdr_fixed(&ah, "Content-Transfer-Encoding: base64");
-		if (fn == 0)
-			hdr_fixed(&ah, "Content-Disposition: attachment");
-		else
-			hdr_disposition(&ah, fname, fn, ascii);
-		free(fname);
-		if (ah.rc < 0)
-			goto cap;
+		p->aoff[i] = p->ahdr.len;
+		if (attachment_headers(&m->att[i], &p->ahdr) < 0)
+			return -1;
 	}
-	aoff[m->natt] = ahdr.len;
+	p->aoff[m->natt] = p->ahdr.len;
+	return 0;
+}
 
-	seed = fnv1a(id, idlen);
-	{
-		const struct ob_buf *scan[] = {&text, &html, &ahdr};
-		if (m->natt > 0 && (next = pick_boundary(seed, next, scan, 3, bmix)) < 0)
-			goto noboundary;
-		if (m->html && (next = pick_boundary(seed, next, scan, 3, balt)) < 0)
-			goto noboundary;
-	}
+/* The message's headers, up to the body's Content-Type; -1 past the cap. */
+static int message_headers(const struct ob_mime_message *m, struct ob_buf *out, const char *date, const char *id,
+			   size_t idlen)
+{
+	struct hdr h = {.b = out};
+	char tok[MSGID_MAX + 3];
 
-	/* The headers. */
 	hdr_begin(&h, "Date");
 	hdr_token(&h, date, strlen(date));
 	hdr_end(&h);
 	hdr_begin(&h, "Message-ID");
-	{
-		char tok[MSGID_MAX + 3];
-		snprintf(tok, sizeof(tok), "<%.*s>", (int)idlen, id);
-		hdr_token(&h, tok, idlen + 2);
-	}
+	snprintf(tok, sizeof(tok), "<%.*s>", (int)idlen, id);
+	hdr_token(&h, tok, idlen + 2);
 	hdr_end(&h);
 	hdr_addrlist(&h, "From", &m->from, 1);
 	hdr_addrlist(&h, "To", m->to, m->nto);
@@ -962,71 +965,94 @@ int ob_mime_build(const struct ob_mime_message *m, struct ob_buf *out, struct ob
 	hdr_end(&h);
 	hdr_fixed(&h, "MIME-Version: 1.0");
 	hdr_fixed(&h, "Auto-Submitted: auto-generated");
-	if (h.rc < 0)
-		goto cap;
+	return h.rc;
+}
 
+/* The body of a multipart message: Content-Type, the blank line, then
+ * each delimiter as "\r\n--b\r\n" (the CRLF before "--" belongs to the
+ * delimiter, RFC 2046 5.1.1). -1 past the cap. */
+static int multipart_body(const struct ob_mime_message *m, const struct parts *p, struct ob_buf *out)
+{
+	const char *text = p->text.data ? p->text.data : "", *html = p->html.data ? p->html.data : "";
+
+	if (m->natt > 0 && ob_buf_printf(out, "Content-Type: multipart/mixed; boundary=\"%s\"\r\n\r\n--%s\r\n",
+					 p->bmix, p->bmix) < 0)
+		return -1;
+	if (m->html) {
+		if (ob_buf_printf(out, "Content-Type: multipart/alternative; boundary=\"%s\"\r\n\r\n", p->balt) < 0 ||
+		    ob_buf_printf(out, "--%s\r\n%s\r\n", p->balt, text_part_headers) < 0 ||
+		    ob_buf_add(out, text, p->text.len) < 0 ||
+		    ob_buf_printf(out, "\r\n--%s\r\n%s\r\n", p->balt, html_part_headers) < 0 ||
+		    ob_buf_add(out, html, p->html.len) < 0 || ob_buf_printf(out, "\r\n--%s--", p->balt) < 0)
+			return -1;
+	} else if (ob_buf_printf(out, "%s\r\n", text_part_headers) < 0 || ob_buf_add(out, text, p->text.len) < 0)
+		return -1;
+	for (size_t i = 0; i < m->natt; i++)
+		if (ob_buf_printf(out, "\r\n--%s\r\n", p->bmix) < 0 ||
+		    ob_buf_add(out, p->ahdr.data + p->aoff[i], p->aoff[i + 1] - p->aoff[i]) < 0 ||
+		    ob_buf_adds(out, "\r\n") < 0 || b64_encode(m->att[i].data, m->att[i].len, out) < 0)
+			return -1;
+	if (m->natt > 0 && ob_buf_printf(out, "\r\n--%s--", p->bmix) < 0)
+		return -1;
+	return ob_buf_adds(out, "\r\n") < 0 ? -1 : 0;
+}
+
+/* The body after the headers; -1 past the cap. */
+static int message_body(const struct ob_mime_message *m, const struct parts *p, struct ob_buf *out)
+{
 	if (m->natt == 0 && m->html == NULL) {
 		/* The message ends in CRLF; text that ends in a line end has it. */
-		int ends = text.len >= 2 && text.data[text.len - 1] == '\n';
+		int ends = p->text.len >= 2 && p->text.data[p->text.len - 1] == '\n';
 		if (ob_buf_adds(out, text_part_headers) < 0 || ob_buf_adds(out, "\r\n") < 0 ||
-		    ob_buf_add(out, text.data ? text.data : "", text.len) < 0 ||
+		    ob_buf_add(out, p->text.data ? p->text.data : "", p->text.len) < 0 ||
 		    (!ends && ob_buf_adds(out, "\r\n") < 0))
-			goto cap;
-		rc = 0;
-		goto out;
+			return -1;
+		return 0;
 	}
+	return multipart_body(m, p, out);
+}
 
-	/* Content-Type, the blank line, then each delimiter as "\r\n--b\r\n"
-	 * (the CRLF before "--" belongs to the delimiter, RFC 2046 5.1.1). */
-	if (m->natt > 0) {
-		if (ob_buf_printf(out, "Content-Type: multipart/mixed; boundary=\"%s\"\r\n\r\n--%s\r\n",
-				  bmix, bmix) < 0)
-			goto cap;
-	}
-	if (m->html) {
-		if (ob_buf_printf(out, "Content-Type: multipart/alternative; boundary=\"%s\"\r\n\r\n",
-				  balt) < 0 ||
-		    ob_buf_printf(out, "--%s\r\n%s\r\n", balt, text_part_headers) < 0 ||
-		    ob_buf_add(out, text.data ? text.data : "", text.len) < 0 ||
-		    ob_buf_printf(out, "\r\n--%s\r\n%s\r\n", balt, html_part_headers) < 0 ||
-		    ob_buf_add(out, html.data ? html.data : "", html.len) < 0 ||
-		    ob_buf_printf(out, "\r\n--%s--", balt) < 0)
-			goto cap;
-	} else {
-		if (ob_buf_printf(out, "%s\r\n", text_part_headers) < 0 ||
-		    ob_buf_add(out, text.data ? text.data : "", text.len) < 0)
-			goto cap;
-	}
-	for (size_t i = 0; i < m->natt; i++) {
-		if (ob_buf_printf(out, "\r\n--%s\r\n", bmix) < 0 ||
-		    ob_buf_add(out, ahdr.data + aoff[i], aoff[i + 1] - aoff[i]) < 0 ||
-		    ob_buf_adds(out, "\r\n") < 0 ||
-		    b64_encode(m->att[i].data, m->att[i].len, out) < 0)
-			goto cap;
-	}
-	if (m->natt > 0 && ob_buf_printf(out, "\r\n--%s--", bmix) < 0)
+int ob_mime_build(const struct ob_mime_message *m, struct ob_buf *out, struct ob_err *err)
+{
+	int rc = -1, next = 0;
+	size_t start = out->len, idlen = 0;
+	struct parts p;
+	const char *id = NULL;
+	char date[64];
+
+	memset(&p, 0, sizeof(p));
+	ob_buf_init(&p.text, out->max);
+	ob_buf_init(&p.html, out->max);
+	ob_buf_init(&p.ahdr, out->max);
+
+	if (check_message(m, err) < 0 || id_and_date(m, &id, &idlen, date, sizeof(date), err) < 0)
+		goto out;
+	if (parts_encode(m, &p) < 0)
 		goto cap;
-	if (ob_buf_adds(out, "\r\n") < 0)
+	{
+		uint64_t seed = fnv1a(id, idlen);
+		const struct ob_buf *scan[] = {&p.text, &p.html, &p.ahdr};
+		if ((m->natt > 0 && (next = pick_boundary(seed, next, scan, 3, p.bmix)) < 0) ||
+		    (m->html && (next = pick_boundary(seed, next, scan, 3, p.balt)) < 0)) {
+			ob_err_set(err, "mime: message <%.*s>: no MIME boundary is free of the content", (int)idlen, id);
+			goto out;
+		}
+	}
+	if (message_headers(m, out, date, id, idlen) < 0 || message_body(m, &p, out) < 0)
 		goto cap;
 	rc = 0;
 	goto out;
-
-noboundary:
-	ob_err_set(err, "mime: message <%.*s>: no MIME boundary is free of the content", (int)idlen,
-		   id);
-	goto out;
 cap:
-	ob_err_set(err, "mime: message <%.*s>: larger than the %zu-byte cap", (int)idlen,
-		   id ? id : "", out->max);
+	ob_err_set(err, "mime: message <%.*s>: larger than the %zu-byte cap", (int)idlen, id ? id : "", out->max);
 out:
 	if (rc < 0) {
 		out->len = start;
 		if (out->data)
 			out->data[start] = '\0';
 	}
-	free(aoff);
-	ob_buf_free(&text);
-	ob_buf_free(&html);
-	ob_buf_free(&ahdr);
+	free(p.aoff);
+	ob_buf_free(&p.text);
+	ob_buf_free(&p.html);
+	ob_buf_free(&p.ahdr);
 	return rc;
 }

@@ -1226,7 +1226,8 @@ static int record(struct run_ctx *rc, const char *status, const char *error, cha
 		if (ok && affected != 1) {
 			/* Ended meanwhile (overblikd recorded it failed or timed out):
 			 * nothing of this run is kept, no mail goes out. */
-			ob_err_set(err, "run %llu is no longer running (ended by overblikd meanwhile)", rc->id);
+			ob_err_setc(err, OB_E_RUN_GONE, 0, "run %llu is no longer running (ended by overblikd meanwhile)",
+				    rc->id);
 			ok = 0;
 		}
 	}
@@ -1450,7 +1451,7 @@ int ob_run_execute(const struct ob_config *cfg, unsigned long long id)
 			/* Two runs composing mail with the same keys at once can
 			 * deadlock: InnoDB rolls one back; it tries again. */
 			if (recorded == 0 || attempt == 3 ||
-			    (strstr(err.msg, "Deadlock") == NULL && strstr(err.msg, "Lock wait timeout") == NULL))
+			    (err.code != OB_E_DEADLOCK && err.code != OB_E_LOCK_TIMEOUT))
 				break;
 			ob_log(OB_LOG_NOTICE, "run %llu: recording met another run's lock (%s): trying again", id, err.msg);
 			ob_err_clear(&err);
@@ -1462,7 +1463,7 @@ int ob_run_execute(const struct ob_config *cfg, unsigned long long id)
 					id, rc.mail.messages, rc.mail.messages == 1 ? "" : "s", rc.mail.items,
 					rc.mail.items == 1 ? "" : "s", rc.dry_run ? "stored (dry run) in" : "queued in", "; ",
 					rc.mail.skipped, rc.mail.skipped == 1 ? "" : "s");
-		} else if (strstr(err.msg, "is no longer running")) {
+		} else if (err.code == OB_E_RUN_GONE) {
 			/* overblikd ended it meanwhile (timeout, shutdown) and said why. */
 			ob_log(OB_LOG_NOTICE, "run %llu: %s: nothing of it is kept", id, err.msg);
 			code = OB_RUN_EXIT_FAILED;

@@ -161,21 +161,42 @@ void ob_buf_free(struct ob_buf *b)
 	ob_buf_init(b, b->max);
 }
 
+static void err_vset(struct ob_err *err, enum ob_err_code code, unsigned sqlerrno, const char *fmt, va_list ap)
+	__attribute__((format(printf, 4, 0)));
+static void err_vset(struct ob_err *err, enum ob_err_code code, unsigned sqlerrno, const char *fmt, va_list ap)
+{
+	if (err == NULL || err->msg[0] != '\0')
+		return;
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	err->code = code;
+	err->sqlerrno = sqlerrno;
+}
+
 void ob_err_set(struct ob_err *err, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (err == NULL || err->msg[0] != '\0')
-		return;
 	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	err_vset(err, OB_E_NONE, 0, fmt, ap);
+	va_end(ap);
+}
+
+void ob_err_setc(struct ob_err *err, enum ob_err_code code, unsigned sqlerrno, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	err_vset(err, code, sqlerrno, fmt, ap);
 	va_end(ap);
 }
 
 void ob_err_clear(struct ob_err *err)
 {
-	if (err)
+	if (err) {
 		err->msg[0] = '\0';
+		err->code = OB_E_NONE;
+		err->sqlerrno = 0;
+	}
 }
 
 /* Howard Hinnant's civil calendar algorithms. */

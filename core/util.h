@@ -36,12 +36,32 @@ void ob_buf_reset(struct ob_buf *b);
 char *ob_buf_steal(struct ob_buf *b); /* caller frees; buffer is reset */
 void ob_buf_free(struct ob_buf *b);
 
-/* An error sentence that names what and where, written by the callee.
- * ob_err_set() keeps the first message unless the error is cleared. */
+/* What kind of error an ob_err holds, for callers that act on the kind
+ * (try again, report a taken key, ...) rather than on the sentence. */
+enum ob_err_code {
+	OB_E_NONE = 0,     /* no error, or one no caller tells apart */
+	OB_E_DB,           /* a database error not named below: sqlerrno says which */
+	OB_E_DEADLOCK,     /* InnoDB chose this transaction to roll back (1213) */
+	OB_E_LOCK_TIMEOUT, /* a lock wait timed out (1205) */
+	OB_E_DUPLICATE,    /* a unique key is taken (1062, 1586) */
+	OB_E_DB_LOST,      /* the connection went away or was lost (2006, 2013, 2055) */
+	OB_E_RUN_GONE,     /* the run was ended meanwhile (overblikd timed it out, shut down) */
+};
+
+/* An error sentence that names what and where, written by the callee, and
+ * its kind. ob_err_set() and ob_err_setc() keep the first error unless it
+ * is cleared. The members sit in one anonymous struct that begins with a
+ * scalar, so that "struct ob_err e = {{0}}" stays a whole, quiet zero. */
 struct ob_err {
-	char msg[1024];
+	struct {
+		enum ob_err_code code;
+		unsigned sqlerrno; /* the server's or the client library's error number; 0: none */
+		char msg[1024];
+	};
 };
 void ob_err_set(struct ob_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void ob_err_setc(struct ob_err *err, enum ob_err_code code, unsigned sqlerrno, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 void ob_err_clear(struct ob_err *err);
 
 /* Dates that are dates: days since 1970-01-01 (proleptic Gregorian). */
