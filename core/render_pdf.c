@@ -1402,6 +1402,18 @@ static void table_columns(struct pdf *p, const struct ob_table *t)
 	}
 }
 
+/* A page break before row r, whose text was laid out after the page's: the
+ * page's text is written now, so the row is laid out again at the start of
+ * the scratch, which thus holds one page's text at most. Returns its lines. */
+static uint32_t table_row_break(struct pdf *p, const struct ob_table *t, size_t r)
+{
+	table_page_break(p, t->ncols);
+	p->txt_len = 0;
+	p->nsegs = 0;
+	p->nlines = 0;
+	return layout_row(p, t->ncols, &t->cells[r * t->ncols], F_REG, p->cells);
+}
+
 /* Row r of t at the cursor, on as many pages as it takes; hh is the header's height. */
 static void table_row(struct pdf *p, const struct ob_table *t, size_t r, float hh)
 {
@@ -1418,13 +1430,16 @@ static void table_row(struct pdf *p, const struct ob_table *t, size_t r, float h
 	n = layout_row(p, ncols, &t->cells[r * ncols], F_REG, p->cells);
 	if (p->y - ((float)n * LH_TABLE + 2 * PAD_TV) < p->bottom &&
 	    (float)n * LH_TABLE + 2 * PAD_TV <= p->top - p->bottom - hh)
-		table_page_break(p, ncols); /* the row fits on a fresh page */
+		n = table_row_break(p, t, r); /* the row fits on a fresh page */
 	while (from < n) {
 		/* A row taller than a page is split by lines. */
 		uint32_t fit = (uint32_t)fmaxf(0, floorf((p->y - p->bottom - 2 * PAD_TV) / LH_TABLE)), to;
 		float h;
 		if (fit == 0 && p->y < p->top - hh - 1) {
-			table_page_break(p, ncols);
+			if (from == 0)
+				n = table_row_break(p, t, r);
+			else
+				table_page_break(p, ncols);
 			continue;
 		}
 		if (fit == 0)
