@@ -16,14 +16,6 @@
 #include "overblik/plugin.h"
 #include "util.h"
 
-#define GROW(arr, n, cap)                                                                          \
-	do {                                                                                       \
-		if ((n) >= (cap)) {                                                                \
-			(cap) = (cap) ? 2 * (cap) : 16;                                            \
-			(arr) = ob_xrealloc((arr), (cap) * sizeof(*(arr)));                        \
-		}                                                                                  \
-	} while (0)
-
 static const char *const STATUS[] = {NULL, "green", "amber", "red"};
 static const char *const ALIGN[] = {"left", "right", "center"};
 static const char *const FORMAT[] = {"text", "number", "date", "percent"};
@@ -37,26 +29,10 @@ struct ob_doc *ob_doc_new(void)
 	return d;
 }
 
-static void table_free(struct ob_table *t)
+static void free_all(void *const *parts, size_t n)
 {
-	if (t == NULL)
-		return;
-	free(t->cols);
-	free(t->cells);
-	free(t->status);
-	free(t->cstat);
-	free(t->cs);
-	free(t);
-}
-
-static void chart_free(struct ob_doc_chart *c)
-{
-	if (c == NULL)
-		return;
-	free(c->labels);
-	free(c->names);
-	free(c->values);
-	free(c);
+	for (size_t i = 0; i < n; i++)
+		free(parts[i]);
 }
 
 void ob_doc_free(struct ob_doc *d)
@@ -68,8 +44,16 @@ void ob_doc_free(struct ob_doc *d)
 		switch (e->type) {
 		case OB_DOC_PARA: free(e->u.para.runs); break;
 		case OB_DOC_LIST: free(e->u.list.items); break;
-		case OB_DOC_TABLE: table_free(e->u.table); break;
-		case OB_DOC_CHART: chart_free(e->u.chart); break;
+		case OB_DOC_TABLE:
+			if (e->u.table) {
+				struct ob_table *t = e->u.table;
+				free_all((void *[]){t->cols, t->cells, t->status, t->cstat, t->cs, t}, 6);
+			}
+			break;
+		case OB_DOC_CHART:
+			if (e->u.chart)
+				free_all((void *[]){e->u.chart->labels, e->u.chart->names, e->u.chart->values, e->u.chart}, 4);
+			break;
 		default: break;
 		}
 	}
@@ -131,7 +115,10 @@ static struct ob_doc_el *el_add(struct ob_doc *d, int type)
 {
 	struct ob_doc_el *e;
 
-	GROW(d->els, d->nels, d->els_cap);
+	if (d->nels == d->els_cap) {
+		d->els_cap = d->els_cap ? 2 * d->els_cap : 16;
+		d->els = ob_xrealloc(d->els, d->els_cap * sizeof(*d->els));
+	}
 	e = &d->els[d->nels++];
 	memset(e, 0, sizeof(*e));
 	e->type = (uint8_t)type;
@@ -1015,49 +1002,52 @@ static int v_section(struct vctx *v, const cJSON *e)
 	return 0;
 }
 
-static int v_para(struct vctx *v, const cJSON *e)
+/* Array member name of e: room for its entries, size bytes each, at *out,
+ * and its first entry at *first. */
+static int v_entries(struct vctx *v, const cJSON *e, const char *name, size_t size, void *out, const cJSON **first)
 {
-	struct ob_doc_el *el = el_add(v->d, OB_DOC_PARA);
-	const cJSON *runs, *r;
-	size_t n, i = 0;
+	const cJSON *a;
+	size_t n;
 
-	if (v_array(v, e, "runs", &runs, &n) < 0)
+	if (v_array(v, e, name, &a, &n) < 0)
 		return -1;
-	el->u.para.runs = ob_xcalloc(n ? n : 1, sizeof(*el->u.para.runs));
-	cJSON_ArrayForEach(r, runs)
-	{
-		struct ob_doc_run *run = &el->u.para.runs[i];
-		snprintf(v->where, sizeof v->where, "run %zu: ", i);
-		if (!cJSON_IsObject(r))
-			return vfail(v, "is not an object");
-		if (v_str(v, r, "text", 1, &run->text) < 0 || v_bool(v, r, "bold", &run->bold) < 0 ||
-		    v_bool(v, r, "italic", &run->italic) < 0)
-			return -1;
-		el->u.para.n = ++i;
-	}
+	*(void **)out = ob_xcalloc(n ? n : 1, size);
+	*first = a->child;
 	return 0;
 }
 
-static int v_list(struct vctx *v, const cJSON *e)
+static int v_run(struct vctx *v, const cJSON *r, struct ob_doc_run *run)
 {
-	struct ob_doc_el *el = el_add(v->d, OB_DOC_LIST);
-	const cJSON *items, *it;
-	size_t n, i = 0;
-
-	if (v_array(v, e, "items", &items, &n) < 0)
+	if (!cJSON_IsObject(r))
+		return vfail(v, "is not an object");
+	if (v_str(v, r, "text", 1, &run->text) < 0 || v_bool(v, r, "bold", &run->bold) < 0 ||
+	    v_bool(v, r, "italic", &run->italic) < 0)
 		return -1;
-	el->u.list.items = ob_xcalloc(n ? n : 1, sizeof(*el->u.list.items));
-	cJSON_ArrayForEach(it, items)
-	{
-		if (!cJSON_IsString(it) || it->valuestring == NULL) {
-			snprintf(v->where, sizeof v->where, "item %zu: ", i);
-			return vfail(v, "is not a string");
-		}
-		if (v_put(v, it->valuestring, &el->u.list.items[i]) < 0)
-			return -1;
-		el->u.list.n = ++i;
-	}
 	return 0;
+}
+
+static int v_item(struct vctx *v, const cJSON *it, uint32_t *item)
+{
+	if (!cJSON_IsString(it) || it->valuestring == NULL)
+		return vfail(v, "is not a string");
+	return v_put(v, it->valuestring, item);
+}
+
+/* A para's runs or a list's items. */
+static int v_para_or_list(struct vctx *v, const cJSON *e, int type)
+{
+	struct ob_doc_el *el = el_add(v->d, type);
+	int para = type == OB_DOC_PARA, rc;
+	size_t *n = para ? &el->u.para.n : &el->u.list.n;
+	const cJSON *x;
+
+	rc = para ? v_entries(v, e, "runs", sizeof(*el->u.para.runs), &el->u.para.runs, &x)
+		  : v_entries(v, e, "items", sizeof(*el->u.list.items), &el->u.list.items, &x);
+	for (; rc == 0 && x != NULL; x = x->next, (*n)++) {
+		snprintf(v->where, sizeof v->where, "%s %zu: ", para ? "run" : "item", *n);
+		rc = para ? v_run(v, x, &el->u.para.runs[*n]) : v_item(v, x, &el->u.list.items[*n]);
+	}
+	return rc;
 }
 
 static int v_kpi(struct vctx *v, const cJSON *e)
@@ -1079,6 +1069,7 @@ static int v_element(struct vctx *v, const cJSON *e)
 {
 	const cJSON *t = cJSON_IsObject(e) ? cJSON_GetObjectItemCaseSensitive(e, "type") : NULL;
 	uint32_t text = OB_DOC_NONE;
+	int type;
 
 	v->type = "?";
 	v->where[0] = '\0';
@@ -1089,10 +1080,11 @@ static int v_element(struct vctx *v, const cJSON *e)
 	if (!cJSON_IsString(t) || t->valuestring == NULL)
 		return vfail(v, "type is not a string");
 	v->type = t->valuestring;
-	switch (name_index(TYPE, OB_ARRAY_LEN(TYPE), t->valuestring)) {
+	type = name_index(TYPE, OB_ARRAY_LEN(TYPE), t->valuestring);
+	switch (type) {
 	case OB_DOC_SECTION: return v_section(v, e);
-	case OB_DOC_PARA: return v_para(v, e);
-	case OB_DOC_LIST: return v_list(v, e);
+	case OB_DOC_PARA:
+	case OB_DOC_LIST: return v_para_or_list(v, e, type);
 	case OB_DOC_KPI: return v_kpi(v, e);
 	case OB_DOC_TABLE: return v_table(v, e);
 	case OB_DOC_CHART: return v_chart(v, e);

@@ -1185,6 +1185,41 @@ static int previous_run(struct run_ctx *rc, struct ob_err *err)
 	return ret;
 }
 
+/* The run's document as document.json and the PDF in dir, listed in files
+ * (*nfiles of them: document.json is kept for removal though the PDF
+ * fails). 0, or -1 with rc->error set. */
+static int write_document(struct run_ctx *rc, const char *dir, time_t created, char **files, size_t *nfiles)
+{
+	char *pdf = ob_xasprintf("%s/%s.pdf", dir, rc->report);
+	struct ob_render_meta meta = {rc->org_name, NULL, rc->as_of, rc->id, created, "overblik " PACKAGE_VERSION,
+				      rc->org_name, NULL};
+	struct ob_render_stats stats = {0};
+	struct ob_err err = {{0}};
+	struct ob_buf json;
+	int ret = -1;
+
+	ob_buf_init(&json, 0);
+	ob_doc_to_json(rc->doc, &json);
+	if (ob_mkdir_p(dir) < 0) {
+		ob_err_set(&err, "cannot create %s: %s", dir, strerror(errno));
+	} else if (write_output(dir, "document.json", json.data, json.len, &files[0], &err) == 0) {
+		*nfiles = 1;
+		ob_buf_free(&json); /* not kept while the PDF is made */
+		if (ob_render_pdf(rc->doc, &meta, pdf, &stats, &err) == 0) {
+			files[(*nfiles)++] = pdf;
+			rc->pdf_path = pdf;
+			pdf = NULL;
+			ob_info("run %llu: %s.pdf, %d pages", rc->id, rc->report, stats.pages);
+			ret = 0;
+		}
+	}
+	free(pdf);
+	ob_buf_free(&json);
+	if (ret < 0)
+		snprintf(rc->error, sizeof(rc->error), "%s", err.msg);
+	return ret;
+}
+
 int ob_run_execute(const struct ob_config *cfg, unsigned long long id)
 {
 	struct run_ctx rc;
@@ -1291,33 +1326,8 @@ int ob_run_execute(const struct ob_config *cfg, unsigned long long id)
 		plugin.desc->fini(state);
 	ob_db_rollback(rc.db); /* nothing to keep: it could not write */
 	dir = ob_xasprintf("%s/runs/%llu", cfg->state_dir, id);
-	if (rc.doc && prc == 0) {
-		struct ob_buf json;
-		char *pdf = ob_xasprintf("%s/%s.pdf", dir, rc.report);
-		struct ob_render_meta meta = {rc.org_name, NULL, rc.as_of, id, created, "overblik " PACKAGE_VERSION,
-					      rc.org_name, NULL};
-		struct ob_render_stats stats = {0};
-		ob_buf_init(&json, 0);
-		ob_doc_to_json(rc.doc, &json);
-		if (ob_mkdir_p(dir) < 0) {
-			ob_err_set(&err, "cannot create %s: %s", dir, strerror(errno));
-			prc = -1;
-		} else if (write_output(dir, "document.json", json.data, json.len, &files[0], &err) < 0)
-			prc = -1;
-		else if (ob_buf_free(&json), (nfiles = 1, ob_render_pdf(rc.doc, &meta, pdf, &stats, &err)) < 0)
-			prc = -1;
-		else {
-			files[nfiles++] = pdf;
-			rc.pdf_path = pdf;
-			pdf = NULL;
-			ob_info("run %llu: %s.pdf, %d pages", id, rc.report, stats.pages);
-		}
-		free(pdf);
-		ob_buf_free(&json);
-		if (prc < 0)
-			snprintf(rc.error, sizeof(rc.error), "%s", err.msg);
-		ob_err_clear(&err);
-	}
+	if (rc.doc && prc == 0)
+		prc = write_document(&rc, dir, created, files, &nfiles);
 	if (rc.report_json && prc == 0) {
 		/* REPORT.json: every figure and row, for machines. */
 		char *text = cJSON_Print(rc.report_json), *name = ob_xasprintf("%s.json", rc.report);

@@ -48,61 +48,70 @@ static const char *load(const char *text)
 
 #define EL(x) "{\"title\": \"T\", \"elements\": [" x "]}"
 
+/* A bad document.json and what the loader says of it. */
+static const struct {
+	const char *json, *msg;
+} BAD[] = {
+	{EL("{\"type\": \"note\", \"text\": \"x\"}"),
+	 "ok"},
+	{"[]",
+	 "document: is not an object"},
+	{"{\"title\": \"T\"}",
+	 "document: elements is missing"},
+	{"{\"title\": 1, \"elements\": []}",
+	 "document: title is not a string"},
+	{EL("1"),
+	 "element 0 (?): is not an object"},
+	{EL("{\"type\": \"note\", \"text\": \"\"}, {}"),
+	 "element 1 (?): type is missing"},
+	{EL("{\"type\": \"box\"}"),
+	 "element 0 (?): type \"box\" is not section, para, kpi, table, chart, note or list"},
+	{EL("{\"type\": \"section\", \"level\": 3, \"title\": \"x\"}"),
+	 "element 0 (section): level 3 is not a whole number from 1 to 2"},
+	{EL("{\"type\": \"section\", \"level\": 1, \"title\": \"x\", \"landscape\": 1}"),
+	 "element 0 (section): landscape is not true or false"},
+	{EL("{\"type\": \"para\", \"runs\": [{\"text\": \"a\"}, {}]}"),
+	 "element 0 (para): run 1: text is missing"},
+	{EL("{\"type\": \"list\", \"items\": [\"a\", 2]}"),
+	 "element 0 (list): item 1: is not a string"},
+	{EL("{\"type\": \"kpi\", \"label\": \"x\"}"),
+	 "element 0 (kpi): value is missing"},
+	{EL("{\"type\": \"kpi\", \"label\": \"x\", \"value\": 1, \"decimals\": 7}"),
+	 "element 0 (kpi): decimals 7 is not a whole number from 0 to 6"},
+	{EL("{\"type\": \"kpi\", \"label\": \"x\", \"value\": 1, \"previous\": \"2\"}"),
+	 "element 0 (kpi): previous is not a number"},
+	{EL("{\"type\": \"table\", \"columns\": [{\"header\": \"a\"}, {\"header\": \"b\", \"align\": " "\"middle\"}], \"rows\": []}"),
+	 "element 0 (table): column 1: align \"middle\" is not left, right or center"},
+	{EL("{\"type\": \"table\", \"columns\": [{\"header\": \"a\", \"width\": -1}], \"rows\": []}"),
+	 "element 0 (table): column 0: width -1 is negative"},
+	{EL("{\"type\": \"table\", \"columns\": [{\"header\": \"a\", \"format\": \"money\"}], " "\"rows\": []}"),
+	 "element 0 (table): column 0: format \"money\" is not text, number, date or percent"},
+	{EL("{\"type\": \"table\", \"columns\": [], \"rows\": []}"),
+	 "element 0 (table): columns is empty"},
+	{EL("{\"type\": \"table\", \"columns\": [{\"header\": \"a\"}], \"rows\": [{\"cells\": " "[\"x\"]}, {\"cells\": [\"x\", null]}]}"),
+	 "element 0 (table): row 1: 2 cells for 1 columns"},
+	{EL("{\"type\": \"table\", \"columns\": [{\"header\": \"a\"}], \"rows\": [{\"cells\": [1]}]}"),
+	 "element 0 (table): row 0: cell 0 is not a string or null"},
+	{EL("{\"type\": \"table\", \"columns\": [{\"header\": \"a\"}], \"rows\": [{\"cells\": [\"x\"], " "\"status\": \"blue\"}]}"),
+	 "element 0 (table): row 0: status \"blue\" is not green, amber or red"},
+	{EL("{\"type\": \"table\", \"columns\": [{\"header\": \"a\"}, {\"header\": \"b\"}], \"rows\": " "[{\"cells\": [\"x\", \"y\"], \"cell_status\": [null, \"pink\"]}]}"),
+	 "element 0 (table): row 0: cell_status 1 \"pink\" is not green, amber or red"},
+	{EL("{\"type\": \"table\", \"columns\": [{\"header\": \"a\"}], \"rows\": [{\"cells\": [\"x\"], " "\"cell_status\": [\"red\", null]}]}"),
+	 "element 0 (table): row 0: cell_status has 2 entries for 1 columns"},
+	{EL("{\"type\": \"chart\", \"labels\": [\"a\", \"b\"], \"series\": [{\"values\": [1]}]}"),
+	 "element 0 (chart): series 0: 1 values for 2 labels"},
+	{EL("{\"type\": \"chart\", \"labels\": [\"a\", \"b\"], \"series\": [{\"values\": [1, " "\"2\"]}]}"),
+	 "element 0 (chart): series 0: value 1 is not a number"},
+	{EL("{\"type\": \"chart\", \"labels\": [1], \"series\": []}"),
+	 "element 0 (chart): label 0 is not a string"},
+	{EL("{\"type\": \"note\"}"),
+	 "element 0 (note): text is missing"},
+};
+
 DEF_TEST(loader_messages)
 {
-	EXPECT_EQ_STR("ok", load(EL("{\"type\": \"note\", \"text\": \"x\"}")));
-	EXPECT_EQ_STR("document: is not an object", load("[]"));
-	EXPECT_EQ_STR("document: elements is missing", load("{\"title\": \"T\"}"));
-	EXPECT_EQ_STR("document: title is not a string", load("{\"title\": 1, \"elements\": []}"));
-	EXPECT_EQ_STR("element 0 (?): is not an object", load(EL("1")));
-	EXPECT_EQ_STR("element 1 (?): type is missing", load(EL("{\"type\": \"note\", \"text\": \"\"}, {}")));
-	EXPECT_EQ_STR("element 0 (?): type \"box\" is not section, para, kpi, table, chart, note or list",
-		      load(EL("{\"type\": \"box\"}")));
-	EXPECT_EQ_STR("element 0 (section): level 3 is not a whole number from 1 to 2",
-		      load(EL("{\"type\": \"section\", \"level\": 3, \"title\": \"x\"}")));
-	EXPECT_EQ_STR("element 0 (section): landscape is not true or false",
-		      load(EL("{\"type\": \"section\", \"level\": 1, \"title\": \"x\", \"landscape\": 1}")));
-	EXPECT_EQ_STR("element 0 (para): run 1: text is missing",
-		      load(EL("{\"type\": \"para\", \"runs\": [{\"text\": \"a\"}, {}]}")));
-	EXPECT_EQ_STR("element 0 (list): item 1: is not a string",
-		      load(EL("{\"type\": \"list\", \"items\": [\"a\", 2]}")));
-	EXPECT_EQ_STR("element 0 (kpi): value is missing", load(EL("{\"type\": \"kpi\", \"label\": \"x\"}")));
-	EXPECT_EQ_STR("element 0 (kpi): decimals 7 is not a whole number from 0 to 6",
-		      load(EL("{\"type\": \"kpi\", \"label\": \"x\", \"value\": 1, \"decimals\": 7}")));
-	EXPECT_EQ_STR("element 0 (kpi): previous is not a number",
-		      load(EL("{\"type\": \"kpi\", \"label\": \"x\", \"value\": 1, \"previous\": \"2\"}")));
-	EXPECT_EQ_STR("element 0 (table): column 1: align \"middle\" is not left, right or center",
-		      load(EL("{\"type\": \"table\", \"columns\": [{\"header\": \"a\"}, {\"header\": \"b\", \"align\": "
-			      "\"middle\"}], \"rows\": []}")));
-	EXPECT_EQ_STR("element 0 (table): column 0: width -1 is negative",
-		      load(EL("{\"type\": \"table\", \"columns\": [{\"header\": \"a\", \"width\": -1}], \"rows\": []}")));
-	EXPECT_EQ_STR("element 0 (table): column 0: format \"money\" is not text, number, date or percent",
-		      load(EL("{\"type\": \"table\", \"columns\": [{\"header\": \"a\", \"format\": \"money\"}], "
-			      "\"rows\": []}")));
-	EXPECT_EQ_STR("element 0 (table): columns is empty",
-		      load(EL("{\"type\": \"table\", \"columns\": [], \"rows\": []}")));
-	EXPECT_EQ_STR("element 0 (table): row 1: 2 cells for 1 columns",
-		      load(EL("{\"type\": \"table\", \"columns\": [{\"header\": \"a\"}], \"rows\": [{\"cells\": "
-			      "[\"x\"]}, {\"cells\": [\"x\", null]}]}")));
-	EXPECT_EQ_STR("element 0 (table): row 0: cell 0 is not a string or null",
-		      load(EL("{\"type\": \"table\", \"columns\": [{\"header\": \"a\"}], \"rows\": [{\"cells\": [1]}]}")));
-	EXPECT_EQ_STR("element 0 (table): row 0: status \"blue\" is not green, amber or red",
-		      load(EL("{\"type\": \"table\", \"columns\": [{\"header\": \"a\"}], \"rows\": [{\"cells\": [\"x\"], "
-			      "\"status\": \"blue\"}]}")));
-	EXPECT_EQ_STR("element 0 (table): row 0: cell_status 1 \"pink\" is not green, amber or red",
-		      load(EL("{\"type\": \"table\", \"columns\": [{\"header\": \"a\"}, {\"header\": \"b\"}], \"rows\": "
-			      "[{\"cells\": [\"x\", \"y\"], \"cell_status\": [null, \"pink\"]}]}")));
-	EXPECT_EQ_STR("element 0 (table): row 0: cell_status has 2 entries for 1 columns",
-		      load(EL("{\"type\": \"table\", \"columns\": [{\"header\": \"a\"}], \"rows\": [{\"cells\": [\"x\"], "
-			      "\"cell_status\": [\"red\", null]}]}")));
-	EXPECT_EQ_STR("element 0 (chart): series 0: 1 values for 2 labels",
-		      load(EL("{\"type\": \"chart\", \"labels\": [\"a\", \"b\"], \"series\": [{\"values\": [1]}]}")));
-	EXPECT_EQ_STR("element 0 (chart): series 0: value 1 is not a number",
-		      load(EL("{\"type\": \"chart\", \"labels\": [\"a\", \"b\"], \"series\": [{\"values\": [1, "
-			      "\"2\"]}]}")));
-	EXPECT_EQ_STR("element 0 (chart): label 0 is not a string",
-		      load(EL("{\"type\": \"chart\", \"labels\": [1], \"series\": []}")));
-	EXPECT_EQ_STR("element 0 (note): text is missing", load(EL("{\"type\": \"note\"}")));
+	for (size_t i = 0; i < OB_ARRAY_LEN(BAD); i++)
+		EXPECT_EQ_STR(BAD[i].msg, load(BAD[i].json));
 }
 
 /* The ABI's calls: a bad argument is refused, with a message, and adds nothing. */
