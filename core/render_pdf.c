@@ -1,15 +1,15 @@
 #include "config.h"
 
-/* render_pdf.c - the run's document model as an A4 PDF: libharu 2.3 with
- * its UTF-8 encoder and embedded DejaVu Sans (regular and bold; italic is
- * a sheared text matrix, as fonts-dejavu-core has no oblique face). The
- * only file that includes hpdf.h.
+/* render_pdf.c - the run's document model (doc.h, valid by construction:
+ * checked where it was built or read) as an A4 PDF: libharu 2.3 with its
+ * UTF-8 encoder and embedded DejaVu Sans (regular and bold; italic is a
+ * sheared text matrix, as fonts-dejavu-core has no oblique face). The only
+ * file that includes hpdf.h.
  *
- * Layout is a single pass over the model, after a validation pass that
- * reports a bad model before any drawing. The table of contents is
- * reserved on page 1 (its size is known after validation) and filled at the
- * end, when section page numbers are known; headers and footers ("Side X af
- * Y") are drawn last, on the kept page handles.
+ * Layout is a single pass over the model. The table of contents is
+ * reserved on page 1 (its size is known from the sections) and filled at
+ * the end, when section page numbers are known; headers and footers ("Side
+ * X af Y") are drawn last, on the kept page handles.
  *
  * Text is measured here, not with HPDF_*_MeasureText (which counts bytes
  * and can split a UTF-8 letter): widths come from a per-code-point cache
