@@ -21,6 +21,7 @@
 #include "util.h"
 #include "cron.h"
 #include "run.h"
+#include "doc.h"
 #include "render_pdf.h"
 #include "sample.h"
 #include "plugin.h"
@@ -1025,11 +1026,13 @@ static int cmd_render_sample(int argc, char **argv)
 	meta.creator = "overblik " PACKAGE_VERSION;
 	meta.font_dir = getenv("OB_FONT_DIR"); /* NULL: Debian's fonts-dejavu-core */
 	if (json) {
-		char *text = cJSON_Print(ob_ctx_document(ctx));
+		struct ob_buf text;
 		FILE *f = fopen(json, "w");
-		if (f == NULL || fputs(text, f) < 0 || fclose(f) != 0)
+		ob_buf_init(&text, 0);
+		ob_doc_to_json(ob_ctx_document(ctx), &text);
+		if (f == NULL || fwrite(text.data, 1, text.len, f) != text.len || fclose(f) != 0)
 			cli_say("overblik: render-sample: cannot write %s: %s", json, strerror(errno));
-		cJSON_free(text);
+		ob_buf_free(&text);
 	}
 	if (ob_render_pdf(ob_ctx_document(ctx), &meta, argv[optind], &stats, &err) < 0) {
 		cli_say("overblik: render-sample: %s", err.msg);

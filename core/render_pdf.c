@@ -1,15 +1,15 @@
 #include "config.h"
 
-/* render_pdf.c - the run's document model as an A4 PDF: libharu 2.3 with
- * its UTF-8 encoder and embedded DejaVu Sans (regular and bold; italic is
- * a sheared text matrix, as fonts-dejavu-core has no oblique face). The
- * only file that includes hpdf.h.
+/* render_pdf.c - the run's document model (doc.h, valid by construction:
+ * checked where it was built or read) as an A4 PDF: libharu 2.3 with its
+ * UTF-8 encoder and embedded DejaVu Sans (regular and bold; italic is a
+ * sheared text matrix, as fonts-dejavu-core has no oblique face). The only
+ * file that includes hpdf.h.
  *
- * Layout is a single pass over the model, after a validation pass that
- * reports a bad model before any drawing. The table of contents is
- * reserved on page 1 (its size is known after validation) and filled at the
- * end, when section page numbers are known; headers and footers ("Side X af
- * Y") are drawn last, on the kept page handles.
+ * Layout is a single pass over the model. The table of contents is
+ * reserved on page 1 (its size is known from the sections) and filled at
+ * the end, when section page numbers are known; headers and footers ("Side
+ * X af Y") are drawn last, on the kept page handles.
  *
  * Text is measured here, not with HPDF_*_MeasureText (which counts bytes
  * and can split a UTF-8 letter): widths come from a per-code-point cache
@@ -35,9 +35,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cjson/cJSON.h>
 #include <hpdf.h>
 
+#include "doc.h"
 #include "render_pdf.h"
 #include "util.h"
 
@@ -58,9 +58,8 @@
 #define MAX_DECIMALS 6
 
 enum { F_REG = 0, F_BOLD = 1 };
-enum { AL_LEFT, AL_RIGHT, AL_CENTER };
-enum { FMT_TEXT, FMT_NUMBER, FMT_DATE, FMT_PERCENT };
-enum { ST_NONE, ST_GREEN, ST_AMBER, ST_RED };
+enum { AL_LEFT = OB_DOC_LEFT, AL_RIGHT = OB_DOC_RIGHT, AL_CENTER = OB_DOC_CENTER };
+enum { FMT_TEXT = OB_DOC_TEXT, FMT_NUMBER = OB_DOC_NUMBER, FMT_DATE = OB_DOC_DATE, FMT_PERCENT = OB_DOC_PERCENT };
 
 struct rgb {
 	float r, g, b;
@@ -150,6 +149,7 @@ struct qtext {
 };
 
 struct pdf {
+	const struct ob_doc *d;
 	HPDF_Doc doc;
 	jmp_buf jb;
 	HPDF_STATUS hpdf_no, hpdf_detail;
@@ -201,8 +201,6 @@ struct pdf {
 	struct col *cols;
 	struct cell *cells, *hcells;
 	size_t cols_cap;
-	double *vals;
-	size_t vals_cap;
 	struct qrect *qrects;
 	size_t nqrects, qrects_cap;
 	struct qtext *qtexts;
@@ -894,376 +892,28 @@ static int auto_decimals(const double *v, size_t n)
 	return dec;
 }
 
-/* ---- validation ---- */
-
-struct vctx {
-	struct pdf *p;
-	int idx;
-	const char *type;
-	char where[64]; /* "column 2: " */
-};
-
-static int vfail(struct vctx *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int vfail(struct vctx *v, const char *fmt, ...)
+/* A string of the document; "" for an absent one. */
+static const char *S(const struct pdf *p, uint32_t off)
 {
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	if (v->idx < 0)
-		ob_err_set(v->p->err, "document: %s%s", v->where, msg);
-	else
-		ob_err_set(v->p->err, "element %d (%s): %s%s", v->idx, v->type, v->where, msg);
-	return -1;
+	return off == OB_DOC_NONE ? "" : p->d->str + off;
 }
 
-/* The member getters: 0 if fine (an absent or null optional member leaves
- * *out alone), -1 with the error set. */
-static int v_str(struct vctx *v, const cJSON *o, const char *name, int req, const char **out)
+/* A string of the document; NULL for an absent one. */
+static const char *S0(const struct pdf *p, uint32_t off)
 {
-	const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, name);
-
-	if (m == NULL || (cJSON_IsNull(m) && !req))
-		return req ? vfail(v, "%s is missing", name) : 0;
-	if (!cJSON_IsString(m) || m->valuestring == NULL)
-		return vfail(v, "%s is not a string", name);
-	*out = m->valuestring;
-	return 0;
+	return off == OB_DOC_NONE ? NULL : p->d->str + off;
 }
 
-static int v_num(struct vctx *v, const cJSON *o, const char *name, int req, int *present, double *out)
+/* The width of s in points at size, measured in the scratch text (which it
+ * leaves as it was). */
+static float str_w(struct pdf *p, int f, float size, const char *s)
 {
-	const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, name);
+	size_t mark = p->txt_len;
+	uint32_t off = put_str(p, s);
+	float w = pts(text_w(p, f, off, (uint32_t)(p->txt_len - off)), size);
 
-	if (present)
-		*present = 0;
-	if (m == NULL || (cJSON_IsNull(m) && !req))
-		return req ? vfail(v, "%s is missing", name) : 0;
-	if (!cJSON_IsNumber(m))
-		return vfail(v, "%s is not a number", name);
-	if (!isfinite(m->valuedouble))
-		return vfail(v, "%s is not a finite number", name);
-	*out = m->valuedouble;
-	if (present)
-		*present = 1;
-	return 0;
-}
-
-static int v_int(struct vctx *v, const cJSON *o, const char *name, int req, int lo, int hi, int *out)
-{
-	double d = *out;
-
-	if (v_num(v, o, name, req, NULL, &d) < 0)
-		return -1;
-	if (d != floor(d) || d < lo || d > hi)
-		return vfail(v, "%s %g is not a whole number from %d to %d", name, d, lo, hi);
-	*out = (int)d;
-	return 0;
-}
-
-static int v_bool(struct vctx *v, const cJSON *o, const char *name, int *out)
-{
-	const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, name);
-
-	if (m == NULL || cJSON_IsNull(m))
-		return 0;
-	if (!cJSON_IsBool(m))
-		return vfail(v, "%s is not true or false", name);
-	*out = cJSON_IsTrue(m) ? 1 : 0;
-	return 0;
-}
-
-static int v_array(struct vctx *v, const cJSON *o, const char *name, const cJSON **out)
-{
-	const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, name);
-
-	if (m == NULL)
-		return vfail(v, "%s is missing", name);
-	if (!cJSON_IsArray(m))
-		return vfail(v, "%s is not an array", name);
-	*out = m;
-	return 0;
-}
-
-/* "green" etc., or -1 if s is none of them. */
-static int status_of(const char *s)
-{
-	if (strcmp(s, "green") == 0)
-		return ST_GREEN;
-	if (strcmp(s, "amber") == 0)
-		return ST_AMBER;
-	if (strcmp(s, "red") == 0)
-		return ST_RED;
-	return -1;
-}
-
-static int v_status(struct vctx *v, const cJSON *m, const char *what)
-{
-	if (m == NULL || cJSON_IsNull(m))
-		return 0;
-	if (!cJSON_IsString(m) || m->valuestring == NULL)
-		return vfail(v, "%s is not a string", what);
-	if (status_of(m->valuestring) < 0)
-		return vfail(v, "%s \"%.40s\" is not green, amber or red", what, m->valuestring);
-	return 0;
-}
-
-static int v_column(struct vctx *v, const cJSON *c, struct col *out)
-{
-	static const char *const aligns[] = {"left", "right", "center"};
-	static const char *const formats[] = {"text", "number", "date", "percent"};
-	const char *align = "left", *format = "text";
-	double width = 1;
-	size_t i;
-
-	if (!cJSON_IsObject(c))
-		return vfail(v, "is not an object");
-	out->header = NULL;
-	out->dec = 0;
-	if (v_str(v, c, "header", 1, &out->header) < 0 || v_num(v, c, "width", 0, NULL, &width) < 0 ||
-	    v_str(v, c, "align", 0, &align) < 0 || v_str(v, c, "format", 0, &format) < 0 ||
-	    v_int(v, c, "decimals", 0, 0, MAX_DECIMALS, &out->dec) < 0)
-		return -1;
-	if (width < 0)
-		return vfail(v, "width %g is negative", width);
-	out->w = width > 0 ? (float)width : 1.0f;
-	for (i = 0; i < OB_ARRAY_LEN(aligns) && strcmp(align, aligns[i]) != 0; i++)
-		;
-	if (i == OB_ARRAY_LEN(aligns))
-		return vfail(v, "align \"%.40s\" is not left, right or center", align);
-	out->align = (int)i;
-	for (i = 0; i < OB_ARRAY_LEN(formats) && strcmp(format, formats[i]) != 0; i++)
-		;
-	if (i == OB_ARRAY_LEN(formats))
-		return vfail(v, "format \"%.40s\" is not text, number, date or percent", format);
-	out->fmt = (int)i;
-	return 0;
-}
-
-static int v_table(struct vctx *v, const cJSON *e)
-{
-	const cJSON *cols, *rows, *c, *r;
-	int ncols = 0, i = 0;
-	struct col col;
-
-	if (v_array(v, e, "columns", &cols) < 0 || v_array(v, e, "rows", &rows) < 0)
-		return -1;
-	cJSON_ArrayForEach(c, cols)
-	{
-		snprintf(v->where, sizeof v->where, "column %d: ", ncols);
-		if (v_column(v, c, &col) < 0)
-			return -1;
-		ncols++;
-	}
-	v->where[0] = '\0';
-	if (ncols == 0)
-		return vfail(v, "columns is empty");
-	cJSON_ArrayForEach(r, rows)
-	{
-		const cJSON *cells, *cs, *x;
-		int n = 0;
-
-		snprintf(v->where, sizeof v->where, "row %d: ", i);
-		if (!cJSON_IsObject(r))
-			return vfail(v, "is not an object");
-		if (v_array(v, r, "cells", &cells) < 0)
-			return -1;
-		cJSON_ArrayForEach(x, cells)
-		{
-			if (!cJSON_IsNull(x) && !(cJSON_IsString(x) && x->valuestring != NULL))
-				return vfail(v, "cell %d is not a string or null", n);
-			n++;
-		}
-		if (n != ncols)
-			return vfail(v, "%d cells for %d columns", n, ncols);
-		if (v_status(v, cJSON_GetObjectItemCaseSensitive(r, "status"), "status") < 0)
-			return -1;
-		cs = cJSON_GetObjectItemCaseSensitive(r, "cell_status");
-		if (cs != NULL && !cJSON_IsNull(cs)) {
-			char what[32];
-			if (!cJSON_IsArray(cs))
-				return vfail(v, "cell_status is not an array");
-			n = 0;
-			cJSON_ArrayForEach(x, cs)
-			{
-				snprintf(what, sizeof what, "cell_status %d", n);
-				if (v_status(v, x, what) < 0)
-					return -1;
-				n++;
-			}
-			if (n > ncols)
-				return vfail(v, "cell_status has %d entries for %d columns", n, ncols);
-		}
-		i++;
-	}
-	v->where[0] = '\0';
-	return 0;
-}
-
-static int v_chart(struct vctx *v, const cJSON *e)
-{
-	const cJSON *labels, *series, *x, *s;
-	const char *str = NULL;
-	int b = 0, nl = 0, ns = 0;
-
-	if (v_str(v, e, "title", 0, &str) < 0 || v_str(v, e, "value_axis", 0, &str) < 0 ||
-	    v_str(v, e, "label_axis", 0, &str) < 0 || v_bool(v, e, "horizontal", &b) < 0 ||
-	    v_bool(v, e, "stacked", &b) < 0 || v_bool(v, e, "show_values", &b) < 0 ||
-	    v_array(v, e, "labels", &labels) < 0 || v_array(v, e, "series", &series) < 0)
-		return -1;
-	cJSON_ArrayForEach(x, labels)
-	{
-		if (!cJSON_IsString(x) || x->valuestring == NULL)
-			return vfail(v, "label %d is not a string", nl);
-		nl++;
-	}
-	cJSON_ArrayForEach(s, series)
-	{
-		const cJSON *vals;
-		int n = 0;
-
-		snprintf(v->where, sizeof v->where, "series %d: ", ns);
-		if (!cJSON_IsObject(s))
-			return vfail(v, "is not an object");
-		if (v_str(v, s, "name", 0, &str) < 0 || v_array(v, s, "values", &vals) < 0)
-			return -1;
-		cJSON_ArrayForEach(x, vals)
-		{
-			if (!cJSON_IsNumber(x))
-				return vfail(v, "value %d is not a number", n);
-			if (!isfinite(x->valuedouble))
-				return vfail(v, "value %d is not a finite number", n);
-			n++;
-		}
-		if (n != nl)
-			return vfail(v, "%d values for %d labels", n, nl);
-		ns++;
-	}
-	v->where[0] = '\0';
-	return 0;
-}
-
-static int validate(struct pdf *p, const cJSON *doc)
-{
-	struct vctx v = {p, -1, "", ""};
-	const cJSON *els, *e;
-
-	if (!cJSON_IsObject(doc))
-		return vfail(&v, "is not an object");
-	if (v_str(&v, doc, "title", 0, &p->title) < 0 || v_str(&v, doc, "subtitle", 0, &p->subtitle) < 0 ||
-	    v_array(&v, doc, "elements", &els) < 0)
-		return -1;
-	if (p->title == NULL)
-		p->title = p->report_title;
-	if (p->title == NULL)
-		return vfail(&v, "title is missing");
-	cJSON_ArrayForEach(e, els)
-	{
-		const cJSON *t = cJSON_IsObject(e) ? cJSON_GetObjectItemCaseSensitive(e, "type") : NULL;
-		const char *str = NULL;
-		int b = 0, rc = 0;
-		double d = 0;
-
-		v.idx++;
-		v.type = "?";
-		v.where[0] = '\0';
-		if (!cJSON_IsObject(e))
-			return vfail(&v, "is not an object");
-		if (t == NULL)
-			return vfail(&v, "type is missing");
-		if (!cJSON_IsString(t) || t->valuestring == NULL)
-			return vfail(&v, "type is not a string");
-		v.type = t->valuestring;
-		if (strcmp(v.type, "section") == 0) {
-			int level = 0;
-			const char *title = NULL;
-			rc = v_int(&v, e, "level", 1, 1, 2, &level);
-			if (rc == 0)
-				rc = v_str(&v, e, "title", 1, &title);
-			if (rc == 0)
-				rc = v_bool(&v, e, "landscape", &b);
-			if (rc == 0)
-				rc = v_bool(&v, e, "new_page", &b);
-			if (rc == 0) {
-				GROW(p->toc, p->ntoc, p->toc_cap);
-				p->toc[p->ntoc++] = (struct toc_entry){title, level, 0, NULL, 0, 0};
-			}
-		} else if (strcmp(v.type, "para") == 0) {
-			const cJSON *runs, *r;
-			int i = 0;
-			rc = v_array(&v, e, "runs", &runs);
-			if (rc < 0)
-				return -1;
-			cJSON_ArrayForEach(r, runs)
-			{
-				snprintf(v.where, sizeof v.where, "run %d: ", i++);
-				if (!cJSON_IsObject(r))
-					rc = vfail(&v, "is not an object");
-				if (rc == 0)
-					rc = v_str(&v, r, "text", 1, &str);
-				if (rc == 0)
-					rc = v_bool(&v, r, "bold", &b);
-				if (rc == 0)
-					rc = v_bool(&v, r, "italic", &b);
-				if (rc < 0)
-					break;
-			}
-		} else if (strcmp(v.type, "kpi") == 0) {
-			int dec = 0;
-			if (v_str(&v, e, "label", 1, &str) < 0 || v_num(&v, e, "value", 1, NULL, &d) < 0 ||
-			    v_str(&v, e, "unit", 0, &str) < 0 || v_int(&v, e, "decimals", 0, 0, MAX_DECIMALS, &dec) < 0 ||
-			    v_num(&v, e, "previous", 0, NULL, &d) < 0)
-				rc = -1;
-		} else if (strcmp(v.type, "table") == 0) {
-			rc = v_table(&v, e);
-		} else if (strcmp(v.type, "chart") == 0) {
-			rc = v_chart(&v, e);
-		} else if (strcmp(v.type, "note") == 0) {
-			rc = v_str(&v, e, "text", 1, &str);
-		} else if (strcmp(v.type, "list") == 0) {
-			const cJSON *items, *it;
-			int i = 0;
-			rc = v_array(&v, e, "items", &items);
-			if (rc < 0)
-				return -1;
-			cJSON_ArrayForEach(it, items)
-			{
-				if (!cJSON_IsString(it) || it->valuestring == NULL) {
-					snprintf(v.where, sizeof v.where, "item %d: ", i);
-					rc = vfail(&v, "is not a string");
-					break;
-				}
-				i++;
-			}
-		} else {
-			v.type = "?";
-			return vfail(&v, "type \"%.40s\" is not section, para, kpi, table, chart, note or list",
-				     t->valuestring);
-		}
-		if (rc < 0)
-			return -1;
-	}
-	return 0;
-}
-
-/* Members of a validated element. */
-static const char *m_str(const cJSON *o, const char *name, const char *dflt)
-{
-	const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, name);
-	return cJSON_IsString(m) && m->valuestring ? m->valuestring : dflt;
-}
-
-static double m_num(const cJSON *o, const char *name, double dflt)
-{
-	const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, name);
-	return cJSON_IsNumber(m) ? m->valuedouble : dflt;
-}
-
-static int m_bool(const cJSON *o, const char *name)
-{
-	return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, name));
+	p->txt_len = mark;
+	return w;
 }
 
 /* ---- title block, contents, sections ---- */
@@ -1353,21 +1003,21 @@ static void fill_toc(struct pdf *p)
 	}
 }
 
-static void place_section(struct pdf *p, const cJSON *e)
+static void place_section(struct pdf *p, const struct ob_doc_el *e)
 {
-	int level = (int)m_num(e, "level", 1);
-	const char *title = m_str(e, "title", "");
+	int level = e->u.section.level;
+	const char *title = S(p, e->u.section.title);
 	float size = level == 1 ? SZ_H1 : SZ_H2, lh = level == 1 ? 20.0f : 16.0f;
 	struct toc_entry *t = p->itoc < p->ntoc ? &p->toc[p->itoc++] : NULL;
 	HPDF_Outline o;
 	float top;
 
 	if (level == 1) {
-		int want = m_bool(e, "landscape");
+		int want = e->u.section.landscape;
 		p->landscape = want;
-		if (want != p->page_landscape || (m_bool(e, "new_page") && p->y < p->top))
+		if (want != p->page_landscape || (e->u.section.new_page && p->y < p->top))
 			new_page(p, want);
-	} else if (m_bool(e, "new_page") && p->y < p->top)
+	} else if (e->u.section.new_page && p->y < p->top)
 		new_page(p, p->landscape);
 	/* Keep the heading with some of what follows it. */
 	ensure(p, (level == 1 ? 16 : 10) + lh + 48);
@@ -1398,19 +1048,16 @@ static void place_section(struct pdf *p, const cJSON *e)
 
 /* ---- paragraphs and notes ---- */
 
-static void place_para(struct pdf *p, const cJSON *e)
+static void place_para(struct pdf *p, const struct ob_doc_el *e)
 {
-	const cJSON *runs = cJSON_GetObjectItemCaseSensitive(e, "runs"), *r;
-
 	scratch_reset(p);
-	cJSON_ArrayForEach(r, runs)
-	{
-		const char *s = m_str(r, "text", "");
+	for (size_t i = 0; i < e->u.para.n; i++) {
+		const struct ob_doc_run *r = &e->u.para.runs[i];
+		const char *s = S(p, r->text);
 		uint32_t off = put_text(p, s, strlen(s), 1);
 		GROW(p->runs, p->nruns, p->runs_cap);
-		p->runs[p->nruns++] = (struct run){off, (uint32_t)(p->txt_len - off),
-						   (uint8_t)(m_bool(r, "bold") ? F_BOLD : F_REG),
-						   (uint8_t)m_bool(r, "italic")};
+		p->runs[p->nruns++] =
+			(struct run){off, (uint32_t)(p->txt_len - off), (uint8_t)(r->bold ? F_BOLD : F_REG), r->italic};
 	}
 	break_lines(p, SZ_BODY, p->x1 - p->x0);
 	ensure(p, LH_BODY * (p->nlines < 2 ? (float)p->nlines : 2)); /* no lone first line */
@@ -1418,9 +1065,9 @@ static void place_para(struct pdf *p, const cJSON *e)
 	p->y -= 6;
 }
 
-static void place_note(struct pdf *p, const cJSON *e)
+static void place_note(struct pdf *p, const struct ob_doc_el *e)
 {
-	const char *s = m_str(e, "text", "");
+	const char *s = S(p, e->u.note);
 	uint32_t off;
 	size_t l = 0;
 
@@ -1447,13 +1094,10 @@ static void place_note(struct pdf *p, const cJSON *e)
 }
 
 /* A bullet list: a small square before each item, its lines indented. */
-static void place_list(struct pdf *p, const cJSON *e)
+static void place_list(struct pdf *p, const struct ob_doc_el *e)
 {
-	const cJSON *items = cJSON_GetObjectItemCaseSensitive(e, "items"), *it;
-
-	cJSON_ArrayForEach(it, items)
-	{
-		const char *s = cJSON_IsString(it) ? it->valuestring : "";
+	for (size_t i = 0; i < e->u.list.n; i++) {
+		const char *s = S(p, e->u.list.items[i]);
 		uint32_t off;
 
 		scratch_reset(p);
@@ -1471,11 +1115,11 @@ static void place_list(struct pdf *p, const cJSON *e)
 
 #define TILE_GAP 10.0f
 
-static void draw_tile(struct pdf *p, const cJSON *e, float x, float top, float w, float h)
+static void draw_tile(struct pdf *p, const struct ob_doc_el *e, float x, float top, float w, float h)
 {
-	const char *label = m_str(e, "label", ""), *unit = m_str(e, "unit", NULL);
-	double value = m_num(e, "value", 0);
-	int dec = (int)m_num(e, "decimals", 0);
+	const char *label = S(p, e->u.kpi.label), *unit = S0(p, e->u.kpi.unit);
+	double value = e->u.kpi.value;
+	int dec = e->u.kpi.decimals;
 	float inner = w - 20, vsize = 20, uw = 0, vw, base;
 	char num[128], txt[160];
 
@@ -1525,9 +1169,8 @@ static void draw_tile(struct pdf *p, const cJSON *e, float x, float top, float w
 	}
 	/* The change since the previous run. */
 	{
-		const cJSON *prev = cJSON_GetObjectItemCaseSensitive(e, "previous");
-		if (cJSON_IsNumber(prev)) {
-			double diff = value - prev->valuedouble;
+		if (e->u.kpi.has_previous) {
+			double diff = value - e->u.kpi.previous;
 			char zero[128];
 			fmt_double(fabs(diff), dec, num);
 			fmt_double(0, dec, zero);
@@ -1541,20 +1184,19 @@ static void draw_tile(struct pdf *p, const cJSON *e, float x, float top, float w
 	}
 }
 
-static void place_kpis(struct pdf *p, const cJSON *first, int n)
+static void place_kpis(struct pdf *p, const struct ob_doc_el *first, int n)
 {
 	int cols = (n > 3 && (n % 4 == 0 || n % 4 == 3)) ? 4 : 3;
 	float tw = (p->x1 - p->x0 - (float)(cols - 1) * TILE_GAP) / (float)cols, h = 58;
-	const cJSON *e = first;
+	const struct ob_doc_el *e = first;
 
-	for (int i = 0; i < n; i++, e = e->next)
-		if (cJSON_GetObjectItemCaseSensitive(e, "previous") != NULL)
+	for (int i = 0; i < n; i++)
+		if (first[i].u.kpi.has_previous)
 			h = 72;
-	e = first;
 	gap(p, 4);
 	for (int i = 0; i < n; i += cols) {
 		ensure(p, h);
-		for (int k = 0; k < cols && i + k < n; k++, e = e->next)
+		for (int k = 0; k < cols && i + k < n; k++, e++)
 			draw_tile(p, e, p->x0 + (float)k * (tw + TILE_GAP), p->y, tw, h);
 		p->y -= h + TILE_GAP;
 	}
@@ -1565,15 +1207,14 @@ static void place_kpis(struct pdf *p, const cJSON *first, int n)
 
 /* Lays out the cells of one row into p->lines; out[c] says which lines
  * are column c's. Returns the number of lines of the tallest cell (>= 1).
- * cells is the row's array, or NULL for the header row. */
-static uint32_t layout_row(struct pdf *p, size_t ncols, const cJSON *cells, int font, struct cell *out)
+ * cells is the row's cells, or NULL for the header row. */
+static uint32_t layout_row(struct pdf *p, size_t ncols, const uint32_t *cells, int font, struct cell *out)
 {
-	const cJSON *x = cells ? cells->child : NULL;
 	uint32_t most = 1;
 
 	for (size_t c = 0; c < ncols; c++) {
 		const struct col *col = &p->cols[c];
-		const char *s = cells ? (cJSON_IsString(x) ? x->valuestring : "") : col->header;
+		const char *s = cells ? S(p, cells[c]) : col->header;
 		char buf[160];
 		uint32_t off, len;
 		int32_t w;
@@ -1600,8 +1241,6 @@ static uint32_t layout_row(struct pdf *p, size_t ncols, const cJSON *cells, int 
 				break;
 			}
 		}
-		if (x)
-			x = x->next;
 		out[c].line = (uint32_t)p->nlines;
 		if (*s == '\0') {
 			out[c].nline = 0;
@@ -1736,103 +1375,109 @@ static void table_page_break(struct pdf *p, size_t ncols)
 	table_header(p, ncols);
 }
 
-static void place_table(struct pdf *p, const cJSON *e)
+/* The table's columns into p->cols, placed across the content width. */
+static void table_columns(struct pdf *p, const struct ob_table *t)
 {
-	const cJSON *cols = cJSON_GetObjectItemCaseSensitive(e, "columns");
-	const cJSON *rows = cJSON_GetObjectItemCaseSensitive(e, "rows"), *c, *r;
-	size_t ncols = 0, rowi = 0;
+	size_t ncols = t->ncols;
 	double total = 0;
-	float x, w = p->x1 - p->x0, hh;
-	int has_status = 0;
-	struct vctx v = {p, 0, "", ""};
+	float x = p->x0, w = p->x1 - p->x0;
 
-	cJSON_ArrayForEach(c, cols) ncols++;
 	if (ncols > p->cols_cap) {
 		p->cols_cap = ncols;
 		p->cols = ob_xrealloc(p->cols, ncols * sizeof(*p->cols));
 		p->cells = ob_xrealloc(p->cells, ncols * sizeof(*p->cells));
 		p->hcells = ob_xrealloc(p->hcells, ncols * sizeof(*p->hcells));
 	}
-	ncols = 0;
-	cJSON_ArrayForEach(c, cols)
-	{
-		v_column(&v, c, &p->cols[ncols]); /* validated: fills the struct */
-		total += p->cols[ncols].w;
-		ncols++;
+	for (size_t k = 0; k < ncols; k++) {
+		const struct ob_doc_col *dc = &t->cols[k];
+		p->cols[k] = (struct col){S(p, dc->header), 0, (float)dc->width, 0, dc->align, dc->format, dc->decimals};
+		total += p->cols[k].w;
 	}
-	cJSON_ArrayForEach(r, rows)
-	{
-		if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(r, "status"))) {
-			has_status = 1;
-			break;
-		}
-	}
-	x = p->x0;
 	for (size_t k = 0; k < ncols; k++) {
 		float next = k + 1 == ncols ? p->x1 : snap(x + (float)(p->cols[k].w / total) * w);
 		p->cols[k].x = x;
 		p->cols[k].w = next - x;
-		p->cols[k].pad_l = PAD_TH + (k == 0 && has_status ? 6.0f : 0.0f);
+		p->cols[k].pad_l = PAD_TH + (k == 0 && t->has_status ? 6.0f : 0.0f);
 		x = next;
 	}
+}
+
+/* A page break before row r, whose text was laid out after the page's: the
+ * page's text is written now, so the row is laid out again at the start of
+ * the scratch, which thus holds one page's text at most. Returns its lines. */
+static uint32_t table_row_break(struct pdf *p, const struct ob_table *t, size_t r)
+{
+	table_page_break(p, t->ncols);
+	p->txt_len = 0;
+	p->nsegs = 0;
+	p->nlines = 0;
+	return layout_row(p, t->ncols, &t->cells[r * t->ncols], F_REG, p->cells);
+}
+
+/* Row r of t at the cursor, on as many pages as it takes; hh is the header's height. */
+static void table_row(struct pdf *p, const struct ob_table *t, size_t r, float hh)
+{
+	size_t ncols = t->ncols;
+	int status = t->status[r];
+	float w = p->x1 - p->x0;
+	uint32_t n, from = 0;
+
+	/* The scratch text holds the queued rows' text until the flush. */
+	if (p->nqtexts == 0)
+		p->txt_len = 0;
+	p->nsegs = 0;
+	p->nlines = 0;
+	n = layout_row(p, ncols, &t->cells[r * ncols], F_REG, p->cells);
+	if (p->y - ((float)n * LH_TABLE + 2 * PAD_TV) < p->bottom &&
+	    (float)n * LH_TABLE + 2 * PAD_TV <= p->top - p->bottom - hh)
+		n = table_row_break(p, t, r); /* the row fits on a fresh page */
+	while (from < n) {
+		/* A row taller than a page is split by lines. */
+		uint32_t fit = (uint32_t)fmaxf(0, floorf((p->y - p->bottom - 2 * PAD_TV) / LH_TABLE)), to;
+		float h;
+		if (fit == 0 && p->y < p->top - hh - 1) {
+			if (from == 0)
+				n = table_row_break(p, t, r);
+			else
+				table_page_break(p, ncols);
+			continue;
+		}
+		if (fit == 0)
+			fit = 1; /* a header taller than the page: still make progress */
+		to = from + fit < n ? from + fit : n;
+		h = (float)(to - from) * LH_TABLE + 2 * PAD_TV;
+		if (r % 2 == 1)
+			queue_rect(p, Q_ZEBRA, p->x0, p->y - h, w, h);
+		if (t->cstat[r] != OB_DOC_NONE) {
+			for (size_t k = 0; k < ncols; k++) {
+				int s = t->cs[t->cstat[r] + k];
+				if (s > 0)
+					queue_rect(p, Q_TINT + s - 1, p->cols[k].x, p->y - h, p->cols[k].w, h);
+			}
+		}
+		if (status > 0)
+			queue_rect(p, Q_STATUS + status - 1, p->x0, p->y - h + 0.75f, 3.5f, h - 1.5f);
+		draw_row_text(p, ncols, p->cells, F_REG, C_TEXT, from, to, 1);
+		p->y -= h;
+		from = to;
+		if (from < n)
+			table_page_break(p, ncols);
+	}
+}
+
+static void place_table(struct pdf *p, const struct ob_doc_el *e)
+{
+	const struct ob_table *t = e->u.table;
+	float hh;
+
+	table_columns(p, t);
 	scratch_reset(p);
-	hh = header_height(p, ncols);
+	hh = header_height(p, t->ncols);
 	ensure(p, hh + LH_TABLE + 2 * PAD_TV);
 	gap(p, 2);
-	table_header(p, ncols);
-
-	cJSON_ArrayForEach(r, rows)
-	{
-		const cJSON *cells = cJSON_GetObjectItemCaseSensitive(r, "cells");
-		const cJSON *st = cJSON_GetObjectItemCaseSensitive(r, "status");
-		const cJSON *cst = cJSON_GetObjectItemCaseSensitive(r, "cell_status");
-		int status = cJSON_IsString(st) ? status_of(st->valuestring) : ST_NONE;
-		uint32_t n, from = 0;
-
-		/* The scratch text holds the queued rows' text until the flush. */
-		if (p->nqtexts == 0)
-			p->txt_len = 0;
-		p->nsegs = 0;
-		p->nlines = 0;
-		n = layout_row(p, ncols, cells, F_REG, p->cells);
-		if (p->y - ((float)n * LH_TABLE + 2 * PAD_TV) < p->bottom &&
-		    (float)n * LH_TABLE + 2 * PAD_TV <= p->top - p->bottom - hh)
-			table_page_break(p, ncols); /* the row fits on a fresh page */
-		while (from < n) {
-			/* A row taller than a page is split by lines. */
-			uint32_t fit = (uint32_t)fmaxf(0, floorf((p->y - p->bottom - 2 * PAD_TV) / LH_TABLE)), to;
-			float h;
-			const cJSON *cs;
-			if (fit == 0 && p->y < p->top - hh - 1) {
-				table_page_break(p, ncols);
-				continue;
-			}
-			if (fit == 0)
-				fit = 1; /* a header taller than the page: still make progress */
-			to = from + fit < n ? from + fit : n;
-			h = (float)(to - from) * LH_TABLE + 2 * PAD_TV;
-			if (rowi % 2 == 1)
-				queue_rect(p, Q_ZEBRA, p->x0, p->y - h, w, h);
-			if (cJSON_IsArray(cst)) {
-				size_t k = 0;
-				cJSON_ArrayForEach(cs, cst)
-				{
-					int s = cJSON_IsString(cs) ? status_of(cs->valuestring) : ST_NONE;
-					if (s > 0 && k < ncols)
-						queue_rect(p, Q_TINT + s - 1, p->cols[k].x, p->y - h, p->cols[k].w, h);
-					k++;
-				}
-			}
-			if (status > 0)
-				queue_rect(p, Q_STATUS + status - 1, p->x0, p->y - h + 0.75f, 3.5f, h - 1.5f);
-			draw_row_text(p, ncols, p->cells, F_REG, C_TEXT, from, to, 1);
-			p->y -= h;
-			from = to;
-			if (from < n)
-				table_page_break(p, ncols);
-		}
-		rowi++;
-	}
+	table_header(p, t->ncols);
+	for (size_t r = 0; r < t->nrows; r++)
+		table_row(p, t, r, hh);
 	table_flush(p);
 	line(p, C_RULE, 0.5f, p->x0, p->y, p->x1, p->y);
 	p->y -= 10;
@@ -1871,15 +1516,12 @@ static int step_decimals(double step)
 }
 
 /* The legend at the cursor; returns its height. */
-static float legend(struct pdf *p, const cJSON *series, int draw)
+static float legend(struct pdf *p, const struct ob_doc_chart *c, int draw)
 {
-	const cJSON *s;
 	float x = p->x0, y = p->y, lh = 12;
-	size_t k = 0;
 
-	cJSON_ArrayForEach(s, series)
-	{
-		const char *name = m_str(s, "name", "");
+	for (size_t k = 0; k < c->nseries; k++) {
+		const char *name = S(p, c->names[k]);
 		size_t mark = p->txt_len;
 		uint32_t off = put_str(p, name), len = (uint32_t)(p->txt_len - off);
 		float nw = pts(fit_last(p, F_REG, 8, p->x1 - p->x0 - 14, off, &len), 8);
@@ -1893,7 +1535,6 @@ static float legend(struct pdf *p, const cJSON *series, int draw)
 		}
 		x += 11 + nw + 14;
 		p->txt_len = mark;
-		k++;
 	}
 	return p->y - y + lh + 4;
 }
@@ -1915,39 +1556,33 @@ static void bar_span(int stacked, double v, double *pos, double *neg, double *a,
 		*neg = *b;
 }
 
-static void place_chart(struct pdf *p, const cJSON *e)
-{
-	const char *title = m_str(e, "title", NULL), *vaxis = m_str(e, "value_axis", NULL);
-	const char *laxis = m_str(e, "label_axis", NULL);
-	int horizontal = m_bool(e, "horizontal"), stacked = m_bool(e, "stacked"), show_values = m_bool(e, "show_values");
-	const cJSON *labels = cJSON_GetObjectItemCaseSensitive(e, "labels");
-	const cJSON *series = cJSON_GetObjectItemCaseSensitive(e, "series"), *s, *x;
-	size_t n = 0, m = 0, i, k;
-	double lo = 0, hi = 0, vmin, vmax, step;
-	int vdec, tdec, nticks;
-	float w = p->x1 - p->x0, title_h = title ? 17.0f : 0, legend_h, total, plot_h, band;
-	float avail_page = p->top - p->bottom;
-	char num[128];
+/* A chart being placed: the element, its scale and its plot's size. */
+struct chart {
+	const struct ob_doc_chart *c;
+	const double *vals; /* series k's value i: vals[k * n + i] */
+	const char *vaxis, *laxis;
+	size_t n, m;
+	int stacked, show_values, vdec, tdec, nticks;
+	double vmin, vmax, step;
+	float w, plot_h, band;
+};
 
-	scratch_reset(p);
-	cJSON_ArrayForEach(x, labels) n++;
-	cJSON_ArrayForEach(s, series) m++;
-	if (n * (m ? m : 1) > p->vals_cap) {
-		p->vals_cap = n * (m ? m : 1);
-		p->vals = ob_xrealloc(p->vals, p->vals_cap * sizeof(*p->vals));
-	}
-	k = 0;
-	cJSON_ArrayForEach(s, series)
-	{
-		i = 0;
-		cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(s, "values")) p->vals[k * n + i++] = x->valuedouble;
-		k++;
-	}
-	for (i = 0; i < n; i++) {
+/* Where v falls between lo (at vmin) and lo + span (at vmax). */
+static float chart_at(const struct chart *ch, double v, float lo, float span)
+{
+	return lo + (float)((v - ch->vmin) / (ch->vmax - ch->vmin)) * span;
+}
+
+/* The value scale: the bars' extent rounded out to nice ticks. */
+static void chart_scale(struct chart *ch)
+{
+	double lo = 0, hi = 0;
+
+	for (size_t i = 0; i < ch->n; i++) {
 		double pos = 0, neg = 0;
-		for (k = 0; k < m; k++) {
-			double v = p->vals[k * n + i];
-			if (stacked) {
+		for (size_t k = 0; k < ch->m; k++) {
+			double v = ch->vals[k * ch->n + i];
+			if (ch->stacked) {
 				if (v > 0)
 					pos += v;
 				else
@@ -1960,229 +1595,247 @@ static void place_chart(struct pdf *p, const cJSON *e)
 		hi = fmax(hi, pos);
 		lo = fmin(lo, neg);
 	}
-	vdec = auto_decimals(p->vals, n * m);
-	nice_scale(lo, hi, &vmin, &vmax, &step);
-	if (vdec == 0 && step < 1) { /* whole numbers: whole ticks */
-		step = 1;
-		vmin = floor(vmin);
-		vmax = ceil(vmax);
+	ch->vdec = auto_decimals(ch->vals, ch->n * ch->m);
+	nice_scale(lo, hi, &ch->vmin, &ch->vmax, &ch->step);
+	if (ch->vdec == 0 && ch->step < 1) { /* whole numbers: whole ticks */
+		ch->step = 1;
+		ch->vmin = floor(ch->vmin);
+		ch->vmax = ceil(ch->vmax);
 	}
-	nticks = (int)lround((vmax - vmin) / step);
-	tdec = step_decimals(step);
-	legend_h = m > 1 ? legend(p, series, 0) : 0;
+	ch->nticks = (int)lround((ch->vmax - ch->vmin) / ch->step);
+	ch->tdec = step_decimals(ch->step);
+}
 
+/* Label i's bars of a vertical chart, bw wide from left, the plot from
+ * bottom to top; labels every lstep-th. */
+static void vbar_group(struct pdf *p, const struct chart *ch, size_t i, float left, float bw, float gw, float bottom,
+		       float top, size_t lstep)
+{
+	float bx = left + bw * (float)i + (bw - gw) / 2;
+	double pos = 0, neg = 0;
+	size_t m = ch->m;
+	char num[128];
+
+	for (size_t k = 0; k < m; k++) {
+		double v = ch->vals[k * ch->n + i], a, b;
+		float ya, yb, xx = ch->stacked ? bx : bx + gw / (float)m * (float)k;
+		float ww = ch->stacked ? gw : gw / (float)m - (m > 1 ? 1.0f : 0.0f);
+		bar_span(ch->stacked, v, &pos, &neg, &a, &b);
+		ya = chart_at(ch, fmin(a, b), bottom, top - bottom);
+		yb = chart_at(ch, fmax(a, b), bottom, top - bottom);
+		fill_rect(p, PALETTE[k % OB_ARRAY_LEN(PALETTE)].fill, xx, ya, ww, yb - ya);
+		if (!ch->show_values || v == 0)
+			continue;
+		fmt_double(v, ch->vdec, num);
+		if (ch->stacked) {
+			if (yb - ya >= 9)
+				draw_str(p, F_REG, 7, PALETTE[k % OB_ARRAY_LEN(PALETTE)].on, xx + ww / 2, (ya + yb) / 2 - 2.5f,
+					 AL_CENTER, ww, num);
+		} else {
+			draw_str(p, F_REG, 7, C_TEXT, xx + ww / 2, v >= 0 ? yb + 2.5f : ya - 8, AL_CENTER, fmaxf(ww + 8, 30),
+				 num);
+		}
+	}
+	if (ch->show_values && ch->stacked && m > 1) {
+		fmt_double(pos + neg, ch->vdec, num);
+		draw_str(p, F_BOLD, 7, C_TEXT, bx + gw / 2, chart_at(ch, pos, bottom, top - bottom) + 2.5f, AL_CENTER,
+			 fmaxf(gw + 8, 30), num);
+	}
+	if (i % lstep == 0)
+		draw_str(p, F_REG, SZ_SMALL, C_TEXT, left + bw * (float)i + bw / 2, bottom - 10, AL_CENTER,
+			 bw * (float)lstep - 4, S(p, ch->c->labels[i]));
+}
+
+/* Bars that grow upwards: the value axis on the left, labels below. */
+static void chart_vertical(struct pdf *p, const struct chart *ch)
+{
+	float tick_w = 0, left, right = p->x1, bottom, top, pw, bw, gw, lw = 0;
+	size_t lstep;
+	char num[128];
+
+	for (int t = 0; t <= ch->nticks; t++) {
+		fmt_double(ch->vmin + t * ch->step, ch->tdec, num);
+		tick_w = fmaxf(tick_w, str_w(p, F_REG, SZ_SMALL, num));
+	}
+	left = p->x0 + tick_w + 6;
+	if (ch->vaxis) {
+		draw_str(p, F_REG, SZ_SMALL, C_GREY, p->x0, p->y - 8, AL_LEFT, ch->w, ch->vaxis);
+		p->y -= 12;
+	} else {
+		p->y -= 4;
+	}
+	top = p->y - 4;
+	bottom = p->y - ch->plot_h;
+	pw = right - left;
+	for (int t = 0; t <= ch->nticks; t++) {
+		double v = ch->vmin + t * ch->step;
+		float yy = chart_at(ch, v, bottom, top - bottom);
+		int zero = fabs(v) < ch->step * 1e-9;
+		line(p, zero ? C_RULE : C_GRID, zero ? 0.8f : 0.4f, left, yy, right, yy);
+		fmt_double(v, ch->tdec, num);
+		draw_str(p, F_REG, SZ_SMALL, C_GREY, left - 4, yy - 2.6f, AL_RIGHT, tick_w + 2, num);
+	}
+	bw = pw / (float)ch->n;
+	gw = fminf(bw * 0.72f, ch->stacked ? 60 : 26 * (float)ch->m);
+	/* Labels too wide for their bars: label every lstep-th bar. */
+	for (size_t i = 0; i < ch->n; i++)
+		lw = fmaxf(lw, str_w(p, F_REG, SZ_SMALL, S(p, ch->c->labels[i])));
+	lw = fminf(lw, 70);
+	lstep = (size_t)ceilf((lw + 4) / bw);
+	if (lstep < 1)
+		lstep = 1;
+	for (size_t i = 0; i < ch->n; i++)
+		vbar_group(p, ch, i, left, bw, gw, bottom, top, lstep);
+	p->y = bottom - 14;
+	if (ch->laxis) {
+		draw_str(p, F_REG, SZ_SMALL, C_GREY, left + pw / 2, p->y - 8, AL_CENTER, ch->w, ch->laxis);
+		p->y -= 13;
+	}
+}
+
+/* The room of a horizontal chart's parts. */
+struct hgeom {
+	float lab_w, left, top, pw, val_room, gh, fs;
+};
+
+/* Label i's bars of a horizontal chart. */
+static void hbar_group(struct pdf *p, const struct chart *ch, const struct hgeom *g, size_t i)
+{
+	float by = g->top - ch->band * (float)i - (ch->band - g->gh) / 2; /* the group's top */
+	double pos = 0, neg = 0;
+	size_t m = ch->m;
+	char num[128];
+
+	draw_str(p, F_REG, g->fs, C_TEXT, p->x0, g->top - ch->band * (float)i - ch->band / 2 - 0.36f * g->fs, AL_LEFT,
+		 g->lab_w, S(p, ch->c->labels[i]));
+	for (size_t k = 0; k < m; k++) {
+		double v = ch->vals[k * ch->n + i], a, b;
+		float xa, xb, hh = ch->stacked ? g->gh : g->gh / (float)m;
+		float yy = ch->stacked ? by - g->gh : by - hh * (float)(k + 1);
+		float bh = hh - (ch->stacked || m == 1 ? 0.0f : 0.8f), vs;
+		bar_span(ch->stacked, v, &pos, &neg, &a, &b);
+		xa = chart_at(ch, fmin(a, b), g->left, g->pw);
+		xb = chart_at(ch, fmax(a, b), g->left, g->pw);
+		fill_rect(p, PALETTE[k % OB_ARRAY_LEN(PALETTE)].fill, xa, yy, xb - xa, bh);
+		if (!ch->show_values || v == 0)
+			continue;
+		vs = fminf(7, bh * 0.85f);
+		fmt_double(v, ch->vdec, num);
+		if (ch->stacked) {
+			if (str_w(p, F_REG, vs, num) + 4 <= xb - xa && vs >= 5)
+				draw_str(p, F_REG, vs, PALETTE[k % OB_ARRAY_LEN(PALETTE)].on, (xa + xb) / 2,
+					 yy + bh / 2 - 0.36f * vs, AL_CENTER, xb - xa, num);
+		} else if (vs >= 4) {
+			if (v >= 0)
+				draw_str(p, F_REG, vs, C_TEXT, xb + 3, yy + bh / 2 - 0.36f * vs, AL_LEFT, g->val_room, num);
+			else
+				draw_str(p, F_REG, vs, C_TEXT, xa - 3, yy + bh / 2 - 0.36f * vs, AL_RIGHT, g->lab_w, num);
+		}
+	}
+	if (ch->show_values && ch->stacked && m > 1 && g->gh >= 5) {
+		float vs = fminf(7, g->gh * 0.85f);
+		fmt_double(pos + neg, ch->vdec, num);
+		draw_str(p, F_BOLD, vs, C_TEXT, chart_at(ch, pos, g->left, g->pw) + 3, by - g->gh / 2 - 0.36f * vs, AL_LEFT,
+			 g->val_room, num);
+	}
+}
+
+/* Bars that grow to the right: labels on the left, the value axis below. */
+static void chart_horizontal(struct pdf *p, const struct chart *ch)
+{
+	struct hgeom g = {0};
+	float right, bottom;
+	char num[128];
+
+	g.fs = fminf(SZ_SMALL, ch->band * 0.75f);
+	for (size_t i = 0; i < ch->n; i++)
+		g.lab_w = fmaxf(g.lab_w, str_w(p, F_REG, g.fs, S(p, ch->c->labels[i])));
+	g.lab_w = fminf(g.lab_w, ch->w * 0.35f);
+	if (ch->show_values) {
+		for (size_t i = 0; i < ch->n * ch->m; i++) {
+			fmt_double(ch->vals[i], ch->vdec, num);
+			g.val_room = fmaxf(g.val_room, str_w(p, F_BOLD, 7, num) + 6);
+		}
+		if (ch->stacked)
+			g.val_room *= 1.5f; /* totals */
+	}
+	if (ch->laxis) {
+		draw_str(p, F_REG, SZ_SMALL, C_GREY, p->x0, p->y - 8, AL_LEFT, ch->w, ch->laxis);
+		p->y -= 12;
+	} else {
+		p->y -= 2;
+	}
+	g.left = p->x0 + g.lab_w + 8;
+	right = p->x1 - fmaxf(g.val_room, 8);
+	g.pw = right - g.left;
+	g.top = p->y;
+	bottom = g.top - ch->plot_h;
+	for (int t = 0; t <= ch->nticks; t++) {
+		double v = ch->vmin + t * ch->step;
+		float xx = chart_at(ch, v, g.left, g.pw);
+		int zero = fabs(v) < ch->step * 1e-9;
+		line(p, zero ? C_RULE : C_GRID, zero ? 0.8f : 0.4f, xx, g.top, xx, bottom);
+		fmt_double(v, ch->tdec, num);
+		draw_str(p, F_REG, SZ_SMALL, C_GREY, xx, bottom - 10, AL_CENTER, 60, num);
+	}
+	g.gh = ch->band * 0.72f;
+	for (size_t i = 0; i < ch->n; i++)
+		hbar_group(p, ch, &g, i);
+	p->y = bottom - 14;
+	if (ch->vaxis) {
+		draw_str(p, F_REG, SZ_SMALL, C_GREY, g.left + g.pw / 2, p->y - 8, AL_CENTER, ch->w, ch->vaxis);
+		p->y -= 12;
+	}
+}
+
+static void place_chart(struct pdf *p, const struct ob_doc_el *e)
+{
+	const struct ob_doc_chart *c = e->u.chart;
+	const char *title = S0(p, c->title);
+	struct chart ch = {.c = c, .vals = c->values, .vaxis = S0(p, c->value_axis), .laxis = S0(p, c->label_axis),
+			   .n = c->nlabels, .m = c->nseries, .stacked = c->stacked, .show_values = c->show_values};
+	float title_h = title ? 17.0f : 0, legend_h, total;
+	float avail_page = p->top - p->bottom;
+	size_t n = ch.n, m = ch.m;
+
+	ch.w = p->x1 - p->x0;
+	scratch_reset(p);
+	chart_scale(&ch);
+	legend_h = m > 1 ? legend(p, c, 0) : 0;
 	if (n == 0 || m == 0) {
 		ensure(p, title_h + 16);
 		gap(p, 6);
 		if (title)
-			heading(p, title, F_BOLD, 10, 17, C_BLUE, w);
-		draw_str(p, F_REG, 8.5f, C_GREY, p->x0, baseline(p->y, 8.5f, 12), AL_LEFT, w, "Ingen data.");
+			heading(p, title, F_BOLD, 10, 17, C_BLUE, ch.w);
+		draw_str(p, F_REG, 8.5f, C_GREY, p->x0, baseline(p->y, 8.5f, 12), AL_LEFT, ch.w, "Ingen data.");
 		p->y -= 18;
 		return;
 	}
-	if (!horizontal) {
-		plot_h = p->page_landscape ? 150 : 170;
-		total = title_h + legend_h + (vaxis ? 12 : 4) + plot_h + 14 + (laxis ? 13 : 0) + 8;
-		band = 0;
+	if (!c->horizontal) {
+		ch.plot_h = p->page_landscape ? 150 : 170;
+		total = title_h + legend_h + (ch.vaxis ? 12 : 4) + ch.plot_h + 14 + (ch.laxis ? 13 : 0) + 8;
 	} else {
-		float over = title_h + legend_h + (laxis ? 12 : 2) + 14 + (vaxis ? 12 : 0) + 8;
-		band = (m > 1 && !stacked) ? fmaxf(15, 7 * (float)m + 6) : 17;
-		if (over + band * (float)n > avail_page)
-			band = fmaxf(2, (avail_page - over) / (float)n);
-		plot_h = band * (float)n;
-		total = over + plot_h;
+		float over = title_h + legend_h + (ch.laxis ? 12 : 2) + 14 + (ch.vaxis ? 12 : 0) + 8;
+		ch.band = (m > 1 && !ch.stacked) ? fmaxf(15, 7 * (float)m + 6) : 17;
+		if (over + ch.band * (float)n > avail_page)
+			ch.band = fmaxf(2, (avail_page - over) / (float)n);
+		ch.plot_h = ch.band * (float)n;
+		total = over + ch.plot_h;
 	}
 	ensure(p, fminf(total, avail_page));
 	gap(p, 6);
 	if (title)
-		heading(p, title, F_BOLD, 10, 17, C_BLUE, w);
+		heading(p, title, F_BOLD, 10, 17, C_BLUE, ch.w);
 	if (m > 1) {
 		scratch_reset(p);
-		legend(p, series, 1);
+		legend(p, c, 1);
 		p->y -= legend_h;
 	}
 	scratch_reset(p);
-
-	if (!horizontal) {
-		float tick_w = 0, left, right = p->x1, bottom, top, pw, bw, gw;
-		size_t lstep;
-		for (int t = 0; t <= nticks; t++) {
-			fmt_double(vmin + t * step, tdec, num);
-			size_t mark = p->txt_len;
-			uint32_t off = put_str(p, num);
-			tick_w = fmaxf(tick_w, pts(text_w(p, F_REG, off, (uint32_t)(p->txt_len - off)), SZ_SMALL));
-			p->txt_len = mark;
-		}
-		left = p->x0 + tick_w + 6;
-		if (vaxis) {
-			draw_str(p, F_REG, SZ_SMALL, C_GREY, p->x0, p->y - 8, AL_LEFT, w, vaxis);
-			p->y -= 12;
-		} else {
-			p->y -= 4;
-		}
-		top = p->y - 4;
-		bottom = p->y - plot_h;
-		pw = right - left;
-		for (int t = 0; t <= nticks; t++) {
-			double v = vmin + t * step;
-			float yy = bottom + (float)((v - vmin) / (vmax - vmin)) * (top - bottom);
-			line(p, fabs(v) < step * 1e-9 ? C_RULE : C_GRID, fabs(v) < step * 1e-9 ? 0.8f : 0.4f, left, yy,
-			     right, yy);
-			fmt_double(v, tdec, num);
-			draw_str(p, F_REG, SZ_SMALL, C_GREY, left - 4, yy - 2.6f, AL_RIGHT, tick_w + 2, num);
-		}
-		bw = pw / (float)n;
-		gw = fminf(bw * 0.72f, stacked ? 60 : 26 * (float)m);
-		{
-			/* Labels too wide for their bars: label every lstep-th bar. */
-			const cJSON *lb;
-			float lw = 0;
-			cJSON_ArrayForEach(lb, labels)
-			{
-				size_t mark = p->txt_len;
-				uint32_t off = put_str(p, lb->valuestring);
-				lw = fmaxf(lw, pts(text_w(p, F_REG, off, (uint32_t)(p->txt_len - off)), SZ_SMALL));
-				p->txt_len = mark;
-			}
-			lw = fminf(lw, 70);
-			lstep = (size_t)ceilf((lw + 4) / bw);
-			if (lstep < 1)
-				lstep = 1;
-		}
-		const cJSON *lab = labels->child;
-		for (i = 0; i < n; i++, lab = lab->next) {
-			float bx = left + bw * (float)i + (bw - gw) / 2;
-			double pos = 0, neg = 0;
-			for (k = 0; k < m; k++) {
-				double v = p->vals[k * n + i], a, b;
-				float ya, yb, xx = stacked ? bx : bx + gw / (float)m * (float)k;
-				float ww = stacked ? gw : gw / (float)m - (m > 1 ? 1.0f : 0.0f);
-				bar_span(stacked, v, &pos, &neg, &a, &b);
-				ya = bottom + (float)((fmin(a, b) - vmin) / (vmax - vmin)) * (top - bottom);
-				yb = bottom + (float)((fmax(a, b) - vmin) / (vmax - vmin)) * (top - bottom);
-				fill_rect(p, PALETTE[k % OB_ARRAY_LEN(PALETTE)].fill, xx, ya, ww, yb - ya);
-				if (show_values && v != 0) {
-					fmt_double(v, vdec, num);
-					if (stacked) {
-						if (yb - ya >= 9)
-							draw_str(p, F_REG, 7, PALETTE[k % OB_ARRAY_LEN(PALETTE)].on, xx + ww / 2,
-								 (ya + yb) / 2 - 2.5f, AL_CENTER, ww, num);
-					} else {
-						draw_str(p, F_REG, 7, C_TEXT, xx + ww / 2, v >= 0 ? yb + 2.5f : ya - 8,
-							 AL_CENTER, fmaxf(ww + 8, 30), num);
-					}
-				}
-			}
-			if (show_values && stacked && m > 1) {
-				fmt_double(pos + neg, vdec, num);
-				draw_str(p, F_BOLD, 7, C_TEXT, bx + gw / 2,
-					 bottom + (float)((pos - vmin) / (vmax - vmin)) * (top - bottom) + 2.5f, AL_CENTER,
-					 fmaxf(gw + 8, 30), num);
-			}
-			if (i % lstep == 0)
-				draw_str(p, F_REG, SZ_SMALL, C_TEXT, left + bw * (float)i + bw / 2, bottom - 10, AL_CENTER,
-					 bw * (float)lstep - 4, lab->valuestring);
-		}
-		p->y = bottom - 14;
-		if (laxis) {
-			draw_str(p, F_REG, SZ_SMALL, C_GREY, left + pw / 2, p->y - 8, AL_CENTER, w, laxis);
-			p->y -= 13;
-		}
-	} else {
-		float lab_w = 0, left, right, top, bottom, pw, val_room = 0, gh, fs;
-		const cJSON *lab;
-		fs = fminf(SZ_SMALL, band * 0.75f);
-		cJSON_ArrayForEach(lab, labels)
-		{
-			size_t mark = p->txt_len;
-			uint32_t off = put_str(p, lab->valuestring);
-			lab_w = fmaxf(lab_w, pts(text_w(p, F_REG, off, (uint32_t)(p->txt_len - off)), fs));
-			p->txt_len = mark;
-		}
-		lab_w = fminf(lab_w, w * 0.35f);
-		if (show_values) {
-			for (i = 0; i < n * m; i++) {
-				size_t mark = p->txt_len;
-				uint32_t off;
-				fmt_double(p->vals[i], vdec, num);
-				off = put_str(p, num);
-				val_room = fmaxf(val_room, pts(text_w(p, F_BOLD, off, (uint32_t)(p->txt_len - off)), 7) + 6);
-				p->txt_len = mark;
-			}
-			if (stacked)
-				val_room *= 1.5f; /* totals */
-		}
-		if (laxis) {
-			draw_str(p, F_REG, SZ_SMALL, C_GREY, p->x0, p->y - 8, AL_LEFT, w, laxis);
-			p->y -= 12;
-		} else {
-			p->y -= 2;
-		}
-		left = p->x0 + lab_w + 8;
-		right = p->x1 - fmaxf(val_room, 8);
-		pw = right - left;
-		top = p->y;
-		bottom = top - plot_h;
-		for (int t = 0; t <= nticks; t++) {
-			double v = vmin + t * step;
-			float xx = left + (float)((v - vmin) / (vmax - vmin)) * pw;
-			int zero = fabs(v) < step * 1e-9;
-			line(p, zero ? C_RULE : C_GRID, zero ? 0.8f : 0.4f, xx, top, xx, bottom);
-			fmt_double(v, tdec, num);
-			draw_str(p, F_REG, SZ_SMALL, C_GREY, xx, bottom - 10, AL_CENTER, 60, num);
-		}
-		gh = band * 0.72f;
-		i = 0;
-		cJSON_ArrayForEach(lab, labels)
-		{
-			float by = top - band * (float)i - (band - gh) / 2; /* the group's top */
-			double pos = 0, neg = 0;
-			draw_str(p, F_REG, fs, C_TEXT, p->x0, top - band * (float)i - band / 2 - 0.36f * fs, AL_LEFT, lab_w,
-				 lab->valuestring);
-			for (k = 0; k < m; k++) {
-				double v = p->vals[k * n + i], a, b;
-				float xa, xb, hh = stacked ? gh : gh / (float)m;
-				float yy = stacked ? by - gh : by - hh * (float)(k + 1);
-				float bh = hh - (stacked || m == 1 ? 0.0f : 0.8f);
-				bar_span(stacked, v, &pos, &neg, &a, &b);
-				xa = left + (float)((fmin(a, b) - vmin) / (vmax - vmin)) * pw;
-				xb = left + (float)((fmax(a, b) - vmin) / (vmax - vmin)) * pw;
-				fill_rect(p, PALETTE[k % OB_ARRAY_LEN(PALETTE)].fill, xa, yy, xb - xa, bh);
-				if (show_values && v != 0) {
-					float vs = fminf(7, bh * 0.85f);
-					fmt_double(v, vdec, num);
-					if (stacked) {
-						size_t mark = p->txt_len;
-						uint32_t off = put_str(p, num);
-						float tw = pts(text_w(p, F_REG, off, (uint32_t)(p->txt_len - off)), vs);
-						p->txt_len = mark;
-						if (tw + 4 <= xb - xa && vs >= 5)
-							draw_str(p, F_REG, vs, PALETTE[k % OB_ARRAY_LEN(PALETTE)].on,
-								 (xa + xb) / 2, yy + bh / 2 - 0.36f * vs, AL_CENTER, xb - xa, num);
-					} else if (vs >= 4) {
-						if (v >= 0)
-							draw_str(p, F_REG, vs, C_TEXT, xb + 3, yy + bh / 2 - 0.36f * vs, AL_LEFT,
-								 val_room, num);
-						else
-							draw_str(p, F_REG, vs, C_TEXT, xa - 3, yy + bh / 2 - 0.36f * vs, AL_RIGHT,
-								 lab_w, num);
-					}
-				}
-			}
-			if (show_values && stacked && m > 1 && gh >= 5) {
-				float vs = fminf(7, gh * 0.85f);
-				fmt_double(pos + neg, vdec, num);
-				draw_str(p, F_BOLD, vs, C_TEXT, left + (float)((pos - vmin) / (vmax - vmin)) * pw + 3,
-					 by - gh / 2 - 0.36f * vs, AL_LEFT, val_room, num);
-			}
-			i++;
-		}
-		p->y = bottom - 14;
-		if (vaxis) {
-			draw_str(p, F_REG, SZ_SMALL, C_GREY, left + pw / 2, p->y - 8, AL_CENTER, w, vaxis);
-			p->y -= 12;
-		}
-	}
+	if (!c->horizontal)
+		chart_vertical(p, &ch);
+	else
+		chart_horizontal(p, &ch);
 	p->y -= 8;
 }
 
@@ -2243,9 +1896,11 @@ static void set_info(struct pdf *p, HPDF_InfoType type, const char *s)
 	HPDF_SetInfoAttr(p->doc, type, p->txt);
 }
 
-static void render(struct pdf *p, const cJSON *doc)
+static const char *const EL_TYPE[] = {"section", "para", "list", "kpi", "table", "chart", "note"};
+
+static void render(struct pdf *p)
 {
-	const cJSON *els = cJSON_GetObjectItemCaseSensitive(doc, "elements"), *e;
+	const struct ob_doc *doc = p->d;
 
 	HPDF_SetCompressionMode(p->doc, HPDF_COMP_ALL);
 	HPDF_UseUTFEncodings(p->doc);
@@ -2279,37 +1934,27 @@ static void render(struct pdf *p, const cJSON *doc)
 	title_block(p);
 	reserve_toc(p);
 
-	p->el = -1;
-	for (e = els ? els->child : NULL; e != NULL;) {
-		const char *type = m_str(e, "type", "");
-		p->el++;
-		p->el_type = type;
-		if (strcmp(type, "kpi") == 0) {
+	for (size_t i = 0; i < doc->nels;) {
+		const struct ob_doc_el *e = &doc->els[i];
+		size_t n = 1;
+		p->el = (int)i;
+		p->el_type = EL_TYPE[e->type];
+		switch (e->type) {
+		case OB_DOC_KPI:
 			/* Consecutive tiles form rows. */
-			const cJSON *last = e;
-			int n = 1;
-			while (last->next && strcmp(m_str(last->next, "type", ""), "kpi") == 0) {
-				last = last->next;
+			while (i + n < doc->nels && doc->els[i + n].type == OB_DOC_KPI)
 				n++;
-			}
-			place_kpis(p, e, n);
-			p->el += n - 1;
-			e = last->next;
-			continue;
+			place_kpis(p, e, (int)n);
+			break;
+		case OB_DOC_SECTION: place_section(p, e); break;
+		case OB_DOC_PARA: place_para(p, e); break;
+		case OB_DOC_TABLE: place_table(p, e); break;
+		case OB_DOC_CHART: place_chart(p, e); break;
+		case OB_DOC_NOTE: place_note(p, e); break;
+		case OB_DOC_LIST: place_list(p, e); break;
+		default: break;
 		}
-		if (strcmp(type, "section") == 0)
-			place_section(p, e);
-		else if (strcmp(type, "para") == 0)
-			place_para(p, e);
-		else if (strcmp(type, "table") == 0)
-			place_table(p, e);
-		else if (strcmp(type, "chart") == 0)
-			place_chart(p, e);
-		else if (strcmp(type, "note") == 0)
-			place_note(p, e);
-		else if (strcmp(type, "list") == 0)
-			place_list(p, e);
-		e = e->next;
+		i += n;
 	}
 	p->el = -1;
 	gfx_mode(p);
@@ -2349,7 +1994,19 @@ static int write_out(struct pdf *p)
 	return 0;
 }
 
-int ob_render_pdf(const cJSON *doc, const struct ob_render_meta *meta, const char *path,
+/* The table of contents: the sections, in order. */
+static void collect_toc(struct pdf *p)
+{
+	for (size_t i = 0; i < p->d->nels; i++) {
+		const struct ob_doc_el *e = &p->d->els[i];
+		if (e->type != OB_DOC_SECTION)
+			continue;
+		GROW(p->toc, p->ntoc, p->toc_cap);
+		p->toc[p->ntoc++] = (struct toc_entry){S(p, e->u.section.title), e->u.section.level, 0, NULL, 0, 0};
+	}
+}
+
+int ob_render_pdf(const struct ob_doc *doc, const struct ob_render_meta *meta, const char *path,
 		  struct ob_render_stats *stats, struct ob_err *err)
 {
 	static const struct ob_render_meta none;
@@ -2374,8 +2031,20 @@ int ob_render_pdf(const cJSON *doc, const struct ob_render_meta *meta, const cha
 		ob_err_set(err, "pdf: no output path");
 		goto out;
 	}
-	if (validate(p, doc) < 0)
+	if (doc == NULL) {
+		ob_err_set(err, "document: is not an object");
 		goto out;
+	}
+	p->d = doc;
+	p->title = ob_doc_str(doc, doc->title);
+	p->subtitle = ob_doc_str(doc, doc->subtitle);
+	if (p->title == NULL)
+		p->title = p->report_title;
+	if (p->title == NULL) {
+		ob_err_set(err, "document: title is missing");
+		goto out;
+	}
+	collect_toc(p);
 	if (p->report_title == NULL)
 		p->report_title = p->title;
 	if (p->as_of && *p->as_of) {
@@ -2419,7 +2088,7 @@ int ob_render_pdf(const cJSON *doc, const struct ob_render_meta *meta, const cha
 		ob_err_set(err, "pdf: libharu cannot create a document (out of memory)");
 		goto out;
 	}
-	render(p, doc);
+	render(p);
 	p->tmp_path = tmp;
 	if (write_out(p) < 0)
 		goto out;
@@ -2449,7 +2118,6 @@ out:
 	free(p->cols);
 	free(p->cells);
 	free(p->hcells);
-	free(p->vals);
 	free(p->qrects);
 	free(p->qtexts);
 	free(p);

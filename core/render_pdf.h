@@ -1,17 +1,6 @@
-/* render_pdf.h - the run's document model (a cJSON tree built by run.c's
- * api_title ... api_note) rendered as an A4 PDF with libharu.
- *
- * The model: {"title", "subtitle"?, "elements": [...]}, each element an
- * object with a "type": "section" (level 1|2, title, landscape?, new_page?), "para"
- * (runs: [{text, bold?, italic?}]), "kpi" (label, value, unit?, decimals?,
- * previous?), "table" (columns: [{header, width?, align?, format?,
- * decimals?}], rows: [{cells: [string|null ...], status?, cell_status?}]),
- * "chart" (title?, horizontal?, stacked?, show_values?, value_axis?,
- * label_axis?, labels: [...], series: [{name?, values: [...]}]) or "note"
- * (text). Members marked ? may be absent; a missing required member or any
- * member of the wrong type is an error naming the element (counted from 0,
- * like JSON pointers) and the member:
- *   element 12 (table): column 2: align "middle" is not left, right or center
+/* render_pdf.h - the run's document (core/doc.h: a typed model, built by
+ * the plugin ABI's document calls and checked there, or read back from a
+ * document.json by ob_doc_from_json) rendered as an A4 PDF with libharu.
  *
  * Output is reproducible: the same document and meta give the same bytes
  * (the only date written is meta->created). */
@@ -20,7 +9,7 @@
 
 #include <time.h>
 
-struct cJSON;
+struct ob_doc;
 struct ob_err;
 
 struct ob_render_meta {
@@ -41,9 +30,10 @@ struct ob_render_stats {
 /* Renders doc to path, written as path.tmp and renamed into place (the
  * directory must exist). meta may be NULL (all defaults); every pointer is
  * borrowed for the call only. Returns 0 and fills *stats (may be NULL), or
- * -1 with err naming the element, the font or the file that failed; on
- * error path is left untouched. */
-int ob_render_pdf(const struct cJSON *doc, const struct ob_render_meta *meta, const char *path,
+ * -1 with err naming the element, the font or the file that failed
+ * ("document: title is missing" when neither the document nor meta has a
+ * title); on error path is left untouched. */
+int ob_render_pdf(const struct ob_doc *doc, const struct ob_render_meta *meta, const char *path,
 		  struct ob_render_stats *stats, struct ob_err *err);
 
 /* value with dec (0 to 6) decimals the Danish way, rounded half away from

@@ -1,7 +1,7 @@
 /* run.c - report runs: the row, and the worker that executes one. The
  * worker hands the plugin the core's services through struct ob_api; the
- * document the plugin builds is kept as a JSON model (document.json, the
- * input of the renderer), its notices go into run_notices, and all of it is
+ * document the plugin builds is a typed model (doc.h: checked as each call
+ * hands it in, rendered as the PDF, written as document.json), its notices go into run_notices, and all of it is
  * recorded with the run's status in one transaction. */
 #include "config.h"
 
@@ -23,6 +23,7 @@
 
 #include "conf.h"
 #include "db.h"
+#include "doc.h"
 #include "log.h"
 #include "outbox.h"
 #include "overblik/plugin.h"
@@ -127,18 +128,6 @@ struct ob_rows {
 	struct ob_rows *next; /* freed with the run */
 };
 
-struct ob_doc {
-	cJSON *root;     /* {"title", "subtitle", "elements": [...]} */
-	cJSON *elements;
-};
-
-struct ob_table {
-	cJSON *rows;
-	size_t ncols;
-	cJSON *last;     /* the last row */
-	struct ob_table *next;
-};
-
 struct run_ctx {
 	struct ob_ctx pub;           /* first: the plugin sees only this */
 	const struct ob_config *cfg;
@@ -147,10 +136,8 @@ struct run_ctx {
 	unsigned long long id;
 	char *report, *as_of, *org_id, *org_name;
 	cJSON *params;
-	struct ob_doc doc;
-	int have_doc;
+	struct ob_doc *doc;          /* once the plugin asks for it */
 	struct ob_rows *rows;
-	struct ob_table *tables;
 	cJSON *notices;
 	char error[1024];            /* the last error the plugin logged */
 	int dry_run;
@@ -373,87 +360,70 @@ static const char *api_cell(const struct ob_rows *r, size_t row, const char *col
 static struct ob_doc *api_doc(struct ob_ctx *c)
 {
 	struct run_ctx *rc = RC(c);
-	if (!rc->have_doc) {
-		rc->doc.root = cJSON_CreateObject();
-		rc->doc.elements = cJSON_AddArrayToObject(rc->doc.root, "elements");
-		rc->have_doc = 1;
-	}
-	return &rc->doc;
+	if (rc->doc == NULL)
+		rc->doc = ob_doc_new();
+	return rc->doc;
 }
 
-static cJSON *element(struct ob_doc *d, const char *type)
+/* A document call's result: 0, or -1 with its error in the plugin's log. */
+static int doc_done(int rc, struct ob_err *err)
 {
-	cJSON *e = cJSON_CreateObject();
-	cJSON_AddStringToObject(e, "type", type);
-	cJSON_AddItemToArray(d->elements, e);
-	return e;
+	if (rc < 0 && err->msg[0] && current)
+		api_log(&current->pub, OB_PLOG_ERR, "%s", err->msg);
+	return rc < 0 ? -1 : 0;
 }
 
 static int api_title(struct ob_doc *d, const char *title, const char *subtitle)
 {
-	if (d == NULL || title == NULL)
-		return -1;
-	cJSON_DeleteItemFromObject(d->root, "title");
-	cJSON_DeleteItemFromObject(d->root, "subtitle");
-	cJSON_AddStringToObject(d->root, "title", title);
-	if (subtitle)
-		cJSON_AddStringToObject(d->root, "subtitle", subtitle);
-	return 0;
+	struct ob_err err = {{0}};
+	return d == NULL ? -1 : doc_done(ob_doc_set_title(d, title, subtitle, &err), &err);
 }
 
 static int api_section(struct ob_doc *d, int level, const char *title, unsigned flags)
 {
-	if (d == NULL || title == NULL || level < 1 || level > 2)
-		return -1;
-	cJSON *e = element(d, "section");
-	cJSON_AddNumberToObject(e, "level", level);
-	cJSON_AddStringToObject(e, "title", title);
-	if (flags & OB_SECTION_LANDSCAPE)
-		cJSON_AddTrueToObject(e, "landscape");
-	if (flags & OB_SECTION_NEW_PAGE)
-		cJSON_AddTrueToObject(e, "new_page");
-	return 0;
+	struct ob_err err = {{0}};
+	return d == NULL ? -1
+			 : doc_done(ob_doc_add_section(d, level, title, (flags & OB_SECTION_LANDSCAPE) != 0,
+						       (flags & OB_SECTION_NEW_PAGE) != 0, &err),
+				    &err);
 }
 
-static int add_runs(struct ob_doc *d, const char *type, const struct ob_text_run *runs, size_t n)
+/* A paragraph or a note: the text of fmt. */
+static int doc_text(struct ob_doc *d, int note, const char *fmt, va_list ap)
 {
-	cJSON *e = element(d, type), *a = cJSON_AddArrayToObject(e, "runs");
-	for (size_t i = 0; i < n; i++) {
-		cJSON *r = cJSON_CreateObject();
-		cJSON_AddStringToObject(r, "text", runs[i].text ? runs[i].text : "");
-		if (runs[i].style & OB_TEXT_BOLD)
-			cJSON_AddTrueToObject(r, "bold");
-		if (runs[i].style & OB_TEXT_ITALIC)
-			cJSON_AddTrueToObject(r, "italic");
-		cJSON_AddItemToArray(a, r);
+	struct ob_err err = {{0}};
+	struct ob_buf b;
+	int rc;
+
+	ob_buf_init(&b, 0);
+	ob_buf_vprintf(&b, fmt, ap);
+	if (note) {
+		rc = ob_doc_add_note(d, b.data ? b.data : "", &err);
+	} else {
+		struct ob_text_run r = {b.data ? b.data : "", 0};
+		rc = ob_doc_add_para(d, &r, 1, &err);
 	}
-	return 0;
+	ob_buf_free(&b);
+	return doc_done(rc, &err);
 }
 
 static int api_para(struct ob_doc *d, const char *fmt, ...)
 {
-	char *text;
-	struct ob_buf b;
 	va_list ap;
+	int rc;
 
 	if (d == NULL || fmt == NULL)
 		return -1;
-	ob_buf_init(&b, 0);
 	va_start(ap, fmt);
-	ob_buf_vprintf(&b, fmt, ap);
+	rc = doc_text(d, 0, fmt, ap);
 	va_end(ap);
-	text = ob_buf_steal(&b);
-	struct ob_text_run r = {text, 0};
-	add_runs(d, "para", &r, 1);
-	free(text);
-	return 0;
+	return rc;
 }
 
 static int api_para_runs(struct ob_doc *d, const struct ob_text_run *runs, size_t n)
 {
-	if (d == NULL || (runs == NULL && n))
-		return -1;
-	return add_runs(d, "para", runs, n);
+	struct ob_err err = {{0}};
+	return d == NULL ? -1 : doc_done(ob_doc_add_para(d, runs, n, &err), &err);
 }
 
 /* A struct a plugin passed in (ABI 2: its size first), copied into a zeroed
@@ -482,56 +452,33 @@ static int adopt(const void *in, void *out, size_t core_size, size_t min_size, c
 
 static int api_bullets(struct ob_doc *d, const char *const *items, size_t n)
 {
-	cJSON *e, *a;
-
-	if (d == NULL || (items == NULL && n))
-		return -1;
-	e = element(d, "list");
-	a = cJSON_AddArrayToObject(e, "items");
-	for (size_t i = 0; i < n; i++)
-		cJSON_AddItemToArray(a, cJSON_CreateString(items[i] ? items[i] : ""));
-	return 0;
+	struct ob_err err = {{0}};
+	return d == NULL ? -1 : doc_done(ob_doc_add_list(d, items, n, &err), &err);
 }
 
 static int api_kpi(struct ob_doc *d, const struct ob_kpi *in)
 {
+	struct ob_err err = {{0}};
 	struct ob_kpi k;
 
-	if (d == NULL || ADOPT(in, k, previous, "ob_kpi") < 0 || k.label == NULL)
+	if (d == NULL || ADOPT(in, k, previous, "ob_kpi") < 0)
 		return -1;
-	cJSON *e = element(d, "kpi");
-	cJSON_AddStringToObject(e, "label", k.label);
-	cJSON_AddNumberToObject(e, "value", k.value);
-	if (k.unit)
-		cJSON_AddStringToObject(e, "unit", k.unit);
-	cJSON_AddNumberToObject(e, "decimals", k.decimals);
-	if (k.has_previous)
-		cJSON_AddNumberToObject(e, "previous", k.previous);
-	return 0;
-}
-
-static const char *status_name(enum ob_status s)
-{
-	switch (s) {
-	case OB_STATUS_GREEN: return "green";
-	case OB_STATUS_AMBER: return "amber";
-	case OB_STATUS_RED: return "red";
-	default: return NULL;
-	}
+	return doc_done(ob_doc_add_kpi(d, &k, &err), &err);
 }
 
 static struct ob_table *api_table(struct ob_doc *d, const struct ob_column *cols_in, size_t ncols)
 {
-	static const char *const aligns[] = {"left", "right", "center"};
-	static const char *const formats[] = {"text", "number", "date", "percent"};
-	struct run_ctx *rc;
+	struct ob_err err = {{0}};
 	struct ob_table *t;
-
 	struct ob_column *cols;
 	uint32_t stride;
 
-	if (d == NULL || cols_in == NULL || ncols == 0 || ncols > 64)
+	if (d == NULL || cols_in == NULL || ncols == 0 || ncols > 64) {
+		if (d && current)
+			api_log(&current->pub, OB_PLOG_ERR, "table: %zu columns%s (1 to 64)", ncols,
+				cols_in ? "" : " at NULL");
 		return NULL;
+	}
 	/* An array of the plugin's structs: its first one's size is the stride. */
 	stride = cols_in[0].size;
 	cols = ob_xcalloc(ncols, sizeof(*cols));
@@ -540,109 +487,58 @@ static struct ob_table *api_table(struct ob_doc *d, const struct ob_column *cols
 			free(cols);
 			return NULL;
 		}
-	rc = (struct run_ctx *)((char *)d - offsetof(struct run_ctx, doc));
-	cJSON *e = element(d, "table"), *c = cJSON_AddArrayToObject(e, "columns");
-	for (size_t i = 0; i < ncols; i++) {
-		cJSON *col = cJSON_CreateObject();
-		cJSON_AddStringToObject(col, "header", cols[i].header ? cols[i].header : "");
-		cJSON_AddNumberToObject(col, "width", cols[i].width > 0 ? cols[i].width : 1);
-		cJSON_AddStringToObject(col, "align", aligns[(unsigned)cols[i].align % 3]);
-		cJSON_AddStringToObject(col, "format", formats[(unsigned)cols[i].format % 4]);
-		cJSON_AddNumberToObject(col, "decimals", cols[i].decimals);
-		cJSON_AddItemToArray(c, col);
-	}
+	t = ob_doc_add_table(d, cols, ncols, &err);
 	free(cols);
-	t = ob_xcalloc(1, sizeof(*t));
-	t->rows = cJSON_AddArrayToObject(e, "rows");
-	t->ncols = ncols;
-	t->next = rc->tables;
-	rc->tables = t;
+	doc_done(t ? 0 : -1, &err);
 	return t;
 }
 
 static int api_row(struct ob_table *t, const char *const *cells, enum ob_status status)
 {
-	if (t == NULL || cells == NULL)
-		return -1;
-	cJSON *r = cJSON_CreateObject(), *a = cJSON_AddArrayToObject(r, "cells");
-	for (size_t i = 0; i < t->ncols; i++)
-		cJSON_AddItemToArray(a, cells[i] ? cJSON_CreateString(cells[i]) : cJSON_CreateNull());
-	if (status_name(status))
-		cJSON_AddStringToObject(r, "status", status_name(status));
-	cJSON_AddItemToArray(t->rows, r);
-	t->last = r;
-	return 0;
+	struct ob_err err = {{0}};
+	return t == NULL ? -1 : doc_done(ob_doc_add_row(t, cells, (enum ob_doc_status)status, &err), &err);
 }
 
 static int api_cell_status(struct ob_table *t, size_t col, enum ob_status status)
 {
-	cJSON *cs;
-	if (t == NULL || t->last == NULL || col >= t->ncols || status_name(status) == NULL)
-		return -1;
-	cs = cJSON_GetObjectItem(t->last, "cell_status");
-	if (cs == NULL) {
-		cs = cJSON_AddArrayToObject(t->last, "cell_status");
-		for (size_t i = 0; i < t->ncols; i++)
-			cJSON_AddItemToArray(cs, cJSON_CreateNull());
-	}
-	cJSON_ReplaceItemInArray(cs, (int)col, cJSON_CreateString(status_name(status)));
-	return 0;
+	struct ob_err err = {{0}};
+	return t == NULL ? -1 : doc_done(ob_doc_cell_status(t, col, (enum ob_doc_status)status, &err), &err);
 }
 
 static int api_chart(struct ob_doc *d, const struct ob_chart *in)
 {
-	struct ob_chart chart, *ch = &chart;
+	struct ob_err err = {{0}};
+	struct ob_chart ch;
+	struct ob_series *series = NULL;
 	uint32_t stride;
+	int rc = -1;
 
-	if (d == NULL || ADOPT(in, chart, show_values, "ob_chart") < 0 || (ch->nlabels && ch->labels == NULL) ||
-	    (ch->nseries && ch->series == NULL) || ch->nlabels > 10000 || ch->nseries > 64)
+	if (d == NULL || ADOPT(in, ch, show_values, "ob_chart") < 0)
 		return -1;
-	stride = ch->nseries ? ch->series[0].size : 0;
-	for (size_t s = 0; s < ch->nseries; s++) {
-		struct ob_series one;
-		if (ADOPT((const char *)ch->series + s * stride, one, values, "ob_series") < 0)
-			return -1;
+	if (ch.nseries && ch.series && ch.nseries <= 64) {
+		stride = ch.series[0].size;
+		series = ob_xcalloc(ch.nseries, sizeof(*series));
+		for (size_t s = 0; s < ch.nseries; s++)
+			if (ADOPT((const char *)ch.series + s * stride, series[s], values, "ob_series") < 0)
+				goto out;
 	}
-	cJSON *e = element(d, "chart");
-	if (ch->title)
-		cJSON_AddStringToObject(e, "title", ch->title);
-	cJSON_AddBoolToObject(e, "horizontal", ch->horizontal != 0);
-	cJSON_AddBoolToObject(e, "stacked", ch->stacked != 0);
-	cJSON_AddBoolToObject(e, "show_values", ch->show_values != 0);
-	if (ch->value_axis)
-		cJSON_AddStringToObject(e, "value_axis", ch->value_axis);
-	if (ch->label_axis)
-		cJSON_AddStringToObject(e, "label_axis", ch->label_axis);
-	cJSON *labels = cJSON_AddArrayToObject(e, "labels");
-	for (size_t i = 0; i < ch->nlabels; i++)
-		cJSON_AddItemToArray(labels, cJSON_CreateString(ch->labels[i] ? ch->labels[i] : ""));
-	cJSON *series = cJSON_AddArrayToObject(e, "series");
-	for (size_t s = 0; s < ch->nseries; s++) {
-		struct ob_series one;
-		ADOPT((const char *)ch->series + s * stride, one, values, "ob_series");
-		cJSON *o = cJSON_CreateObject(), *v = cJSON_AddArrayToObject(o, "values");
-		cJSON_AddStringToObject(o, "name", one.name ? one.name : "");
-		for (size_t i = 0; i < ch->nlabels; i++)
-			cJSON_AddItemToArray(v, cJSON_CreateNumber(one.values ? one.values[i] : 0));
-		cJSON_AddItemToArray(series, o);
-	}
-	return 0;
+	rc = doc_done(ob_doc_add_chart(d, &ch, series, &err), &err);
+out:
+	free(series);
+	return rc;
 }
 
 static int api_note(struct ob_doc *d, const char *fmt, ...)
 {
-	struct ob_buf b;
 	va_list ap;
+	int rc;
 
 	if (d == NULL || fmt == NULL)
 		return -1;
-	ob_buf_init(&b, 0);
 	va_start(ap, fmt);
-	ob_buf_vprintf(&b, fmt, ap);
+	rc = doc_text(d, 1, fmt, ap);
 	va_end(ap);
-	cJSON_AddStringToObject(element(d, "note"), "text", b.data ? b.data : "");
-	ob_buf_free(&b);
-	return 0;
+	return rc;
 }
 
 static int valid_recipient(const char *r)
@@ -1059,9 +955,9 @@ struct ob_ctx *ob_ctx_standalone(const char *as_of, const char *org_name)
 	return &rc->pub;
 }
 
-const cJSON *ob_ctx_document(struct ob_ctx *ctx)
+const struct ob_doc *ob_ctx_document(struct ob_ctx *ctx)
 {
-	return RC(ctx)->have_doc ? RC(ctx)->doc.root : NULL;
+	return RC(ctx)->doc;
 }
 
 void ob_ctx_free(struct ob_ctx *ctx)
@@ -1201,10 +1097,10 @@ static int record(struct run_ctx *rc, const char *status, const char *error, cha
 	}
 	/* The run's mail: in this transaction, so the run ends with all of it or none. */
 	if (ok && strcmp(status, "succeeded") == 0 && cJSON_GetArraySize(rc->notices) > 0) {
-		const cJSON *t = rc->have_doc ? cJSON_GetObjectItemCaseSensitive(rc->doc.root, "title") : NULL;
+		const char *t = ob_doc_title(rc->doc);
 		struct ob_outbox_run run = {rc->id,
 					    rc->report,
-					    cJSON_IsString(t) && t->valuestring[0] ? t->valuestring : NULL,
+					    t && t[0] ? t : NULL,
 					    rc->org_id ? atoll(rc->org_id) : 0,
 					    rc->org_name,
 					    rc->as_of,
@@ -1246,12 +1142,7 @@ static void ctx_free(struct run_ctx *rc)
 		free(rc->rows);
 		rc->rows = n;
 	}
-	while (rc->tables) {
-		struct ob_table *n = rc->tables->next;
-		free(rc->tables);
-		rc->tables = n;
-	}
-	cJSON_Delete(rc->doc.root);
+	ob_doc_free(rc->doc);
 	cJSON_Delete(rc->params);
 	cJSON_Delete(rc->notices);
 	cJSON_Delete(rc->settings);
@@ -1294,6 +1185,41 @@ static int previous_run(struct run_ctx *rc, struct ob_err *err)
 			cJSON_Delete(figures);
 	}
 	ob_db_rows_free(r);
+	return ret;
+}
+
+/* The run's document as document.json and the PDF in dir, listed in files
+ * (*nfiles of them: document.json is kept for removal though the PDF
+ * fails). 0, or -1 with rc->error set. */
+static int write_document(struct run_ctx *rc, const char *dir, time_t created, char **files, size_t *nfiles)
+{
+	char *pdf = ob_xasprintf("%s/%s.pdf", dir, rc->report);
+	struct ob_render_meta meta = {rc->org_name, NULL, rc->as_of, rc->id, created, "overblik " PACKAGE_VERSION,
+				      rc->org_name, NULL};
+	struct ob_render_stats stats = {0};
+	struct ob_err err = {{0}};
+	struct ob_buf json;
+	int ret = -1;
+
+	ob_buf_init(&json, 0);
+	ob_doc_to_json(rc->doc, &json);
+	if (ob_mkdir_p(dir) < 0) {
+		ob_err_set(&err, "cannot create %s: %s", dir, strerror(errno));
+	} else if (write_output(dir, "document.json", json.data, json.len, &files[0], &err) == 0) {
+		*nfiles = 1;
+		ob_buf_free(&json); /* not kept while the PDF is made */
+		if (ob_render_pdf(rc->doc, &meta, pdf, &stats, &err) == 0) {
+			files[(*nfiles)++] = pdf;
+			rc->pdf_path = pdf;
+			pdf = NULL;
+			ob_info("run %llu: %s.pdf, %d pages", rc->id, rc->report, stats.pages);
+			ret = 0;
+		}
+	}
+	free(pdf);
+	ob_buf_free(&json);
+	if (ret < 0)
+		snprintf(rc->error, sizeof(rc->error), "%s", err.msg);
 	return ret;
 }
 
@@ -1403,31 +1329,8 @@ int ob_run_execute(const struct ob_config *cfg, unsigned long long id)
 		plugin.desc->fini(state);
 	ob_db_rollback(rc.db); /* nothing to keep: it could not write */
 	dir = ob_xasprintf("%s/runs/%llu", cfg->state_dir, id);
-	if (rc.have_doc && prc == 0) {
-		char *text = cJSON_Print(rc.doc.root);
-		char *pdf = ob_xasprintf("%s/%s.pdf", dir, rc.report);
-		struct ob_render_meta meta = {rc.org_name, NULL, rc.as_of, id, created, "overblik " PACKAGE_VERSION,
-					      rc.org_name, NULL};
-		struct ob_render_stats stats = {0};
-		if (ob_mkdir_p(dir) < 0) {
-			ob_err_set(&err, "cannot create %s: %s", dir, strerror(errno));
-			prc = -1;
-		} else if (write_output(dir, "document.json", text, strlen(text), &files[0], &err) < 0)
-			prc = -1;
-		else if ((nfiles = 1, ob_render_pdf(rc.doc.root, &meta, pdf, &stats, &err)) < 0)
-			prc = -1;
-		else {
-			files[nfiles++] = pdf;
-			rc.pdf_path = pdf;
-			pdf = NULL;
-			ob_info("run %llu: %s.pdf, %d pages", id, rc.report, stats.pages);
-		}
-		free(pdf);
-		cJSON_free(text);
-		if (prc < 0)
-			snprintf(rc.error, sizeof(rc.error), "%s", err.msg);
-		ob_err_clear(&err);
-	}
+	if (rc.doc && prc == 0)
+		prc = write_document(&rc, dir, created, files, &nfiles);
 	if (rc.report_json && prc == 0) {
 		/* REPORT.json: every figure and row, for machines. */
 		char *text = cJSON_Print(rc.report_json), *name = ob_xasprintf("%s.json", rc.report);

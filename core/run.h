@@ -62,9 +62,9 @@ int ob_run_execute(const struct ob_config *cfg, unsigned long long id);
  * document the calls build is ob_ctx_document(). For the sample document
  * and tests; free with ob_ctx_free(). */
 struct ob_ctx;
-struct cJSON;
+struct ob_doc;
 struct ob_ctx *ob_ctx_standalone(const char *as_of, const char *org_name);
-const struct cJSON *ob_ctx_document(struct ob_ctx *ctx);
+const struct ob_doc *ob_ctx_document(struct ob_ctx *ctx); /* NULL if no call asked for it */
 void ob_ctx_free(struct ob_ctx *ctx);
 /* The core's plugin API (its calendar and formatting functions take no
  * context: a fake API for unit tests borrows them). */
