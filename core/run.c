@@ -1223,18 +1223,178 @@ static int write_document(struct run_ctx *rc, const char *dir, time_t created, c
 	return ret;
 }
 
+/* Reads run rc->id into rc and marks it running, claimed by this process:
+ * 1 to go on; 0 with *code when it is not to be run (not queued, or the
+ * database failed). */
+static int claim_run(struct run_ctx *rc, time_t *created, int *code)
+{
+	struct ob_err err = {{0}};
+	struct ob_db_rows *r = NULL;
+	struct ob_db_param p[1] = {ob_p_int((long long)rc->id)};
+	char host[128] = "", *runner;
+	unsigned long long affected = 0;
+	int u, go = 0;
+
+	if (ob_db_query(rc->db,
+			"SELECT r.report, r.as_of, r.params, r.org_id, o.name, r.status, "
+			"UNIX_TIMESTAMP(r.queued_at), r.dry_run, o.cvr, o.kitos_uuid FROM runs r "
+			"LEFT JOIN organisations o ON o.id = r.org_id WHERE r.id = ?",
+			p, 1, &r, &err) < 0 || r->nrows != 1) {
+		ob_log(OB_LOG_ERR, "run %llu: %s", rc->id, err.msg[0] ? err.msg : "no such run");
+		ob_db_rows_free(r);
+		return 0;
+	}
+	rc->report = ob_xstrdup(ob_db_cell(r, 0, 0));
+	rc->as_of = ob_xstrdup(ob_db_cell(r, 0, 1));
+	rc->params = cJSON_Parse(ob_db_cell(r, 0, 2));
+	if (rc->params == NULL)
+		rc->params = cJSON_CreateObject();
+	rc->org_id = ob_db_cell(r, 0, 3) ? ob_xstrdup(ob_db_cell(r, 0, 3)) : NULL;
+	rc->org_name = ob_db_cell(r, 0, 4) ? ob_xstrdup(ob_db_cell(r, 0, 4)) : NULL;
+	rc->org_cvr = ob_db_cell(r, 0, 8) ? ob_xstrdup(ob_db_cell(r, 0, 8)) : NULL;
+	rc->org_uuid = ob_db_cell(r, 0, 9) ? ob_xstrdup(ob_db_cell(r, 0, 9)) : NULL;
+	rc->rcfg = ob_config_report(rc->cfg, rc->report);
+	rc->dry_run = atoi(ob_db_cell(r, 0, 7)) != 0;
+	*created = (time_t)atoll(ob_db_cell(r, 0, 6)); /* the run's own time: a re-render gives the same bytes */
+	gethostname(host, sizeof(host) - 1);
+	runner = ob_xasprintf("%s:%ld", host, (long)getpid());
+	{
+		struct ob_db_param q[2] = {ob_p_str(runner), ob_p_int((long long)rc->id)};
+		u = ob_db_exec(rc->db,
+			       "UPDATE runs SET status = 'running', started_at = NOW(3), runner = ? "
+			       "WHERE id = ? AND status = 'queued'",
+			       q, 2, &affected, &err);
+	}
+	free(runner);
+	if (u < 0)
+		ob_log(OB_LOG_ERR, "run %llu: %s", rc->id, err.msg);
+	else if (affected != 1) { /* ended already (abandoned at shutdown), or taken by another worker */
+		ob_log(OB_LOG_NOTICE, "run %llu: is not queued (status %s): not running it", rc->id, ob_db_cell(r, 0, 5));
+		*code = OB_RUN_EXIT_NOT_QUEUED;
+	} else
+		go = 1;
+	ob_db_rows_free(r);
+	return go;
+}
+
+/* The run fails before its plugin ran, with why: the exit code. */
+static int fail_early(struct run_ctx *rc, const char *why)
+{
+	struct ob_err err = {{0}};
+	int code = record(rc, "failed", why, NULL, 0, &err) == 0 ? OB_RUN_EXIT_FAILED : OB_RUN_EXIT_UNRECORDED;
+
+	ob_log(OB_LOG_ERR, "run %llu: %s", rc->id, why);
+	return code;
+}
+
+/* Its plugin, on one read-only snapshot: 0 it succeeded, -1 not. */
+static int call_plugin(struct run_ctx *rc, const struct ob_loaded_plugin *plugin)
+{
+	struct ob_err err = {{0}};
+	void *state = NULL;
+	int prc;
+
+	ob_info("run %llu: %s %s as of %s%s%s", rc->id, plugin->name, plugin->version, rc->as_of,
+		rc->org_name ? " for " : "", rc->org_name ? rc->org_name : "");
+	/* The plugin reads one snapshot of the portfolio and cannot change it. */
+	prc = ob_db_begin_read_only(rc->db, &err);
+	if (prc < 0)
+		snprintf(rc->error, sizeof(rc->error), "%s", err.msg);
+	if (prc == 0 && plugin->desc->size >= offsetof(struct ob_plugin, init) + sizeof(plugin->desc->init) &&
+	    plugin->desc->init)
+		prc = plugin->desc->init(&rc->pub, &state);
+	if (prc == 0)
+		prc = plugin->desc->run(&rc->pub, state);
+	if (plugin->desc->size >= offsetof(struct ob_plugin, fini) + sizeof(plugin->desc->fini) && plugin->desc->fini)
+		plugin->desc->fini(state);
+	ob_db_rollback(rc->db); /* nothing to keep: it could not write */
+	return prc;
+}
+
+/* REPORT.json: every figure and row, for machines. 0, or -1 with rc->error. */
+static int write_report_json(struct run_ctx *rc, const char *dir, char **files, size_t *nfiles)
+{
+	struct ob_err err = {{0}};
+	char *text = cJSON_Print(rc->report_json), *name = ob_xasprintf("%s.json", rc->report);
+	int prc = 0;
+
+	if (ob_mkdir_p(dir) < 0) {
+		ob_err_set(&err, "cannot create %s: %s", dir, strerror(errno));
+		prc = -1;
+	} else if (write_output(dir, name, text, strlen(text), &files[*nfiles], &err) < 0)
+		prc = -1;
+	else
+		(*nfiles)++;
+	if (prc < 0)
+		snprintf(rc->error, sizeof(rc->error), "%s", err.msg);
+	free(name);
+	cJSON_free(text);
+	return prc;
+}
+
+/* Records a run whose plugin succeeded, with its files and mail (trying
+ * again when another run's lock met it): the exit code. */
+static int record_success(struct run_ctx *rc, char **files, size_t nfiles)
+{
+	struct ob_err err = {{0}};
+	int recorded = -1;
+
+	for (int attempt = 1; attempt <= 3; attempt++) {
+		recorded = record(rc, "succeeded", NULL, files, nfiles, &err);
+		/* Two runs composing mail with the same keys at once can
+		 * deadlock: InnoDB rolls one back; it tries again. */
+		if (recorded == 0 || attempt == 3 || (err.code != OB_E_DEADLOCK && err.code != OB_E_LOCK_TIMEOUT))
+			break;
+		ob_log(OB_LOG_NOTICE, "run %llu: recording met another run's lock (%s): trying again", rc->id, err.msg);
+		ob_err_clear(&err);
+	}
+	if (recorded == 0) {
+		if (rc->mail.messages || rc->mail.skipped)
+			ob_info("run %llu: %u message%s with %u item%s %s the outbox%s%u item%s mailed before", rc->id,
+				rc->mail.messages, rc->mail.messages == 1 ? "" : "s", rc->mail.items,
+				rc->mail.items == 1 ? "" : "s", rc->dry_run ? "stored (dry run) in" : "queued in", "; ",
+				rc->mail.skipped, rc->mail.skipped == 1 ? "" : "s");
+		return OB_RUN_EXIT_SUCCEEDED;
+	}
+	if (err.code == OB_E_RUN_GONE) {
+		/* overblikd ended it meanwhile (timeout, shutdown) and said why. */
+		ob_log(OB_LOG_NOTICE, "run %llu: %s: nothing of it is kept", rc->id, err.msg);
+		return OB_RUN_EXIT_FAILED;
+	}
+	/* Most likely its mail could not be made (a template, an address):
+	 * the run fails with that, keeping nothing. */
+	char why[1100];
+	snprintf(why, sizeof(why), "cannot record its result: %s", err.msg);
+	ob_log(OB_LOG_ERR, "run %llu: %s", rc->id, why);
+	ob_err_clear(&err);
+	cJSON_Delete(rc->notices);
+	rc->notices = cJSON_CreateArray();
+	return record(rc, "failed", why, NULL, 0, &err) == 0 ? OB_RUN_EXIT_FAILED : OB_RUN_EXIT_UNRECORDED;
+}
+
+/* A failed run keeps no files and sends nothing: the exit code. */
+static int record_failure(struct run_ctx *rc)
+{
+	struct ob_err err = {{0}};
+	const char *why = rc->error[0] ? rc->error : "the plugin reported failure";
+
+	cJSON_Delete(rc->notices);
+	rc->notices = cJSON_CreateArray();
+	if (record(rc, "failed", why, NULL, 0, &err) == 0)
+		return OB_RUN_EXIT_FAILED;
+	ob_log(OB_LOG_ERR, "run %llu: cannot record its failure: %s", rc->id, err.msg);
+	return OB_RUN_EXIT_UNRECORDED;
+}
+
 int ob_run_execute(const struct ob_config *cfg, unsigned long long id)
 {
 	struct run_ctx rc;
 	struct ob_err err = {{0}};
-	struct ob_db_rows *r = NULL;
 	struct ob_loaded_plugin plugin = {0};
 	char *dir = NULL, *files[3] = {NULL, NULL, NULL};
 	size_t nfiles = 0;
-	void *state = NULL;
 	int code = OB_RUN_EXIT_UNRECORDED, prc, have_plugin = 0;
 	time_t created = 0;
-	char host[128] = "";
 
 	memset(&rc, 0, sizeof(rc));
 	current = &rc;
@@ -1246,56 +1406,13 @@ int ob_run_execute(const struct ob_config *cfg, unsigned long long id)
 		ob_log(OB_LOG_ERR, "run %llu: %s", id, err.msg);
 		goto out;
 	}
-	{
-		struct ob_db_param p[1] = {ob_p_int((long long)id)};
-		if (ob_db_query(rc.db,
-				"SELECT r.report, r.as_of, r.params, r.org_id, o.name, r.status, "
-				"UNIX_TIMESTAMP(r.queued_at), r.dry_run, o.cvr, o.kitos_uuid FROM runs r "
-				"LEFT JOIN organisations o ON o.id = r.org_id WHERE r.id = ?",
-				p, 1, &r, &err) < 0 || r->nrows != 1) {
-			ob_log(OB_LOG_ERR, "run %llu: %s", id, err.msg[0] ? err.msg : "no such run");
-			goto out;
-		}
-	}
-	rc.report = ob_xstrdup(ob_db_cell(r, 0, 0));
-	rc.as_of = ob_xstrdup(ob_db_cell(r, 0, 1));
-	rc.params = cJSON_Parse(ob_db_cell(r, 0, 2));
-	if (rc.params == NULL)
-		rc.params = cJSON_CreateObject();
-	rc.org_id = ob_db_cell(r, 0, 3) ? ob_xstrdup(ob_db_cell(r, 0, 3)) : NULL;
-	rc.org_name = ob_db_cell(r, 0, 4) ? ob_xstrdup(ob_db_cell(r, 0, 4)) : NULL;
-	rc.org_cvr = ob_db_cell(r, 0, 8) ? ob_xstrdup(ob_db_cell(r, 0, 8)) : NULL;
-	rc.org_uuid = ob_db_cell(r, 0, 9) ? ob_xstrdup(ob_db_cell(r, 0, 9)) : NULL;
-	rc.rcfg = ob_config_report(cfg, rc.report);
-	rc.dry_run = atoi(ob_db_cell(r, 0, 7)) != 0;
-	created = (time_t)atoll(ob_db_cell(r, 0, 6)); /* the run's own time: a re-render gives the same bytes */
-	gethostname(host, sizeof(host) - 1);
-	{
-		char *runner = ob_xasprintf("%s:%ld", host, (long)getpid());
-		struct ob_db_param p[2] = {ob_p_str(runner), ob_p_int((long long)id)};
-		unsigned long long affected = 0;
-		int u = ob_db_exec(rc.db,
-				   "UPDATE runs SET status = 'running', started_at = NOW(3), runner = ? "
-				   "WHERE id = ? AND status = 'queued'",
-				   p, 2, &affected, &err);
-		free(runner);
-		if (u < 0) {
-			ob_log(OB_LOG_ERR, "run %llu: %s", id, err.msg);
-			goto out;
-		}
-		if (affected != 1) { /* ended already (abandoned at shutdown), or taken by another worker */
-			ob_log(OB_LOG_NOTICE, "run %llu: is not queued (status %s): not running it", id, ob_db_cell(r, 0, 5));
-			code = OB_RUN_EXIT_NOT_QUEUED;
-			goto out;
-		}
-	}
+	if (!claim_run(&rc, &created, &code))
+		goto out;
 	prc = ob_plugin_load_one(cfg->plugin_dir, rc.report, &plugin, &err);
 	if (prc <= 0) {
 		char *why = prc == 0 ? ob_xasprintf("no plugin %s.so in %s", rc.report, cfg->plugin_dir)
 				     : ob_xstrdup(err.msg);
-		ob_err_clear(&err);
-		code = record(&rc, "failed", why, NULL, 0, &err) == 0 ? OB_RUN_EXIT_FAILED : OB_RUN_EXIT_UNRECORDED;
-		ob_log(OB_LOG_ERR, "run %llu: %s", id, why);
+		code = fail_early(&rc, why);
 		free(why);
 		goto out;
 	}
@@ -1305,93 +1422,16 @@ int ob_run_execute(const struct ob_config *cfg, unsigned long long id)
 	if (ob_settings_resolve(plugin.desc, rc.report, rc.rcfg ? rc.rcfg->settings_json : NULL, &rc.settings, &err) <
 		    0 ||
 	    previous_run(&rc, &err) < 0) {
-		char *why = ob_xstrdup(err.msg);
-		ob_err_clear(&err);
-		code = record(&rc, "failed", why, NULL, 0, &err) == 0 ? OB_RUN_EXIT_FAILED : OB_RUN_EXIT_UNRECORDED;
-		ob_log(OB_LOG_ERR, "run %llu: %s", id, why);
-		free(why);
+		code = fail_early(&rc, err.msg);
 		goto out;
 	}
-	ob_info("run %llu: %s %s as of %s%s%s", id, plugin.name, plugin.version, rc.as_of,
-		rc.org_name ? " for " : "", rc.org_name ? rc.org_name : "");
-	/* The plugin reads one snapshot of the portfolio and cannot change it. */
-	prc = ob_db_begin_read_only(rc.db, &err);
-	if (prc < 0) {
-		snprintf(rc.error, sizeof(rc.error), "%s", err.msg);
-		ob_err_clear(&err);
-	}
-	if (prc == 0 && plugin.desc->size >= offsetof(struct ob_plugin, init) + sizeof(plugin.desc->init) &&
-	    plugin.desc->init)
-		prc = plugin.desc->init(&rc.pub, &state);
-	if (prc == 0)
-		prc = plugin.desc->run(&rc.pub, state);
-	if (plugin.desc->size >= offsetof(struct ob_plugin, fini) + sizeof(plugin.desc->fini) && plugin.desc->fini)
-		plugin.desc->fini(state);
-	ob_db_rollback(rc.db); /* nothing to keep: it could not write */
+	prc = call_plugin(&rc, &plugin);
 	dir = ob_xasprintf("%s/runs/%llu", cfg->state_dir, id);
 	if (rc.doc && prc == 0)
 		prc = write_document(&rc, dir, created, files, &nfiles);
-	if (rc.report_json && prc == 0) {
-		/* REPORT.json: every figure and row, for machines. */
-		char *text = cJSON_Print(rc.report_json), *name = ob_xasprintf("%s.json", rc.report);
-		if (ob_mkdir_p(dir) < 0) {
-			ob_err_set(&err, "cannot create %s: %s", dir, strerror(errno));
-			prc = -1;
-		} else if (write_output(dir, name, text, strlen(text), &files[nfiles], &err) < 0)
-			prc = -1;
-		else
-			nfiles++;
-		if (prc < 0)
-			snprintf(rc.error, sizeof(rc.error), "%s", err.msg);
-		ob_err_clear(&err);
-		free(name);
-		cJSON_free(text);
-	}
-	if (prc == 0) {
-		int recorded = -1;
-		for (int attempt = 1; attempt <= 3; attempt++) {
-			recorded = record(&rc, "succeeded", NULL, files, nfiles, &err);
-			/* Two runs composing mail with the same keys at once can
-			 * deadlock: InnoDB rolls one back; it tries again. */
-			if (recorded == 0 || attempt == 3 ||
-			    (err.code != OB_E_DEADLOCK && err.code != OB_E_LOCK_TIMEOUT))
-				break;
-			ob_log(OB_LOG_NOTICE, "run %llu: recording met another run's lock (%s): trying again", id, err.msg);
-			ob_err_clear(&err);
-		}
-		if (recorded == 0) {
-			code = OB_RUN_EXIT_SUCCEEDED;
-			if (rc.mail.messages || rc.mail.skipped)
-				ob_info("run %llu: %u message%s with %u item%s %s the outbox%s%u item%s mailed before",
-					id, rc.mail.messages, rc.mail.messages == 1 ? "" : "s", rc.mail.items,
-					rc.mail.items == 1 ? "" : "s", rc.dry_run ? "stored (dry run) in" : "queued in", "; ",
-					rc.mail.skipped, rc.mail.skipped == 1 ? "" : "s");
-		} else if (err.code == OB_E_RUN_GONE) {
-			/* overblikd ended it meanwhile (timeout, shutdown) and said why. */
-			ob_log(OB_LOG_NOTICE, "run %llu: %s: nothing of it is kept", id, err.msg);
-			code = OB_RUN_EXIT_FAILED;
-		} else {
-			/* Most likely its mail could not be made (a template, an
-			 * address): the run fails with that, keeping nothing. */
-			char why[1100];
-			snprintf(why, sizeof(why), "cannot record its result: %s", err.msg);
-			ob_log(OB_LOG_ERR, "run %llu: %s", id, why);
-			ob_err_clear(&err);
-			cJSON_Delete(rc.notices);
-			rc.notices = cJSON_CreateArray();
-			if (record(&rc, "failed", why, NULL, 0, &err) == 0)
-				code = OB_RUN_EXIT_FAILED;
-		}
-	} else {
-		const char *why = rc.error[0] ? rc.error : "the plugin reported failure";
-		/* A failed run keeps no files and sends nothing. */
-		cJSON_Delete(rc.notices);
-		rc.notices = cJSON_CreateArray();
-		if (record(&rc, "failed", why, NULL, 0, &err) == 0)
-			code = OB_RUN_EXIT_FAILED;
-		else
-			ob_log(OB_LOG_ERR, "run %llu: cannot record its failure: %s", id, err.msg);
-	}
+	if (rc.report_json && prc == 0)
+		prc = write_report_json(&rc, dir, files, &nfiles);
+	code = prc == 0 ? record_success(&rc, files, nfiles) : record_failure(&rc);
 out:
 	/* A run that did not succeed has no run_files rows: what it wrote
 	 * (a document, a PDF, half of one) goes, not left unlisted. */
@@ -1402,7 +1442,6 @@ out:
 	for (size_t i = 0; i < OB_ARRAY_LEN(files); i++)
 		free(files[i]);
 	free(dir);
-	ob_db_rows_free(r);
 	ob_db_close(rc.db);
 	ctx_free(&rc);
 	current = NULL;
