@@ -192,44 +192,57 @@ static long long api_setting_int(struct ob_ctx *c, const char *name)
 	return v ? (long long)v->valuedouble : 0;
 }
 
-static size_t api_setting_ints(struct ob_ctx *c, const char *name, const long long **values)
+/* A list setting as a C array of n items made by conv from each element;
+ * it lives as long as the run. NULL when it is not such a setting. */
+static void *setting_list(struct ob_ctx *c, const char *name, const char *what, size_t item,
+			  int (*conv)(const cJSON *, void *), size_t *n)
 {
 	struct run_ctx *rc = RC(c);
-	const cJSON *v = setting_of(c, name, cJSON_Array, "a list of whole numbers"), *it;
-	long long *a;
-	size_t n = 0;
+	const cJSON *v = setting_of(c, name, cJSON_Array, what), *it;
+	char *a;
 
-	if (values)
-		*values = NULL;
-	if (v == NULL || values == NULL)
-		return 0;
-	a = ob_xcalloc((size_t)cJSON_GetArraySize(v) + 1, sizeof(*a));
+	*n = 0;
+	if (v == NULL)
+		return NULL;
+	a = ob_xcalloc((size_t)cJSON_GetArraySize(v) + 1, item);
 	cJSON_ArrayForEach(it, v)
-		a[n++] = (long long)it->valuedouble;
+		*n += (size_t)conv(it, a + *n * item);
 	rc->keep = ob_xrealloc(rc->keep, (rc->nkeep + 1) * sizeof(*rc->keep));
 	rc->keep[rc->nkeep++] = a;
-	*values = a;
+	return a;
+}
+
+static int conv_int(const cJSON *it, void *to)
+{
+	*(long long *)to = (long long)it->valuedouble;
+	return 1;
+}
+
+static int conv_text(const cJSON *it, void *to)
+{
+	if (!cJSON_IsString(it))
+		return 0;
+	*(const char **)to = it->valuestring;
+	return 1;
+}
+
+static size_t api_setting_ints(struct ob_ctx *c, const char *name, const long long **values)
+{
+	size_t n = 0;
+	const long long *a = setting_list(c, name, "a list of whole numbers", sizeof(long long), conv_int, &n);
+
+	if (values)
+		*values = a;
 	return n;
 }
 
 static size_t api_setting_texts(struct ob_ctx *c, const char *name, const char *const **values)
 {
-	struct run_ctx *rc = RC(c);
-	const cJSON *v = setting_of(c, name, cJSON_Array, "a list of choices"), *it;
-	const char **a;
 	size_t n = 0;
+	const char *const *a = setting_list(c, name, "a list of choices", sizeof(char *), conv_text, &n);
 
 	if (values)
-		*values = NULL;
-	if (v == NULL || values == NULL)
-		return 0;
-	a = ob_xcalloc((size_t)cJSON_GetArraySize(v) + 1, sizeof(*a));
-	cJSON_ArrayForEach(it, v)
-		if (cJSON_IsString(it))
-			a[n++] = it->valuestring;
-	rc->keep = ob_xrealloc(rc->keep, (rc->nkeep + 1) * sizeof(*rc->keep));
-	rc->keep[rc->nkeep++] = (void *)a;
-	*values = a;
+		*values = a;
 	return n;
 }
 
