@@ -84,7 +84,7 @@ static const char usage_text[] =
 	"  outbox list [--status S] [--limit N] [--before ID] [--json]\n"
 	"                      the outbox, newest first: id, status, attempts, when it\n"
 	"                      was made, recipient, addresses, subject (S: queued,\n"
-	"                      sending, sent, dead, dry_run; --before pages on)\n"
+	"                      sending, sent, dead, dry_run, pending; --before pages on)\n"
 	"  outbox show [--mime] [--json] ID\n"
 	"                      one message: its recipients with each one's reply, its\n"
 	"                      items; --mime prints the message itself (RFC 5322)\n"
@@ -93,6 +93,8 @@ static const char usage_text[] =
 	"  outbox flush        deliver every message that is due now (SMTP, or .eml\n"
 	"                      files in the outbox folder when no SMTP server is\n"
 	"                      configured) and print what happened to them\n"
+	"  outbox compose      the digest now (mail.digest_at): every recipient's pending\n"
+	"                      items of every report become one message, queued\n"
 	"  db start|stop|status\n"
 	"                      the managed MariaDB: start it and keep it running, stop\n"
 	"                      it, or tell whether it runs\n"
@@ -475,7 +477,7 @@ static int cmd_outbox(const struct ob_config *cfg, int argc, char **argv)
 	cJSON *o = NULL;
 
 	if (argc < 2)
-		usage_error("outbox needs list, show ID, retry ID or flush");
+		usage_error("outbox needs list, show ID, retry ID, flush or compose");
 	sub = argv[1];
 	optind = 0;
 	argc--;
@@ -487,7 +489,7 @@ static int cmd_outbox(const struct ob_config *cfg, int argc, char **argv)
 			for (int i = 0; i < OB_OUTBOX_NSTATUS; i++)
 				known |= strcmp(optarg, ob_outbox_status_names[i]) == 0;
 			if (!known)
-				usage_error("--status: '%s': expected queued, sending, sent, dead or dry_run", optarg);
+				usage_error("--status: '%s': expected queued, sending, sent, dead, dry_run or pending", optarg);
 			status = optarg;
 			break;
 		}
@@ -509,11 +511,11 @@ static int cmd_outbox(const struct ob_config *cfg, int argc, char **argv)
 		if (argc - optind != 1)
 			usage_error("outbox %s needs one message ID", sub);
 		id = parse_id(sub, argv[optind]);
-	} else if (strcmp(sub, "flush") == 0) {
+	} else if (strcmp(sub, "flush") == 0 || strcmp(sub, "compose") == 0) {
 		if (optind != argc)
-			usage_error("outbox flush takes no arguments, got '%s'", argv[optind]);
+			usage_error("outbox %s takes no arguments, got '%s'", sub, argv[optind]);
 	} else
-		usage_error("outbox: unknown command '%s' (list, show, retry, flush)", sub);
+		usage_error("outbox: unknown command '%s' (list, show, retry, flush, compose)", sub);
 	db = open_db(cfg);
 	if (strcmp(sub, "list") == 0) {
 		const cJSON *m;
@@ -575,6 +577,14 @@ static int cmd_outbox(const struct ob_config *cfg, int argc, char **argv)
 			printf("outbox %llu: queued for delivery now\n", id);
 			rc = 0;
 		}
+	} else if (strcmp(sub, "compose") == 0) {
+		struct ob_outbox_digested d;
+		if (ob_outbox_digest(cfg, db, &d, &err) < 0)
+			goto fail;
+		printf("composed %u message%s with %u item%s from %u pending%s\n", d.messages, d.messages == 1 ? "" : "s",
+		       d.items, d.items == 1 ? "" : "s", d.pending,
+		       cfg->mail.digest_at ? "" : " (mail.digest_at is not set: runs compose their own mail)");
+		rc = 0;
 	} else {
 		struct ob_outbox_counts n;
 		struct ob_outbox_stats st;

@@ -103,6 +103,7 @@ void ob_config_free(struct ob_config *c)
 	}
 	free(c->mail.message_id_domain);
 	free(c->mail.outbox_dir);
+	free(c->mail.digest_at);
 	free(c->mail.smtp_host);
 	free(c->mail.ca_file);
 	free(c->mail.username);
@@ -842,13 +843,29 @@ static int load_mail(const char *file, const cJSON *o, struct ob_config *c, stru
 			if (set_int(file, ptr, it, 1, 36500, &n, err) < 0)
 				return -1;
 			m->keep_days = (int)n;
+		} else if (strcmp(it->string, "digest_at") == 0) {
+			struct ob_cron cron;
+			struct ob_err cerr = {{0}};
+			char why[160];
+			if (cJSON_IsNull(it))
+				continue; /* null: per run, as without it */
+			if (set_string(file, ptr, it, &m->digest_at, 0, err) < 0)
+				return -1;
+			if (ob_cron_parse(m->digest_at, &cron, &cerr) < 0) {
+				ob_err_set(err, "%s: %s: %s", file, ptr, cerr.msg);
+				return -1;
+			}
+			if (!ob_cron_can_fire(&cron, why, sizeof(why))) {
+				ob_err_set(err, "%s: %s: \"%s\" %s", file, ptr, m->digest_at, why);
+				return -1;
+			}
 		} else if (strcmp(it->string, "smtp") == 0) {
 			if (load_mail_smtp(file, it, m, err) < 0)
 				return -1;
 		} else if (it->string[0] != '_')
 			return unknown_key(file, "/mail", it,
 					   "from, reply_to, roles, message_id_domain, outbox_dir, attach_pdf, "
-					   "retry_initial, retry_max, max_age_hours, poll_interval, batch, keep_days, smtp",
+					   "retry_initial, retry_max, max_age_hours, poll_interval, batch, keep_days, digest_at, smtp",
 					   err);
 	}
 	if (m->retry_max < m->retry_initial) {

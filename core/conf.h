@@ -67,6 +67,10 @@ struct ob_config_mail {
 	int poll_interval;                 /* seconds between overblikd's looks at the outbox; default 30 */
 	int batch;                         /* messages per SMTP session; default 50 */
 	int keep_days;                     /* a sent message's text is kept this long; default 90 */
+	/* A cron expression (local time): runs leave their items pending and
+	 * at these times each recipient gets one digest of all of them
+	 * (outbox.h: ob_outbox_digest). NULL: mail goes per run. */
+	char *digest_at;
 	/* SMTP; host NULL: write .eml files into outbox_dir instead. */
 	char *smtp_host;
 	unsigned smtp_port;                /* 25 */

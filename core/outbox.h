@@ -36,9 +36,27 @@ struct ob_outbox_composed {
 
 /* Writes run's digests into the outbox. Call inside the transaction that
  * finishes the run: on -1 (err names the template, owner or role) the
- * caller rolls back and no message exists. */
+ * caller rolls back and no message exists. With mail.digest_at (and not a
+ * dry run) the messages are written 'pending', their items claimed but no
+ * text: ob_outbox_digest composes them. */
 int ob_outbox_compose(const struct ob_config *cfg, struct ob_db *db, const struct ob_outbox_run *run,
 		      struct ob_outbox_composed *out, struct ob_err *err);
+
+struct ob_outbox_digested {
+	unsigned messages;            /* queued: one per recipient (organisation, recipient, kind) */
+	unsigned pending;             /* pending messages (one per run and recipient) they took */
+	unsigned items;
+};
+
+/* The digest: every pending message becomes part of one queued message
+ * per recipient, grouped by report, with the PDFs of the runs it covers
+ * (as pending, per mail.attach_pdf). Each recipient's digest is one
+ * transaction: a crash loses nothing and sends nothing twice; pending
+ * messages written meanwhile wait for the next digest. Returns 0, or -1
+ * (err) when the database or a template failed (digests composed before
+ * stay). */
+int ob_outbox_digest(const struct ob_config *cfg, struct ob_db *db, struct ob_outbox_digested *out,
+		     struct ob_err *err);
 
 struct ob_outbox_counts {
 	unsigned long sent;           /* messages now sent to every recipient that took them */
@@ -71,8 +89,8 @@ int ob_outbox_list(struct ob_db *db, const char *status, unsigned long long befo
  * itself ("mime"). *out NULL when there is none. */
 int ob_outbox_show(struct ob_db *db, unsigned long long id, int with_mime, struct cJSON **out, struct ob_err *err);
 
-#define OB_OUTBOX_NSTATUS 5
-extern const char *const ob_outbox_status_names[OB_OUTBOX_NSTATUS]; /* queued sending sent dead dry_run */
+#define OB_OUTBOX_NSTATUS 6
+extern const char *const ob_outbox_status_names[OB_OUTBOX_NSTATUS]; /* queued sending sent dead dry_run pending */
 struct ob_outbox_stats {
 	unsigned long count[OB_OUTBOX_NSTATUS];
 	double oldest_queued_age;     /* seconds; 0 when none */

@@ -12,7 +12,8 @@
 #include "db.h"
 #include "outbox.h"
 
-const char *const ob_outbox_status_names[OB_OUTBOX_NSTATUS] = {"queued", "sending", "sent", "dead", "dry_run"};
+const char *const ob_outbox_status_names[OB_OUTBOX_NSTATUS] = {"queued", "sending", "sent", "dead", "dry_run",
+								   "pending"};
 
 int ob_outbox_retry(const struct ob_config *cfg, struct ob_db *db, unsigned long long id, struct ob_err *err)
 {
@@ -41,7 +42,10 @@ int ob_outbox_retry(const struct ob_config *cfg, struct ob_db *db, unsigned long
 				   ob_db_cell(r, 0, 2));
 		else
 			ob_err_set(err, "outbox %llu is %s%s", id, status,
-				   strcmp(status, "sent") == 0 ? ": it was delivered" : ": a dry run's message is never sent");
+				   strcmp(status, "sent") == 0      ? ": it was delivered"
+				   : strcmp(status, "pending") == 0 ? ": it waits for the digest (mail.digest_at; "
+								      "overblik outbox compose composes it now)"
+								    : ": a dry run's message is never sent");
 		goto refuse;
 	}
 	if (atoi(ob_db_cell(r, 0, 3)) == 0) {

@@ -466,6 +466,36 @@ out:
 	return rc;
 }
 
+/* With mail.digest_at: the message waits, pending, its items claimed, for
+ * the digest (ob_outbox_digest); its subject is the report's title, its
+ * pdf_path the PDF the digest attaches. */
+static int draft_pending(struct compose *c, struct draft *dr, struct ob_err *err)
+{
+	const struct ob_outbox_run *run = c->run;
+	char *title = ob_xstrdup(run->report_title ? run->report_title : run->report);
+	int r;
+
+	ob_utf8_fit(title, 250);
+	{
+		struct ob_db_param p[4] = {ob_p_str(title), ob_p_int((long long)dr->nkept),
+					   dr->with_pdf ? ob_p_str(run->pdf_path) : ob_p_null(), ob_p_int((long long)dr->id)};
+		r = ob_db_exec(c->db, "UPDATE outbox SET subject = ?, items = ?, pdf_path = ?, status = 'pending' WHERE id = ?",
+			       p, 4, NULL, err);
+	}
+	free(title);
+	for (size_t i = 0; r == 0 && i < dr->nrcpt; i++) {
+		struct ob_db_param p[4] = {ob_p_int((long long)dr->id), ob_p_int((long long)i + 1),
+					   ob_p_str(dr->rcpts[i].email), ob_p_str(dr->rcpts[i].name)};
+		r = ob_db_exec(c->db, "INSERT INTO outbox_rcpts (message, seq, email, name) VALUES (?, ?, ?, ?)", p, 4, NULL,
+			       err);
+	}
+	if (r == 0) {
+		c->out->messages++;
+		c->out->items += (unsigned)dr->nkept;
+	}
+	return r;
+}
+
 /* One message: claims the items' keys, renders, builds and stores it. */
 static int compose_one(struct compose *c, const char *kind, const char *recipient, const struct rcpt *rcpts,
 		       size_t nrcpt, const char *rcpt_name, const char *role, struct item *items, size_t nitems,
@@ -483,7 +513,9 @@ static int compose_one(struct compose *c, const char *kind, const char *recipien
 	rc = draft_insert(c, &dr, err);
 	if (rc == 0)
 		rc = draft_claim(c, &dr, err);
-	if (rc == 0 && dr.nkept > 0)
+	if (rc == 0 && dr.nkept > 0 && c->cfg->mail.digest_at && !c->run->dry_run && nrcpt > 0)
+		rc = draft_pending(c, &dr, err);
+	else if (rc == 0 && dr.nkept > 0)
 		rc = draft_finish(c, &dr, err);
 	free(dr.kept);
 	return rc;
@@ -685,5 +717,340 @@ int ob_outbox_compose(const struct ob_config *cfg, struct ob_db *db, const struc
 out:
 	groups_free(&g);
 	free(c.pdf);
+	return rc;
+}
+
+/* ---- the digest: every recipient's pending messages become one ---- */
+
+struct digest {
+	struct compose c;       /* cfg, db, domain: for render_item */
+	const char *kind;       /* "owner", "role" (it_support's list of owners without an address too) */
+	cJSON *reports;         /* [{report, report_title, as_of, run_id, count, one, items, owners}] */
+	struct ob_mime_attachment *att;
+	size_t natt;
+	unsigned items;
+};
+
+/* The report's part of the digest, made when first met. */
+static cJSON *digest_section(struct digest *d, const char *report, const char *title, const char *as_of,
+			     unsigned long long run_id, int noemail)
+{
+	cJSON *sec;
+	char asof[11];
+
+	ob_date_format_da(as_of, asof, sizeof(asof));
+	cJSON_ArrayForEach(sec, d->reports)
+	if (strcmp(cJSON_GetObjectItem(sec, "report")->valuestring, report) == 0 &&
+	    cJSON_IsTrue(cJSON_GetObjectItem(sec, "no_email")) == noemail) {
+		/* Two runs of a report: the newest's title and date head it. */
+		cJSON_ReplaceItemInObject(sec, "report_title", cJSON_CreateString(title));
+		cJSON_ReplaceItemInObject(sec, "as_of", cJSON_CreateString(asof));
+		cJSON_ReplaceItemInObject(sec, "run_id", cJSON_CreateNumber((double)run_id));
+		return sec;
+	}
+	sec = cJSON_CreateObject();
+	cJSON_AddStringToObject(sec, "report", report);
+	cJSON_AddStringToObject(sec, "report_title", title);
+	cJSON_AddStringToObject(sec, "as_of", asof);
+	cJSON_AddNumberToObject(sec, "run_id", (double)run_id);
+	cJSON_AddArrayToObject(sec, "items");
+	cJSON_AddBoolToObject(sec, "no_email", noemail);
+	if (noemail)
+		cJSON_AddArrayToObject(sec, "owners");
+	cJSON_AddItemToArray(d->reports, sec);
+	return sec;
+}
+
+/* Attaches the run's PDF once; one that is gone meanwhile is left out
+ * (said in the log): the items still go. */
+static void digest_attach(struct digest *d, const char *path)
+{
+	char *data;
+	size_t len;
+
+	for (size_t i = 0; i < d->natt; i++)
+		if (strcmp(d->att[i].content_type, "application/pdf") == 0 && d->att[i].filename &&
+		    strcmp((const char *)d->att[i].filename + strlen(d->att[i].filename) + 1, path) == 0)
+			return;
+	if (ob_read_file(path, &data, &len) < 0) {
+		ob_log(OB_LOG_WARNING, "mail digest: cannot read the run's PDF %s to attach it: %s; it goes without",
+		       path, strerror(errno));
+		return;
+	}
+	{
+		const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+		/* the file name, then the path (to find it again), in one block */
+		size_t bl = strlen(base), pl = strlen(path);
+		char *names = ob_xcalloc(bl + pl + 2, 1);
+		memcpy(names, base, bl);
+		memcpy(names + bl + 1, path, pl);
+		d->att = ob_xrealloc(d->att, (d->natt + 1) * sizeof(*d->att));
+		d->att[d->natt++] = (struct ob_mime_attachment){names, "application/pdf", data, len};
+	}
+}
+
+/* Moves a pending message's items into the digest (message id) from seq
+ * *seq on, and renders them into their report's part. */
+static int digest_take(struct digest *d, unsigned long long id, unsigned long long from, cJSON *sec, unsigned *seq,
+		       struct ob_err *err)
+{
+	struct ob_db_rows *r = NULL;
+	struct ob_db_param p[1] = {ob_p_int((long long)from)};
+	int rc = -1;
+
+	if (ob_db_query(d->c.db, "SELECT seq, dedupe_rcpt, template, kv FROM outbox_items WHERE message = ? ORDER BY seq",
+			p, 1, &r, err) < 0)
+		return -1;
+	for (size_t i = 0; i < r->nrows; i++) {
+		cJSON *notice = cJSON_CreateObject(), *o = cJSON_CreateObject();
+		cJSON *kv = cJSON_Parse(ob_db_cell(r, i, 3));
+		struct item it = {.notice = notice};
+		struct ob_db_param q[4] = {ob_p_int((long long)id), ob_p_int((long long)++*seq), ob_p_int((long long)from),
+					   ob_p_int(atoll(ob_db_cell(r, i, 0)))};
+		int ok;
+
+		cJSON_AddStringToObject(notice, "template", ob_db_cell(r, i, 2));
+		cJSON_AddItemToObject(notice, "kv", kv ? kv : cJSON_CreateObject());
+		ok = ob_db_exec(d->c.db, "UPDATE outbox_items SET message = ?, seq = ? WHERE message = ? AND seq = ?", q,
+				4, NULL, err) == 0 &&
+		     render_item(&d->c, &it, o, err) == 0;
+		if (ok && cJSON_IsTrue(cJSON_GetObjectItem(sec, "no_email"))) {
+			/* IT support's list, by owner: the item is the owner's (owner:ID) */
+			const char *rcpt = ob_db_cell(r, i, 1);
+			struct ob_db_rows *pr = NULL;
+			it.owner = strncmp(rcpt, "owner:", 6) == 0 ? atoll(rcpt + 6) : 0;
+			struct ob_db_param pq[1] = {ob_p_int(it.owner)};
+			ok = ob_db_query(d->c.db, "SELECT name FROM people WHERE id = ?", pq, 1, &pr, err) == 0;
+			char *name = ok && pr->nrows && ob_db_cell(pr, 0, 0) ? ob_xstrdup(ob_db_cell(pr, 0, 0))
+									     : ob_xasprintf("ukendt ejer (id %lld)", it.owner);
+			it.owner_name = name;
+			if (ok)
+				add_to_owner(cJSON_GetObjectItem(sec, "owners"), &it, o);
+			free(name);
+			ob_db_rows_free(pr);
+		}
+		if (ok)
+			cJSON_AddItemToArray(cJSON_GetObjectItem(sec, "items"), o);
+		else
+			cJSON_Delete(o);
+		cJSON_Delete(notice);
+		if (!ok)
+			goto out;
+		d->items++;
+	}
+	rc = 0;
+out:
+	ob_db_rows_free(r);
+	return rc;
+}
+
+/* The digest's text, built and stored into message id, queued. */
+static int digest_store(struct digest *d, unsigned long long id, const char *mid, const struct ob_db_rows *rc,
+			const char *org_name, const char *rcpt_name, const char *role, struct ob_err *err)
+{
+	const struct ob_config *cfg = d->c.cfg;
+	struct ob_buf subject, text, html, mime;
+	cJSON *ctx = cJSON_CreateObject(), *r, *sec;
+	char name[64], today[11], asof[11];
+	struct ob_mime_addr from = {cfg->mail.from.name, cfg->mail.from.email};
+	struct ob_mime_addr reply_to = {cfg->mail.reply_to.name, cfg->mail.reply_to.email};
+	struct ob_mime_addr *to = ob_xcalloc(rc->nrows + 1, sizeof(*to));
+	struct ob_mime_message m;
+	time_t now = time(NULL);
+	struct tm tm;
+	int ok;
+
+	localtime_r(&now, &tm);
+	ob_date_format(ob_days_from_civil(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday), today);
+	ob_date_format_da(today, asof, sizeof(asof));
+	cJSON_ArrayForEach(sec, d->reports)
+	{
+		int n = cJSON_GetArraySize(cJSON_GetObjectItem(sec, "items"));
+		cJSON_AddNumberToObject(sec, "count", n);
+		cJSON_AddBoolToObject(sec, "one", n == 1);
+	}
+	cJSON_AddStringToObject(ctx, "org", org_name ? org_name : "");
+	cJSON_AddStringToObject(ctx, "as_of", asof);
+	cJSON_AddNumberToObject(ctx, "count", d->items);
+	cJSON_AddBoolToObject(ctx, "one", d->items == 1);
+	cJSON_AddNumberToObject(ctx, "nreports", cJSON_GetArraySize(d->reports));
+	cJSON_AddBoolToObject(ctx, "one_report", cJSON_GetArraySize(d->reports) == 1);
+	cJSON_AddItemReferenceToObject(ctx, "reports", d->reports);
+	r = cJSON_AddArrayToObject(ctx, "pdfs");
+	for (size_t i = 0; i < d->natt; i++)
+		cJSON_AddItemToArray(r, cJSON_CreateString(d->att[i].filename));
+	r = cJSON_AddObjectToObject(ctx, "recipient");
+	cJSON_AddStringToObject(r, "name", rcpt_name ? rcpt_name : "");
+	if (role) {
+		cJSON_AddStringToObject(r, "role", role);
+		cJSON_AddStringToObject(r, "role_name", role_titles[ob_mail_role(role)]);
+	}
+	ob_buf_init(&subject, 4096);
+	ob_buf_init(&text, 4 << 20);
+	ob_buf_init(&html, 8 << 20);
+	ob_buf_init(&mime, 0);
+	snprintf(name, sizeof(name), "mail/digest_%s", d->kind);
+	ok = ob_tpl_render_file(cfg->template_dir, name, "subject", ctx, OB_TPL_TEXT, &subject, err) == 0 &&
+	     ob_tpl_render_file(cfg->template_dir, name, "txt", ctx, OB_TPL_TEXT, &text, err) == 0 &&
+	     ob_tpl_render_file(cfg->template_dir, name, "html", ctx, OB_TPL_HTML, &html, err) == 0;
+	if (ok) {
+		char *subj = ob_trim(subject.data ? subject.data : (char *)"");
+		for (size_t i = 0; i < rc->nrows; i++) {
+			to[i].email = ob_db_cell(rc, i, 0);
+			to[i].name = ob_db_cell(rc, i, 1);
+		}
+		memset(&m, 0, sizeof(m));
+		m.from = from;
+		m.to = to;
+		m.nto = rc->nrows;
+		m.reply_to = reply_to.email ? &reply_to : NULL;
+		m.subject = subj;
+		m.message_id = mid;
+		m.date = now;
+		m.text = text.data ? text.data : "";
+		m.html = html.data;
+		m.att = d->att;
+		m.natt = d->natt;
+		ok = ob_mime_build(&m, &mime, err) == 0;
+		ob_utf8_fit(subj, 250);
+		if (ok) {
+			struct ob_db_param p[5] = {ob_p_str(subj), ob_p_str(mime.data), ob_p_int(d->items),
+						   ob_p_int(cfg->mail.max_age), ob_p_int((long long)id)};
+			ok = ob_db_exec(d->c.db,
+					"UPDATE outbox SET subject = ?, mime = ?, items = ?, status = 'queued', "
+					"next_attempt_at = NOW(3), expires_at = NOW(3) + INTERVAL ? SECOND WHERE id = ?",
+					p, 5, NULL, err) == 0;
+		}
+	}
+	for (size_t i = 0; ok && i < rc->nrows; i++) {
+		struct ob_db_param p[4] = {ob_p_int((long long)id), ob_p_int((long long)i + 1),
+					   ob_p_str(ob_db_cell(rc, i, 0)), ob_p_str(ob_db_cell(rc, i, 1))};
+		ok = ob_db_exec(d->c.db, "INSERT INTO outbox_rcpts (message, seq, email, name) VALUES (?, ?, ?, ?)", p, 4,
+				NULL, err) == 0;
+	}
+	cJSON_Delete(ctx);
+	free(to);
+	ob_buf_free(&subject);
+	ob_buf_free(&text);
+	ob_buf_free(&html);
+	ob_buf_free(&mime);
+	return ok ? 0 : -1;
+}
+
+/* One recipient's digest, in one transaction. */
+static int digest_one(struct digest *d, const char *org, const char *recipient, struct ob_outbox_digested *out,
+		      struct ob_err *err)
+{
+	struct ob_db *db = d->c.db;
+	struct ob_db_rows *pend = NULL, *rc = NULL, *on = NULL;
+	struct ob_db_param p[2] = {org ? ob_p_int(atoll(org)) : ob_p_null(), ob_p_str(recipient)};
+	unsigned long long id = 0, newest_run = 0, newest = 0;
+	unsigned seq = 0;
+	char mid[400], rnd[13];
+	int ok;
+
+	if (ob_db_begin(db, err) < 0)
+		return -1;
+	ok = ob_db_query(db,
+			 "SELECT o.id, o.run_id, r.report, o.subject, DATE_FORMAT(r.as_of, '%Y-%m-%d'), o.pdf_path, o.kind "
+			 "FROM outbox o JOIN runs r ON r.id = o.run_id "
+			 "WHERE o.status = 'pending' AND o.org_id <=> ? AND o.recipient = ? "
+			 "ORDER BY o.id FOR UPDATE",
+			 p, 2, &pend, err) == 0;
+	if (ok && pend->nrows == 0) { /* another digest took them */
+		ob_db_rows_free(pend);
+		ob_db_rollback(db);
+		return 0;
+	}
+	if (ok) {
+		newest = strtoull(ob_db_cell(pend, pend->nrows - 1, 0), NULL, 10);
+		newest_run = strtoull(ob_db_cell(pend, pend->nrows - 1, 1), NULL, 10);
+		struct ob_db_param q[1] = {ob_p_int((long long)newest)};
+		ok = ob_db_query(db, "SELECT email, name FROM outbox_rcpts WHERE message = ? ORDER BY seq", q, 1, &rc,
+				 err) == 0 &&
+		     ob_db_query(db, "SELECT name FROM organisations WHERE id <=> ?", p, 1, &on, err) == 0;
+	}
+	if (ok) {
+		struct ob_db_param q[6] = {ob_p_int((long long)newest_run), p[0], ob_p_str(recipient), ob_p_str(d->kind),
+					   ob_p_str(mid), ob_p_str(d->c.cfg->mail.from.email)};
+		ob_outbox_random_hex(rnd, 6);
+		snprintf(mid, sizeof(mid), "overblik.%llu.digest.%s@%s", newest_run, rnd, d->c.domain);
+		ok = ob_db_exec(db,
+				"INSERT INTO outbox (run_id, org_id, recipient, kind, message_id, mail_from, mime, status) "
+				"VALUES (?, ?, ?, ?, ?, ?, '', 'queued')",
+				q, 6, NULL, err) == 0;
+		id = ob_db_insert_id(db);
+	}
+	for (size_t i = 0; ok && i < pend->nrows; i++) {
+		unsigned long long from = strtoull(ob_db_cell(pend, i, 0), NULL, 10);
+		int noemail = strcmp(ob_db_cell(pend, i, 6), "no_email") == 0;
+		cJSON *sec = digest_section(d, ob_db_cell(pend, i, 2), ob_db_cell(pend, i, 3), ob_db_cell(pend, i, 4),
+					    strtoull(ob_db_cell(pend, i, 1), NULL, 10), noemail);
+		struct ob_db_param q[1] = {ob_p_int((long long)from)};
+		ok = digest_take(d, id, from, sec, &seq, err) == 0 &&
+		     ob_db_exec(db, "DELETE FROM outbox WHERE id = ?", q, 1, NULL, err) == 0;
+		if (ok && ob_db_cell(pend, i, 5))
+			digest_attach(d, ob_db_cell(pend, i, 5));
+	}
+	if (ok) {
+		const char *role = strcmp(d->kind, "owner") == 0 ? NULL : recipient;
+		const char *rname = role ? role_titles[ob_mail_role(role)] : rc->nrows ? ob_db_cell(rc, 0, 1) : NULL;
+		ok = digest_store(d, id, mid, rc, on->nrows ? ob_db_cell(on, 0, 0) : NULL, rname, role, err) == 0 &&
+		     ob_db_commit(db, err) == 0;
+	}
+	if (!ok) {
+		ob_db_rollback(db);
+		ob_err_set(err, "mail digest to %s (%s%s%s): %s", recipient, d->kind, org ? ", organisation " : "",
+			   org ? org : "", err->msg);
+	} else {
+		out->messages++;
+		out->pending += (unsigned)pend->nrows;
+		out->items += d->items;
+	}
+	ob_db_rows_free(pend);
+	ob_db_rows_free(rc);
+	ob_db_rows_free(on);
+	return ok ? 0 : -1;
+}
+
+int ob_outbox_digest(const struct ob_config *cfg, struct ob_db *db, struct ob_outbox_digested *out,
+		     struct ob_err *err)
+{
+	struct ob_db_rows *g = NULL;
+	const char *dom = cfg->mail.message_id_domain;
+	char domain[191];
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (dom == NULL)
+		dom = strchr(cfg->mail.from.email, '@') ? strchr(cfg->mail.from.email, '@') + 1 : "localhost";
+	snprintf(domain, sizeof(domain), "%s", dom);
+	if (ob_db_query(db,
+			"SELECT org_id, recipient FROM outbox WHERE status = 'pending' "
+			"GROUP BY org_id, recipient ORDER BY MIN(id)",
+			NULL, 0, &g, err) < 0)
+		return -1;
+	for (size_t i = 0; rc == 0 && i < g->nrows; i++) {
+		struct digest d;
+		memset(&d, 0, sizeof(d));
+		d.c.cfg = cfg;
+		d.c.db = db;
+		memcpy(d.c.domain, domain, sizeof(domain));
+		/* IT support's own items and its list of owners without an
+		 * address are one message (kind role). */
+		d.kind = strncmp(ob_db_cell(g, i, 1), "owner:", 6) == 0 ? "owner" : "role";
+		d.reports = cJSON_CreateArray();
+		rc = digest_one(&d, ob_db_cell(g, i, 0), ob_db_cell(g, i, 1), out, err);
+		cJSON_Delete(d.reports);
+		for (size_t k = 0; k < d.natt; k++) {
+			free((void *)d.att[k].filename);
+			free((void *)d.att[k].data);
+		}
+		free(d.att);
+	}
+	ob_db_rows_free(g);
+	if (out->messages)
+		ob_info("mail digest: %u message%s with %u item%s from %u pending", out->messages,
+			out->messages == 1 ? "" : "s", out->items, out->items == 1 ? "" : "s", out->pending);
 	return rc;
 }

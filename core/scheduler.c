@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <event2/event.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -14,6 +15,7 @@
 #include "db.h"
 #include "dbq.h"
 #include "log.h"
+#include "outbox.h"
 #include "plugin.h"
 #include "run.h"
 #include "scheduler.h"
@@ -44,7 +46,28 @@ struct fire {
 	size_t nids;
 	int claimed;
 	int failed;          /* its runs could not be made: left unclaimed (logged) */
+	const struct ob_config *cfg; /* the digest's: freed after this job (server.c) */
+	struct ob_outbox_digested digested;
 };
+
+static int is_digest(const char *report)
+{
+	return strcmp(report, OB_SCHED_DIGEST) == 0;
+}
+
+/* On the database thread: the digest of a claimed fire. The claim is
+ * committed first: a crash in between leaves the pending items to the
+ * catch-up at the next start (catch_up_work). */
+static void digest_work(struct ob_db *db, struct fire *f)
+{
+	struct ob_err err = {{0}};
+
+	if (f->cfg == NULL)
+		return;
+	if (ob_outbox_digest(f->cfg, db, &f->digested, &err) < 0)
+		ob_log(OB_LOG_ERR, "mail digest: %s (what was composed stays; the rest waits for the next digest)",
+		       err.msg);
+}
 
 /* On the database thread: claim the fire; whoever inserts the row runs it,
  * one run per organisation (or one without, when there is none). The claim
@@ -70,13 +93,15 @@ static void fire_work(struct ob_db *db, void *arg)
 		ob_log(OB_LOG_ERR, "schedule %s: cannot claim the fire: %s", f->report, err.msg);
 		return;
 	}
-	if (affected == 0 || f->missed) {
+	if (affected == 0 || f->missed || is_digest(f->report)) {
 		if (ob_db_commit(db, &err) < 0) {
 			ob_db_rollback(db);
 			ob_log(OB_LOG_ERR, "schedule %s: cannot record the fire: %s", f->report, err.msg);
 			affected = 0;
 		}
 		f->claimed = affected > 0;
+		if (f->claimed && !f->missed && is_digest(f->report))
+			digest_work(db, f);
 		return;
 	}
 	localtime_r(&f->at, &tm);
@@ -116,8 +141,13 @@ static void fire_done(void *arg)
 		       when, f->claimed ? "" : "; already recorded");
 	else if (!f->claimed && !f->failed)
 		ob_debug("schedule %s: the fire at %s was claimed by another server", f->report, when);
+	else if (f->claimed && is_digest(f->report))
+		ob_info("schedule %s: fire at %s: %u message%s", f->report, when, f->digested.messages,
+			f->digested.messages == 1 ? "" : "s");
 	else if (f->claimed)
 		ob_info("schedule %s: fire at %s: %zu run%s", f->report, when, f->nids, f->nids == 1 ? "" : "s");
+	if (f->digested.messages && f->s->host.outbox_changed)
+		f->s->host.outbox_changed(f->s->host.ctx);
 	if (f->nids)
 		f->s->host.runs_made(f->s->host.ctx, f->report, f->ids, f->nids);
 	free(f->ids);
@@ -132,6 +162,7 @@ static void fire(struct ob_scheduler *s, const char *report, time_t at, int miss
 	f->report = ob_xstrdup(report);
 	f->at = at;
 	f->missed = missed;
+	f->cfg = s->host.config ? s->host.config(s->host.ctx) : NULL;
 	ob_dbq_submit(s->host.dbq, fire_work, fire_done, f);
 }
 
@@ -171,6 +202,7 @@ struct catch_up {
 	int window;
 	time_t *fires;   /* found on the database thread */
 	size_t nfires;
+	int stale;       /* the digest: items pending from before its last fire */
 };
 
 static void catch_up_work(struct ob_db *db, void *arg)
@@ -193,8 +225,24 @@ static void catch_up_work(struct ob_db *db, void *arg)
 			c->fires = ob_xrealloc(c->fires, (c->nfires + 1) * sizeof(time_t));
 			c->fires[c->nfires++] = t;
 		}
+		/* A digest that claimed its fire and died before composing left
+		 * what was pending then: it goes now, once. */
+		if (c->nfires == 0 && is_digest(c->report)) {
+			struct ob_db_rows *q = NULL;
+			struct ob_db_param pp[1] = {ob_p_int(atoll(ob_db_cell(r, 0, 0)))};
+			if (ob_db_query(db, "SELECT 1 FROM outbox WHERE status = 'pending' AND created_at < FROM_UNIXTIME(?) LIMIT 1",
+					pp, 1, &q, &err) == 0)
+				c->stale = q->nrows > 0;
+			ob_db_rows_free(q);
+		}
 	}
 	ob_db_rows_free(r);
+}
+
+/* On the database thread: the digest of stale pending items, unclaimed. */
+static void stale_work(struct ob_db *db, void *arg)
+{
+	digest_work(db, arg);
 }
 
 static void catch_up_done(void *arg)
@@ -206,6 +254,17 @@ static void catch_up_done(void *arg)
 	for (size_t i = 0; i < c->nfires; i++) {
 		int last = i + 1 == c->nfires;
 		fire(c->s, c->report, c->fires[i], !(last && now - c->fires[i] <= c->window));
+	}
+	if (c->stale) {
+		struct fire *f = ob_xcalloc(1, sizeof(*f));
+		f->s = c->s;
+		f->report = ob_xstrdup(c->report);
+		f->at = now;
+		f->claimed = 1;
+		f->cfg = c->s->host.config ? c->s->host.config(c->s->host.ctx) : NULL;
+		ob_log(OB_LOG_NOTICE, "schedule %s: items pending from before the last digest: composing them now",
+		       c->report);
+		ob_dbq_submit(c->s->host.dbq, stale_work, fire_done, f);
 	}
 	free(c->fires);
 	free(c->report);
@@ -248,7 +307,18 @@ void ob_sched_set(struct ob_scheduler *s, const struct ob_config *cfg, const str
 	struct ob_err err = {{0}};
 
 	ob_sched_clear(s);
-	s->v = ob_xcalloc(cfg->nreports + 1, sizeof(*s->v));
+	s->v = ob_xcalloc(cfg->nreports + 2, sizeof(*s->v));
+	if (cfg->mail.digest_at && s->host.config && ob_cron_parse(cfg->mail.digest_at, &s->v[0].cron, &err) == 0) {
+		struct schedule *e = &s->v[s->n++];
+		char when[64];
+		e->report = ob_xstrdup(OB_SCHED_DIGEST);
+		e->catch_up = INT_MAX;
+		e->owner = s;
+		e->timer = evtimer_new(s->host.base, on_fire, e);
+		arm(e);
+		ob_cron_format_time(e->next, when, sizeof(when));
+		ob_info("mail digest: \"%s\", next at %s", cfg->mail.digest_at, when);
+	}
 	for (size_t i = 0; i < cfg->nreports; i++) {
 		const struct ob_config_report *r = &cfg->reports[i];
 		struct schedule *e = &s->v[s->n];

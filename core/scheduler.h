@@ -23,11 +23,20 @@ struct ob_sched_host {
 	int (*stopping)(void *ctx);        /* no new fires once true */
 	/* Runs were made for report (in the database): queue them. */
 	void (*runs_made)(void *ctx, const char *report, const unsigned long long *ids, size_t n);
+	/* For the mail digest (mail.digest_at; both may be NULL: no digest):
+	 * the configuration in force, and the outbox has new messages due. */
+	const struct ob_config *(*config)(void *ctx);
+	void (*outbox_changed)(void *ctx);
 };
+
+/* The mail digest's schedule is named this in schedule_fires: claimed per
+ * fire like a report's, missed fires caught up at the first start (the
+ * last one always: pending items do not wait another day). */
+#define OB_SCHED_DIGEST "@digest"
 
 struct ob_scheduler *ob_sched_new(const struct ob_sched_host *host);
 /* Sets the schedules of cfg's enabled reports that have a plugin in
- * plugins (the old ones go). */
+ * plugins, and the mail digest's (mail.digest_at) (the old ones go). */
 void ob_sched_set(struct ob_scheduler *s, const struct ob_config *cfg, const struct ob_plugin_set *plugins);
 /* Drops every schedule (at shutdown). */
 void ob_sched_clear(struct ob_scheduler *s);

@@ -1168,7 +1168,8 @@ int ob_server_start(struct ob_server *srv, struct ob_db *db, struct ob_err *err)
 
 	start_loop(srv, db);
 	sh = (struct ob_sched_host){.base = srv->base, .dbq = srv->dbq, .runner = srv->runner, .ctx = srv,
-				    .stopping = host_stopping, .runs_made = host_runs_made};
+				    .stopping = host_stopping, .runs_made = host_runs_made, .config = host_config,
+				    .outbox_changed = host_outbox_changed};
 	hh = (struct ob_http_host){.base = srv->base, .dbq = srv->dbq, .ctx = srv, .config = host_config,
 				   .plugins = host_plugins, .schedule = host_schedule, .stopping = host_stopping,
 				   .health = host_health, .metrics = host_metrics, .runs_made = host_runs_made,
