@@ -159,6 +159,26 @@ DEF_TEST(mail)
 		      load("{\"mail\": {\"smtp\": {\"host\": \"h\", \"port\": 0}}}", &c));
 }
 
+/* mail.digest_at: one digest per recipient at a time of day (issue 15). */
+DEF_TEST(digest_at)
+{
+	struct ob_config *c;
+
+	EXPECT_EQ_STR(NULL, load("{}", &c));
+	OK(c && c->mail.digest_at == NULL); /* unset: mail per run */
+	ob_config_free(c);
+	EXPECT_EQ_STR(NULL, load("{\"mail\": {\"digest_at\": null}}", &c));
+	OK(c && c->mail.digest_at == NULL);
+	ob_config_free(c);
+	EXPECT_EQ_STR(NULL, load("{\"mail\": {\"digest_at\": \"30 7 * * 1-5\"}}", &c));
+	EXPECT_EQ_STR("30 7 * * 1-5", c ? c->mail.digest_at : NULL);
+	ob_config_free(c);
+	EXPECT_EQ_STR("/mail/digest_at: \"0 7 30 2 *\" never fires: February has no day 30",
+		      load("{\"mail\": {\"digest_at\": \"0 7 30 2 *\"}}", &c));
+	EXPECT_CONTAINS("/mail/digest_at: ", load("{\"mail\": {\"digest_at\": \"7:30\"}}", &c));
+	EXPECT_CONTAINS("/mail/digest_at: ", load("{\"mail\": {\"digest_at\": 730}}", &c));
+}
+
 /* mail.attach_pdf: who gets the run's PDF (issue 10). */
 DEF_TEST(attach_pdf)
 {
@@ -276,6 +296,7 @@ int main(void)
 	RUN_TEST(valid);
 	RUN_TEST(errors);
 	RUN_TEST(mail);
+	RUN_TEST(digest_at);
 	RUN_TEST(attach_pdf);
 	RUN_TEST(strict);
 	unlink(path);
