@@ -13,17 +13,22 @@
 #include "../tap.h"
 #include "spawn.h"
 
-/* Runs argv to its end: how it ended as text. */
-static const char *run(char *const *argv, int out_fd, char *buf, size_t n)
+/* Runs sp's child to its end: how it ended as text. */
+static const char *wait_text(const struct ob_spawn *sp, char *buf, size_t n)
 {
-	struct ob_spawn sp = {.argv = argv, .out_fd = out_fd, .err_fd = -1, .fail_code = 127};
 	struct ob_err err = {{0}};
 	int status = 0;
-	pid_t pid = ob_spawn_start(&sp, &err);
+	pid_t pid = ob_spawn_start(sp, &err);
 
 	if (pid < 0 || ob_spawn_reap(pid, &status, 1) != 1)
 		return "not started";
 	return ob_spawn_status_text(status, buf, n);
+}
+
+static const char *run(char *const *argv, int out_fd, char *buf, size_t n)
+{
+	struct ob_spawn sp = {.argv = argv, .out_fd = out_fd, .err_fd = -1, .fail_code = 127};
+	return wait_text(&sp, buf, n);
 }
 
 static int returns_five(void *arg)
@@ -43,13 +48,7 @@ static int crashes(void *arg)
 static const char *run_fn(int (*fn)(void *), char *buf, size_t n)
 {
 	struct ob_spawn sp = {.fn = fn, .out_fd = -1, .err_fd = -1, .fail_code = 1};
-	struct ob_err err = {{0}};
-	int status = 0;
-	pid_t pid = ob_spawn_start(&sp, &err);
-
-	if (pid < 0 || ob_spawn_reap(pid, &status, 1) != 1)
-		return "not started";
-	return ob_spawn_status_text(status, buf, n);
+	return wait_text(&sp, buf, n);
 }
 
 /* Processes of group pgid that are not zombies (an orphan's zombie waits
