@@ -22,6 +22,8 @@
 #include "cron.h"
 #include "run.h"
 #include "doc.h"
+#include "run_worker.h"
+#include "spawn.h"
 #include "render_pdf.h"
 #include "sample.h"
 #include "plugin.h"
@@ -413,6 +415,7 @@ static int cmd_db(const struct ob_config *cfg, int argc, char **argv)
 }
 
 static volatile sig_atomic_t interrupted;
+static int cli_verbosity; /* -v 1, -q -1: a run's worker gets the same */
 
 static void on_interrupt(int sig)
 {
@@ -630,6 +633,7 @@ struct cli_run {
 	const char *report, *as_of, *out;
 	int timeout;
 	int several; /* --org all: each run names its organisation, files go to out/ID */
+	char *exe;   /* this executable: each run's worker is "overblik --run-worker ID" */
 };
 
 /* What run id put in the outbox, by kind: "mail: 63 owners, 2 roles (asg,
@@ -682,66 +686,52 @@ static void print_run_mail(const struct cli_run *cr, unsigned long long id)
 	ob_db_rows_free(r);
 }
 
-/* Executes queued run id in a child process, killed at the report's
- * timeout, records how the child ended when it could not, and prints the
- * run's status and files (copied to out). 0 when it succeeded, 1 not. */
-static int cli_run_one(const struct cli_run *cr, unsigned long long id)
+/* Executes queued run id in its worker process (run_worker.h, as overblikd
+ * does), killed at the report's timeout or at a Ctrl-C, and records how it
+ * ended when the worker could not. */
+static void cli_supervise(const struct cli_run *cr, unsigned long long id)
 {
 	struct ob_err err = {{0}};
-	struct ob_db_rows *r = NULL;
-	int status = 0, rc = 1, tty = isatty(STDERR_FILENO), timed_out = 0;
-	char *out = NULL;
-	pid_t pid;
-	struct timespec t0, t;
+	struct ob_run_worker w = {.id = id, .timeout = cr->timeout};
+	int tty = isatty(STDERR_FILENO);
+	char *status, *error = NULL;
 
 	fflush(NULL);
-	pid = fork();
-	if (pid < 0) {
-		cli_err("run %llu: fork: %s", id, strerror(errno));
+	if (ob_run_worker_start(&w, cr->exe, cr->cfg->text ? cr->cfg->path : NULL, cli_verbosity, &err) < 0) {
+		cli_err("run %llu: %s", id, err.msg);
 		ob_run_record_end(cr->db, id, "failed", "could not start a process for it", &err);
-		return 1;
+		return;
 	}
-	if (pid == 0)
-		_exit(ob_run_execute(cr->cfg, id));
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
-		pid_t w = waitpid(pid, &status, WNOHANG);
-		double el;
-		if (w == pid)
-			break;
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		el = (double)(t.tv_sec - t0.tv_sec) + (double)(t.tv_nsec - t0.tv_nsec) / 1e9;
-		if (el >= cr->timeout || interrupted) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &status, 0);
-			timed_out = !interrupted;
-			break;
-		}
+	while (!ob_run_worker_reap(&w, 0)) {
+		double el = ob_run_worker_seconds(&w);
+		struct timespec ts = {0, 100000000L};
+		if (interrupted && !w.stopped)
+			ob_run_worker_stop(&w, "interrupted");
+		else if (el >= cr->timeout && !w.timed_out && !w.stopped)
+			ob_run_worker_timeout(&w);
 		if (tty)
 			fprintf(stderr, "\rrun %llu: %s as of %s: running %.0f s ", id, cr->report, cr->as_of, el);
-		struct timespec ts = {0, 100000000L};
 		nanosleep(&ts, NULL);
 	}
 	if (tty)
 		fprintf(stderr, "\r\033[K");
-	if (timed_out) {
-		char *why = ob_xasprintf("killed at its timeout of %d s", cr->timeout);
-		ob_run_record_end(cr->db, id, "timeout", why, &err);
-		free(why);
-	} else if (interrupted) {
-		ob_run_record_end(cr->db, id, "failed", "interrupted", &err);
-	} else if (WIFSIGNALED(status)) {
-		char *why = ob_xasprintf("killed by %s (signal %d)", ob_signal_name(WTERMSIG(status)), WTERMSIG(status));
-		ob_run_record_end(cr->db, id, "crashed", why, &err);
-		free(why);
-	} else if (WEXITSTATUS(status) == OB_RUN_EXIT_NOT_QUEUED) {
+	status = ob_run_worker_finish(cr->db, &w, cr->cfg->state_dir, &error);
+	if (WIFEXITED(w.wstatus) && WEXITSTATUS(w.wstatus) == OB_RUN_EXIT_NOT_QUEUED)
 		ob_log(OB_LOG_NOTICE, "run %llu: an overblikd took it first; see its status there", id);
-	} else if (WEXITSTATUS(status) != OB_RUN_EXIT_SUCCEEDED && WEXITSTATUS(status) != OB_RUN_EXIT_FAILED) {
-		char *why = ob_xasprintf("its process exited with status %d before recording a result",
-					 WEXITSTATUS(status));
-		ob_run_record_end(cr->db, id, "failed", why, &err);
-		free(why);
-	}
+	free(status);
+	free(error);
+}
+
+/* Runs queued run id and prints its status and files (copied to out).
+ * 0 when it succeeded, 1 not. */
+static int cli_run_one(const struct cli_run *cr, unsigned long long id)
+{
+	struct ob_err err = {{0}};
+	struct ob_db_rows *r = NULL;
+	int rc = 1;
+	char *out = NULL;
+
+	cli_supervise(cr, id);
 	{
 		struct ob_db_param p[1] = {ob_p_int((long long)id)};
 		if (ob_db_query(cr->db,
@@ -792,6 +782,46 @@ static int cli_run_one(const struct cli_run *cr, unsigned long long id)
 	return rc;
 }
 
+/* The report's plugin and its settings, checked before any run is made (as
+ * overblikd refuses one), in a process of its own: a plugin whose loading
+ * crashes or hangs is named, and does not take this process down. 0 when
+ * it can run, -1 when not (said). */
+static int cli_check_plugin(const struct ob_config *cfg, const char *report)
+{
+	struct ob_plugin_check res;
+	struct ob_err err = {{0}};
+	char shown[64];
+	int rc = -1;
+
+	if (ob_plugins_check(cfg, &report, 1, &res, &err) < 0) {
+		cli_say("overblik: run: cannot check the plugin %s: %s", report, err.msg);
+		return -1;
+	}
+	switch (res.verdict) {
+	case OB_PLUGIN_MISSING:
+		cli_say("overblik: run: no report %s: no plugin %s.so in %s", report, report, cfg->plugin_dir);
+		break;
+	case OB_PLUGIN_REFUSED: cli_say("overblik: run: %s", res.msg); break;
+	case OB_PLUGIN_BAD_SETTINGS:
+		cli_say("overblik: run: report %s cannot run: %s: %s", report, cfg->path, res.msg);
+		break;
+	case OB_PLUGIN_ENDED:
+		if (res.hung)
+			cli_say("overblik: run: plugin %s/%s.so: loading it did not finish within %d s (a constructor that "
+				"hangs?); no run made", cfg->plugin_dir, report, OB_INVENTORY_TIMEOUT);
+		else
+			cli_say("overblik: run: plugin %s/%s.so %s while loading (%s): its constructor or a library it "
+				"pulls in; no run made", cfg->plugin_dir, report,
+				WIFSIGNALED(res.status) ? "crashed" : "ended the process",
+				ob_spawn_status_text(res.status, shown, sizeof(shown)));
+		break;
+	case OB_PLUGIN_OK: rc = 0; break;
+	default: cli_say("overblik: run: the plugin %s could not be checked", report); break;
+	}
+	ob_plugins_check_free(&res, 1);
+	return rc;
+}
+
 static int cmd_run(const struct ob_config *cfg, int argc, char **argv)
 {
 	static const struct option opts[] = {{"as-of", required_argument, NULL, 'a'},
@@ -802,9 +832,8 @@ static int cmd_run(const struct ob_config *cfg, int argc, char **argv)
 					     {NULL, 0, NULL, 0}};
 	const struct ob_config_report *rcfg;
 	struct ob_run_request rq = {NULL, 0, "cli", 0, NULL, NULL, 0};
-	struct ob_loaded_plugin plugin;
 	struct ob_err err = {{0}};
-	struct cli_run cr = {cfg, NULL, NULL, NULL, NULL, 600, 0};
+	struct cli_run cr = {cfg, NULL, NULL, NULL, NULL, 600, 0, NULL};
 	cJSON *params = cJSON_CreateObject();
 	const char *org = NULL;
 	char today[11], *params_text;
@@ -851,32 +880,16 @@ static int cmd_run(const struct ob_config *cfg, int argc, char **argv)
 	cr.several = org && strcmp(org, "all") == 0;
 	rcfg = ob_config_report(cfg, rq.report);
 	cr.timeout = rcfg ? rcfg->timeout : 600;
-	switch (ob_plugin_load_one(cfg->plugin_dir, rq.report, &plugin, &err)) {
-	case 0:
-		cli_say("overblik: run: no report %s: no plugin %s.so in %s", rq.report, rq.report,
-			cfg->plugin_dir);
+	if (cli_check_plugin(cfg, rq.report) < 0 || (cr.exe = ob_self_exe(&err)) == NULL) {
+		if (cr.exe == NULL && err.msg[0])
+			cli_say("overblik: run: %s", err.msg);
 		cJSON_Delete(params);
 		return 1;
-	case -1:
-		cli_say("overblik: run: %s", err.msg);
-		cJSON_Delete(params);
-		return 1;
-	}
-	{
-		/* Its settings, before any run is made (as overblikd refuses one). */
-		cJSON *resolved = NULL;
-		int bad = ob_settings_resolve(plugin.desc, rq.report, rcfg ? rcfg->settings_json : NULL, &resolved, &err);
-		cJSON_Delete(resolved);
-		ob_plugin_unload(&plugin);
-		if (bad < 0) {
-			cli_say("overblik: run: report %s cannot run: %s: %s", rq.report, cfg->path, err.msg);
-			cJSON_Delete(params);
-			return 1;
-		}
 	}
 	if (rcfg && !rcfg->enabled) {
 		cli_say("overblik: run: report %s is disabled in %s", rq.report, cfg->path);
 		cJSON_Delete(params);
+		free(cr.exe);
 		return 1;
 	}
 	params_text = cJSON_PrintUnformatted(params);
@@ -934,6 +947,7 @@ out:
 	if (ids != &one)
 		free(ids);
 	ob_db_close(cr.db);
+	free(cr.exe);
 	cJSON_free(params_text);
 	cJSON_Delete(params);
 	return rc;
@@ -1114,8 +1128,10 @@ int main(int argc, char **argv)
 					     {"quiet", no_argument, NULL, 'q'},
 					     {"help", no_argument, NULL, 'h'},
 					     {"version", no_argument, NULL, 'V'},
+					     {"run-worker", required_argument, NULL, 'W'},
 					     {NULL, 0, NULL, 0}};
 	const char *path = DEFAULT_CONFIG, *cmd;
+	unsigned long long worker = 0;
 	int explicit_path = 0, c, rc, verbosity = 0;
 	struct ob_config *cfg = NULL;
 	struct ob_err err = {{0}};
@@ -1127,9 +1143,12 @@ int main(int argc, char **argv)
 		case 'q': verbosity = -1; break;
 		case 'h': fputs(usage_text, stdout); return 0;
 		case 'V': printf("overblik %s\n", PACKAGE_VERSION); return 0;
+		case 'W': worker = strtoull(optarg, NULL, 10); break;
 		default: fprintf(stderr, "Try 'overblik --help'.\n"); return 2;
 		}
 	}
+	if (worker) /* (internal) a run's worker, started by "overblik run" */
+		return ob_run_worker_main(path, explicit_path, verbosity, worker);
 	if (optind >= argc)
 		usage_error("no command given");
 	cmd = argv[optind];
@@ -1161,6 +1180,7 @@ int main(int argc, char **argv)
 	setenv("TZ", cfg->timezone, 1);
 	tzset();
 	ob_log_threshold = ob_log_level_parse(cfg->log_level);
+	cli_verbosity = verbosity;
 	if (verbosity > 0)
 		ob_log_threshold = OB_LOG_DEBUG;
 	else if (verbosity < 0)

@@ -20,6 +20,7 @@
 
 #include "conf.h"
 #include "db_server.h"
+#include "spawn.h"
 #include "log.h"
 
 struct ob_dbserver {
@@ -301,24 +302,15 @@ static char *log_tail(const char *logfile, int lines)
 /* Runs argv to completion with stdout and stderr into logfile. */
 static int run_wait(char *const argv[], const char *logfile)
 {
-	pid_t pid = fork();
-	int status;
+	int fd = open(logfile, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640), status;
+	struct ob_spawn sp = {.argv = argv, .out_fd = fd, .err_fd = fd, .fail_code = 127, .die_with_parent = 1};
+	struct ob_err err = {{0}};
+	pid_t pid = ob_spawn_start(&sp, &err);
 
-	if (pid < 0)
+	if (fd >= 0)
+		close(fd);
+	if (pid < 0 || ob_spawn_reap(pid, &status, 1) != 1)
 		return -1;
-	if (pid == 0) {
-		int fd = open(logfile, O_WRONLY | O_CREAT | O_APPEND, 0640);
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		execv(argv[0], argv);
-		fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -1;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
@@ -383,6 +375,8 @@ static int spawn_server(const struct ob_config *cfg, const struct paths *p, pid_
 			"--collation-server=utf8mb4_unicode_ci", "--skip-name-resolve",
 			"--innodb-buffer-pool-size=256M", "--innodb-log-file-size=256M",
 			"--max-allowed-packet=256M", NULL};
+	struct ob_spawn sp = {.fail_code = 127, .session = 1};
+	struct ob_err serr = {{0}};
 	int rc = -1;
 	pid_t pid;
 
@@ -396,25 +390,18 @@ static int spawn_server(const struct ob_config *cfg, const struct paths *p, pid_
 		ob_err_set(err, "database: cannot create %s: %s", tmpdir, strerror(errno));
 		goto out;
 	}
-	pid = fork();
+	/* A session of its own: a Ctrl-C at the terminal is ours to handle. */
+	sp.argv = argv;
+	sp.err_fd = open(p->logfile, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	sp.out_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	pid = ob_spawn_start(&sp, &serr);
+	if (sp.err_fd >= 0)
+		close(sp.err_fd);
+	if (sp.out_fd >= 0)
+		close(sp.out_fd);
 	if (pid < 0) {
-		ob_err_set(err, "database: fork: %s", strerror(errno));
+		ob_err_set(err, "database: %.900s", serr.msg);
 		goto out;
-	}
-	if (pid == 0) {
-		int fd = open("/dev/null", O_RDWR);
-		/* A session of its own: a Ctrl-C at the terminal is ours to handle. */
-		setsid();
-		if (fd >= 0) {
-			dup2(fd, 0);
-			dup2(fd, 1);
-		}
-		fd = open(p->logfile, O_WRONLY | O_CREAT | O_APPEND, 0640);
-		if (fd >= 0)
-			dup2(fd, 2);
-		execv(argv[0], argv);
-		fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
 	}
 	*child = pid;
 	kid_add(pid);

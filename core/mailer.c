@@ -20,6 +20,7 @@
 #include "dbq.h"
 #include "log.h"
 #include "mailer.h"
+#include "spawn.h"
 #include "outbox.h"
 #include "util.h"
 
@@ -180,7 +181,7 @@ void ob_mailer_reap(struct ob_mailer *m)
 {
 	int status;
 
-	if (m->pid <= 0 || waitpid(m->pid, &status, WNOHANG) != m->pid)
+	if (m->pid <= 0 || ob_spawn_reap(m->pid, &status, 0) != 1)
 		return;
 	m->pid = 0;
 	m->deliveries_total++;
@@ -207,7 +208,7 @@ void ob_mailer_stop(struct ob_mailer *m)
 	if (m->pid > 0) {
 		ob_log(OB_LOG_NOTICE, "outbox: asking the delivery (pid %ld) to stop after the messages it is sending",
 		       (long)m->pid);
-		kill(m->pid, SIGTERM);
+		ob_spawn_signal(m->pid, SIGTERM); /* then SIGKILL at the grace period's end: ob_mailer_kill */
 	}
 }
 
@@ -216,7 +217,7 @@ void ob_mailer_kill(struct ob_mailer *m)
 	if (m->pid > 0) {
 		ob_log(OB_LOG_WARNING, "outbox: the delivery (pid %ld) is still sending after the grace period: killing it",
 		       (long)m->pid);
-		kill(m->pid, SIGKILL);
+		ob_spawn_signal(m->pid, SIGKILL);
 	}
 }
 

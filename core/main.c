@@ -18,6 +18,7 @@
 #include "mailer.h"
 #include "plugin.h"
 #include "run.h"
+#include "run_worker.h"
 #include "server.h"
 
 static const char usage_text[] =
@@ -164,13 +165,11 @@ static int serve(const struct options *o, struct ob_config *cfg)
 	struct ob_err err = {{0}};
 	struct ob_db *db = NULL;
 	struct ob_server *srv;
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char *exe = ob_self_exe(&err);
 	int applied, rc = 0;
 
-	if (n <= 0)
-		ob_fatalx("overblikd: cannot find its own executable: %s", strerror(errno));
-	exe[n] = '\0';
+	if (exe == NULL)
+		ob_fatalx("overblikd: %s", err.msg);
 	if (ob_db_open(cfg, &db, &err) < 0)
 		ob_fatalx("%s", err.msg);
 	if (ob_db_migrate(db, &applied, &err) < 0) {
@@ -180,6 +179,7 @@ static int serve(const struct options *o, struct ob_config *cfg)
 		return 1;
 	}
 	srv = ob_server_new(o->config_path, o->explicit_path, cfg, exe);
+	free(exe);
 	if (ob_server_start(srv, db, &err) < 0) {
 		ob_log(OB_LOG_ERR, "%s", err.msg);
 		rc = 1;
@@ -208,10 +208,11 @@ int main(int argc, char **argv)
 		return code;
 	}
 	free(o.skip);
+	if (o.worker) /* as "overblik --run-worker" does */
+		return ob_run_worker_main(o.config_path, o.explicit_path, o.verbose, o.worker);
 	if (ob_config_load(o.config_path, o.explicit_path, &cfg, &err) < 0) {
 		ob_log(OB_LOG_ERR, "%s", err.msg);
-		/* A worker that cannot read its configuration recorded nothing. */
-		return o.worker ? OB_RUN_EXIT_UNRECORDED : 1;
+		return 1;
 	}
 	setenv("TZ", cfg->timezone, 1);
 	tzset();
@@ -219,9 +220,7 @@ int main(int argc, char **argv)
 	if (o.test_only) {
 		printf("%s: ok\n", cfg->path);
 		code = 0;
-	} else if (o.worker)
-		code = ob_run_execute(cfg, o.worker);
-	else if (o.deliver)
+	} else if (o.deliver)
 		code = ob_mailer_deliver(cfg);
 	else
 		return serve(&o, cfg); /* the server owns cfg */

@@ -26,6 +26,7 @@
 #include "log.h"
 #include "overblik/plugin.h"
 #include "plugin.h"
+#include "spawn.h"
 
 /* The end of a member, to check a plugin's size can hold it. */
 #define MEMBER_END(type, m) (offsetof(type, m) + sizeof(((type *)0)->m))
@@ -385,7 +386,9 @@ static int round_start(struct ob_inventory *inv)
 	int fds[2];
 	char **argv = ob_xcalloc(4 + 2 * inv->nskip + 1, sizeof(char *));
 	size_t a = 0;
-	pid_t pid, parent = getpid();
+	pid_t pid;
+	struct ob_spawn sp = {.fail_code = 1, .die_with_parent = 1};
+	struct ob_err err = {{0}};
 
 	argv[a++] = inv->self;
 	argv[a++] = "--list-plugins";
@@ -401,33 +404,17 @@ static int round_start(struct ob_inventory *inv)
 	}
 	if (ftruncate(inv->capfd, 0) < 0) { /* cannot happen on a memory file */
 	}
-	pid = fork();
+	/* Its own group, killed as one: what a constructor started too. */
+	sp.argv = argv;
+	sp.out_fd = fds[1];
+	sp.err_fd = inv->capfd; /* what it prints, read back per plugin */
+	pid = ob_spawn_start(&sp, &err);
 	if (pid < 0) {
-		snprintf(inv->error, sizeof(inv->error), "plugins: fork: %s", strerror(errno));
+		snprintf(inv->error, sizeof(inv->error), "plugins: %.900s", err.msg);
 		close(fds[0]);
 		close(fds[1]);
 		free(argv);
 		return -1;
-	}
-	if (pid == 0) {
-		/* Forked from threads: async-signal-safe calls only, up to execv. */
-		static const char msg[] = "overblikd: cannot exec the plugin inventory\n";
-		sigset_t none;
-		int devnull = open("/dev/null", O_RDONLY);
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		setpgid(0, 0); /* killed as a group: what a constructor started too */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(1);
-		if (devnull >= 0)
-			dup2(devnull, STDIN_FILENO);
-		dup2(fds[1], STDOUT_FILENO);
-		dup2(inv->capfd, STDERR_FILENO); /* what it prints, read back per plugin */
-		execv(inv->self, argv);
-		ssize_t ignored = write(STDERR_FILENO, msg, sizeof(msg) - 1);
-		(void)ignored;
-		_exit(1);
 	}
 	close(fds[1]);
 	free(argv);
@@ -631,25 +618,16 @@ int ob_inventory_poll(struct ob_inventory *inv, int timed_out)
 {
 	struct ob_plugin_set set;
 	char *culprit = NULL;
-	pid_t w;
-	int r;
+	int w, r;
 
 	if (inv->finished || inv->pid <= 0)
 		return 1;
-	if (timed_out) {
-		kill(-inv->pid, SIGKILL);
-		kill(inv->pid, SIGKILL);
-		while ((w = waitpid(inv->pid, &inv->status, 0)) < 0 && errno == EINTR)
-			;
-	} else {
-		while ((w = waitpid(inv->pid, &inv->status, WNOHANG)) < 0 && errno == EINTR)
-			;
-		if (w == 0)
-			return 0; /* still at work */
-	}
-	if (w == inv->pid)
-		kill(-w, SIGKILL); /* anything its plugins started, left in its group */
-	else
+	if (timed_out)
+		ob_spawn_signal(inv->pid, SIGKILL);
+	/* Reaped, what its plugins started and left in its group is killed. */
+	if ((w = ob_spawn_reap(inv->pid, &inv->status, timed_out)) == 0)
+		return 0; /* still at work */
+	if (w < 0)
 		inv->status = SIGKILL; /* not ours to wait for (cannot happen): as if killed */
 	inv->pid = 0;
 	ob_inventory_read(inv); /* the lines it wrote before it ended */
@@ -724,10 +702,9 @@ void ob_inventory_cancel(struct ob_inventory *inv)
 	if (inv == NULL)
 		return;
 	if (inv->pid > 0) {
-		kill(-inv->pid, SIGKILL);
-		kill(inv->pid, SIGKILL);
-		while (waitpid(inv->pid, NULL, 0) < 0 && errno == EINTR)
-			;
+		int status;
+		ob_spawn_signal(inv->pid, SIGKILL);
+		ob_spawn_reap(inv->pid, &status, 1);
 	}
 	if (inv->fd >= 0)
 		close(inv->fd);
@@ -1073,110 +1050,182 @@ cJSON *ob_settings_describe(const struct ob_plugin *d)
 	return a;
 }
 
-/* ---- check-config ---- */
+/* ---- plugins checked in a process of their own ---- */
 
-int ob_settings_check_config(const struct ob_config *cfg, FILE *out)
+struct check_job {
+	const struct ob_config *cfg;
+	const char *const *names;
+	size_t n;
+	int fd;
+};
+
+/* In the child: each report's plugin loaded and its settings resolved, a
+ * line before and one after each. A constructor that crashes, exits or
+ * hangs ends this process only; what it prints is not ours. */
+static int check_child(void *arg)
 {
-	int fds[2], status = 0, errors = 0;
-	pid_t pid;
+	struct check_job *cj = arg;
+	FILE *w = fdopen(cj->fd, "w");
+
+	for (size_t i = 0; w && i < cj->n; i++) {
+		const struct ob_config_report *r = ob_config_report(cj->cfg, cj->names[i]);
+		struct ob_loaded_plugin p;
+		struct ob_err e = {{0}};
+		cJSON *res = NULL;
+		fprintf(w, "try\t%zu\n", i);
+		fflush(w);
+		int f = ob_plugin_load_one(cj->cfg->plugin_dir, cj->names[i], &p, &e);
+		if (f == 0)
+			fprintf(w, "missing\t%zu\t\n", i);
+		else if (f < 0)
+			fprintf(w, "refused\t%zu\t%s\n", i, e.msg);
+		else {
+			if (ob_settings_resolve(p.desc, cj->names[i], r ? r->settings_json : NULL, &res, &e) < 0)
+				fprintf(w, "settings\t%zu\t%s\n", i, e.msg);
+			cJSON_Delete(res);
+			ob_plugin_unload(&p);
+		}
+		fprintf(w, "done\t%zu\n", i);
+		fflush(w);
+	}
+	return 0;
+}
+
+/* The child's lines into res: the verdict of each plugin it finished, and
+ * the one it was loading when it ended. */
+static void check_parse(char *text, struct ob_plugin_check *res, size_t n, int status, int hung)
+{
+	static const char *const kinds[] = {"", "missing", "refused", "settings"};
+	long last_try = -1;
+
+	for (char *line = text, *next; line && *line; line = next) {
+		char *f[3] = {NULL, NULL, NULL};
+		size_t i;
+		next = strchr(line, '\n');
+		if (next == NULL)
+			break;
+		*next++ = '\0';
+		f[0] = line;
+		for (int k = 1; k < 3 && f[k - 1] && (f[k] = strchr(f[k - 1], '\t')) != NULL; k++)
+			*f[k]++ = '\0';
+		if (f[1] == NULL || (i = strtoul(f[1], NULL, 10)) >= n)
+			continue;
+		if (strcmp(f[0], "try") == 0)
+			last_try = (long)i;
+		else if (strcmp(f[0], "done") == 0) {
+			last_try = -1;
+			if (res[i].verdict == OB_PLUGIN_UNCHECKED)
+				res[i].verdict = OB_PLUGIN_OK;
+		}
+		for (int k = 1; k < 4 && f[2]; k++)
+			if (strcmp(f[0], kinds[k]) == 0) {
+				res[i].verdict = k;
+				res[i].msg = ob_xstrdup(f[2]);
+			}
+	}
+	if (last_try >= 0) {
+		res[last_try].verdict = OB_PLUGIN_ENDED;
+		res[last_try].status = status;
+		res[last_try].hung = hung;
+	}
+}
+
+int ob_plugins_check(const struct ob_config *cfg, const char *const *names, size_t n, struct ob_plugin_check *res,
+		     struct ob_err *err)
+{
+	int fds[2], status = 0, hung = 0, null;
+	struct check_job cj = {cfg, names, n, -1};
+	struct ob_spawn sp = {.fn = check_child, .arg = &cj, .fail_code = 1, .die_with_parent = 1};
 	struct ob_buf got;
 	time_t until = time(NULL) + OB_INVENTORY_TIMEOUT;
+	pid_t pid;
 
-	if (cfg->nreports == 0)
-		return 0;
-	if (pipe(fds) < 0) {
-		fprintf(out, "cannot check the reports' settings: pipe: %s\n", strerror(errno));
-		return 1;
+	memset(res, 0, n * sizeof(*res));
+	if (pipe2(fds, O_CLOEXEC) < 0) {
+		ob_err_set(err, "pipe: %s", strerror(errno));
+		return -1;
 	}
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0) {
-		fprintf(out, "cannot check the reports' settings: fork: %s\n", strerror(errno));
-		close(fds[0]);
-		close(fds[1]);
-		return 1;
-	}
-	if (pid == 0) {
-		/* The plugins load here: a constructor that crashes, exits or
-		 * hangs ends this process only. Its own output is not ours. */
-		FILE *w = fdopen(fds[1], "w");
-		int null = open("/dev/null", O_WRONLY);
-		close(fds[0]);
-		if (null >= 0) {
-			dup2(null, STDOUT_FILENO);
-			dup2(null, STDERR_FILENO);
-		}
-		for (size_t i = 0; w && i < cfg->nreports; i++) {
-			const struct ob_config_report *r = &cfg->reports[i];
-			struct ob_loaded_plugin p;
-			struct ob_err e = {{0}};
-			cJSON *res = NULL;
-			fprintf(w, "try\t%s\n", r->name);
-			fflush(w);
-			int f = ob_plugin_load_one(cfg->plugin_dir, r->name, &p, &e);
-			if (f == 0)
-				fprintf(w, "warning\t/reports/%s: no plugin %s.so in %s: its settings are not checked\n",
-					r->name, r->name, cfg->plugin_dir);
-			else if (f < 0)
-				fprintf(w, "warning\t/reports/%s: %s\n", r->name, e.msg);
-			else {
-				if (ob_settings_resolve(p.desc, r->name, r->settings_json, &res, &e) < 0)
-					fprintf(w, "error\t%s\n", e.msg);
-				cJSON_Delete(res);
-				ob_plugin_unload(&p);
-			}
-			fprintf(w, "done\t%s\n", r->name);
-			fflush(w);
-		}
-		_exit(0);
-	}
+	null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	cj.fd = fds[1];
+	sp.out_fd = sp.err_fd = null;
+	pid = ob_spawn_start(&sp, err);
 	close(fds[1]);
+	if (null >= 0)
+		close(null);
+	if (pid < 0) {
+		close(fds[0]);
+		return -1;
+	}
 	ob_buf_init(&got, 0);
 	for (;;) {
 		struct pollfd pfd = {fds[0], POLLIN, 0};
 		char buf[4096];
-		ssize_t n;
+		ssize_t got_n;
 		int left = (int)(until - time(NULL));
 		if (left <= 0 || poll(&pfd, 1, left * 1000) <= 0) {
-			kill(pid, SIGKILL);
+			ob_spawn_signal(pid, SIGKILL);
+			hung = 1;
 			break;
 		}
-		n = read(fds[0], buf, sizeof(buf));
-		if (n <= 0)
+		if ((got_n = read(fds[0], buf, sizeof(buf))) <= 0)
 			break;
-		ob_buf_add(&got, buf, (size_t)n);
+		ob_buf_add(&got, buf, (size_t)got_n);
 	}
 	close(fds[0]);
-	waitpid(pid, &status, 0);
-	{
-		const char *last_try = NULL;
-		for (char *line = got.data, *next; line && *line; line = next) {
-			char *tab;
-			next = strchr(line, '\n');
-			if (next == NULL)
-				break;
-			*next++ = '\0';
-			tab = strchr(line, '\t');
-			if (tab == NULL)
-				continue;
-			*tab++ = '\0';
-			if (strcmp(line, "try") == 0)
-				last_try = tab;
-			else if (strcmp(line, "done") == 0)
-				last_try = NULL;
-			else if (strcmp(line, "error") == 0) {
-				fprintf(out, "%s\n", tab);
-				errors++;
-			} else if (strcmp(line, "warning") == 0)
-				fprintf(out, "warning: %s\n", tab);
-		}
-		if (last_try) {
-			fprintf(out, "/reports/%s: its plugin %s while it loaded (%s): its settings are not checked\n", last_try,
-				WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL ? "hung" : "ended the checking process",
-				WIFSIGNALED(status) ? strsignal(WTERMSIG(status)) : "exit");
+	ob_spawn_reap(pid, &status, 1);
+	check_parse(got.data, res, n, status, hung);
+	ob_buf_free(&got);
+	return 0;
+}
+
+void ob_plugins_check_free(struct ob_plugin_check *res, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(res[i].msg);
+}
+
+/* ---- check-config ---- */
+
+int ob_settings_check_config(const struct ob_config *cfg, FILE *out)
+{
+	const char **names;
+	struct ob_plugin_check *res;
+	struct ob_err err = {{0}};
+	int errors = 0;
+
+	if (cfg->nreports == 0)
+		return 0;
+	fflush(out);
+	names = ob_xcalloc(cfg->nreports, sizeof(char *));
+	res = ob_xcalloc(cfg->nreports, sizeof(*res));
+	for (size_t i = 0; i < cfg->nreports; i++)
+		names[i] = cfg->reports[i].name;
+	if (ob_plugins_check(cfg, names, cfg->nreports, res, &err) < 0) {
+		fprintf(out, "cannot check the reports' settings: %s\n", err.msg);
+		errors = 1;
+	}
+	for (size_t i = 0; i < cfg->nreports && errors == 0; i++) {
+		const char *name = names[i];
+		switch (res[i].verdict) {
+		case OB_PLUGIN_MISSING:
+			fprintf(out, "warning: /reports/%s: no plugin %s.so in %s: its settings are not checked\n", name,
+				name, cfg->plugin_dir);
+			break;
+		case OB_PLUGIN_REFUSED: fprintf(out, "warning: /reports/%s: %s\n", name, res[i].msg); break;
+		case OB_PLUGIN_BAD_SETTINGS:
+			fprintf(out, "%s\n", res[i].msg);
 			errors++;
+			break;
+		case OB_PLUGIN_ENDED:
+			fprintf(out, "/reports/%s: its plugin %s while it loaded (%s): its settings are not checked\n", name,
+				res[i].hung ? "hung" : "ended the checking process",
+				WIFSIGNALED(res[i].status) ? strsignal(WTERMSIG(res[i].status)) : "exit");
+			errors++;
+			break;
 		}
 	}
-	ob_buf_free(&got);
+	ob_plugins_check_free(res, cfg->nreports);
+	free(res);
+	free(names);
 	return errors;
 }

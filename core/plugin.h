@@ -107,6 +107,27 @@ int ob_settings_resolve_described(const char *described, const char *report, con
  * plugin, prefixed "warning: "); returns the number of errors. */
 struct ob_config;
 int ob_settings_check_config(const struct ob_config *cfg, FILE *out);
+/* The plugins of reports names[0..n) in cfg's plugin_dir, each loaded and
+ * its configured settings resolved in a process of its own (spawn.h; one
+ * whose loading crashes, exits or hangs for OB_INVENTORY_TIMEOUT s ends it
+ * and is named): res[i] says how each went. 0, or -1 with err when no
+ * process could be started. Free with ob_plugins_check_free(). */
+enum ob_plugin_verdict {
+	OB_PLUGIN_UNCHECKED, /* not reached: one before it ended the process */
+	OB_PLUGIN_MISSING,   /* no NAME.so */
+	OB_PLUGIN_REFUSED,   /* msg: the loader's "plugin PATH refused: why" */
+	OB_PLUGIN_BAD_SETTINGS, /* msg: the setting's JSON pointer and why */
+	OB_PLUGIN_OK,
+	OB_PLUGIN_ENDED      /* its loading ended the process: status, hung (killed at the timeout) */
+};
+struct ob_plugin_check {
+	int verdict;
+	char *msg;
+	int status, hung;
+};
+int ob_plugins_check(const struct ob_config *cfg, const char *const *names, size_t n, struct ob_plugin_check *res,
+		     struct ob_err *err);
+void ob_plugins_check_free(struct ob_plugin_check *res, size_t n);
 /* The declarations as a JSON array, for listings: [{name, type, type_code, default, min?, max?, choices?, help?}]. */
 struct cJSON *ob_settings_describe(const struct ob_plugin *d);
 

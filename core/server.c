@@ -29,24 +29,22 @@
 #include "mailer.h"
 #include "plugin.h"
 #include "run.h"
+#include "run_worker.h"
 #include "scheduler.h"
 #include "server.h"
+#include "spawn.h"
 #include "util.h"
 
 struct ob_job {
 	unsigned long long id;
 	char *report;
 	int timeout;
-	pid_t pid;            /* 0 while queued */
-	int timed_out;
-	int stopped;          /* killed at shutdown after the grace period */
+	struct ob_run_worker w; /* its worker: w.pid 0 while queued (run_worker.h) */
 	char *state_dir;      /* of the configuration it started under: its files */
-	struct timespec started;
 	struct event *timer;
 	struct ob_server *srv;
 	struct ob_job *next;
 	/* how it ended, filled in on the database thread */
-	int wstatus;
 	char *status;
 	double seconds;
 };
@@ -102,13 +100,6 @@ static void ob_server_enqueue(struct ob_server *srv, unsigned long long id, cons
 static void ob_server_abandon(struct ob_server *srv, unsigned long long id);
 static void ob_server_maybe_exit(struct ob_server *srv);
 
-static double elapsed(const struct timespec *t0)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
-}
-
 /* ---- metrics ---- */
 
 static struct ob_metric_report *metric_report(struct ob_metrics *m, const char *report)
@@ -143,14 +134,14 @@ static int ob_server_queued(const struct ob_server *srv)
 {
 	int n = 0;
 	for (const struct ob_job *j = srv->jobs; j; j = j->next)
-		n += j->pid == 0;
+		n += j->w.pid == 0;
 	return n;
 }
 
 static int report_running(const struct ob_server *srv, const char *report)
 {
 	for (const struct ob_job *j = srv->jobs; j; j = j->next)
-		if (j->pid != 0 && strcmp(j->report, report) == 0)
+		if (j->w.pid != 0 && strcmp(j->report, report) == 0)
 			return 1;
 	return 0;
 }
@@ -158,66 +149,53 @@ static int report_running(const struct ob_server *srv, const char *report)
 static void on_timeout(evutil_socket_t fd, short what, void *arg)
 {
 	struct ob_job *j = arg;
-	if (j->pid > 0) {
+	if (j->w.pid > 0) {
 		ob_log(OB_LOG_WARNING, "run %llu: %s passed its timeout of %d s: killing it", j->id, j->report,
 		       j->timeout);
-		j->timed_out = 1;
-		if (kill(-j->pid, SIGKILL) < 0) /* its process group: what the plugin started too */
-			kill(j->pid, SIGKILL);
+		ob_run_worker_timeout(&j->w);
 	}
 }
 
 static void try_start(struct ob_server *srv);
 
+/* "overblikd -c CONFIG MODE ARG" (the delivery process): its pid, or -1. */
 static pid_t ob_server_spawn(struct ob_server *srv, const char *mode, const char *arg, int fail_code)
 {
-	pid_t parent = getpid(), pid = fork();
-
-	if (pid != 0)
-		return pid; /* the child's pid, or -1 */
-	/* A fresh process: no threads, no loop, nothing of ours but the
-	 * configuration in force (not the file, which may have changed). */
+	/* Nothing of ours but the configuration in force (not the file,
+	 * which may have changed). */
 	char *argv[] = {srv->self_exe, "-c", srv->worker_config ? srv->worker_config : (char *)srv->config_path,
 			(char *)mode, (char *)arg, NULL};
-	static const char msg[] = "overblikd: cannot exec itself for a worker\n";
-	sigset_t none;
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	setpgid(0, 0);
-	prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlives overblikd */
-	if (getppid() != parent)          /* overblikd died before the line above */
-		_exit(fail_code);
-	execv(srv->self_exe, argv);
-	/* Only async-signal-safe calls here: this process was forked from threads. */
-	ssize_t ignored = write(STDERR_FILENO, msg, sizeof(msg) - 1);
-	(void)ignored;
-	_exit(fail_code);
+	struct ob_spawn sp = {.argv = argv, .out_fd = -1, .err_fd = -1, .fail_code = fail_code, .die_with_parent = 1};
+	struct ob_err err = {{0}};
+	pid_t pid = ob_spawn_start(&sp, &err);
+
+	if (pid < 0)
+		ob_log(OB_LOG_ERR, "overblikd: %s %s", mode, err.msg);
+	return pid;
 }
 
 static void start_job(struct ob_server *srv, struct ob_job *j)
 {
-	char idbuf[32];
-	pid_t pid;
+	struct ob_err err = {{0}};
 
-	snprintf(idbuf, sizeof(idbuf), "%llu", j->id);
-	pid = ob_server_spawn(srv, "--run-worker", idbuf, OB_RUN_EXIT_UNRECORDED);
-	if (pid < 0) {
-		ob_warn("run %llu: fork", j->id);
+	j->w.id = j->id;
+	j->w.timeout = j->timeout;
+	if (ob_run_worker_start(&j->w, srv->self_exe,
+				srv->worker_config ? srv->worker_config : srv->config_path, 0, &err) < 0) {
+		ob_log(OB_LOG_ERR, "run %llu: %s", j->id, err.msg);
 		return;
 	}
-	j->pid = pid;
-	clock_gettime(CLOCK_MONOTONIC, &j->started);
 	j->timer = evtimer_new(srv->base, on_timeout, j);
 	struct timeval tv = {j->timeout, 0};
 	evtimer_add(j->timer, &tv);
 	srv->nrunning++;
-	ob_info("run %llu: %s started (pid %ld, timeout %d s)", j->id, j->report, (long)pid, j->timeout);
+	ob_info("run %llu: %s started (pid %ld, timeout %d s)", j->id, j->report, (long)j->w.pid, j->timeout);
 }
 
 static void try_start(struct ob_server *srv)
 {
 	for (struct ob_job *j = srv->jobs; j && srv->nrunning < srv->cfg->max_runs && !srv->stopping; j = j->next)
-		if (j->pid == 0 && !report_running(srv, j->report))
+		if (j->w.pid == 0 && !report_running(srv, j->report))
 			start_job(srv, j);
 }
 
@@ -253,53 +231,13 @@ static void job_free(struct ob_job *j)
 static void finish_work(struct ob_db *db, void *arg)
 {
 	struct ob_job *j = arg;
-	struct ob_err err = {{0}};
-	struct ob_db_rows *r = NULL;
-	char *why = NULL;
-	const char *status = NULL;
+	char *error = NULL;
 
-	if (WIFEXITED(j->wstatus) && WEXITSTATUS(j->wstatus) == OB_RUN_EXIT_NOT_QUEUED) {
-		j->status = ob_xstrdup("running"); /* another server's: neither recorded nor counted here */
-		return;
-	}
-	if (j->stopped) {
-		status = "failed";
-		why = ob_xstrdup("killed at shutdown: overblikd's grace period for running runs ended");
-	} else if (j->timed_out) {
-		status = "timeout";
-		why = ob_xasprintf("killed at its timeout of %d s", j->timeout);
-	} else if (WIFSIGNALED(j->wstatus)) {
-		status = "crashed";
-		why = ob_xasprintf("killed by %s (signal %d)", ob_signal_name(WTERMSIG(j->wstatus)),
-				   WTERMSIG(j->wstatus));
-	} else if (WEXITSTATUS(j->wstatus) != OB_RUN_EXIT_SUCCEEDED && WEXITSTATUS(j->wstatus) != OB_RUN_EXIT_FAILED) {
-		status = "failed";
-		why = ob_xasprintf("its worker exited with status %d before recording a result (see the log)",
-				   WEXITSTATUS(j->wstatus));
-	}
-	if (status && ob_run_record_end(db, j->id, status, why, &err) < 0)
-		ob_log(OB_LOG_ERR, "run %llu: cannot record %s: %s", j->id, status, err.msg);
-	free(why);
-	/* Whatever its exit code said, a run the worker left open ends failed. */
-	why = ob_xasprintf("its worker exited (status %d) without recording a result (see the log)",
-			   WIFEXITED(j->wstatus) ? WEXITSTATUS(j->wstatus) : -1);
-	if (ob_run_record_end(db, j->id, "failed", why, &err) < 0)
-		ob_log(OB_LOG_ERR, "run %llu: cannot record it failed: %s", j->id, err.msg);
-	free(why);
-	struct ob_db_param p[1] = {ob_p_int((long long)j->id)};
-	if (ob_db_query(db, "SELECT status, error FROM runs WHERE id = ?", p, 1, &r, &err) == 0 && r->nrows == 1) {
-		j->status = ob_xstrdup(ob_db_cell(r, 0, 0));
-		if (ob_db_cell(r, 0, 1))
-			ob_log(strcmp(j->status, "succeeded") == 0 ? OB_LOG_INFO : OB_LOG_WARNING, "run %llu: %s: %s",
-			       j->id, j->status, ob_db_cell(r, 0, 1));
-		/* A run that ended otherwise has no run_files rows: what its
-		 * worker wrote before it was killed or gave up goes too. */
-		if (strcmp(j->status, "succeeded") != 0 && strcmp(j->status, "running") != 0 &&
-		    strcmp(j->status, "queued") != 0 && j->state_dir)
-			ob_run_remove_files(j->state_dir, j->id);
-	} else
-		j->status = ob_xstrdup(status ? status : "failed");
-	ob_db_rows_free(r);
+	j->status = ob_run_worker_finish(db, &j->w, j->state_dir, &error);
+	if (error)
+		ob_log(strcmp(j->status, "succeeded") == 0 ? OB_LOG_INFO : OB_LOG_WARNING, "run %llu: %s: %s", j->id,
+		       j->status, error);
+	free(error);
 }
 
 static void mail_look(struct ob_server *srv)
@@ -332,9 +270,6 @@ static void inventory_step(struct ob_server *srv, int timed_out);
 
 static void ob_server_reap(struct ob_server *srv)
 {
-	int status;
-	pid_t pid;
-
 	/* Only our workers, the managed mariadbd (through db_server.c, which
 	 * the thread waiting for it shares) and the plugin inventory:
 	 * waitpid(-1) would also take the database thread's helpers, which wait
@@ -344,14 +279,13 @@ static void ob_server_reap(struct ob_server *srv)
 		inventory_step(srv, 0);
 	for (struct ob_job **p = &srv->jobs; *p;) {
 		struct ob_job *j = *p;
-		if (j->pid <= 0 || (pid = waitpid(j->pid, &status, WNOHANG)) != j->pid) {
+		if (!ob_run_worker_reap(&j->w, 0)) {
 			p = &j->next;
 			continue;
 		}
 		*p = j->next;
 		srv->nrunning--;
-		j->wstatus = status;
-		j->seconds = elapsed(&j->started);
+		j->seconds = ob_run_worker_seconds(&j->w);
 		if (j->timer) {
 			event_free(j->timer);
 			j->timer = NULL;
@@ -784,12 +718,10 @@ static void on_grace(evutil_socket_t fd, short what, void *arg)
 	if (srv->mailer)
 		ob_mailer_kill(srv->mailer);
 	for (struct ob_job *j = srv->jobs; j; j = j->next)
-		if (j->pid > 0) {
+		if (j->w.pid > 0) {
 			ob_log(OB_LOG_WARNING, "run %llu: %s still running after the grace period of %d s: killing it",
 			       j->id, j->report, srv->cfg->grace_period);
-			j->stopped = 1;
-			if (kill(-j->pid, SIGKILL) < 0)
-				kill(j->pid, SIGKILL);
+			ob_run_worker_stop(&j->w, "killed at shutdown: overblikd's grace period for running runs ended");
 		}
 }
 
@@ -826,7 +758,7 @@ static void ob_server_shutdown(struct ob_server *srv)
 	 * start's recovery, runs them. Only this server's queue is dropped. */
 	while (*p) {
 		struct ob_job *j = *p;
-		if (j->pid == 0) {
+		if (j->w.pid == 0) {
 			ob_debug("run %llu: %s had not started at shutdown: left queued", j->id, j->report);
 			*p = j->next;
 			left++;
@@ -904,7 +836,7 @@ static void metrics_write(const struct ob_server *srv, struct ob_buf *b)
 	int running = 0;
 
 	for (const struct ob_job *j = srv->jobs; j; j = j->next)
-		running += j->pid != 0;
+		running += j->w.pid != 0;
 	metrics_runs(srv, b);
 	ob_buf_printf(b,
 		      "# HELP overblik_runs_queued Runs waiting for a free slot.\n# TYPE overblik_runs_queued gauge\n"
