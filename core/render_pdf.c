@@ -162,6 +162,7 @@ struct pdf {
 	/* The meta, with defaults applied; borrowed strings. */
 	const char *org_name, *report_title, *as_of, *creator, *author, *font_dir;
 	unsigned long long run_id;
+	const char *fingerprint; /* NULL = none */
 	time_t created;
 	const char *title, *subtitle;
 	char as_of_da[32];
@@ -1843,7 +1844,7 @@ static void place_chart(struct pdf *p, const struct ob_doc_el *e)
 
 static void furniture(struct pdf *p)
 {
-	char side[64], run[64];
+	char side[64], run[96];
 
 	for (size_t k = 0; k < p->npages; k++) {
 		float x0, x1, half, ty, by;
@@ -1863,9 +1864,18 @@ static void furniture(struct pdf *p)
 		by = FOOTER_BASE;
 		if (p->as_of_da[0])
 			draw_str(p, F_REG, SZ_FURN, C_GREY, x0, by, AL_LEFT, half - 40, p->as_of_da);
-		if (p->run_id) {
-			snprintf(run, sizeof run, "Kørsel %llu", p->run_id);
-			draw_str(p, F_REG, SZ_FURN, C_GREY, (x0 + x1) / 2, by, AL_CENTER, 100, run);
+		/* "Kørsel 17 · data 3f2a9c1b0d4e": about 130 pt, centred in
+		 * 180 pt, clear of the date (left) and the page (right) on
+		 * portrait and landscape pages alike. */
+		if (p->run_id || p->fingerprint) {
+			int n = 0;
+			run[0] = '\0';
+			if (p->run_id)
+				n = snprintf(run, sizeof run, "Kørsel %llu", p->run_id);
+			if (p->fingerprint)
+				snprintf(run + n, sizeof run - (size_t)n, "%sdata %.32s", n ? " · " : "",
+					 p->fingerprint);
+			draw_str(p, F_REG, SZ_FURN, C_GREY, (x0 + x1) / 2, by, AL_CENTER, 180, run);
 		}
 		snprintf(side, sizeof side, "Side %zu af %zu", k + 1, p->npages);
 		draw_str(p, F_REG, SZ_FURN, C_GREY, x1, by, AL_RIGHT, half - 40, side);
@@ -2026,6 +2036,7 @@ int ob_render_pdf(const struct ob_doc *doc, const struct ob_render_meta *meta, c
 	p->author = meta->author;
 	p->font_dir = meta->font_dir ? meta->font_dir : FONT_DIR;
 	p->run_id = meta->run_id;
+	p->fingerprint = meta->fingerprint && *meta->fingerprint ? meta->fingerprint : NULL;
 	p->created = meta->created;
 	if (path == NULL || *path == '\0') {
 		ob_err_set(err, "pdf: no output path");

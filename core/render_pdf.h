@@ -21,6 +21,9 @@ struct ob_render_meta {
 	const char *creator;       /* "overblik 0.1.0"; may be NULL */
 	const char *author;        /* Author, e.g. the organisation; may be NULL */
 	const char *font_dir;      /* NULL = /usr/share/fonts/truetype/dejavu */
+	const char *fingerprint;   /* footer "Kørsel 17 · data 3f2a9c1b0d4e": the data's
+				    * fingerprint (core/run.c, report_fingerprint);
+				    * NULL or "" = none. At most 32 characters shown. */
 };
 
 struct ob_render_stats {

@@ -1204,11 +1204,12 @@ static int previous_run(struct run_ctx *rc, struct ob_err *err)
 /* The run's document as document.json and the PDF in dir, listed in files
  * (*nfiles of them: document.json is kept for removal though the PDF
  * fails). 0, or -1 with rc->error set. */
-static int write_document(struct run_ctx *rc, const char *dir, time_t created, char **files, size_t *nfiles)
+static int write_document(struct run_ctx *rc, const char *dir, time_t created, const char *fingerprint,
+			  char **files, size_t *nfiles)
 {
 	char *pdf = ob_xasprintf("%s/%s.pdf", dir, rc->report);
 	struct ob_render_meta meta = {rc->org_name, NULL, rc->as_of, rc->id, created, "overblik " PACKAGE_VERSION,
-				      rc->org_name, NULL};
+				      rc->org_name, NULL, fingerprint};
 	struct ob_render_stats stats = {0};
 	struct ob_err err = {{0}};
 	struct ob_buf json;
@@ -1218,8 +1219,8 @@ static int write_document(struct run_ctx *rc, const char *dir, time_t created, c
 	ob_doc_to_json(rc->doc, &json);
 	if (ob_mkdir_p(dir) < 0) {
 		ob_err_set(&err, "cannot create %s: %s", dir, strerror(errno));
-	} else if (write_output(dir, "document.json", json.data, json.len, &files[0], &err) == 0) {
-		*nfiles = 1;
+	} else if (write_output(dir, "document.json", json.data, json.len, &files[*nfiles], &err) == 0) {
+		(*nfiles)++;
 		ob_buf_free(&json); /* not kept while the PDF is made */
 		if (ob_render_pdf(rc->doc, &meta, pdf, &stats, &err) == 0) {
 			files[(*nfiles)++] = pdf;
@@ -1324,6 +1325,41 @@ static int call_plugin(struct run_ctx *rc, const struct ob_loaded_plugin *plugin
 	return prc;
 }
 
+/* The fingerprint of the data a run's PDF was made from, printed in its
+ * footer so that a page on paper can be traced to its run: the first 12 hex
+ * digits of the SHA-256 of REPORT.json's root object without its members
+ * "run" and "previous" (which differ between two runs over the same data),
+ * printed as compact JSON: the members in REPORT.json's order, no
+ * whitespace, strings in UTF-8 with only '"', '\\' and control characters
+ * escaped, numbers as REPORT.json writes them -- what Python's
+ * json.dumps(obj, ensure_ascii=False, separators=(",", ":")) gives for the
+ * file read back. Two runs of a report for the same organisation, as_of and
+ * portfolio have the same fingerprint; a changed row or figure changes it.
+ * Writes hex (13 bytes); 0, or -1 (out of memory, OpenSSL) leaving "". */
+static int report_fingerprint(const cJSON *report_json, char hex[13])
+{
+	cJSON *copy = cJSON_Duplicate(report_json, 1);
+	char *text = NULL;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	int rc = -1;
+
+	hex[0] = '\0';
+	if (copy == NULL)
+		return -1;
+	cJSON_DeleteItemFromObjectCaseSensitive(copy, "run");
+	cJSON_DeleteItemFromObjectCaseSensitive(copy, "previous");
+	text = cJSON_PrintUnformatted(copy);
+	if (text && EVP_Digest(text, strlen(text), md, &mdlen, EVP_sha256(), NULL) == 1 && mdlen >= 6) {
+		for (unsigned i = 0; i < 6; i++)
+			snprintf(hex + 2 * i, 3, "%02x", md[i]);
+		rc = 0;
+	}
+	cJSON_free(text);
+	cJSON_Delete(copy);
+	return rc;
+}
+
 /* REPORT.json: every figure and row, for machines. 0, or -1 with rc->error. */
 static int write_report_json(struct run_ctx *rc, const char *dir, char **files, size_t *nfiles)
 {
@@ -1404,7 +1440,7 @@ int ob_run_execute(const struct ob_config *cfg, unsigned long long id)
 	struct run_ctx rc;
 	struct ob_err err = {{0}};
 	struct ob_loaded_plugin plugin = {0};
-	char *dir = NULL, *files[3] = {NULL, NULL, NULL};
+	char *dir = NULL, *files[3] = {NULL, NULL, NULL}, fingerprint[13] = "";
 	size_t nfiles = 0;
 	int code = OB_RUN_EXIT_UNRECORDED, prc, have_plugin = 0;
 	time_t created = 0;
@@ -1440,10 +1476,17 @@ int ob_run_execute(const struct ob_config *cfg, unsigned long long id)
 	}
 	prc = call_plugin(&rc, &plugin);
 	dir = ob_xasprintf("%s/runs/%llu", cfg->state_dir, id);
-	if (rc.doc && prc == 0)
-		prc = write_document(&rc, dir, created, files, &nfiles);
-	if (rc.report_json && prc == 0)
+	/* REPORT.json first: its fingerprint goes into the PDF's footer. A
+	 * run without REPORT.json has a PDF without one. */
+	if (rc.report_json && prc == 0) {
 		prc = write_report_json(&rc, dir, files, &nfiles);
+		if (prc == 0 && report_fingerprint(rc.report_json, fingerprint) < 0) {
+			snprintf(rc.error, sizeof(rc.error), "%s.json: cannot compute its fingerprint", rc.report);
+			prc = -1;
+		}
+	}
+	if (rc.doc && prc == 0)
+		prc = write_document(&rc, dir, created, fingerprint[0] ? fingerprint : NULL, files, &nfiles);
 	code = prc == 0 ? record_success(&rc, files, nfiles) : record_failure(&rc);
 out:
 	/* A run that did not succeed has no run_files rows: what it wrote

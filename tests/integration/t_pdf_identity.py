@@ -13,11 +13,17 @@ cross-reference offsets stay right) before the sum is taken; the sums cover
 every other byte, the page content streams and fonts included. The sample's
 CreationDate is its as_of, so it is summed as written.
 
+The report PDFs' footers carry the run and the data's fingerprint ("Kørsel 3
+· data 3f2a9c1b0d4e", core/run.c's report_fingerprint): checked against the
+fingerprint computed here from the run's REPORT.json, on every page; two runs
+on the same data give the same one, a changed contract another.
+
 With --update the sums file is written from the binaries of this build
 (only ever with the renderer the sums are meant to hold)."""
 
 import glob
 import hashlib
+import json
 import os
 import re
 import subprocess
@@ -81,12 +87,104 @@ def reports(env, got):
         got[f"{rep}.document.json"] = sha(js) if os.path.exists(js) else "missing"
 
 
+def fingerprint(report_json_path):
+    """README.md, "The reports": SHA-256 of REPORT.json without "run" and
+    "previous", as compact JSON in the file's order; the first 12 hex digits."""
+    with open(report_json_path, encoding="utf-8") as f:
+        obj = json.load(f)
+    obj.pop("run", None)
+    obj.pop("previous", None)
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+
+
+def footers(pdf):
+    """The footer fingerprint of each page ("data XXXXXXXXXXXX"), None where
+    a page has none; and the run ids ("Kørsel N") seen."""
+    r = subprocess.run(["pdftotext", "-layout", pdf, "-"], capture_output=True, text=True, timeout=120)
+    if r.returncode != 0:
+        return None, r.stderr
+    pages = r.stdout.split("\f")
+    if pages and not pages[-1].strip():
+        pages.pop()
+    out = []
+    for pg in pages:
+        m = re.search(r"Kørsel (\d+) · data ([0-9a-f]{12})\b", pg)
+        out.append((int(m.group(1)), m.group(2)) if m else None)
+    return out, ""
+
+
+def run_report(env, rep, out):
+    r = env.run("run", rep, "--as-of", AS_OF, "--out", out)
+    ok(r.returncode == 0, f"overblik run {rep} --out {os.path.basename(out)}", r.stdout + r.stderr)
+    pdf, js = os.path.join(out, rep + ".pdf"), os.path.join(out, rep + ".json")
+    pages, why = footers(pdf)
+    return pages, why, js
+
+
+def check_fingerprints(env):
+    prints = {}
+    for rep in REPORTS:
+        out = os.path.join(env.dir, "out", rep)
+        pages, why, js = run_report(env, rep, os.path.join(env.dir, "fp1", rep))
+        ok(pages, f"{rep}: pdftotext reads its pages", why)
+        want = fingerprint(js)
+        eq([p and p[1] for p in pages or []], [want] * len(pages or []),
+           f"{rep}: every page ({len(pages or [])}) shows 'data {want}', from its REPORT.json's rows")
+        run = json.load(open(js, encoding="utf-8"))["run"]
+        eq(sorted({p and p[0] for p in pages or []}), [run], f"{rep}: every page shows 'Kørsel {run}'")
+        prints[rep] = want
+        first = os.path.join(out, rep + ".json")
+        if rep != "target_picture":
+            eq(fingerprint(first), want, f"{rep}: the first run's REPORT.json (previous null) has the same one")
+        else:
+            # Its maturity changes are those since the previous run
+            # (maturity_window): the second run's rows differ, so does it.
+            ok(fingerprint(first) != want, f"{rep}: the first run (maturity changes of a year) has another one")
+    eq(len(set(prints.values())), len(REPORTS), "the four reports have four fingerprints", prints)
+
+    # A second run of the same report and as_of on the same data: its
+    # REPORT.json differs ("run", "previous"); its fingerprint does not.
+    rep = "contract_expiry"
+    pages, why, js = run_report(env, rep, os.path.join(env.dir, "fp2", rep))
+    j1 = json.load(open(os.path.join(env.dir, "fp1", rep, rep + ".json"), encoding="utf-8"))
+    j2 = json.load(open(js, encoding="utf-8"))
+    ok(j2["run"] != j1["run"] and (j2.get("previous") or {}).get("run") == j1["run"],
+       f"{rep}: the second run ({j2['run']}) is another run, its previous the first ({j1['run']})")
+    eq(fingerprint(js), prints[rep], f"{rep}: the second run's REPORT.json gives the same fingerprint")
+    eq({p and p[1] for p in pages or [None]}, {prints[rep]}, f"{rep}: and every page of its PDF shows it")
+
+    # One contract changed (a CSV contracts file: a new exit decision and
+    # annual cost): another fingerprint, matching its REPORT.json.
+    rows = j1.get("rows") or j1.get("contracts") or []
+    row = next((r for r in rows if isinstance(r, dict) and r.get("uuid")), None)
+    ok(row, f"{rep}: REPORT.json has a contract row", sorted(j1))
+    if not row:
+        return
+    csv = os.path.join(env.dir, "change.csv")
+    with open(csv, "w", encoding="utf-8") as f:
+        f.write("contract_uuid;exit_decision;annual_cost\n")
+        f.write(f"{row['uuid']};retender;987654,32\n")
+    r = env.run("import", "csv", csv)
+    ok(r.returncode == 0, f"import csv: contract {row['uuid']} gets another decision and cost", r.stderr[-2000:])
+    pages, why, js = run_report(env, rep, os.path.join(env.dir, "fp3", rep))
+    new = fingerprint(js)
+    ok(new != prints[rep], f"{rep}: after the change its fingerprint differs ({prints[rep]} -> {new})")
+    eq({p and p[1] for p in pages or [None]}, {new}, f"{rep}: every page of the new PDF shows data {new}")
+
+
 def test_identity():
     got = {}
     with Env("pdfsame") as env:
         sample(env, got, "sample")
         sample(env, got, "sample-33000", "--rows", "33000")
         reports(env, got)
+        r = subprocess.run(["pdftotext", os.path.join(env.dir, "sample.pdf"), "-"], capture_output=True,
+                           text=True, timeout=120)
+        ok(r.returncode == 0 and "Side 1 af" in r.stdout and not re.search(r"data [0-9a-f]{12}", r.stdout),
+           "the sample (no run, no REPORT.json) shows no fingerprint", r.stderr)
+        if not UPDATE:
+            check_fingerprints(env)
     if UPDATE:
         with open(SUMS, "w", encoding="utf-8") as f:
             f.write("# SHA-256 of the renderer's output (tests/integration/t_pdf_identity.py --update);\n"

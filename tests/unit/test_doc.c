@@ -233,7 +233,7 @@ DEF_TEST(sample_round_trip)
 	char *templates = ob_xasprintf("%s/templates/da", src ? src : ".");
 	char pa[] = "/tmp/test_doc_a_XXXXXX", pb[] = "/tmp/test_doc_b_XXXXXX";
 	struct ob_render_meta meta = {"Nørre Vesterå Kommune", NULL, "2026-11-26", 7, 1795651200, "overblik", NULL,
-				      NULL};
+				      NULL, NULL};
 	struct ob_ctx *ctx = ob_ctx_standalone("2026-11-26", "Nørre Vesterå Kommune");
 	struct ob_err err = {{0}};
 	struct ob_doc *back = NULL;
