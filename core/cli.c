@@ -637,15 +637,15 @@ struct cli_run {
 };
 
 /* What run id put in the outbox, by kind: "mail: 63 owners, 2 roles (asg,
- * indkoeb), 1 to it_support (owners without an address); 175 items", and
- * which recipients had no address (their messages kept as dead). */
+ * indkoeb), 1 to it_support (owners without an address); 175 items" ("mail
+ * (pending: ...)" when they wait for the digest, mail.digest_at), and which recipients had no address (their messages kept as dead). */
 static void print_run_mail(const struct cli_run *cr, unsigned long long id)
 {
 	struct ob_err err = {{0}};
 	struct ob_db_rows *r = NULL;
 	struct ob_db_param p[1] = {ob_p_int((long long)id)};
 	unsigned long owners = 0, roles = 0, noemail = 0, items = 0, ndead = 0;
-	int dry = 0;
+	int dry = 0, pending = 0;
 	struct ob_buf names, dead;
 
 	if (ob_db_query(cr->db, "SELECT kind, recipient, items, status FROM outbox WHERE run_id = ? ORDER BY id", p, 1, &r,
@@ -663,6 +663,7 @@ static void print_run_mail(const struct cli_run *cr, unsigned long long id)
 		}
 		items += strtoul(ob_db_cell(r, i, 2), NULL, 10);
 		dry |= strcmp(status, "dry_run") == 0;
+		pending |= strcmp(status, "pending") == 0;
 		if (strcmp(kind, "owner") == 0)
 			owners++;
 		else if (strcmp(kind, "role") == 0) {
@@ -675,7 +676,11 @@ static void print_run_mail(const struct cli_run *cr, unsigned long long id)
 		printf("  mail: nothing new (every item was mailed before, or there was none)\n");
 	else
 		printf("  mail%s: %lu owner%s, %lu role%s%s%s%s, %lu to it_support (owners without an address); %lu item%s\n",
-		       dry ? " (dry run: stored, not sent)" : "", owners, owners == 1 ? "" : "s", roles,
+		       dry	 ? " (dry run: stored, not sent)"
+		       : pending ? " (pending until the digest, mail.digest_at, or 'overblik outbox compose', "
+				   "one message per recipient with every report's items)"
+				 : "",
+		       owners, owners == 1 ? "" : "s", roles,
 		       roles == 1 ? "" : "s", roles ? " (" : "", roles ? names.data : "", roles ? ")" : "", noemail,
 		       items, items == 1 ? "" : "s");
 	if (ndead)

@@ -4,6 +4,9 @@ reports need; it imports through the real import paths with only the
 intended data-quality findings; scripts/demo runs end to end and a second run
 reuses its data directory."""
 
+import email
+import email.policy
+import email.utils
 import filecmp
 import glob
 import json
@@ -134,25 +137,61 @@ def test_scripts_demo_twice():
                f"{rep}'s JSON is the report's, with its {rows[rep]}", str(j.get("figures"))[:500])
         ok(0 < json.load(open(os.path.join(env.dir, "demo", "gdpr_coverage", "gdpr_coverage.json")))["figures"]["covered"],
            "gdpr_coverage finds covered systems in the demo")
-        mails = re.findall(r"mail: (\d+) owners, (\d+) roles?[^,]*, (\d+) to it_support", r1.stdout)
-        eq(len(mails), len(reports), "each report says what it mailed", r1.stdout[-3000:])
-        ok(all(int(m[0]) > 5 for m in mails), "each report mails more than five owners", mails)
-        # target_picture: due (the demo's målbillede 2.0 is over a year old and
-        # on an older fremtidsbillede); its briefing for IOD and ASG waits for
-        # their addresses.
-        tf = json.load(open(os.path.join(env.dir, "demo", "target_picture", "target_picture.json")))["figures"]
-        ok(tf.get("target_version") == "2.0" and tf.get("due") is True, "target_picture finds målbillede 2.0 due", tf)
-        tp_out = r1.stdout[r1.stdout.find("== target_picture"):]
-        unsent = re.search(r"not sent: ([^:]*): no address", tp_out)
-        ok(unsent and {"iod", "asg"} <= set(unsent.group(1).split(", ")),
-           "target_picture's briefing for IOD and ASG waits for their addresses", tp_out[:1500])
+        # The runs leave their items for the digest (the demo's own config
+        # sets mail.digest_at and the roles' addresses); the digest gives
+        # each recipient one message with every report's items.
+        conf = json.load(open(os.path.join(env.dir, "demo", "overblik.json"), encoding="utf-8"))
+        ok(conf["mail"].get("digest_at") and conf.get("state_dir") == env.state and "smtp" not in conf["mail"],
+           "the demo writes a config of its own: the test's state_dir, a digest time, no SMTP server", conf)
+        roles = {a: r for r, addrs in conf["mail"]["roles"].items() for a in addrs}
+        eq(sorted(conf["mail"]["roles"]), ["asg", "direktion", "indkoeb", "iod", "isk", "it_support"],
+           "with an address for each role")
+        mails = re.findall(r"^  mail \(pending until the digest[^)]*\): (\d+) owners, (\d+) roles? \(([^)]*)\), "
+                           r"(\d+) to it_support", r1.stdout, re.M)
+        eq(len(mails), len(reports), "each report says its mail waits for the digest", r1.stdout[-3000:])
+        ok(all(int(m[0]) > 5 for m in mails), "each report has items for more than five owners", mails)
+        ok({"iod", "asg"} <= set(mails[3][2].split(", ")) and "not sent:" not in r1.stdout,
+           "target_picture's briefing for IOD and ASG waits for the digest, none is kept dead", mails[3])
+        ok(re.search(r"^composed (\d+) messages", r1.stdout, re.M), "the demo composes the digest", r1.stdout[-2000:])
+        for rep in reports:
+            block = r1.stdout[r1.stdout.rindex(f"\n{rep}:\n"):]
+            ok(re.match(rf"\n{rep}:\n  \S+\.pdf\n  \S+\.json\n  counts: \w+ \d+, ", block),
+               f"the summary gives {rep}'s PDF, JSON and counts", block[:600])
+        summ = re.search(r"^mail: (\d+) recipients, (\d+) messages \(1 each\); (\d+) roles' briefings with (\d+) PDFs",
+                         r1.stdout, re.M)
+        ok(summ, "the demo says how many people got how many mails: one each", r1.stdout[-1500:])
+        nrcpt, nmsg, nroles, npdfs = (int(x) for x in summ.groups()) if summ else (0, 0, 0, 0)
         outbox = os.path.join(env.state, "outbox", "new")
-        emls = os.listdir(outbox) if os.path.isdir(outbox) else []
-        ok(f"written as .eml files to {env.state}/outbox/new" in r1.stdout
-           and len(emls) == sum(int(x) for m in mails for x in m),
-           "and their mail is one .eml file per message, where the flush says", (len(emls), mails, r1.stdout[-1500:]))
-        eq(re.findall(r"mail: (?!nothing new)(\d+) owners", r2.stdout), [],
+        emls = sorted(os.listdir(outbox)) if os.path.isdir(outbox) else []
+        ok(f"written as .eml files to {env.state}/outbox/new" in r1.stdout, "the flush says where the .eml files are")
+        eq(len(emls), nmsg, "one .eml file per message the demo counts")
+        ok(nrcpt == nmsg > 50, f"more than 50 recipients ({nrcpt})")
+        per_addr, pdfs, role_msgs, owner_pdfs, multi = {}, 0, 0, 0, 0
+        for name in emls:
+            with open(os.path.join(outbox, name), "rb") as f:
+                msg = email.message_from_binary_file(f, policy=email.policy.default)
+            tos = [a for _, a in email.utils.getaddresses(msg.get_all("To", []))]
+            for a in tos:
+                per_addr[a] = per_addr.get(a, 0) + 1
+            att = [p for p in msg.iter_attachments() if p.get_content_type() == "application/pdf"]
+            text = msg.get_body(("plain",)).get_content()
+            multi += sum(1 for l in text.splitlines() if l.startswith("== ")) > 1
+            if any(a in roles for a in tos):
+                role_msgs += 1
+                pdfs += len(att)
+                ok(len(att) >= 1, f"{name}: the briefing for {tos} carries PDFs", len(att))
+            else:
+                owner_pdfs += len(att)
+        eq([a for a, n in per_addr.items() if n != 1], [], "every address gets exactly one .eml")
+        eq((role_msgs, pdfs), (nroles, npdfs), "the roles' briefings and their PDFs are as many as the demo says")
+        ok(npdfs > nroles, f"a briefing carries the PDFs of several reports ({npdfs} PDFs in {nroles} briefings)")
+        eq(owner_pdfs, 0, "owners' messages carry their items, not the PDFs")
+        ok(multi > 10, f"messages hold the items of several reports ({multi})")
+        eq(re.findall(r"^  mail[^:\n]*: (\d+) owners", r2.stdout, re.M), [],
            "the second run mails no owner twice", r2.stdout[-3000:])
-        ok(len(os.listdir(outbox)) == len(emls), "and writes no new .eml file", len(os.listdir(outbox)))
+        ok(re.search(r"^composed 0 messages", r2.stdout, re.M) and re.search(r"^mail: nothing new", r2.stdout, re.M),
+           "its digest has nothing new", r2.stdout[-1500:])
+        eq(len(os.listdir(outbox)), len(emls), "and writes no new .eml file")
+
 
 run_tests(test_generator_deterministic, test_demo_imports_with_findings, test_scripts_demo_twice)
