@@ -1651,6 +1651,17 @@ static void row_update(struct imp *im)
 		im->updated++;
 }
 
+/* Queues a row that is new or changed, and counts it. */
+static void write_row(struct imp *im, const struct ob_db_param *p, int existed)
+{
+	if (bulk_add(im, &im->bulk, p) < 0)
+		return;
+	if (existed)
+		im->updated++;
+	else
+		im->created++;
+}
+
 /* An upsert of the kind's statement with p[0..n), of which the first
  * nfixed are the key, compared with what the database holds under key:
  * created if it holds nothing, unchanged if it holds the same, else
@@ -1667,12 +1678,7 @@ static void write_compared(struct imp *im, const struct org *o, const char *key,
 		im->unchanged++;
 		return;
 	}
-	if (bulk_add(im, &im->bulk, p) < 0)
-		return;
-	if (cells)
-		im->updated++;
-	else
-		im->created++;
+	write_row(im, p, cells != NULL);
 }
 
 /* people: upsert by (org, person_uuid). */
@@ -1702,12 +1708,7 @@ static void row_people(struct imp *im)
 	}
 	/* The id of a person who exists, NULL (a new one) otherwise. */
 	p[n++] = cells ? ob_p_int(strtoll(cells[1 + im->nset], NULL, 10)) : ob_p_null();
-	if (bulk_add(im, &im->bulk, p) < 0)
-		return;
-	if (cells)
-		im->updated++;
-	else
-		im->created++;
+	write_row(im, p, cells != NULL);
 }
 
 /* assessments: upsert on (system, kind, done_on). */
