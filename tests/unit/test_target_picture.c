@@ -9,6 +9,7 @@
 
 #include "../tap.h"
 #include "fake_api.h"
+#include "notice_render.h"
 #include "fake_core.h"
 #include "rules.h"
 
@@ -517,30 +518,6 @@ DEF_TEST(run_rows_and_figures)
 		EXPECT_EQ_INT(14, cJSON_GetArraySize(fake_json(f, "figures")));
 	}
 	fake_free(f);
-}
-
-static char *tpl_dir(void)
-{
-	static char dir[4096];
-	const char *top = getenv("OB_TOP_SRCDIR");
-	snprintf(dir, sizeof(dir), "%s/templates/da", top ? top : ".");
-	return dir;
-}
-
-static char *render(const struct fake_notice *n)
-{
-	char err[1024], *txt = NULL, *html = NULL;
-	int rt = fake_render(tpl_dir(), n->template, "txt", (const char *const *)n->kv, &txt, err, sizeof(err));
-	TAP_RESULT(rt == 0, "%s.txt renders for %s: %s", n->template, n->key, rt ? err : "ok");
-	int rh = fake_render(tpl_dir(), n->template, "html", (const char *const *)n->kv, &html, err, sizeof(err));
-	TAP_RESULT(rh == 0, "%s.html renders for %s: %s", n->template, n->key, rh ? err : "ok");
-	for (const char *p = txt; p && *p;) {
-		size_t len = strcspn(p, "\n");
-		printf("#   %.*s\n", (int)len, p);
-		p += len + (p[len] == '\n');
-	}
-	free(html);
-	return txt;
 }
 
 DEF_TEST(run_items)
