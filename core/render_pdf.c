@@ -21,7 +21,15 @@
  *
  * libharu errors go to a handler that records them and longjmps back to
  * ob_render_pdf, which frees the document: everything allocated here lives
- * in struct pdf, so nothing leaks on that path. */
+ * in struct pdf, so nothing leaks on that path.
+ *
+ * Fonts: a document whose every character is in OB_FONT_SUBSET (Latin,
+ * punctuation, common symbols: Makefile.am, which has fontTools cut
+ * DejaVu Sans down to them at build time) is set in that subset; libharu's
+ * per-font cost (a lookup of all 65,536 code points in the font's cmap, the
+ * font compressed into every PDF) is a third of the whole font's. put_text
+ * notes a character outside it, and the document is then made again with
+ * the whole fonts: the reader sees the same glyphs either way. */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -42,6 +50,9 @@
 #include "util.h"
 
 #define FONT_DIR "/usr/share/fonts/truetype/dejavu"
+#ifndef OB_FONT_SUBSET
+#define OB_FONT_SUBSET ""
+#endif
 #define FONT_REGULAR "DejaVuSans.ttf"
 #define FONT_BOLD "DejaVuSans-Bold.ttf"
 
@@ -167,6 +178,8 @@ struct pdf {
 	const char *title, *subtitle;
 	char as_of_da[32];
 
+	int subset;    /* set in the subset fonts (font_dir is theirs) */
+	int uncovered; /* put_text met a character the subset has not */
 	HPDF_Font font[2];
 	uint16_t *wc; /* [2][65536] glyph widths in font units; 0xffff = not yet asked */
 
@@ -287,6 +300,30 @@ static void put_fffd(char **o)
 	*(*o)++ = (char)0xbd;
 }
 
+/* 1 when code point cp (U+00A0 or above) is in OB_FONT_SUBSET, a list of
+ * "U+XXXX" and "U+XXXX-YYYY" joined by commas. */
+static int subset_has(unsigned cp)
+{
+	const char *s = OB_FONT_SUBSET;
+
+	while (*s) {
+		char *e;
+		unsigned long lo, hi;
+
+		if (strncmp(s, "U+", 2) != 0)
+			return 0;
+		lo = hi = strtoul(s + 2, &e, 16);
+		if (*e == '-')
+			hi = strtoul(e + 1, &e, 16);
+		if (cp >= lo && cp <= hi)
+			return 1;
+		s = *e == ',' ? e + 1 : e;
+		if (*e != ',' && *e != '\0')
+			return 0;
+	}
+	return 0;
+}
+
 /* Appends s[0..n) to the scratch text as clean UTF-8 (see the top comment);
  * a newline is kept if keep_nl, else it becomes a space. Returns the
  * offset; the length is p->txt_len - offset. */
@@ -338,6 +375,8 @@ static uint32_t put_text(struct pdf *p, const char *s, size_t n, int keep_nl)
 		} else if (cp < 0xa0) { /* C1 controls */
 			*o++ = ' ';
 		} else {
+			if (p->subset && !subset_has(cp))
+				p->uncovered = 1;
 			memcpy(o, s + i, len);
 			o += len;
 		}
@@ -2016,8 +2055,11 @@ static void collect_toc(struct pdf *p)
 	}
 }
 
-int ob_render_pdf(const struct ob_doc *doc, const struct ob_render_meta *meta, const char *path,
-		  struct ob_render_stats *stats, struct ob_err *err)
+/* One try: in the subset fonts in subset_dir (not NULL), or in the whole
+ * ones. Returns 0, -1 with err, or 1 when the document has a character the
+ * subset has not (nothing written: try again with the whole fonts). */
+static int render_try(const struct ob_doc *doc, const struct ob_render_meta *meta, const char *path,
+		      const char *subset_dir, struct ob_render_stats *stats, struct ob_err *err)
 {
 	static const struct ob_render_meta none;
 	struct pdf *p = ob_xcalloc(1, sizeof(*p));
@@ -2034,7 +2076,8 @@ int ob_render_pdf(const struct ob_doc *doc, const struct ob_render_meta *meta, c
 	p->as_of = meta->as_of;
 	p->creator = meta->creator;
 	p->author = meta->author;
-	p->font_dir = meta->font_dir ? meta->font_dir : FONT_DIR;
+	p->font_dir = subset_dir ? subset_dir : meta->font_dir ? meta->font_dir : FONT_DIR;
+	p->subset = subset_dir != NULL;
 	p->run_id = meta->run_id;
 	p->fingerprint = meta->fingerprint && *meta->fingerprint ? meta->fingerprint : NULL;
 	p->created = meta->created;
@@ -2100,6 +2143,10 @@ int ob_render_pdf(const struct ob_doc *doc, const struct ob_render_meta *meta, c
 		goto out;
 	}
 	render(p);
+	if (p->uncovered) {
+		rc = 1;
+		goto out;
+	}
 	p->tmp_path = tmp;
 	if (write_out(p) < 0)
 		goto out;
@@ -2132,5 +2179,36 @@ out:
 	free(p->qrects);
 	free(p->qtexts);
 	free(p);
+	return rc;
+}
+
+/* The subset fonts (Makefile.am makes them): from a built source tree its
+ * fonts/, installed the package's; NULL when there are none, or when the
+ * caller chose a font_dir. */
+static const char *subset_dir(const struct ob_render_meta *meta)
+{
+	static const char *const dirs[] = {"fonts", OB_PKGDATADIR "/fonts"};
+
+	if ((meta && meta->font_dir) || OB_FONT_SUBSET[0] == '\0')
+		return NULL;
+	for (size_t i = 0; i < OB_ARRAY_LEN(dirs); i++) {
+		char *r = ob_path_join(dirs[i], FONT_REGULAR), *b = ob_path_join(dirs[i], FONT_BOLD);
+		int ok = access(r, R_OK) == 0 && access(b, R_OK) == 0;
+		free(r);
+		free(b);
+		if (ok)
+			return dirs[i];
+	}
+	return NULL;
+}
+
+int ob_render_pdf(const struct ob_doc *doc, const struct ob_render_meta *meta, const char *path,
+		  struct ob_render_stats *stats, struct ob_err *err)
+{
+	const char *sub = subset_dir(meta);
+	int rc = sub ? render_try(doc, meta, path, sub, stats, err) : 1;
+
+	if (rc == 1)
+		rc = render_try(doc, meta, path, NULL, stats, err);
 	return rc;
 }

@@ -166,4 +166,52 @@ def test_run_gets_pdf():
                "both files are recorded with the run")
 
 
-run_tests(test_sample, test_missing_font, test_long_table, test_run_gets_pdf)
+def embedded_cmaps(pdf):
+    """The code points of every TrueType font embedded in pdf (FontFile2),
+    read back with fontTools."""
+    from fontTools.ttLib import TTFont
+    import io
+    j = json.loads(subprocess.run(["qpdf", "--json=2", "--json-key=qpdf", pdf], capture_output=True,
+                                  text=True).stdout)
+    found = []
+    for obj in j["qpdf"][1].values():
+        d = (obj.get("value") or (obj.get("stream") or {}).get("dict")) if isinstance(obj, dict) else None
+        ff = d.get("/FontFile2") if isinstance(d, dict) else None
+        if not ff:
+            continue
+        num = ff.split()[0]
+        data = subprocess.run(["qpdf", f"--show-object={num}", "--filtered-stream-data", pdf],
+                              capture_output=True).stdout
+        font = TTFont(io.BytesIO(data))
+        found.append(set(font.getBestCmap() or {}))
+    return found
+
+
+def test_subset_fonts():
+    """A document in Danish is set in the subset fonts (the build's fonts/,
+    when fontTools made them); one with a Greek or Cyrillic name falls back
+    to the whole DejaVu fonts, so its letters are drawn, not boxes."""
+    plugins = os.path.join(TOP_BUILDDIR, "tests", "plugins", ".libs")
+    subset = os.path.exists(os.path.join(TOP_BUILDDIR, "fonts", "DejaVuSans.ttf"))
+    with Env("pdfsubset", {"plugin_dir": plugins}) as env:
+        env.start_db()
+        cm = {}
+        for tag, msg in (("da", "Prøve på æøå – “citat” → 5 €"), ("el", "Ωμέγα og Кириллица")):
+            out = os.path.join(env.dir, "out-" + tag)
+            r = env.run("run", "echo", "--as-of", "2026-11-26", "--param", "message=" + msg, "--out", out)
+            ok(r.returncode == 0, f"overblik run echo with {msg!r}", r.stdout + r.stderr)
+            pdf = os.path.join(out, "echo.pdf")
+            t = text(pdf) if os.path.exists(pdf) else ""
+            ok(msg in t, f"pdftotext gives back {msg!r}", t[:400])
+            cm[tag] = embedded_cmaps(pdf) if os.path.exists(pdf) else []
+            eq(len(cm[tag]), 2, f"{tag}: two fonts are embedded (regular and bold)")
+        ok(cm["el"] and all(0x3A9 in c and 0x41A in c for c in cm["el"]),
+           "the Greek and Cyrillic document embeds fonts that have Ω and К")
+        ok(cm["da"] and all(0xF8 in c and 0x2192 in c and 0x20AC in c for c in cm["da"]),
+           "the Danish document's fonts have ø, → and €")
+        if subset:
+            ok(cm["da"] and all(0x3A9 not in c for c in cm["da"]),
+               "and they are the subset (no Greek): the cheaper fonts")
+
+
+run_tests(test_sample, test_missing_font, test_long_table, test_run_gets_pdf, test_subset_fonts)

@@ -4,7 +4,12 @@ document.json, and its 33,000-row form) and the four reports on the demo
 municipality (overblik demo-data, import, overblik run REPORT --out DIR: the
 PDF and document.json) against SHA-256 sums checked in
 (tests/integration/pdf_identity.sha256), made with the renderer that read a
-cJSON tree, before the document model became typed C (core/doc.c).
+cJSON tree, before the document model became typed C (core/doc.c); made
+again when the PDFs moved to the subset fonts (Makefile.am's OB_FONT_SUBSET),
+after every page's content stream was found the same with the whole fonts
+(same widths, same layout: only the embedded font programs differ). The
+sums hold for a build with fontTools (python3-fonttools, which
+scripts/install-deps installs); without it the PDFs embed the whole fonts.
 
 A report's PDF carries the run's queued_at as its CreationDate
 ("D:YYYYMMDDHHMMSSZ00'00'") and nothing else of
