@@ -709,14 +709,13 @@ static void cli_supervise(const struct cli_run *cr, unsigned long long id)
 	}
 	while (!ob_run_worker_reap(&w, 0)) {
 		double el = ob_run_worker_seconds(&w);
-		struct timespec ts = {0, 100000000L};
 		if (interrupted && !w.stopped)
 			ob_run_worker_stop(&w, "interrupted");
 		else if (el >= cr->timeout && !w.timed_out && !w.stopped)
 			ob_run_worker_timeout(&w);
 		if (tty)
 			fprintf(stderr, "\rrun %llu: %s as of %s: running %.0f s ", id, cr->report, cr->as_of, el);
-		nanosleep(&ts, NULL);
+		ob_spawn_wait(w.pid, 100); /* back at once when it ends */
 	}
 	if (tty)
 		fprintf(stderr, "\r\033[K");

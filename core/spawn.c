@@ -5,10 +5,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -92,6 +94,24 @@ int ob_spawn_reap(pid_t pid, int *status, int block)
 		return 1;
 	}
 	return w == 0 ? 0 : -1;
+}
+
+void ob_spawn_wait(pid_t pid, int ms)
+{
+	int fd = -1;
+
+#ifdef SYS_pidfd_open
+	fd = (int)syscall(SYS_pidfd_open, pid, 0);
+#endif
+	if (fd >= 0) {
+		struct pollfd pf = {.fd = fd, .events = POLLIN};
+		while (poll(&pf, 1, ms) < 0 && errno == EINTR)
+			;
+		close(fd);
+	} else { /* a kernel before 5.3 */
+		struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+		nanosleep(&ts, NULL);
+	}
 }
 
 int ob_spawn_stop(pid_t pid, int grace_ms, int *status)
