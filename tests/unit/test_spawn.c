@@ -139,10 +139,36 @@ DEF_TEST(stop)
 	TAP_RESULT(alive_in_group(pid) == 0, "nothing left alive in its group (its sleep was killed too)");
 }
 
+DEF_TEST(wait)
+{
+	struct ob_spawn sp = {.out_fd = -1, .err_fd = -1, .fail_code = 127};
+	struct ob_err err = {{0}};
+	int status = 0;
+	double t0;
+	pid_t pid;
+
+	/* Back when the child ends, long before the limit; it is not reaped. */
+	sp.argv = (char *[]){"/bin/sleep", "0.1", NULL};
+	pid = ob_spawn_start(&sp, &err);
+	t0 = now();
+	ob_spawn_wait(pid, 20000);
+	TAP_RESULT(now() - t0 < 10, "ob_spawn_wait is back when the child ends (%.2f s of 20)", now() - t0);
+	OK(ob_spawn_reap(pid, &status, 0) == 1);
+	/* A child that runs on: back after the limit, the child still there. */
+	sp.argv = (char *[]){"/bin/sleep", "30", NULL};
+	pid = ob_spawn_start(&sp, &err);
+	t0 = now();
+	ob_spawn_wait(pid, 200);
+	TAP_RESULT(now() - t0 >= 0.19, "and after the limit while it runs (%.2f s of 0.2)", now() - t0);
+	OK(ob_spawn_reap(pid, &status, 0) == 0);
+	OK(ob_spawn_stop(pid, 1000, &status) == 0);
+}
+
 int main(void)
 {
 	RUN_TEST(status_text);
 	RUN_TEST(isolation);
 	RUN_TEST(stop);
+	RUN_TEST(wait);
 	END_TEST;
 }
