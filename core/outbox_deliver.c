@@ -511,7 +511,8 @@ static void record_held(struct deliver *d)
 		rc = record_held_once(d);
 		if (rc < 0 && (d->dberr.code == OB_E_DEADLOCK || d->dberr.code == OB_E_LOCK_TIMEOUT ||
 			       d->dberr.code == OB_E_DB_LOST)) {
-			ob_log(OB_LOG_NOTICE, "outbox: recording %zu messages met %s: trying again", d->nheld, d->dberr.msg);
+			ob_log(OB_LOG_NOTICE, "outbox: %zu message%s written: recording met %s: trying again", d->nheld,
+			       d->nheld == 1 ? "" : "s", d->dberr.msg);
 			ob_err_clear(&d->dberr);
 			rc = record_held_once(d);
 		}
