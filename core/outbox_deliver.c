@@ -659,9 +659,8 @@ static struct dmsg *dmsgs_load(const struct ob_config *cfg, const struct ob_db_r
 
 /* Fewest attempts first: a message that keeps breaking sessions does not
  * stand in front of the others. */
-static const char claim_sql[] =
-	"UPDATE outbox SET status = 'sending', claimed_by = ?, claimed_at = NOW(3) "
-	"WHERE status = 'queued' AND next_attempt_at <= NOW(3) ORDER BY attempts, next_attempt_at, id LIMIT ?";
+static const char due_sql[] = "SELECT id FROM outbox WHERE status = 'queued' AND next_attempt_at <= NOW(3) "
+			      "ORDER BY attempts, next_attempt_at, id LIMIT ?";
 static const char claimed_sql[] = "SELECT id, attempts, UNIX_TIMESTAMP(expires_at), mime, mail_from FROM outbox "
 				  "WHERE status = 'sending' AND claimed_by = ? ORDER BY id";
 static const char claimed_rcpts_sql[] =
@@ -673,12 +672,42 @@ static const char claimed_rcpts_sql[] =
 static long pass_claim(struct pass *p, struct dmsg **out, struct ob_err *err)
 {
 	struct ob_db_rows *r = NULL, *rr = NULL;
-	struct ob_db_param q[2] = {ob_p_str(p->claim), ob_p_int(p->cfg->mail.batch)};
+	struct ob_db_param q[1] = {ob_p_str(p->claim)};
 	unsigned long long claimed = 0;
 	long n;
 
-	if (ob_db_exec(p->db, claim_sql, q, 2, &claimed, err) < 0)
-		return -1;
+	/* Which are due, in order, by a query that reads only the columns it
+	 * names (an UPDATE ... ORDER BY ... LIMIT reads every queued row
+	 * whole, the messages' text with it, for every batch); then those
+	 * claimed, each only if still queued: one another delivery took
+	 * meanwhile is not. All of them taken: look again. */
+	for (int tries = 0; claimed == 0 && tries < 10; tries++) {
+		struct ob_db_param lim[1] = {ob_p_int(p->cfg->mail.batch)};
+		struct ob_db_param *cp;
+		char *sql;
+		int rc;
+
+		if (ob_db_query(p->db, due_sql, lim, 1, &r, err) < 0)
+			return -1;
+		if (r->nrows == 0) {
+			ob_db_rows_free(r);
+			return 0;
+		}
+		cp = ob_xcalloc(r->nrows + 1, sizeof(*cp));
+		cp[0] = ob_p_str(p->claim);
+		for (size_t i = 0; i < r->nrows; i++)
+			cp[i + 1] = ob_p_int(atoll(ob_db_cell(r, i, 0)));
+		sql = sql_list("UPDATE outbox SET status = 'sending', claimed_by = ?, claimed_at = NOW(3) "
+			       "WHERE status = 'queued' AND next_attempt_at <= NOW(3) AND id IN (",
+			       r->nrows, ")");
+		rc = ob_db_exec(p->db, sql, cp, r->nrows + 1, &claimed, err);
+		free(sql);
+		free(cp);
+		ob_db_rows_free(r);
+		r = NULL;
+		if (rc < 0)
+			return -1;
+	}
 	if (claimed == 0)
 		return 0;
 	if (ob_db_query(p->db, claimed_sql, q, 1, &r, err) < 0 || ob_db_query(p->db, claimed_rcpts_sql, q, 1, &rr, err) < 0) {
