@@ -31,6 +31,13 @@ struct dmsg {
 	size_t nrcpt;
 };
 
+/* A message an idempotent transport reported taken by every recipient,
+ * waiting to be recorded with the rest of its batch. */
+struct held {
+	struct dmsg *m;
+	char *reply;
+};
+
 struct deliver {
 	const struct ob_config *cfg;
 	struct ob_db *db;
@@ -38,6 +45,9 @@ struct deliver {
 	const char *claim;         /* this delivery's claimed_by */
 	int db_failed;
 	struct ob_err dberr;
+	int defer;                 /* the transport is idempotent: what all took is recorded per batch */
+	struct held *held;         /* those, until the batch is through */
+	size_t nheld;
 };
 
 static long backoff(const struct ob_config *cfg, unsigned attempts)
@@ -48,22 +58,49 @@ static long backoff(const struct ob_config *cfg, unsigned attempts)
 	return d < cfg->mail.retry_max ? d : cfg->mail.retry_max;
 }
 
+/* "?, ?, ?" for n parameters, between head and tail. */
+static char *sql_list(const char *head, size_t n, const char *tail)
+{
+	size_t hl = strlen(head), tl = strlen(tail);
+	char *sql = ob_xcalloc(hl + 3 * n + tl + 1, 1), *w = sql;
+
+	memcpy(w, head, hl);
+	w += hl;
+	for (size_t i = 0; i < n; i++) {
+		if (i) {
+			*w++ = ',';
+			*w++ = ' ';
+		}
+		*w++ = '?';
+	}
+	memcpy(w, tail, tl + 1);
+	return sql;
+}
+
+static int same_str(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
 /* Records one message's outcome: each recipient of this attempt sent,
  * dead or still pending; then the message, from all its recipients (some
  * may have taken it in an earlier attempt): queued again with backoff while
  * any is pending and it is young enough, else sent if anyone took it, else
- * dead. One transaction per message, right after the server's reply. */
+ * dead. One transaction per message, right after the server's reply; the
+ * recipients in one statement when they all had the same answer. */
 static void record_once(struct deliver *d, struct dmsg *m, int data_code, const char *data_reply, const char *why)
 {
 	struct ob_err err = {{0}};
 	struct ob_db_rows *r = NULL;
-	int pending = 0, took = 0, perm;
+	int pending = 0, took = 0, took_now = 0, perm, same = 1;
+	unsigned long dead_now = 0;
 	char reply[1100] = "";
 	time_t now = time(NULL);
 	struct ob_db_param idp[1] = {ob_p_int((long long)m->id)};
+	const char **st = ob_xcalloc(m->nrcpt + 1, sizeof(*st)), **rrs = ob_xcalloc(m->nrcpt + 1, sizeof(*rrs));
 
 	if (d->db_failed)
-		return;
+		goto out;
 	if (why == NULL)
 		why = "no reply";
 	{
@@ -78,33 +115,55 @@ static void record_once(struct deliver *d, struct dmsg *m, int data_code, const 
 		}
 	}
 	perm = data_code >= 500;
-	if (ob_db_begin(d->db, &err) < 0)
-		goto fail;
 	for (size_t k = 0; k < m->nrcpt; k++) {
 		struct ob_transport_rcpt *rc = &m->rcpt[k];
 		int accepted = rc->code >= 200 && rc->code < 300;
-		const char *st, *rr;
 		if (accepted && data_code >= 200 && data_code < 300) {
-			st = "sent";
-			rr = data_reply;
+			st[k] = "sent";
+			rrs[k] = data_reply;
+			took_now++;
 		} else if (rc->code >= 500 || (accepted && perm)) {
-			st = "dead";
-			rr = rc->code >= 500 ? rc->reply : data_reply;
-			d->counts->rcpt_dead++;
+			st[k] = "dead";
+			rrs[k] = rc->code >= 500 ? rc->reply : data_reply;
+			dead_now++;
 		} else {
-			st = "pending";
-			rr = rc->code >= 400 ? rc->reply : data_code ? data_reply : why;
+			st[k] = "pending";
+			rrs[k] = rc->code >= 400 ? rc->reply : data_code ? data_reply : why;
 			if (!pending)
-				snprintf(reply, sizeof(reply), "%s: %s", rc->email, rr);
+				snprintf(reply, sizeof(reply), "%s: %s", rc->email, rrs[k]);
 			pending++;
 		}
-		struct ob_db_param p[4] = {ob_p_str(st), ob_p_str(rr), ob_p_int((long long)m->id), ob_p_int(m->rcpt_seq[k])};
-		if (ob_db_exec(d->db,
-			       "UPDATE outbox_rcpts SET status = ?, reply = ?, done_at = IF(status = 'pending', NULL, NOW(3)) "
-			       "WHERE message = ? AND seq = ?",
-			       p, 4, NULL, &err) < 0)
-			goto fail;
+		same &= k == 0 || (st[k] == st[0] && same_str(rrs[k], rrs[0]));
 	}
+	if (ob_db_begin(d->db, &err) < 0)
+		goto fail;
+	if (m->nrcpt > 1 && same) {
+		/* All had the same answer: one statement. */
+		struct ob_db_param *p = ob_xcalloc(m->nrcpt + 3, sizeof(*p));
+		char *sql = sql_list("UPDATE outbox_rcpts SET status = ?, reply = ?, "
+				     "done_at = IF(status = 'pending', NULL, NOW(3)) WHERE message = ? AND seq IN (",
+				     m->nrcpt, ")");
+		int rc;
+		p[0] = ob_p_str(st[0]);
+		p[1] = ob_p_str(rrs[0]);
+		p[2] = ob_p_int((long long)m->id);
+		for (size_t k = 0; k < m->nrcpt; k++)
+			p[3 + k] = ob_p_int(m->rcpt_seq[k]);
+		rc = ob_db_exec(d->db, sql, p, m->nrcpt + 3, NULL, &err);
+		free(sql);
+		free(p);
+		if (rc < 0)
+			goto fail;
+	} else
+		for (size_t k = 0; k < m->nrcpt; k++) {
+			struct ob_db_param p[4] = {ob_p_str(st[k]), ob_p_str(rrs[k]), ob_p_int((long long)m->id),
+						   ob_p_int(m->rcpt_seq[k])};
+			if (ob_db_exec(d->db,
+				       "UPDATE outbox_rcpts SET status = ?, reply = ?, done_at = IF(status = 'pending', NULL, NOW(3)) "
+				       "WHERE message = ? AND seq = ?",
+				       p, 4, NULL, &err) < 0)
+				goto fail;
+		}
 	if (!pending) {
 		/* The reply worth keeping: the DATA reply, else a refused
 		 * recipient's, else why. */
@@ -126,7 +185,7 @@ static void record_once(struct deliver *d, struct dmsg *m, int data_code, const 
 			       "WHERE message = ? AND status = 'pending'",
 			       p, 2, NULL, &err) < 0)
 			goto fail;
-		d->counts->rcpt_dead += (unsigned long)pending;
+		dead_now += (unsigned long)pending;
 		pending = 0;
 		snprintf(tail, sizeof(tail), " (gave up after %u attempts: older than %d h)", m->attempts + 1,
 			 d->cfg->mail.max_age / 3600);
@@ -134,12 +193,17 @@ static void record_once(struct deliver *d, struct dmsg *m, int data_code, const 
 			rl = sizeof(reply) - strlen(tail) - 1;
 		memcpy(reply + rl, tail, strlen(tail) + 1);
 	}
-	/* Who has it, this attempt or an earlier one. */
-	if (ob_db_query(d->db, "SELECT COUNT(*) FROM outbox_rcpts WHERE message = ? AND status = 'sent'", idp, 1, &r,
-			&err) < 0)
-		goto fail;
-	took = atoi(ob_db_cell(r, 0, 0));
-	ob_db_rows_free(r);
+	/* Who has it, this attempt or an earlier one: asked only when nobody
+	 * took it this time. */
+	if (took_now)
+		took = 1;
+	else {
+		if (ob_db_query(d->db, "SELECT COUNT(*) FROM outbox_rcpts WHERE message = ? AND status = 'sent'", idp, 1,
+				&r, &err) < 0)
+			goto fail;
+		took = atoi(ob_db_cell(r, 0, 0));
+		ob_db_rows_free(r);
+	}
 	{
 		/* One statement for the three ends; the assignments go left to
 		 * right, so sent_at and next_attempt_at see the new status. */
@@ -157,6 +221,15 @@ static void record_once(struct deliver *d, struct dmsg *m, int data_code, const 
 			goto fail;
 		if (n != 1)
 			goto lost;
+		if (!pending && !took) {
+			/* Nothing of it arrived: its items may go out with a later run. */
+			if (ob_db_exec(d->db, "UPDATE outbox_items SET live_key = NULL WHERE message = ?", idp, 1, NULL, &err) < 0)
+				goto fail;
+		}
+		if (ob_db_commit(d->db, &err) < 0)
+			goto fail;
+		/* Counted once committed: a retry after a deadlock counts once. */
+		d->counts->rcpt_dead += dead_now;
 		if (pending) {
 			d->counts->retry++;
 			ob_log(OB_LOG_NOTICE, "outbox %llu: not delivered (attempt %u): %s; next try in %ld s", m->id,
@@ -165,16 +238,11 @@ static void record_once(struct deliver *d, struct dmsg *m, int data_code, const 
 			d->counts->sent++;
 			ob_debug("outbox %llu: sent: %s", m->id, reply);
 		} else {
-			/* Nothing of it arrived: its items may go out with a later run. */
-			if (ob_db_exec(d->db, "UPDATE outbox_items SET live_key = NULL WHERE message = ?", idp, 1, NULL, &err) < 0)
-				goto fail;
 			d->counts->dead++;
 			ob_log(OB_LOG_WARNING, "outbox %llu: dead: %s", m->id, reply);
 		}
 	}
-	if (ob_db_commit(d->db, &err) < 0)
-		goto fail;
-	return;
+	goto out;
 lost:
 	/* Another delivery took this message over (it thought this one
 	 * dead): it records it; this one stops sending. */
@@ -184,6 +252,9 @@ fail:
 	ob_db_rollback(d->db);
 	d->db_failed = 1;
 	d->dberr = err;
+out:
+	free(st);
+	free(rrs);
 }
 
 /* record_once(), again once after a deadlock, a lock wait or a lost
@@ -318,17 +389,142 @@ static int release_stale(const struct ob_config *cfg, struct ob_db *db, const ch
 	return 0;
 }
 
+/* 1 when every recipient of the message took it, and the message too. */
+static int taken_by_all(const struct ob_transport_msg *tm)
+{
+	if (tm->code < 200 || tm->code >= 300 || tm->reply == NULL || tm->nrcpt == 0)
+		return 0;
+	for (size_t k = 0; k < tm->nrcpt; k++)
+		if (tm->rcpt[k].code < 200 || tm->rcpt[k].code >= 300)
+			return 0;
+	return 1;
+}
+
 /* A message through the transport: recorded at once (a crash after that
- * sends nothing twice); one the transport did not reach is queued again. */
+ * sends nothing twice); one the transport did not reach is queued again.
+ * With an idempotent transport one that everybody took waits for
+ * record_held(), with the rest of the batch. */
 static int sent_one(struct ob_transport_msg *tm, void *arg)
 {
 	struct deliver *d = arg;
 	struct dmsg *m = tm->arg;
 	if (tm->unreached)
 		unreached(d, m);
-	else
+	else if (d->defer && taken_by_all(tm)) {
+		d->held[d->nheld].m = m;
+		d->held[d->nheld++].reply = ob_xstrdup(tm->reply);
+	} else
 		record(d, m, tm->code, tm->reply, tm->why);
 	return d->db_failed ? -1 : 0; /* what cannot be recorded must not be sent */
+}
+
+/* Records the held messages as sent in one transaction: every pending
+ * recipient of theirs sent, then each message sent, checking that the
+ * statements met exactly those rows. 0 recorded; 1 when they met other
+ * rows than expected (rolled back: the caller records them one by one,
+ * which tells what happened); -1 on a database failure (d->dberr). */
+static int record_held_once(struct deliver *d)
+{
+	size_t n = d->nheld, nrcpt = 0, np = 0;
+	struct ob_db_param *p = ob_xcalloc(3 * n + 2, sizeof(*p));
+	struct ob_err err = {{0}};
+	unsigned long long got = 0;
+	char *sql = NULL, *cases = ob_xcalloc(n * 16 + 1, 1);
+	int rc = -1;
+
+	for (size_t i = 0; i < n; i++) {
+		memcpy(cases + i * 16, " WHEN ? THEN ? ", 15);
+		cases[i * 16 + 15] = ' ';
+		nrcpt += d->held[i].m->nrcpt;
+	}
+	if (ob_db_begin(d->db, &err) < 0)
+		goto fail;
+	/* The replies by message (CASE), then the messages (IN). */
+	for (size_t i = 0; i < n; i++) {
+		p[np++] = ob_p_int((long long)d->held[i].m->id);
+		p[np++] = ob_p_str(d->held[i].reply);
+	}
+	for (size_t i = 0; i < n; i++)
+		p[np++] = ob_p_int((long long)d->held[i].m->id);
+	{
+		char *head = ob_xasprintf("UPDATE outbox_rcpts SET status = 'sent', reply = CASE message%sEND, "
+					  "done_at = NOW(3) WHERE status = 'pending' AND message IN (",
+					  cases);
+		sql = sql_list(head, n, ")");
+		free(head);
+	}
+	if (ob_db_exec(d->db, sql, p, np, &got, &err) < 0)
+		goto fail;
+	free(sql);
+	sql = NULL;
+	if (got != nrcpt) {
+		ob_log(OB_LOG_NOTICE, "outbox: recording %zu messages at once met %llu of their %zu pending recipients: "
+				      "recording them one by one",
+		       n, got, nrcpt);
+		rc = 1;
+		goto fail;
+	}
+	p[np++] = ob_p_str(d->claim);
+	{
+		char *head = ob_xasprintf("UPDATE outbox SET status = 'sent', attempts = attempts + 1, next_attempt_at = NULL, "
+					  "last_reply = CASE id%sEND, sent_at = NOW(3), claimed_by = NULL, claimed_at = NULL "
+					  "WHERE id IN (",
+					  cases);
+		sql = sql_list(head, n, ") AND status = 'sending' AND claimed_by = ?");
+		free(head);
+	}
+	if (ob_db_exec(d->db, sql, p, np, &got, &err) < 0)
+		goto fail;
+	if (got != n) {
+		ob_log(OB_LOG_NOTICE, "outbox: recording %zu messages at once found %llu of them still claimed by this "
+				      "delivery: recording them one by one",
+		       n, got);
+		rc = 1;
+		goto fail;
+	}
+	if (ob_db_commit(d->db, &err) < 0)
+		goto fail;
+	free(sql);
+	free(cases);
+	free(p);
+	d->counts->sent += n;
+	for (size_t i = 0; i < n; i++)
+		ob_debug("outbox %llu: sent: %s", d->held[i].m->id, d->held[i].reply);
+	return 0;
+fail:
+	ob_db_rollback(d->db);
+	if (rc < 0)
+		d->dberr = err;
+	free(sql);
+	free(cases);
+	free(p);
+	return rc;
+}
+
+/* Records what record_held_once() could not: again once after a passing
+ * hitch (as record()), one by one when the rows were not as expected. */
+static void record_held(struct deliver *d)
+{
+	int rc = 0;
+
+	if (d->nheld && !d->db_failed) {
+		rc = record_held_once(d);
+		if (rc < 0 && (d->dberr.code == OB_E_DEADLOCK || d->dberr.code == OB_E_LOCK_TIMEOUT ||
+			       d->dberr.code == OB_E_DB_LOST)) {
+			ob_log(OB_LOG_NOTICE, "outbox: %zu message%s written: recording met %s: trying again", d->nheld,
+			       d->nheld == 1 ? "" : "s", d->dberr.msg);
+			ob_err_clear(&d->dberr);
+			rc = record_held_once(d);
+		}
+		if (rc < 0)
+			d->db_failed = 1;
+		else if (rc > 0)
+			for (size_t i = 0; i < d->nheld && !d->db_failed; i++)
+				record(d, d->held[i].m, 250, d->held[i].reply, d->held[i].reply);
+	}
+	for (size_t i = 0; i < d->nheld; i++)
+		free(d->held[i].reply);
+	d->nheld = 0;
 }
 
 static void dmsgs_free(struct dmsg *ms, size_t n)
@@ -463,9 +659,8 @@ static struct dmsg *dmsgs_load(const struct ob_config *cfg, const struct ob_db_r
 
 /* Fewest attempts first: a message that keeps breaking sessions does not
  * stand in front of the others. */
-static const char claim_sql[] =
-	"UPDATE outbox SET status = 'sending', claimed_by = ?, claimed_at = NOW(3) "
-	"WHERE status = 'queued' AND next_attempt_at <= NOW(3) ORDER BY attempts, next_attempt_at, id LIMIT ?";
+static const char due_sql[] = "SELECT id FROM outbox WHERE status = 'queued' AND next_attempt_at <= NOW(3) "
+			      "ORDER BY attempts, next_attempt_at, id LIMIT ?";
 static const char claimed_sql[] = "SELECT id, attempts, UNIX_TIMESTAMP(expires_at), mime, mail_from FROM outbox "
 				  "WHERE status = 'sending' AND claimed_by = ? ORDER BY id";
 static const char claimed_rcpts_sql[] =
@@ -477,12 +672,42 @@ static const char claimed_rcpts_sql[] =
 static long pass_claim(struct pass *p, struct dmsg **out, struct ob_err *err)
 {
 	struct ob_db_rows *r = NULL, *rr = NULL;
-	struct ob_db_param q[2] = {ob_p_str(p->claim), ob_p_int(p->cfg->mail.batch)};
+	struct ob_db_param q[1] = {ob_p_str(p->claim)};
 	unsigned long long claimed = 0;
 	long n;
 
-	if (ob_db_exec(p->db, claim_sql, q, 2, &claimed, err) < 0)
-		return -1;
+	/* Which are due, in order, by a query that reads only the columns it
+	 * names (an UPDATE ... ORDER BY ... LIMIT reads every queued row
+	 * whole, the messages' text with it, for every batch); then those
+	 * claimed, each only if still queued: one another delivery took
+	 * meanwhile is not. All of them taken: look again. */
+	for (int tries = 0; claimed == 0 && tries < 10; tries++) {
+		struct ob_db_param lim[1] = {ob_p_int(p->cfg->mail.batch)};
+		struct ob_db_param *cp;
+		char *sql;
+		int rc;
+
+		if (ob_db_query(p->db, due_sql, lim, 1, &r, err) < 0)
+			return -1;
+		if (r->nrows == 0) {
+			ob_db_rows_free(r);
+			return 0;
+		}
+		cp = ob_xcalloc(r->nrows + 1, sizeof(*cp));
+		cp[0] = ob_p_str(p->claim);
+		for (size_t i = 0; i < r->nrows; i++)
+			cp[i + 1] = ob_p_int(atoll(ob_db_cell(r, i, 0)));
+		sql = sql_list("UPDATE outbox SET status = 'sending', claimed_by = ?, claimed_at = NOW(3) "
+			       "WHERE status = 'queued' AND next_attempt_at <= NOW(3) AND id IN (",
+			       r->nrows, ")");
+		rc = ob_db_exec(p->db, sql, cp, r->nrows + 1, &claimed, err);
+		free(sql);
+		free(cp);
+		ob_db_rows_free(r);
+		r = NULL;
+		if (rc < 0)
+			return -1;
+	}
 	if (claimed == 0)
 		return 0;
 	if (ob_db_query(p->db, claimed_sql, q, 1, &r, err) < 0 || ob_db_query(p->db, claimed_rcpts_sql, q, 1, &rr, err) < 0) {
@@ -522,11 +747,17 @@ static int pass_send(const struct ob_transport *tp, void *tstate, struct deliver
 		nt++;
 	}
 	/* sent_one() records each message as soon as the transport has its
-	 * answer; what it did not reach waits, with the transport's error. */
+	 * answer (an idempotent transport's taken ones: all at once, after);
+	 * what it did not reach waits, with the transport's error. */
+	d->defer = tp->idempotent;
+	d->held = ob_xcalloc(nt + 1, sizeof(*d->held));
 	if (nt && !d->db_failed && tp->send(tstate, tm, nt, sent_one, d, &serr) < 0) {
 		ob_log(OB_LOG_WARNING, "outbox: %s: %zu message%s wait for the next try", serr.msg, nt, nt == 1 ? "" : "s");
 		rc = -1;
 	}
+	record_held(d);
+	free(d->held);
+	d->held = NULL;
 	free(tm);
 	return rc;
 }
@@ -550,7 +781,7 @@ int ob_outbox_deliver(const struct ob_config *cfg, struct ob_db *db, int (*stop)
 		goto out;
 	opened = 1;
 	while (stop == NULL || !stop()) {
-		struct deliver d = {cfg, db, counts, p.claim, 0, {{0}}};
+		struct deliver d = {.cfg = cfg, .db = db, .counts = counts, .claim = p.claim};
 		struct dmsg *ms = NULL;
 		long n;
 		int session_failed;

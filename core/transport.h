@@ -39,9 +39,10 @@ struct ob_transport_msg {
 	void *arg;                      /* the caller's */
 };
 
-/* Called once a message is through, in the order sent, so that the caller
- * records it before the next one goes out. Nonzero ends the sending at
- * once (what cannot be recorded must not be sent). */
+/* Called once a message is through (its fate is final: a message taken is
+ * durably taken), in the order sent, so that the caller records it before
+ * the next one goes out. Nonzero ends the sending at once (what cannot be
+ * recorded must not be sent). */
 typedef int (*ob_transport_done_fn)(struct ob_transport_msg *m, void *arg);
 
 struct ob_transport {
@@ -58,6 +59,14 @@ struct ob_transport {
 	int (*send)(void *state, struct ob_transport_msg *msgs, size_t n, ob_transport_done_fn done, void *arg,
 		    struct ob_err *err);
 	void (*close)(void *state);
+	/* 1 when sending a message again does no harm: the maildir, whose file
+	 * is named by the outbox id (a second write replaces the first). The
+	 * outbox may then record the messages done() reports all at once after
+	 * send() returns, in one transaction, rather than each before the next
+	 * is sent: a crash in between leaves them 'sending', and the delivery
+	 * that claims them back sends them again, to the same effect. 0 (SMTP):
+	 * each is recorded in done(), so a crash sends nothing twice. */
+	int idempotent;
 };
 
 extern const struct ob_transport ob_transport_smtp;

@@ -85,4 +85,5 @@ static int smtp_send(void *state, struct ob_transport_msg *msgs, size_t n, ob_tr
 	return rc;
 }
 
-const struct ob_transport ob_transport_smtp = {"smtp", smtp_wanted, smtp_open, smtp_send, smtp_close};
+const struct ob_transport ob_transport_smtp = {"smtp", smtp_wanted, smtp_open, smtp_send, smtp_close,
+						0 /* a message sent twice arrives twice */};
