@@ -175,7 +175,111 @@ static void message_id(struct compose *c, char *out, size_t n)
 	snprintf(out, n, "overblik.%llu.%u.%s@%s", c->run->run_id, ++c->seq, rnd, c->domain);
 }
 
-/* One message: claims the items' keys, renders, builds and stores it. */
+/* Few round trips: the digest is written a batch of recipients at a
+ * time, up to DIGEST_BATCH recipients of one organisation per transaction,
+ * their pending messages, items and recipients read with a few queries
+ * over "IN (...)" lists and the digests written with bulk statements (so a
+ * digest of thousands of recipients is not thousands of transactions of a
+ * dozen round trips each); a run reads its owners' addresses with one
+ * query and claims a message's items with one bulk statement. */
+#define DIGEST_BATCH 100      /* recipients per transaction (at most IN_LIST) */
+#define IN_LIST 250           /* values per "IN (...)"; a shorter list repeats its last value */
+#define BULK_ROWS 1000        /* rows per bulk statement */
+#define BULK_BYTES (4u << 20) /* digests' text per bulk INSERT: far below max_allowed_packet */
+
+/* head + " (?, ?, ...)" with IN_LIST placeholders + tail: one statement
+ * text whatever the list's length (the prepared statements are cached by
+ * their text). */
+static char *in_sql(const char *head, const char *tail)
+{
+	struct ob_buf b;
+
+	ob_buf_init(&b, 0);
+	ob_buf_adds(&b, head);
+	ob_buf_adds(&b, " (?");
+	for (int i = 1; i < IN_LIST; i++)
+		ob_buf_adds(&b, ", ?");
+	ob_buf_adds(&b, ")");
+	ob_buf_adds(&b, tail);
+	return ob_buf_steal(&b);
+}
+
+/* The rows of a query run over a list of values IN_LIST at a time. */
+struct rowset {
+	struct ob_db_rows **r;
+	size_t n;
+};
+
+static void rowset_free(struct rowset *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		ob_db_rows_free(s->r[i]);
+	free(s->r);
+	s->r = NULL;
+	s->n = 0;
+}
+
+/* Runs sql (made by in_sql) with pre[0..npre) and then vals[0..n), IN_LIST
+ * values at a time; the chunks' rows are appended to out. */
+static int query_in(struct ob_db *db, const char *sql, const struct ob_db_param *pre, size_t npre,
+		    const struct ob_db_param *vals, size_t n, struct rowset *out, struct ob_err *err)
+{
+	struct ob_db_param *p = ob_xcalloc(npre + IN_LIST, sizeof(*p));
+	int rc = 0;
+
+	if (npre)
+		memcpy(p, pre, npre * sizeof(*p));
+	for (size_t at = 0; rc == 0 && at < n; at += IN_LIST) {
+		struct ob_db_rows *r = NULL;
+		for (size_t k = 0; k < IN_LIST; k++)
+			p[npre + k] = vals[at + k < n ? at + k : n - 1];
+		rc = ob_db_query(db, sql, p, npre + IN_LIST, &r, err);
+		if (rc == 0) {
+			out->r = ob_xrealloc(out->r, (out->n + 1) * sizeof(*out->r));
+			out->r[out->n++] = r;
+		}
+	}
+	free(p);
+	return rc;
+}
+
+/* Consecutive rows of one chunk sharing column 0 (a message id). */
+struct span {
+	const struct ob_db_rows *r;
+	size_t first, n;
+};
+
+/* For each chunk's runs of rows with one value in column 0: *spans[k] for
+ * the k that ids maps the value to. */
+static void spans_of(const struct rowset *s, const struct ob_map *ids, struct span *spans)
+{
+	for (size_t c = 0; c < s->n; c++) {
+		const struct ob_db_rows *r = s->r[c];
+		for (size_t i = 0; i < r->nrows; i++) {
+			uint64_t k;
+			if (!ob_map_get(ids, ob_db_cell(r, i, 0), &k))
+				continue;
+			if (spans[k].r == NULL || spans[k].r != r) {
+				spans[k].r = r;
+				spans[k].first = i;
+				spans[k].n = 0;
+			}
+			spans[k].n++;
+		}
+	}
+}
+
+/* Runs a one-row statement over rows[0..n) of ncols values each, BULK_ROWS
+ * at a time. */
+static int exec_bulk(struct ob_db *db, const char *sql, const struct ob_db_param *rows, size_t ncols, size_t n,
+		     struct ob_err *err)
+{
+	for (size_t at = 0; at < n; at += BULK_ROWS)
+		if (ob_db_exec_bulk(db, sql, rows + at * ncols, ncols, n - at < BULK_ROWS ? n - at : BULK_ROWS, err) < 0)
+			return -1;
+	return 0;
+}
+
 /* One message being composed: what compose_one's parts share. */
 struct draft {
 	const char *kind;       /* "owner", "role", "no_email": the templates' name */
@@ -191,14 +295,31 @@ struct draft {
 	unsigned long long id;  /* in the outbox */
 	char mid[400];          /* its Message-ID */
 	int with_pdf;
+	int pending;            /* waits for the digest (mail.digest_at): written so at once */
+	int pdf_written;        /* draft_insert wrote the pending row with the PDF's path */
 	char *subject;          /* rendered, trimmed (points into a buffer) */
 };
 
-/* The message's row, queued with no text yet: its items refer to it. */
+/* Whether any of the items (the kept ones, kept NULL: all) wants the PDF:
+ * one whose every item asks for none (OB_NOTICE_NO_PDF: a summary that
+ * stands alone) carries none. */
+static int wants_pdf(const struct draft *dr, const int *kept)
+{
+	for (size_t i = 0; i < dr->nitems; i++)
+		if ((kept == NULL || kept[i]) && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(dr->items[i].notice, "no_pdf")))
+			return 1;
+	return 0;
+}
+
+/* The message's row, queued with no text yet: its items refer to it. A
+ * pending one is written as draft_pending would leave it when every item
+ * is kept (the usual case: one statement fewer). */
 static int draft_insert(struct compose *c, struct draft *dr, struct ob_err *err)
 {
 	const struct ob_outbox_run *run = c->run;
-	struct ob_db_param p[6];
+	struct ob_db_param p[9];
+	char *title = NULL;
+	int r;
 
 	message_id(c, dr->mid, sizeof(dr->mid));
 	p[0] = ob_p_int((long long)run->run_id);
@@ -207,13 +328,93 @@ static int draft_insert(struct compose *c, struct draft *dr, struct ob_err *err)
 	p[3] = ob_p_str(dr->kind);
 	p[4] = ob_p_str(dr->mid);
 	p[5] = ob_p_str(c->cfg->mail.from.email);
-	if (ob_db_exec(c->db,
-		       "INSERT INTO outbox (run_id, org_id, recipient, kind, message_id, mail_from, mime, status) "
-		       "VALUES (?, ?, ?, ?, ?, ?, '', 'queued')",
-		       p, 6, NULL, err) < 0)
+	if (dr->pending) {
+		title = ob_xstrdup(run->report_title ? run->report_title : run->report);
+		ob_utf8_fit(title, 250);
+		p[6] = ob_p_str(title);
+		p[7] = ob_p_int((long long)dr->nitems);
+		dr->pdf_written = dr->with_pdf && wants_pdf(dr, NULL);
+		p[8] = dr->pdf_written ? ob_p_str(run->pdf_path) : ob_p_null();
+		r = ob_db_exec(c->db,
+			       "INSERT INTO outbox (run_id, org_id, recipient, kind, message_id, mail_from, mime, status, "
+			       "subject, items, pdf_path) VALUES (?, ?, ?, ?, ?, ?, '', 'pending', ?, ?, ?)",
+			       p, 9, NULL, err);
+		free(title);
+	} else
+		r = ob_db_exec(c->db,
+			       "INSERT INTO outbox (run_id, org_id, recipient, kind, message_id, mail_from, mime, status) "
+			       "VALUES (?, ?, ?, ?, ?, ?, '', 'queued')",
+			       p, 6, NULL, err);
+	if (r < 0)
 		return -1;
 	dr->id = ob_db_insert_id(c->db);
 	return 0;
+}
+
+/* Claims the keys of all the items at once (not a dry run): one bulk
+ * statement, each row as claim_item's INSERT, in the items' order; then
+ * which rows are this message's (its seq) says which were kept. */
+static int claim_all(struct compose *c, struct draft *dr, struct ob_err *err)
+{
+	const struct ob_outbox_run *run = c->run;
+	struct ob_db_param *p = ob_xcalloc(8 * dr->nitems + 1, sizeof(*p));
+	char **kv = ob_xcalloc(dr->nitems + 1, sizeof(char *));
+	struct ob_db_rows *rows = NULL;
+	int r;
+
+	for (size_t i = 0; i < dr->nitems; i++) {
+		const struct item *it = &dr->items[i];
+		struct ob_db_param *q = p + 8 * i;
+		kv[i] = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(it->notice, "kv"));
+		q[0] = ob_p_int((long long)dr->id);
+		q[1] = ob_p_int((long long)i + 1);
+		q[2] = ob_p_int(run->org_id);
+		q[3] = ob_p_str(it->rcpt);
+		q[4] = ob_p_str(it->key);
+		q[5] = ob_p_str(it->key);
+		q[6] = ob_p_str(nstr(it->notice, "template"));
+		q[7] = ob_p_str(kv[i] ? kv[i] : "{}");
+	}
+	/* As claim_item: the unique (org_id, dedupe_rcpt, live_key) decides,
+	 * row by row; a key held by another run is not ours (no row of this
+	 * message then). */
+	r = exec_bulk(c->db,
+		      "INSERT INTO outbox_items (message, seq, org_id, dedupe_rcpt, dedupe_key, live_key, template, kv) "
+		      "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE seq = seq",
+		      p, 8, dr->nitems, err);
+	for (size_t i = 0; i < dr->nitems; i++)
+		cJSON_free(kv[i]);
+	free(kv);
+	free(p);
+	if (r == 0) {
+		struct ob_db_param q[1] = {ob_p_int((long long)dr->id)};
+		r = ob_db_query(c->db, "SELECT seq FROM outbox_items WHERE message = ?", q, 1, &rows, err);
+	}
+	for (size_t i = 0; r == 0 && i < rows->nrows; i++) {
+		long long seq = atoll(ob_db_cell(rows, i, 0));
+		if (seq >= 1 && (size_t)seq <= dr->nitems)
+			dr->kept[seq - 1] = 1;
+	}
+	ob_db_rows_free(rows);
+	return r;
+}
+
+/* Writes the message's recipients, in one statement. */
+static int draft_rcpts(struct compose *c, struct draft *dr, struct ob_err *err)
+{
+	struct ob_db_param *p = ob_xcalloc(4 * dr->nrcpt + 1, sizeof(*p));
+	int r;
+
+	for (size_t i = 0; i < dr->nrcpt; i++) {
+		p[4 * i] = ob_p_int((long long)dr->id);
+		p[4 * i + 1] = ob_p_int((long long)i + 1);
+		p[4 * i + 2] = ob_p_str(dr->rcpts[i].email);
+		p[4 * i + 3] = ob_p_str(dr->rcpts[i].name);
+	}
+	r = exec_bulk(c->db, "INSERT INTO outbox_rcpts (message, seq, email, name) VALUES (?, ?, ?, ?)", p, 4, dr->nrcpt,
+		      err);
+	free(p);
+	return r;
 }
 
 /* Claims item i's key for its recipient: *kept 1 when it was free (the
@@ -264,9 +465,14 @@ static int claim_item(struct compose *c, struct draft *dr, size_t i, int *kept, 
 /* Claims the items' keys; a message left with no item is deleted. */
 static int draft_claim(struct compose *c, struct draft *dr, struct ob_err *err)
 {
-	for (size_t i = 0; i < dr->nitems; i++) {
-		if (claim_item(c, dr, i, &dr->kept[i], err) < 0)
+	if (!c->run->dry_run && dr->nitems > 1) {
+		if (claim_all(c, dr, err) < 0)
 			return -1;
+	} else
+		for (size_t i = 0; i < dr->nitems; i++)
+			if (claim_item(c, dr, i, &dr->kept[i], err) < 0)
+				return -1;
+	for (size_t i = 0; i < dr->nitems; i++) {
 		dr->nkept += (size_t)dr->kept[i];
 		if (!dr->kept[i])
 			c->out->skipped++;
@@ -277,12 +483,8 @@ static int draft_claim(struct compose *c, struct draft *dr, struct ob_err *err)
 	}
 	/* A message whose every item asks for no PDF (OB_NOTICE_NO_PDF: a
 	 * summary that stands alone) carries none. */
-	if (dr->with_pdf) {
-		int wants = 0;
-		for (size_t i = 0; i < dr->nitems; i++)
-			wants |= dr->kept[i] && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(dr->items[i].notice, "no_pdf"));
-		dr->with_pdf = wants;
-	}
+	if (dr->with_pdf)
+		dr->with_pdf = wants_pdf(dr, dr->kept);
 	return 0;
 }
 
@@ -428,12 +630,8 @@ static int draft_store(struct compose *c, struct draft *dr, const char *mime, st
 		r = ob_db_exec(c->db, "UPDATE outbox_items SET live_key = NULL WHERE message = ?", q, 1, NULL, err);
 	}
 	free(reply);
-	for (size_t i = 0; r == 0 && i < dr->nrcpt; i++) {
-		struct ob_db_param p[4] = {ob_p_int((long long)dr->id), ob_p_int((long long)i + 1),
-					   ob_p_str(dr->rcpts[i].email), ob_p_str(dr->rcpts[i].name)};
-		r = ob_db_exec(c->db, "INSERT INTO outbox_rcpts (message, seq, email, name) VALUES (?, ?, ?, ?)", p, 4, NULL,
-			       err);
-	}
+	if (r == 0)
+		r = draft_rcpts(c, dr, err);
 	return r;
 }
 
@@ -474,23 +672,16 @@ out:
 static int draft_pending(struct compose *c, struct draft *dr, struct ob_err *err)
 {
 	const struct ob_outbox_run *run = c->run;
-	char *title = ob_xstrdup(run->report_title ? run->report_title : run->report);
-	int r;
+	int r = 0;
 
-	ob_utf8_fit(title, 250);
-	{
-		struct ob_db_param p[4] = {ob_p_str(title), ob_p_int((long long)dr->nkept),
+	/* draft_insert wrote it as if every item were kept */
+	if (dr->nkept != dr->nitems || dr->with_pdf != dr->pdf_written) {
+		struct ob_db_param p[3] = {ob_p_int((long long)dr->nkept),
 					   dr->with_pdf ? ob_p_str(run->pdf_path) : ob_p_null(), ob_p_int((long long)dr->id)};
-		r = ob_db_exec(c->db, "UPDATE outbox SET subject = ?, items = ?, pdf_path = ?, status = 'pending' WHERE id = ?",
-			       p, 4, NULL, err);
+		r = ob_db_exec(c->db, "UPDATE outbox SET items = ?, pdf_path = ? WHERE id = ?", p, 3, NULL, err);
 	}
-	free(title);
-	for (size_t i = 0; r == 0 && i < dr->nrcpt; i++) {
-		struct ob_db_param p[4] = {ob_p_int((long long)dr->id), ob_p_int((long long)i + 1),
-					   ob_p_str(dr->rcpts[i].email), ob_p_str(dr->rcpts[i].name)};
-		r = ob_db_exec(c->db, "INSERT INTO outbox_rcpts (message, seq, email, name) VALUES (?, ?, ?, ?)", p, 4, NULL,
-			       err);
-	}
+	if (r == 0)
+		r = draft_rcpts(c, dr, err);
 	if (r == 0) {
 		c->out->messages++;
 		c->out->items += (unsigned)dr->nkept;
@@ -512,10 +703,11 @@ static int compose_one(struct compose *c, const char *kind, const char *recipien
 	 * mail.attach_pdf is "all". */
 	dr.with_pdf = c->pdf && (c->cfg->mail.attach_pdf == OB_ATTACH_PDF_ALL ||
 				 (c->cfg->mail.attach_pdf == OB_ATTACH_PDF_ROLES && strcmp(kind, "role") == 0));
+	dr.pending = c->cfg->mail.digest_at && !c->run->dry_run && nrcpt > 0;
 	rc = draft_insert(c, &dr, err);
 	if (rc == 0)
 		rc = draft_claim(c, &dr, err);
-	if (rc == 0 && dr.nkept > 0 && c->cfg->mail.digest_at && !c->run->dry_run && nrcpt > 0)
+	if (rc == 0 && dr.nkept > 0 && dr.pending)
 		rc = draft_pending(c, &dr, err);
 	else if (rc == 0 && dr.nkept > 0)
 		rc = draft_finish(c, &dr, err);
@@ -789,110 +981,6 @@ static void digest_attach(struct digest *d, const char *path)
 		d->att = ob_xrealloc(d->att, (d->natt + 1) * sizeof(*d->att));
 		d->att[d->natt++] = (struct ob_mime_attachment){names, "application/pdf", data, len};
 	}
-}
-
-/* The digest is written a batch of recipients at a time: up to
- * DIGEST_BATCH recipients of one organisation per transaction, their
- * pending messages, items and recipients read with a few queries over
- * "IN (...)" lists and the digests written with bulk statements, so that
- * a digest of thousands of recipients is not thousands of transactions of
- * a dozen round trips each. */
-#define DIGEST_BATCH 100      /* recipients per transaction (at most IN_LIST) */
-#define IN_LIST 250           /* values per "IN (...)"; a shorter list repeats its last value */
-#define BULK_ROWS 1000        /* rows per bulk statement */
-#define BULK_BYTES (4u << 20) /* digests' text per bulk INSERT: far below max_allowed_packet */
-
-/* head + " (?, ?, ...)" with IN_LIST placeholders + tail: one statement
- * text whatever the list's length (the prepared statements are cached by
- * their text). */
-static char *in_sql(const char *head, const char *tail)
-{
-	struct ob_buf b;
-
-	ob_buf_init(&b, 0);
-	ob_buf_adds(&b, head);
-	ob_buf_adds(&b, " (?");
-	for (int i = 1; i < IN_LIST; i++)
-		ob_buf_adds(&b, ", ?");
-	ob_buf_adds(&b, ")");
-	ob_buf_adds(&b, tail);
-	return ob_buf_steal(&b);
-}
-
-/* The rows of a query run over a list of values IN_LIST at a time. */
-struct rowset {
-	struct ob_db_rows **r;
-	size_t n;
-};
-
-static void rowset_free(struct rowset *s)
-{
-	for (size_t i = 0; i < s->n; i++)
-		ob_db_rows_free(s->r[i]);
-	free(s->r);
-	s->r = NULL;
-	s->n = 0;
-}
-
-/* Runs sql (made by in_sql) with pre[0..npre) and then vals[0..n), IN_LIST
- * values at a time; the chunks' rows are appended to out. */
-static int query_in(struct ob_db *db, const char *sql, const struct ob_db_param *pre, size_t npre,
-		    const struct ob_db_param *vals, size_t n, struct rowset *out, struct ob_err *err)
-{
-	struct ob_db_param *p = ob_xcalloc(npre + IN_LIST, sizeof(*p));
-	int rc = 0;
-
-	if (npre)
-		memcpy(p, pre, npre * sizeof(*p));
-	for (size_t at = 0; rc == 0 && at < n; at += IN_LIST) {
-		struct ob_db_rows *r = NULL;
-		for (size_t k = 0; k < IN_LIST; k++)
-			p[npre + k] = vals[at + k < n ? at + k : n - 1];
-		rc = ob_db_query(db, sql, p, npre + IN_LIST, &r, err);
-		if (rc == 0) {
-			out->r = ob_xrealloc(out->r, (out->n + 1) * sizeof(*out->r));
-			out->r[out->n++] = r;
-		}
-	}
-	free(p);
-	return rc;
-}
-
-/* Consecutive rows of one chunk sharing column 0 (a message id). */
-struct span {
-	const struct ob_db_rows *r;
-	size_t first, n;
-};
-
-/* For each chunk's runs of rows with one value in column 0: *spans[k] for
- * the k that ids maps the value to. */
-static void spans_of(const struct rowset *s, const struct ob_map *ids, struct span *spans)
-{
-	for (size_t c = 0; c < s->n; c++) {
-		const struct ob_db_rows *r = s->r[c];
-		for (size_t i = 0; i < r->nrows; i++) {
-			uint64_t k;
-			if (!ob_map_get(ids, ob_db_cell(r, i, 0), &k))
-				continue;
-			if (spans[k].r == NULL || spans[k].r != r) {
-				spans[k].r = r;
-				spans[k].first = i;
-				spans[k].n = 0;
-			}
-			spans[k].n++;
-		}
-	}
-}
-
-/* Runs a one-row statement over rows[0..n) of ncols values each, BULK_ROWS
- * at a time. */
-static int exec_bulk(struct ob_db *db, const char *sql, const struct ob_db_param *rows, size_t ncols, size_t n,
-		     struct ob_err *err)
-{
-	for (size_t at = 0; at < n; at += BULK_ROWS)
-		if (ob_db_exec_bulk(db, sql, rows + at * ncols, ncols, n - at < BULK_ROWS ? n - at : BULK_ROWS, err) < 0)
-			return -1;
-	return 0;
 }
 
 /* err's sentence, prefixed (ob_err_set keeps a first error: it is redone). */
