@@ -182,7 +182,7 @@ static void message_id(struct compose *c, char *out, size_t n)
  * digest of thousands of recipients is not thousands of transactions of a
  * dozen round trips each); a run reads its owners' addresses with one
  * query and claims a message's items with one bulk statement. */
-#define DIGEST_BATCH 100      /* recipients per transaction (at most IN_LIST) */
+#define DIGEST_BATCH 250      /* recipients per transaction (at most IN_LIST) */
 #define IN_LIST 250           /* values per "IN (...)"; a shorter list repeats its last value */
 #define BULK_ROWS 1000        /* rows per bulk statement */
 #define BULK_BYTES (4u << 20) /* digests' text per bulk INSERT: far below max_allowed_packet */
