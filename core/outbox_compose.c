@@ -56,6 +56,8 @@ struct rcpt {
 	const char *name, *email;
 };
 
+struct rowset;
+
 struct compose {
 	const struct ob_config *cfg;
 	struct ob_db *db;
@@ -66,6 +68,8 @@ struct compose {
 	const char *pdf_name;
 	char domain[191];     /* of the Message-IDs (they fit the column's 255) */
 	unsigned seq;         /* messages composed in this run */
+	const struct rowset *people; /* the owners' names and addresses: id, name, email */
+	const struct ob_map *person; /* owner id -> its row in people (chunk << 32 | row) */
 };
 
 static const char *nstr(const cJSON *o, const char *k)
@@ -833,21 +837,22 @@ static int compose_owner(struct compose *c, struct groups *g, const char *rcpt, 
 			 struct ob_err *err)
 {
 	long long owner = atoll(rcpt + 6);
-	struct ob_db_rows *p = NULL;
-	struct ob_db_param q[2] = {ob_p_int(owner), ob_p_int(c->run->org_id)};
-	int r = ob_db_query(c->db, "SELECT name, email FROM people WHERE id = ? AND org_id <=> NULLIF(?, 0)", q, 2, &p,
-			    err);
+	const char *name = NULL, *email = NULL;
+	char key[32];
+	uint64_t at;
+	int r = 0;
 
-	if (r == 0) {
-		const char *name = p->nrows ? ob_db_cell(p, 0, 0) : NULL;
-		const char *email = p->nrows ? ob_db_cell(p, 0, 1) : NULL;
-		if (email && ob_mime_addr_valid(email)) {
-			struct rcpt one = {name, email};
-			r = compose_one(c, "owner", rcpt, &one, 1, name, NULL, gi, ng, err);
-		} else
-			to_it_support(c, g, owner, name, email, gi, ng);
+	snprintf(key, sizeof(key), "%lld", owner);
+	if (ob_map_get(c->person, key, &at)) {
+		const struct ob_db_rows *p = c->people->r[at >> 32];
+		name = ob_db_cell(p, at & 0xffffffffu, 1);
+		email = ob_db_cell(p, at & 0xffffffffu, 2);
 	}
-	ob_db_rows_free(p);
+	if (email && ob_mime_addr_valid(email)) {
+		struct rcpt one = {name, email};
+		r = compose_one(c, "owner", rcpt, &one, 1, name, NULL, gi, ng, err);
+	} else
+		to_it_support(c, g, owner, name, email, gi, ng);
 	return r;
 }
 
@@ -876,11 +881,14 @@ int ob_outbox_compose(const struct ob_config *cfg, struct ob_db *db, const struc
 {
 	struct compose c;
 	struct groups g;
-	int rc = -1;
+	struct rowset people = {0};
+	struct ob_map person;
+	int rc = -1, r0;
 
 	memset(out, 0, sizeof(*out));
 	memset(&c, 0, sizeof(c));
 	memset(&g, 0, sizeof(g));
+	ob_map_init(&person);
 	if (cJSON_GetArraySize(run->notices) == 0)
 		return 0;
 	c.cfg = cfg;
@@ -890,6 +898,26 @@ int ob_outbox_compose(const struct ob_config *cfg, struct ob_db *db, const struc
 	if (compose_init(&c, err) < 0)
 		return -1;
 	groups_make(run->notices, &g);
+	/* the owners' names and addresses, in one query (IN_LIST at a time) */
+	{
+		static char *sql;
+		struct ob_db_param *v = ob_xcalloc(g.n + 1, sizeof(*v)), pre[1] = {ob_p_int(run->org_id)};
+		size_t nv = 0;
+		if (sql == NULL)
+			sql = in_sql("SELECT id, name, email FROM people WHERE org_id <=> NULLIF(?, 0) AND id IN", "");
+		for (size_t k = 0; k < g.n; k++)
+			if (strncmp(g.name[k], "owner:", 6) == 0)
+				v[nv++] = ob_p_int(atoll(g.name[k] + 6));
+		r0 = nv ? query_in(db, sql, pre, 1, v, nv, &people, err) : 0;
+		free(v);
+		for (size_t ch = 0; r0 == 0 && ch < people.n; ch++)
+			for (size_t i = 0; i < people.r[ch]->nrows; i++)
+				ob_map_put(&person, ob_db_cell(people.r[ch], i, 0), ((uint64_t)ch << 32) | i);
+		c.people = &people;
+		c.person = &person;
+		if (r0 < 0)
+			goto out;
+	}
 	for (size_t k = 0; k < g.n; k++) {
 		struct item *gi = ob_xcalloc(g.nitems + 1, sizeof(*gi));
 		size_t ng = 0;
@@ -910,6 +938,8 @@ int ob_outbox_compose(const struct ob_config *cfg, struct ob_db *db, const struc
 	rc = 0;
 out:
 	groups_free(&g);
+	rowset_free(&people);
+	ob_map_free(&person);
 	free(c.pdf);
 	return rc;
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """The digest composes many recipients per transaction (issue 15: batches
 of one organisation's recipients, read and written set-wise). Two
-organisations of 320 owners each, every owner with pending messages of two
+organisations of 570 owners each, every owner with pending messages of two
 runs, the roles and IT support's list of owners without an address, written
 straight into a private mariadbd; then `overblik outbox compose`:
 
@@ -20,7 +20,8 @@ import email.policy
 
 from obtest import Env, ok, eq, run_tests
 
-N = 320  # owners per organisation: several batches of 100
+B = 250  # recipients per transaction: DIGEST_BATCH in core/outbox_compose.c
+N = 2 * B + 70  # owners per organisation: three batches
 FROM = {"name": "overblik", "email": "overblik@kommune.test"}
 ROLES = {"asg": [{"name": "ASG", "email": "asg@kommune.test"}]}
 BAD_TEMPLATE = "notify/no_such_template"
@@ -102,7 +103,8 @@ def test_batches():
         eq(total_items, 2 * (2 * 2 * (N + 1) + 2), "the items are seeded")
 
         # 1. A template missing for one owner of organisation 2, in its second batch.
-        bad = people[2][149]
+        first_bad = B + 49  # in organisation 2's second batch
+        bad = people[2][first_bad]
         env.sql(f"UPDATE outbox_items i JOIN outbox o ON o.id = i.message SET i.template = '{BAD_TEMPLATE}' "
                 f"WHERE o.recipient = 'owner:{bad}' AND o.org_id = 2 AND i.seq = 2")
         r = env.run("outbox", "compose")
@@ -115,26 +117,28 @@ def test_batches():
            "organisation 1's owners (composed before) have their digests")
         eq(int(env.scalar("SELECT COUNT(*) FROM outbox WHERE status = 'pending' AND org_id = 1")), 0,
            "nothing of organisation 1 is left pending")
-        eq([p for p in people[2][:149] if queued_of(env, 2, p) != 1], [],
+        eq([p for p in people[2][:first_bad] if queued_of(env, 2, p) != 1], [],
            "organisation 2's owners before it (its first batch and its own batch) have theirs")
-        eq([p for p in people[2][149:] if pending_of(env, 2, p) != 2 or queued_of(env, 2, p) != 0], [],
+        eq([p for p in people[2][first_bad:] if pending_of(env, 2, p) != 2 or queued_of(env, 2, p) != 0], [],
            "it and the owners after it are untouched: both pending messages each, no digest")
         env.sql(f"UPDATE outbox_items SET template = 'notify/item' WHERE template = '{BAD_TEMPLATE}'")
 
         # 2. The database refuses one recipient while a batch is written: that batch, and only it, rolls back.
-        refused = people[2][299]  # the next compose: owners 150..249, then 250..320 + asg + it_support
+        # the next compose: a batch of B owners from the one that failed, then the rest, asg, it_support
+        second = first_bad + B
+        refused = people[2][second + 10]
         env.sql("DELIMITER //\nCREATE TRIGGER t_refuse BEFORE INSERT ON outbox_rcpts FOR EACH ROW "
-                "IF NEW.email = 'p2_300@kommune.test' THEN "
+                f"IF NEW.email = 'p2_{second + 11}@kommune.test' THEN "
                 "SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'refused by the test'; END IF//")
         r = env.run("outbox", "compose")
         ok(r.returncode != 0, "a batch the database refuses fails the compose", r.stdout + r.stderr)
-        ok("refused by the test" in r.stderr and "organisation 2" in r.stderr and f"owner:{people[2][249]}" in r.stderr,
+        ok("refused by the test" in r.stderr and "organisation 2" in r.stderr and f"owner:{people[2][second]}" in r.stderr,
            "the error says why and names the organisation and the batch's first recipient", r.stderr)
-        eq([p for p in people[2][149:249] if queued_of(env, 2, p) != 1 or pending_of(env, 2, p) != 0], [],
+        eq([p for p in people[2][first_bad:second] if queued_of(env, 2, p) != 1 or pending_of(env, 2, p) != 0], [],
            "the batch before it is composed")
-        eq([p for p in people[2][249:] if pending_of(env, 2, p) != 2 or queued_of(env, 2, p) != 0], [],
+        eq([p for p in people[2][second:] if pending_of(env, 2, p) != 2 or queued_of(env, 2, p) != 0], [],
            "every recipient of the refused batch is still pending, none has a digest (the whole batch rolled back)")
-        ok(refused in people[2][249:], "the refused owner was in that batch")
+        ok(refused in people[2][second:], "the refused owner was in that batch")
         eq(env.scalar("SELECT COUNT(*) FROM outbox WHERE status = 'pending' AND org_id = 2 "
                       "AND recipient IN ('asg', 'it_support')"), "3", "and so are the roles' of organisation 2")
         env.sql("DROP TRIGGER t_refuse")
@@ -142,7 +146,7 @@ def test_batches():
         # 3. The next compose finishes the rest, nothing twice, nothing across organisations.
         r = env.run("outbox", "compose")
         eq(r.returncode, 0, "the next compose succeeds", r.stderr)
-        ok(f"composed {N - 249 + 2} messages" in r.stdout, "it composes the rest", r.stdout)
+        ok(f"composed {N - second + 2} messages" in r.stdout, "it composes the rest", r.stdout)
         eq(env.scalar("SELECT COUNT(*) FROM outbox WHERE status = 'pending'"), "0", "nothing is left pending")
         rows = env.sql("SELECT org_id, recipient, COUNT(*) FROM outbox WHERE status = 'queued' "
                        "GROUP BY org_id, recipient")
@@ -165,7 +169,7 @@ def test_batches():
                       "WHERE CONCAT('owner:', p.id) = o.recipient)"), "0",
            "each owner's digest goes to the owner's address")
         # The texts: an owner of each organisation, and organisation 2's IT support list.
-        for org, person in ((1, people[1][5]), (2, people[2][300])):
+        for org, person in ((1, people[1][5]), (2, people[2][N - 5])):
             mid = env.scalar(f"SELECT id FROM outbox WHERE org_id = {org} AND recipient = 'owner:{person}'")
             msg = message(env, f"id = {mid}")
             text = msg.get_body(("plain",)).get_content()
