@@ -58,6 +58,17 @@ struct rcpt {
 
 struct rowset;
 
+/* A message that waits for the digest (mail.digest_at), to be written
+ * with the run's others: what it borrows lives as long as the compose. */
+struct pdraft {
+	const char *kind, *recipient;
+	struct rcpt *rcpts;   /* copied */
+	size_t nrcpt;
+	struct item *items;   /* copied */
+	size_t nitems;
+	int with_pdf;
+};
+
 struct compose {
 	const struct ob_config *cfg;
 	struct ob_db *db;
@@ -70,6 +81,8 @@ struct compose {
 	unsigned seq;         /* messages composed in this run */
 	const struct rowset *people; /* the owners' names and addresses: id, name, email */
 	const struct ob_map *person; /* owner id -> its row in people (chunk << 32 | row) */
+	struct pdraft *pd;    /* the pending messages, written together at the end (pending_flush) */
+	size_t npd;
 };
 
 static const char *nstr(const cJSON *o, const char *k)
@@ -185,7 +198,9 @@ static void message_id(struct compose *c, char *out, size_t n)
  * over "IN (...)" lists and the digests written with bulk statements (so a
  * digest of thousands of recipients is not thousands of transactions of a
  * dozen round trips each); a run reads its owners' addresses with one
- * query and claims a message's items with one bulk statement. */
+ * query, writes its pending messages (mail.digest_at) all together
+ * (pending_flush) and claims a queued message's items with one bulk
+ * statement. */
 #define DIGEST_BATCH 250      /* recipients per transaction (at most IN_LIST) */
 #define IN_LIST 250           /* values per "IN (...)"; a shorter list repeats its last value */
 #define BULK_ROWS 1000        /* rows per bulk statement */
@@ -299,8 +314,6 @@ struct draft {
 	unsigned long long id;  /* in the outbox */
 	char mid[400];          /* its Message-ID */
 	int with_pdf;
-	int pending;            /* waits for the digest (mail.digest_at): written so at once */
-	int pdf_written;        /* draft_insert wrote the pending row with the PDF's path */
 	char *subject;          /* rendered, trimmed (points into a buffer) */
 };
 
@@ -315,15 +328,11 @@ static int wants_pdf(const struct draft *dr, const int *kept)
 	return 0;
 }
 
-/* The message's row, queued with no text yet: its items refer to it. A
- * pending one is written as draft_pending would leave it when every item
- * is kept (the usual case: one statement fewer). */
+/* The message's row, queued with no text yet: its items refer to it. */
 static int draft_insert(struct compose *c, struct draft *dr, struct ob_err *err)
 {
 	const struct ob_outbox_run *run = c->run;
-	struct ob_db_param p[9];
-	char *title = NULL;
-	int r;
+	struct ob_db_param p[6];
 
 	message_id(c, dr->mid, sizeof(dr->mid));
 	p[0] = ob_p_int((long long)run->run_id);
@@ -332,24 +341,10 @@ static int draft_insert(struct compose *c, struct draft *dr, struct ob_err *err)
 	p[3] = ob_p_str(dr->kind);
 	p[4] = ob_p_str(dr->mid);
 	p[5] = ob_p_str(c->cfg->mail.from.email);
-	if (dr->pending) {
-		title = ob_xstrdup(run->report_title ? run->report_title : run->report);
-		ob_utf8_fit(title, 250);
-		p[6] = ob_p_str(title);
-		p[7] = ob_p_int((long long)dr->nitems);
-		dr->pdf_written = dr->with_pdf && wants_pdf(dr, NULL);
-		p[8] = dr->pdf_written ? ob_p_str(run->pdf_path) : ob_p_null();
-		r = ob_db_exec(c->db,
-			       "INSERT INTO outbox (run_id, org_id, recipient, kind, message_id, mail_from, mime, status, "
-			       "subject, items, pdf_path) VALUES (?, ?, ?, ?, ?, ?, '', 'pending', ?, ?, ?)",
-			       p, 9, NULL, err);
-		free(title);
-	} else
-		r = ob_db_exec(c->db,
-			       "INSERT INTO outbox (run_id, org_id, recipient, kind, message_id, mail_from, mime, status) "
-			       "VALUES (?, ?, ?, ?, ?, ?, '', 'queued')",
-			       p, 6, NULL, err);
-	if (r < 0)
+	if (ob_db_exec(c->db,
+		       "INSERT INTO outbox (run_id, org_id, recipient, kind, message_id, mail_from, mime, status) "
+		       "VALUES (?, ?, ?, ?, ?, ?, '', 'queued')",
+		       p, 6, NULL, err) < 0)
 		return -1;
 	dr->id = ob_db_insert_id(c->db);
 	return 0;
@@ -670,29 +665,6 @@ out:
 	return rc;
 }
 
-/* With mail.digest_at: the message waits, pending, its items claimed, for
- * the digest (ob_outbox_digest); its subject is the report's title, its
- * pdf_path the PDF the digest attaches. */
-static int draft_pending(struct compose *c, struct draft *dr, struct ob_err *err)
-{
-	const struct ob_outbox_run *run = c->run;
-	int r = 0;
-
-	/* draft_insert wrote it as if every item were kept */
-	if (dr->nkept != dr->nitems || dr->with_pdf != dr->pdf_written) {
-		struct ob_db_param p[3] = {ob_p_int((long long)dr->nkept),
-					   dr->with_pdf ? ob_p_str(run->pdf_path) : ob_p_null(), ob_p_int((long long)dr->id)};
-		r = ob_db_exec(c->db, "UPDATE outbox SET items = ?, pdf_path = ? WHERE id = ?", p, 3, NULL, err);
-	}
-	if (r == 0)
-		r = draft_rcpts(c, dr, err);
-	if (r == 0) {
-		c->out->messages++;
-		c->out->items += (unsigned)dr->nkept;
-	}
-	return r;
-}
-
 /* One message: claims the items' keys, renders, builds and stores it. */
 static int compose_one(struct compose *c, const char *kind, const char *recipient, const struct rcpt *rcpts,
 		       size_t nrcpt, const char *rcpt_name, const char *role, struct item *items, size_t nitems,
@@ -707,13 +679,29 @@ static int compose_one(struct compose *c, const char *kind, const char *recipien
 	 * mail.attach_pdf is "all". */
 	dr.with_pdf = c->pdf && (c->cfg->mail.attach_pdf == OB_ATTACH_PDF_ALL ||
 				 (c->cfg->mail.attach_pdf == OB_ATTACH_PDF_ROLES && strcmp(kind, "role") == 0));
-	dr.pending = c->cfg->mail.digest_at && !c->run->dry_run && nrcpt > 0;
+	if (c->cfg->mail.digest_at && !c->run->dry_run && nrcpt > 0) {
+		/* With mail.digest_at the message waits, pending, its items
+		 * claimed, for the digest (ob_outbox_digest): written with the
+		 * run's other pending messages (pending_flush). */
+		struct pdraft *pd;
+		c->pd = ob_xrealloc(c->pd, (c->npd + 1) * sizeof(*c->pd));
+		pd = &c->pd[c->npd++];
+		pd->kind = kind;
+		pd->recipient = recipient;
+		pd->rcpts = ob_xcalloc(nrcpt + 1, sizeof(*rcpts));
+		memcpy(pd->rcpts, rcpts, nrcpt * sizeof(*rcpts));
+		pd->nrcpt = nrcpt;
+		pd->items = ob_xcalloc(nitems + 1, sizeof(*items));
+		memcpy(pd->items, items, nitems * sizeof(*items));
+		pd->nitems = nitems;
+		pd->with_pdf = dr.with_pdf;
+		free(dr.kept);
+		return 0;
+	}
 	rc = draft_insert(c, &dr, err);
 	if (rc == 0)
 		rc = draft_claim(c, &dr, err);
-	if (rc == 0 && dr.nkept > 0 && dr.pending)
-		rc = draft_pending(c, &dr, err);
-	else if (rc == 0 && dr.nkept > 0)
+	if (rc == 0 && dr.nkept > 0)
 		rc = draft_finish(c, &dr, err);
 	free(dr.kept);
 	return rc;
@@ -876,6 +864,196 @@ static int compose_init(struct compose *c, struct ob_err *err)
 	return 0;
 }
 
+/* Writes the run's pending messages (mail.digest_at) together: their rows
+ * in one bulk INSERT, complete as if every item were kept; their ids by
+ * their Message-IDs; every item's claim in one bulk statement, each row as
+ * claim_item's INSERT in the order the messages were composed; which items
+ * were kept from the rows that are theirs; then the messages left with no
+ * item deleted, the others' counts and PDFs corrected where items were
+ * skipped, and their recipients written. A few round trips per run, not a
+ * few per message. */
+static int pending_flush(struct compose *c, struct ob_err *err)
+{
+	static char *ids_sql, *kept_sql;
+	const struct ob_outbox_run *run = c->run;
+	size_t n = c->npd, nit = 0;
+	char (*mid)[400] = ob_xcalloc(n + 1, sizeof(*mid));
+	unsigned long long *id = ob_xcalloc(n + 1, sizeof(*id));
+	size_t *base = ob_xcalloc(n + 1, sizeof(*base));
+	int *written = ob_xcalloc(n + 1, sizeof(int)), *kept;
+	char *title = ob_xstrdup(run->report_title ? run->report_title : run->report), **kv;
+	struct ob_db_param *p, *v;
+	struct rowset got = {0};
+	struct ob_map ids;
+	int rc;
+
+	if (ids_sql == NULL) {
+		ids_sql = in_sql("SELECT id, message_id FROM outbox WHERE message_id IN", "");
+		kept_sql = in_sql("SELECT message, seq FROM outbox_items WHERE message IN", "");
+	}
+	ob_utf8_fit(title, 250);
+	p = ob_xcalloc(9 * (n + 1), sizeof(*p));
+	v = ob_xcalloc(n + 1, sizeof(*v));
+	for (size_t k = 0; k < n; k++) {
+		const struct pdraft *d = &c->pd[k];
+		struct ob_db_param *q = p + 9 * k;
+		message_id(c, mid[k], sizeof(mid[k]));
+		base[k] = nit;
+		nit += d->nitems;
+		written[k] = d->with_pdf;
+		if (written[k]) {
+			written[k] = 0;
+			for (size_t i = 0; i < d->nitems; i++)
+				if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(d->items[i].notice, "no_pdf")))
+					written[k] = 1;
+		}
+		q[0] = ob_p_int((long long)run->run_id);
+		q[1] = run->org_id ? ob_p_int(run->org_id) : ob_p_null();
+		q[2] = ob_p_str(d->recipient);
+		q[3] = ob_p_str(d->kind);
+		q[4] = ob_p_str(mid[k]);
+		q[5] = ob_p_str(c->cfg->mail.from.email);
+		q[6] = ob_p_str(title);
+		q[7] = ob_p_int((long long)d->nitems);
+		q[8] = written[k] ? ob_p_str(run->pdf_path) : ob_p_null();
+		v[k] = ob_p_str(mid[k]);
+	}
+	rc = exec_bulk(c->db,
+		       "INSERT INTO outbox (run_id, org_id, recipient, kind, message_id, mail_from, mime, status, subject, "
+		       "items, pdf_path) VALUES (?, ?, ?, ?, ?, ?, '', 'pending', ?, ?, ?)",
+		       p, 9, n, err);
+	free(p);
+	/* their ids */
+	ob_map_init(&ids);
+	if (rc == 0)
+		rc = query_in(c->db, ids_sql, NULL, 0, v, n, &got, err);
+	for (size_t ch = 0; rc == 0 && ch < got.n; ch++)
+		for (size_t i = 0; i < got.r[ch]->nrows; i++)
+			ob_map_put(&ids, ob_db_cell(got.r[ch], i, 1), strtoull(ob_db_cell(got.r[ch], i, 0), NULL, 10));
+	for (size_t k = 0; rc == 0 && k < n; k++) {
+		uint64_t x;
+		if (!ob_map_get(&ids, mid[k], &x)) {
+			ob_err_set(err, "run %llu: mail to %s: the message's row (Message-ID %s) is not found after it was "
+				   "written", run->run_id, c->pd[k].recipient, mid[k]);
+			rc = -1;
+		}
+		id[k] = x;
+	}
+	ob_map_free(&ids);
+	rowset_free(&got);
+	/* the items' claims */
+	p = ob_xcalloc(8 * (nit + 1), sizeof(*p));
+	kv = ob_xcalloc(nit + 1, sizeof(char *));
+	for (size_t k = 0; rc == 0 && k < n; k++)
+		for (size_t i = 0; i < c->pd[k].nitems; i++) {
+			const struct item *it = &c->pd[k].items[i];
+			size_t at = base[k] + i;
+			struct ob_db_param *q = p + 8 * at;
+			kv[at] = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(it->notice, "kv"));
+			q[0] = ob_p_int((long long)id[k]);
+			q[1] = ob_p_int((long long)i + 1);
+			q[2] = ob_p_int(run->org_id);
+			q[3] = ob_p_str(it->rcpt);
+			q[4] = ob_p_str(it->key);
+			q[5] = ob_p_str(it->key);
+			q[6] = ob_p_str(nstr(it->notice, "template"));
+			q[7] = ob_p_str(kv[at] ? kv[at] : "{}");
+		}
+	/* As claim_item: the unique (org_id, dedupe_rcpt, live_key) decides,
+	 * row by row; a key another run holds for the recipient (committed,
+	 * or committing: we wait for it) is not ours, and the row is not
+	 * written (not INSERT IGNORE: that would hide real errors). */
+	if (rc == 0)
+		rc = exec_bulk(c->db,
+			       "INSERT INTO outbox_items (message, seq, org_id, dedupe_rcpt, dedupe_key, live_key, template, "
+			       "kv) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE seq = seq",
+			       p, 8, nit, err);
+	for (size_t i = 0; i < nit; i++)
+		cJSON_free(kv[i]);
+	free(kv);
+	free(p);
+	/* which were kept: the rows that are the messages' own */
+	kept = ob_xcalloc(nit + 1, sizeof(int));
+	ob_map_init(&ids);
+	for (size_t k = 0; k < n; k++) {
+		char key[32];
+		snprintf(key, sizeof(key), "%llu", id[k]);
+		ob_map_put(&ids, key, k);
+		v[k] = ob_p_int((long long)id[k]);
+	}
+	if (rc == 0)
+		rc = query_in(c->db, kept_sql, NULL, 0, v, n, &got, err);
+	for (size_t ch = 0; rc == 0 && ch < got.n; ch++)
+		for (size_t i = 0; i < got.r[ch]->nrows; i++) {
+			uint64_t k;
+			long long seq = atoll(ob_db_cell(got.r[ch], i, 1));
+			if (ob_map_get(&ids, ob_db_cell(got.r[ch], i, 0), &k) && seq >= 1 && (size_t)seq <= c->pd[k].nitems)
+				kept[base[k] + (size_t)seq - 1] = 1;
+		}
+	ob_map_free(&ids);
+	rowset_free(&got);
+	/* messages with no item go; counts and PDFs follow what was kept */
+	{
+		struct ob_db_param *del = ob_xcalloc(n + 1, sizeof(*del)), *upd = ob_xcalloc(3 * (n + 1), sizeof(*upd));
+		struct ob_db_param *rp;
+		size_t ndel = 0, nupd = 0, nrp = 0;
+		for (size_t k = 0; k < n; k++)
+			nrp += c->pd[k].nrcpt;
+		rp = ob_xcalloc(4 * (nrp + 1), sizeof(*rp));
+		nrp = 0;
+		for (size_t k = 0; rc == 0 && k < n; k++) {
+			const struct pdraft *d = &c->pd[k];
+			size_t nkept = 0;
+			int pdf = 0;
+			for (size_t i = 0; i < d->nitems; i++) {
+				if (!kept[base[k] + i]) {
+					c->out->skipped++;
+					continue;
+				}
+				nkept++;
+				pdf |= d->with_pdf &&
+				       !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(d->items[i].notice, "no_pdf"));
+			}
+			if (nkept == 0) {
+				del[ndel++] = ob_p_int((long long)id[k]);
+				continue;
+			}
+			if (nkept != d->nitems || pdf != written[k]) {
+				upd[3 * nupd] = ob_p_int((long long)nkept);
+				upd[3 * nupd + 1] = pdf ? ob_p_str(run->pdf_path) : ob_p_null();
+				upd[3 * nupd + 2] = ob_p_int((long long)id[k]);
+				nupd++;
+			}
+			for (size_t i = 0; i < d->nrcpt; i++, nrp++) {
+				rp[4 * nrp] = ob_p_int((long long)id[k]);
+				rp[4 * nrp + 1] = ob_p_int((long long)i + 1);
+				rp[4 * nrp + 2] = ob_p_str(d->rcpts[i].email);
+				rp[4 * nrp + 3] = ob_p_str(d->rcpts[i].name);
+			}
+			c->out->messages++;
+			c->out->items += (unsigned)nkept;
+		}
+		if (rc == 0)
+			rc = exec_bulk(c->db, "DELETE FROM outbox WHERE id = ?", del, 1, ndel, err);
+		if (rc == 0)
+			rc = exec_bulk(c->db, "UPDATE outbox SET items = ?, pdf_path = ? WHERE id = ?", upd, 3, nupd, err);
+		if (rc == 0)
+			rc = exec_bulk(c->db, "INSERT INTO outbox_rcpts (message, seq, email, name) VALUES (?, ?, ?, ?)", rp, 4,
+				       nrp, err);
+		free(del);
+		free(upd);
+		free(rp);
+	}
+	free(kept);
+	free(v);
+	free(title);
+	free(written);
+	free(base);
+	free(id);
+	free(mid);
+	return rc;
+}
+
 int ob_outbox_compose(const struct ob_config *cfg, struct ob_db *db, const struct ob_outbox_run *run,
 		      struct ob_outbox_composed *out, struct ob_err *err)
 {
@@ -935,8 +1113,15 @@ int ob_outbox_compose(const struct ob_config *cfg, struct ob_db *db, const struc
 	}
 	if (g.nnoemail && compose_role(&c, "no_email", "it_support", g.noemail, g.nnoemail, err) < 0)
 		goto out;
+	if (c.npd && pending_flush(&c, err) < 0)
+		goto out;
 	rc = 0;
 out:
+	for (size_t k = 0; k < c.npd; k++) {
+		free(c.pd[k].rcpts);
+		free(c.pd[k].items);
+	}
+	free(c.pd);
 	groups_free(&g);
 	rowset_free(&people);
 	ob_map_free(&person);

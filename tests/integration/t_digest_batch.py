@@ -13,12 +13,17 @@ straight into a private mariadbd; then `overblik outbox compose`:
   batch before it stays composed, and the error names the organisation;
 - the next compose finishes the rest: nothing pending, each (organisation,
   recipient) one message, every item in exactly one of them, of its own
-  organisation, none twice."""
+  organisation, none twice;
+- a run whose items were partly mailed before writes its pending messages
+  with the items it kept (a message left with none is not written), and
+  counts the others as mailed before."""
 
 import email
 import email.policy
 
 from obtest import Env, ok, eq, run_tests
+from t_mail import AS_OF, mail_config, seed as seed_one
+from t_server import free_port, write_config
 
 B = 250  # recipients per transaction: DIGEST_BATCH in core/outbox_compose.c
 N = 2 * B + 70  # owners per organisation: three batches
@@ -186,4 +191,37 @@ def test_batches():
         ok(r.returncode == 0 and "composed 0 messages" in r.stdout, "a compose after it has nothing", r.stdout)
 
 
-run_tests(test_batches)
+def test_runs_partly_mailed_before():
+    with Env("digest_partial") as env:
+        seed_one(env, owners=3, systems_per_owner=2)  # owner i has systems 2i-1 and 2i
+        write_config(env.config, env, mail_config(free_port(), digest_at="0 3 1 1 *"))
+
+        def run(limit):
+            r = env.run("run", "notify", "--as-of", AS_OF, "--param", f"limit={limit}", "--param", "key=K",
+                        "--param", "roles=asg")
+            eq(r.returncode, 0, f"notify limit={limit} runs", r.stdout + r.stderr)
+            return r, int(env.scalar("SELECT MAX(id) FROM runs"))
+
+        def pending(run_id):
+            return env.sql(f"SELECT o.recipient, o.items, (SELECT COUNT(*) FROM outbox_items i WHERE i.message = o.id) "
+                           f"FROM outbox o WHERE o.run_id = {run_id} AND o.status = 'pending' ORDER BY o.recipient")
+
+        r, run1 = run(3)
+        eq(pending(run1), [["asg", "1", "1"], ["owner:1", "2", "2"], ["owner:2", "1", "1"]],
+           "the first run: systems 1-3 pending for their owners, the briefing for asg")
+        r, run2 = run(6)
+        eq(pending(run2), [["owner:2", "1", "1"], ["owner:3", "2", "2"]],
+           "the second run: owner 1 (all mailed before) and asg get no message, owner 2 one item of two")
+        ok("4 items mailed before" in r.stderr, "it counts the 4 items mailed before", r.stderr)
+        eq(env.scalar("SELECT COUNT(*) FROM outbox_rcpts r JOIN outbox o ON o.id = r.message "
+                      f"WHERE o.run_id = {run2}"), "2", "its messages have their recipients, one each")
+        eq(env.scalar("SELECT COUNT(*) FROM outbox_items WHERE live_key LIKE 'notify:system:%'"), "6",
+           "each system's key is held once")
+        r = env.run("outbox", "compose")
+        eq(r.returncode, 0, "compose", r.stderr)
+        eq(env.sql("SELECT recipient, items FROM outbox WHERE status = 'queued' ORDER BY recipient"),
+           [["asg", "1"], ["owner:1", "2"], ["owner:2", "2"], ["owner:3", "2"]],
+           "the digest: one message each, with every item of both runs")
+
+
+run_tests(test_batches, test_runs_partly_mailed_before)
