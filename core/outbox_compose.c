@@ -204,6 +204,7 @@ static void message_id(struct compose *c, char *out, size_t n)
 #define DIGEST_BATCH 250      /* recipients per transaction (at most IN_LIST) */
 #define IN_LIST 250           /* values per "IN (...)"; a shorter list repeats its last value */
 #define BULK_ROWS 1000        /* rows per bulk statement */
+_Static_assert(DIGEST_BATCH <= IN_LIST, "a batch's recipients are one IN list");
 #define BULK_BYTES (4u << 20) /* digests' text per bulk INSERT: far below max_allowed_packet */
 
 /* head + " (?, ?, ...)" with IN_LIST placeholders + tail: one statement
