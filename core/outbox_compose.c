@@ -5,10 +5,12 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -54,6 +56,19 @@ struct rcpt {
 	const char *name, *email;
 };
 
+struct rowset;
+
+/* A message that waits for the digest (mail.digest_at), to be written
+ * with the run's others: what it borrows lives as long as the compose. */
+struct pdraft {
+	const char *kind, *recipient;
+	struct rcpt *rcpts;   /* copied */
+	size_t nrcpt;
+	struct item *items;   /* copied */
+	size_t nitems;
+	int with_pdf;
+};
+
 struct compose {
 	const struct ob_config *cfg;
 	struct ob_db *db;
@@ -64,6 +79,10 @@ struct compose {
 	const char *pdf_name;
 	char domain[191];     /* of the Message-IDs (they fit the column's 255) */
 	unsigned seq;         /* messages composed in this run */
+	const struct rowset *people; /* the owners' names and addresses: id, name, email */
+	const struct ob_map *person; /* owner id -> its row in people (chunk << 32 | row) */
+	struct pdraft *pd;    /* the pending messages, written together at the end (pending_flush) */
+	size_t npd;
 };
 
 static const char *nstr(const cJSON *o, const char *k)
@@ -173,7 +192,114 @@ static void message_id(struct compose *c, char *out, size_t n)
 	snprintf(out, n, "overblik.%llu.%u.%s@%s", c->run->run_id, ++c->seq, rnd, c->domain);
 }
 
-/* One message: claims the items' keys, renders, builds and stores it. */
+/* Few round trips: the digest is written a batch of recipients at a
+ * time, up to DIGEST_BATCH recipients of one organisation per transaction,
+ * their pending messages, items and recipients read with a few queries
+ * over "IN (...)" lists and the digests written with bulk statements (so a
+ * digest of thousands of recipients is not thousands of transactions of a
+ * dozen round trips each); a run reads its owners' addresses with one
+ * query, writes its pending messages (mail.digest_at) all together
+ * (pending_flush) and claims a queued message's items with one bulk
+ * statement. */
+#define DIGEST_BATCH 250      /* recipients per transaction (at most IN_LIST) */
+#define IN_LIST 250           /* values per "IN (...)"; a shorter list repeats its last value */
+#define BULK_ROWS 1000        /* rows per bulk statement */
+_Static_assert(DIGEST_BATCH <= IN_LIST, "a batch's recipients are one IN list");
+#define BULK_BYTES (4u << 20) /* digests' text per bulk INSERT: far below max_allowed_packet */
+
+/* head + " (?, ?, ...)" with IN_LIST placeholders + tail: one statement
+ * text whatever the list's length (the prepared statements are cached by
+ * their text). */
+static char *in_sql(const char *head, const char *tail)
+{
+	struct ob_buf b;
+
+	ob_buf_init(&b, 0);
+	ob_buf_adds(&b, head);
+	ob_buf_adds(&b, " (?");
+	for (int i = 1; i < IN_LIST; i++)
+		ob_buf_adds(&b, ", ?");
+	ob_buf_adds(&b, ")");
+	ob_buf_adds(&b, tail);
+	return ob_buf_steal(&b);
+}
+
+/* The rows of a query run over a list of values IN_LIST at a time. */
+struct rowset {
+	struct ob_db_rows **r;
+	size_t n;
+};
+
+static void rowset_free(struct rowset *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		ob_db_rows_free(s->r[i]);
+	free(s->r);
+	s->r = NULL;
+	s->n = 0;
+}
+
+/* Runs sql (made by in_sql) with pre[0..npre) and then vals[0..n), IN_LIST
+ * values at a time; the chunks' rows are appended to out. */
+static int query_in(struct ob_db *db, const char *sql, const struct ob_db_param *pre, size_t npre,
+		    const struct ob_db_param *vals, size_t n, struct rowset *out, struct ob_err *err)
+{
+	struct ob_db_param *p = ob_xcalloc(npre + IN_LIST, sizeof(*p));
+	int rc = 0;
+
+	if (npre)
+		memcpy(p, pre, npre * sizeof(*p));
+	for (size_t at = 0; rc == 0 && at < n; at += IN_LIST) {
+		struct ob_db_rows *r = NULL;
+		for (size_t k = 0; k < IN_LIST; k++)
+			p[npre + k] = vals[at + k < n ? at + k : n - 1];
+		rc = ob_db_query(db, sql, p, npre + IN_LIST, &r, err);
+		if (rc == 0) {
+			out->r = ob_xrealloc(out->r, (out->n + 1) * sizeof(*out->r));
+			out->r[out->n++] = r;
+		}
+	}
+	free(p);
+	return rc;
+}
+
+/* Consecutive rows of one chunk sharing column 0 (a message id). */
+struct span {
+	const struct ob_db_rows *r;
+	size_t first, n;
+};
+
+/* For each chunk's runs of rows with one value in column 0: *spans[k] for
+ * the k that ids maps the value to. */
+static void spans_of(const struct rowset *s, const struct ob_map *ids, struct span *spans)
+{
+	for (size_t c = 0; c < s->n; c++) {
+		const struct ob_db_rows *r = s->r[c];
+		for (size_t i = 0; i < r->nrows; i++) {
+			uint64_t k;
+			if (!ob_map_get(ids, ob_db_cell(r, i, 0), &k))
+				continue;
+			if (spans[k].r == NULL || spans[k].r != r) {
+				spans[k].r = r;
+				spans[k].first = i;
+				spans[k].n = 0;
+			}
+			spans[k].n++;
+		}
+	}
+}
+
+/* Runs a one-row statement over rows[0..n) of ncols values each, BULK_ROWS
+ * at a time. */
+static int exec_bulk(struct ob_db *db, const char *sql, const struct ob_db_param *rows, size_t ncols, size_t n,
+		     struct ob_err *err)
+{
+	for (size_t at = 0; at < n; at += BULK_ROWS)
+		if (ob_db_exec_bulk(db, sql, rows + at * ncols, ncols, n - at < BULK_ROWS ? n - at : BULK_ROWS, err) < 0)
+			return -1;
+	return 0;
+}
+
 /* One message being composed: what compose_one's parts share. */
 struct draft {
 	const char *kind;       /* "owner", "role", "no_email": the templates' name */
@@ -191,6 +317,17 @@ struct draft {
 	int with_pdf;
 	char *subject;          /* rendered, trimmed (points into a buffer) */
 };
+
+/* Whether any of the items (the kept ones, kept NULL: all) wants the PDF:
+ * one whose every item asks for none (OB_NOTICE_NO_PDF: a summary that
+ * stands alone) carries none. */
+static int wants_pdf(const struct draft *dr, const int *kept)
+{
+	for (size_t i = 0; i < dr->nitems; i++)
+		if ((kept == NULL || kept[i]) && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(dr->items[i].notice, "no_pdf")))
+			return 1;
+	return 0;
+}
 
 /* The message's row, queued with no text yet: its items refer to it. */
 static int draft_insert(struct compose *c, struct draft *dr, struct ob_err *err)
@@ -212,6 +349,72 @@ static int draft_insert(struct compose *c, struct draft *dr, struct ob_err *err)
 		return -1;
 	dr->id = ob_db_insert_id(c->db);
 	return 0;
+}
+
+/* Claims the keys of all the items at once (not a dry run): one bulk
+ * statement, each row as claim_item's INSERT, in the items' order; then
+ * which rows are this message's (its seq) says which were kept. */
+static int claim_all(struct compose *c, struct draft *dr, struct ob_err *err)
+{
+	const struct ob_outbox_run *run = c->run;
+	struct ob_db_param *p = ob_xcalloc(8 * dr->nitems + 1, sizeof(*p));
+	char **kv = ob_xcalloc(dr->nitems + 1, sizeof(char *));
+	struct ob_db_rows *rows = NULL;
+	int r;
+
+	for (size_t i = 0; i < dr->nitems; i++) {
+		const struct item *it = &dr->items[i];
+		struct ob_db_param *q = p + 8 * i;
+		kv[i] = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(it->notice, "kv"));
+		q[0] = ob_p_int((long long)dr->id);
+		q[1] = ob_p_int((long long)i + 1);
+		q[2] = ob_p_int(run->org_id);
+		q[3] = ob_p_str(it->rcpt);
+		q[4] = ob_p_str(it->key);
+		q[5] = ob_p_str(it->key);
+		q[6] = ob_p_str(nstr(it->notice, "template"));
+		q[7] = ob_p_str(kv[i] ? kv[i] : "{}");
+	}
+	/* As claim_item: the unique (org_id, dedupe_rcpt, live_key) decides,
+	 * row by row; a key held by another run is not ours (no row of this
+	 * message then). */
+	r = exec_bulk(c->db,
+		      "INSERT INTO outbox_items (message, seq, org_id, dedupe_rcpt, dedupe_key, live_key, template, kv) "
+		      "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE seq = seq",
+		      p, 8, dr->nitems, err);
+	for (size_t i = 0; i < dr->nitems; i++)
+		cJSON_free(kv[i]);
+	free(kv);
+	free(p);
+	if (r == 0) {
+		struct ob_db_param q[1] = {ob_p_int((long long)dr->id)};
+		r = ob_db_query(c->db, "SELECT seq FROM outbox_items WHERE message = ?", q, 1, &rows, err);
+	}
+	for (size_t i = 0; r == 0 && i < rows->nrows; i++) {
+		long long seq = atoll(ob_db_cell(rows, i, 0));
+		if (seq >= 1 && (size_t)seq <= dr->nitems)
+			dr->kept[seq - 1] = 1;
+	}
+	ob_db_rows_free(rows);
+	return r;
+}
+
+/* Writes the message's recipients, in one statement. */
+static int draft_rcpts(struct compose *c, struct draft *dr, struct ob_err *err)
+{
+	struct ob_db_param *p = ob_xcalloc(4 * dr->nrcpt + 1, sizeof(*p));
+	int r;
+
+	for (size_t i = 0; i < dr->nrcpt; i++) {
+		p[4 * i] = ob_p_int((long long)dr->id);
+		p[4 * i + 1] = ob_p_int((long long)i + 1);
+		p[4 * i + 2] = ob_p_str(dr->rcpts[i].email);
+		p[4 * i + 3] = ob_p_str(dr->rcpts[i].name);
+	}
+	r = exec_bulk(c->db, "INSERT INTO outbox_rcpts (message, seq, email, name) VALUES (?, ?, ?, ?)", p, 4, dr->nrcpt,
+		      err);
+	free(p);
+	return r;
 }
 
 /* Claims item i's key for its recipient: *kept 1 when it was free (the
@@ -262,9 +465,14 @@ static int claim_item(struct compose *c, struct draft *dr, size_t i, int *kept, 
 /* Claims the items' keys; a message left with no item is deleted. */
 static int draft_claim(struct compose *c, struct draft *dr, struct ob_err *err)
 {
-	for (size_t i = 0; i < dr->nitems; i++) {
-		if (claim_item(c, dr, i, &dr->kept[i], err) < 0)
+	if (!c->run->dry_run && dr->nitems > 1) {
+		if (claim_all(c, dr, err) < 0)
 			return -1;
+	} else
+		for (size_t i = 0; i < dr->nitems; i++)
+			if (claim_item(c, dr, i, &dr->kept[i], err) < 0)
+				return -1;
+	for (size_t i = 0; i < dr->nitems; i++) {
 		dr->nkept += (size_t)dr->kept[i];
 		if (!dr->kept[i])
 			c->out->skipped++;
@@ -275,12 +483,8 @@ static int draft_claim(struct compose *c, struct draft *dr, struct ob_err *err)
 	}
 	/* A message whose every item asks for no PDF (OB_NOTICE_NO_PDF: a
 	 * summary that stands alone) carries none. */
-	if (dr->with_pdf) {
-		int wants = 0;
-		for (size_t i = 0; i < dr->nitems; i++)
-			wants |= dr->kept[i] && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(dr->items[i].notice, "no_pdf"));
-		dr->with_pdf = wants;
-	}
+	if (dr->with_pdf)
+		dr->with_pdf = wants_pdf(dr, dr->kept);
 	return 0;
 }
 
@@ -426,12 +630,8 @@ static int draft_store(struct compose *c, struct draft *dr, const char *mime, st
 		r = ob_db_exec(c->db, "UPDATE outbox_items SET live_key = NULL WHERE message = ?", q, 1, NULL, err);
 	}
 	free(reply);
-	for (size_t i = 0; r == 0 && i < dr->nrcpt; i++) {
-		struct ob_db_param p[4] = {ob_p_int((long long)dr->id), ob_p_int((long long)i + 1),
-					   ob_p_str(dr->rcpts[i].email), ob_p_str(dr->rcpts[i].name)};
-		r = ob_db_exec(c->db, "INSERT INTO outbox_rcpts (message, seq, email, name) VALUES (?, ?, ?, ?)", p, 4, NULL,
-			       err);
-	}
+	if (r == 0)
+		r = draft_rcpts(c, dr, err);
 	return r;
 }
 
@@ -466,36 +666,6 @@ out:
 	return rc;
 }
 
-/* With mail.digest_at: the message waits, pending, its items claimed, for
- * the digest (ob_outbox_digest); its subject is the report's title, its
- * pdf_path the PDF the digest attaches. */
-static int draft_pending(struct compose *c, struct draft *dr, struct ob_err *err)
-{
-	const struct ob_outbox_run *run = c->run;
-	char *title = ob_xstrdup(run->report_title ? run->report_title : run->report);
-	int r;
-
-	ob_utf8_fit(title, 250);
-	{
-		struct ob_db_param p[4] = {ob_p_str(title), ob_p_int((long long)dr->nkept),
-					   dr->with_pdf ? ob_p_str(run->pdf_path) : ob_p_null(), ob_p_int((long long)dr->id)};
-		r = ob_db_exec(c->db, "UPDATE outbox SET subject = ?, items = ?, pdf_path = ?, status = 'pending' WHERE id = ?",
-			       p, 4, NULL, err);
-	}
-	free(title);
-	for (size_t i = 0; r == 0 && i < dr->nrcpt; i++) {
-		struct ob_db_param p[4] = {ob_p_int((long long)dr->id), ob_p_int((long long)i + 1),
-					   ob_p_str(dr->rcpts[i].email), ob_p_str(dr->rcpts[i].name)};
-		r = ob_db_exec(c->db, "INSERT INTO outbox_rcpts (message, seq, email, name) VALUES (?, ?, ?, ?)", p, 4, NULL,
-			       err);
-	}
-	if (r == 0) {
-		c->out->messages++;
-		c->out->items += (unsigned)dr->nkept;
-	}
-	return r;
-}
-
 /* One message: claims the items' keys, renders, builds and stores it. */
 static int compose_one(struct compose *c, const char *kind, const char *recipient, const struct rcpt *rcpts,
 		       size_t nrcpt, const char *rcpt_name, const char *role, struct item *items, size_t nitems,
@@ -510,12 +680,29 @@ static int compose_one(struct compose *c, const char *kind, const char *recipien
 	 * mail.attach_pdf is "all". */
 	dr.with_pdf = c->pdf && (c->cfg->mail.attach_pdf == OB_ATTACH_PDF_ALL ||
 				 (c->cfg->mail.attach_pdf == OB_ATTACH_PDF_ROLES && strcmp(kind, "role") == 0));
+	if (c->cfg->mail.digest_at && !c->run->dry_run && nrcpt > 0) {
+		/* With mail.digest_at the message waits, pending, its items
+		 * claimed, for the digest (ob_outbox_digest): written with the
+		 * run's other pending messages (pending_flush). */
+		struct pdraft *pd;
+		c->pd = ob_xrealloc(c->pd, (c->npd + 1) * sizeof(*c->pd));
+		pd = &c->pd[c->npd++];
+		pd->kind = kind;
+		pd->recipient = recipient;
+		pd->rcpts = ob_xcalloc(nrcpt + 1, sizeof(*rcpts));
+		memcpy(pd->rcpts, rcpts, nrcpt * sizeof(*rcpts));
+		pd->nrcpt = nrcpt;
+		pd->items = ob_xcalloc(nitems + 1, sizeof(*items));
+		memcpy(pd->items, items, nitems * sizeof(*items));
+		pd->nitems = nitems;
+		pd->with_pdf = dr.with_pdf;
+		free(dr.kept);
+		return 0;
+	}
 	rc = draft_insert(c, &dr, err);
 	if (rc == 0)
 		rc = draft_claim(c, &dr, err);
-	if (rc == 0 && dr.nkept > 0 && c->cfg->mail.digest_at && !c->run->dry_run && nrcpt > 0)
-		rc = draft_pending(c, &dr, err);
-	else if (rc == 0 && dr.nkept > 0)
+	if (rc == 0 && dr.nkept > 0)
 		rc = draft_finish(c, &dr, err);
 	free(dr.kept);
 	return rc;
@@ -639,21 +826,22 @@ static int compose_owner(struct compose *c, struct groups *g, const char *rcpt, 
 			 struct ob_err *err)
 {
 	long long owner = atoll(rcpt + 6);
-	struct ob_db_rows *p = NULL;
-	struct ob_db_param q[2] = {ob_p_int(owner), ob_p_int(c->run->org_id)};
-	int r = ob_db_query(c->db, "SELECT name, email FROM people WHERE id = ? AND org_id <=> NULLIF(?, 0)", q, 2, &p,
-			    err);
+	const char *name = NULL, *email = NULL;
+	char key[32];
+	uint64_t at;
+	int r = 0;
 
-	if (r == 0) {
-		const char *name = p->nrows ? ob_db_cell(p, 0, 0) : NULL;
-		const char *email = p->nrows ? ob_db_cell(p, 0, 1) : NULL;
-		if (email && ob_mime_addr_valid(email)) {
-			struct rcpt one = {name, email};
-			r = compose_one(c, "owner", rcpt, &one, 1, name, NULL, gi, ng, err);
-		} else
-			to_it_support(c, g, owner, name, email, gi, ng);
+	snprintf(key, sizeof(key), "%lld", owner);
+	if (ob_map_get(c->person, key, &at)) {
+		const struct ob_db_rows *p = c->people->r[at >> 32];
+		name = ob_db_cell(p, at & 0xffffffffu, 1);
+		email = ob_db_cell(p, at & 0xffffffffu, 2);
 	}
-	ob_db_rows_free(p);
+	if (email && ob_mime_addr_valid(email)) {
+		struct rcpt one = {name, email};
+		r = compose_one(c, "owner", rcpt, &one, 1, name, NULL, gi, ng, err);
+	} else
+		to_it_support(c, g, owner, name, email, gi, ng);
 	return r;
 }
 
@@ -677,16 +865,209 @@ static int compose_init(struct compose *c, struct ob_err *err)
 	return 0;
 }
 
+/* Writes the run's pending messages (mail.digest_at) together: their rows
+ * in one bulk INSERT, complete as if every item were kept; their ids by
+ * their Message-IDs; every item's claim in one bulk statement, each row as
+ * claim_item's INSERT in the order the messages were composed; which items
+ * were kept from the rows that are theirs; then the messages left with no
+ * item deleted, the others' counts and PDFs corrected where items were
+ * skipped, and their recipients written. A few round trips per run, not a
+ * few per message. */
+static int pending_flush(struct compose *c, struct ob_err *err)
+{
+	static char *ids_sql, *kept_sql;
+	const struct ob_outbox_run *run = c->run;
+	size_t n = c->npd, nit = 0;
+	char (*mid)[400] = ob_xcalloc(n + 1, sizeof(*mid));
+	unsigned long long *id = ob_xcalloc(n + 1, sizeof(*id));
+	size_t *base = ob_xcalloc(n + 1, sizeof(*base));
+	int *written = ob_xcalloc(n + 1, sizeof(int)), *kept;
+	char *title = ob_xstrdup(run->report_title ? run->report_title : run->report), **kv;
+	struct ob_db_param *p, *v;
+	struct rowset got = {0};
+	struct ob_map ids;
+	int rc;
+
+	if (ids_sql == NULL) {
+		ids_sql = in_sql("SELECT id, message_id FROM outbox WHERE message_id IN", "");
+		kept_sql = in_sql("SELECT message, seq FROM outbox_items WHERE message IN", "");
+	}
+	ob_utf8_fit(title, 250);
+	p = ob_xcalloc(9 * (n + 1), sizeof(*p));
+	v = ob_xcalloc(n + 1, sizeof(*v));
+	for (size_t k = 0; k < n; k++) {
+		const struct pdraft *d = &c->pd[k];
+		struct ob_db_param *q = p + 9 * k;
+		message_id(c, mid[k], sizeof(mid[k]));
+		base[k] = nit;
+		nit += d->nitems;
+		written[k] = d->with_pdf;
+		if (written[k]) {
+			written[k] = 0;
+			for (size_t i = 0; i < d->nitems; i++)
+				if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(d->items[i].notice, "no_pdf")))
+					written[k] = 1;
+		}
+		q[0] = ob_p_int((long long)run->run_id);
+		q[1] = run->org_id ? ob_p_int(run->org_id) : ob_p_null();
+		q[2] = ob_p_str(d->recipient);
+		q[3] = ob_p_str(d->kind);
+		q[4] = ob_p_str(mid[k]);
+		q[5] = ob_p_str(c->cfg->mail.from.email);
+		q[6] = ob_p_str(title);
+		q[7] = ob_p_int((long long)d->nitems);
+		q[8] = written[k] ? ob_p_str(run->pdf_path) : ob_p_null();
+		v[k] = ob_p_str(mid[k]);
+	}
+	rc = exec_bulk(c->db,
+		       "INSERT INTO outbox (run_id, org_id, recipient, kind, message_id, mail_from, mime, status, subject, "
+		       "items, pdf_path) VALUES (?, ?, ?, ?, ?, ?, '', 'pending', ?, ?, ?)",
+		       p, 9, n, err);
+	free(p);
+	/* their ids */
+	ob_map_init(&ids);
+	if (rc == 0)
+		rc = query_in(c->db, ids_sql, NULL, 0, v, n, &got, err);
+	for (size_t ch = 0; rc == 0 && ch < got.n; ch++)
+		for (size_t i = 0; i < got.r[ch]->nrows; i++)
+			ob_map_put(&ids, ob_db_cell(got.r[ch], i, 1), strtoull(ob_db_cell(got.r[ch], i, 0), NULL, 10));
+	for (size_t k = 0; rc == 0 && k < n; k++) {
+		uint64_t x;
+		if (!ob_map_get(&ids, mid[k], &x)) {
+			ob_err_set(err, "run %llu: mail to %s: the message's row (Message-ID %s) is not found after it was "
+				   "written", run->run_id, c->pd[k].recipient, mid[k]);
+			rc = -1;
+		}
+		id[k] = x;
+	}
+	ob_map_free(&ids);
+	rowset_free(&got);
+	/* the items' claims */
+	p = ob_xcalloc(8 * (nit + 1), sizeof(*p));
+	kv = ob_xcalloc(nit + 1, sizeof(char *));
+	for (size_t k = 0; rc == 0 && k < n; k++)
+		for (size_t i = 0; i < c->pd[k].nitems; i++) {
+			const struct item *it = &c->pd[k].items[i];
+			size_t at = base[k] + i;
+			struct ob_db_param *q = p + 8 * at;
+			kv[at] = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(it->notice, "kv"));
+			q[0] = ob_p_int((long long)id[k]);
+			q[1] = ob_p_int((long long)i + 1);
+			q[2] = ob_p_int(run->org_id);
+			q[3] = ob_p_str(it->rcpt);
+			q[4] = ob_p_str(it->key);
+			q[5] = ob_p_str(it->key);
+			q[6] = ob_p_str(nstr(it->notice, "template"));
+			q[7] = ob_p_str(kv[at] ? kv[at] : "{}");
+		}
+	/* As claim_item: the unique (org_id, dedupe_rcpt, live_key) decides,
+	 * row by row; a key another run holds for the recipient (committed,
+	 * or committing: we wait for it) is not ours, and the row is not
+	 * written (not INSERT IGNORE: that would hide real errors). */
+	if (rc == 0)
+		rc = exec_bulk(c->db,
+			       "INSERT INTO outbox_items (message, seq, org_id, dedupe_rcpt, dedupe_key, live_key, template, "
+			       "kv) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE seq = seq",
+			       p, 8, nit, err);
+	for (size_t i = 0; i < nit; i++)
+		cJSON_free(kv[i]);
+	free(kv);
+	free(p);
+	/* which were kept: the rows that are the messages' own */
+	kept = ob_xcalloc(nit + 1, sizeof(int));
+	ob_map_init(&ids);
+	for (size_t k = 0; k < n; k++) {
+		char key[32];
+		snprintf(key, sizeof(key), "%llu", id[k]);
+		ob_map_put(&ids, key, k);
+		v[k] = ob_p_int((long long)id[k]);
+	}
+	if (rc == 0)
+		rc = query_in(c->db, kept_sql, NULL, 0, v, n, &got, err);
+	for (size_t ch = 0; rc == 0 && ch < got.n; ch++)
+		for (size_t i = 0; i < got.r[ch]->nrows; i++) {
+			uint64_t k;
+			long long seq = atoll(ob_db_cell(got.r[ch], i, 1));
+			if (ob_map_get(&ids, ob_db_cell(got.r[ch], i, 0), &k) && seq >= 1 && (size_t)seq <= c->pd[k].nitems)
+				kept[base[k] + (size_t)seq - 1] = 1;
+		}
+	ob_map_free(&ids);
+	rowset_free(&got);
+	/* messages with no item go; counts and PDFs follow what was kept */
+	{
+		struct ob_db_param *del = ob_xcalloc(n + 1, sizeof(*del)), *upd = ob_xcalloc(3 * (n + 1), sizeof(*upd));
+		struct ob_db_param *rp;
+		size_t ndel = 0, nupd = 0, nrp = 0;
+		for (size_t k = 0; k < n; k++)
+			nrp += c->pd[k].nrcpt;
+		rp = ob_xcalloc(4 * (nrp + 1), sizeof(*rp));
+		nrp = 0;
+		for (size_t k = 0; rc == 0 && k < n; k++) {
+			const struct pdraft *d = &c->pd[k];
+			size_t nkept = 0;
+			int pdf = 0;
+			for (size_t i = 0; i < d->nitems; i++) {
+				if (!kept[base[k] + i]) {
+					c->out->skipped++;
+					continue;
+				}
+				nkept++;
+				pdf |= d->with_pdf &&
+				       !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(d->items[i].notice, "no_pdf"));
+			}
+			if (nkept == 0) {
+				del[ndel++] = ob_p_int((long long)id[k]);
+				continue;
+			}
+			if (nkept != d->nitems || pdf != written[k]) {
+				upd[3 * nupd] = ob_p_int((long long)nkept);
+				upd[3 * nupd + 1] = pdf ? ob_p_str(run->pdf_path) : ob_p_null();
+				upd[3 * nupd + 2] = ob_p_int((long long)id[k]);
+				nupd++;
+			}
+			for (size_t i = 0; i < d->nrcpt; i++, nrp++) {
+				rp[4 * nrp] = ob_p_int((long long)id[k]);
+				rp[4 * nrp + 1] = ob_p_int((long long)i + 1);
+				rp[4 * nrp + 2] = ob_p_str(d->rcpts[i].email);
+				rp[4 * nrp + 3] = ob_p_str(d->rcpts[i].name);
+			}
+			c->out->messages++;
+			c->out->items += (unsigned)nkept;
+		}
+		if (rc == 0)
+			rc = exec_bulk(c->db, "DELETE FROM outbox WHERE id = ?", del, 1, ndel, err);
+		if (rc == 0)
+			rc = exec_bulk(c->db, "UPDATE outbox SET items = ?, pdf_path = ? WHERE id = ?", upd, 3, nupd, err);
+		if (rc == 0)
+			rc = exec_bulk(c->db, "INSERT INTO outbox_rcpts (message, seq, email, name) VALUES (?, ?, ?, ?)", rp, 4,
+				       nrp, err);
+		free(del);
+		free(upd);
+		free(rp);
+	}
+	free(kept);
+	free(v);
+	free(title);
+	free(written);
+	free(base);
+	free(id);
+	free(mid);
+	return rc;
+}
+
 int ob_outbox_compose(const struct ob_config *cfg, struct ob_db *db, const struct ob_outbox_run *run,
 		      struct ob_outbox_composed *out, struct ob_err *err)
 {
 	struct compose c;
 	struct groups g;
-	int rc = -1;
+	struct rowset people = {0};
+	struct ob_map person;
+	int rc = -1, r0;
 
 	memset(out, 0, sizeof(*out));
 	memset(&c, 0, sizeof(c));
 	memset(&g, 0, sizeof(g));
+	ob_map_init(&person);
 	if (cJSON_GetArraySize(run->notices) == 0)
 		return 0;
 	c.cfg = cfg;
@@ -696,6 +1077,26 @@ int ob_outbox_compose(const struct ob_config *cfg, struct ob_db *db, const struc
 	if (compose_init(&c, err) < 0)
 		return -1;
 	groups_make(run->notices, &g);
+	/* the owners' names and addresses, in one query (IN_LIST at a time) */
+	{
+		static char *sql;
+		struct ob_db_param *v = ob_xcalloc(g.n + 1, sizeof(*v)), pre[1] = {ob_p_int(run->org_id)};
+		size_t nv = 0;
+		if (sql == NULL)
+			sql = in_sql("SELECT id, name, email FROM people WHERE org_id <=> NULLIF(?, 0) AND id IN", "");
+		for (size_t k = 0; k < g.n; k++)
+			if (strncmp(g.name[k], "owner:", 6) == 0)
+				v[nv++] = ob_p_int(atoll(g.name[k] + 6));
+		r0 = nv ? query_in(db, sql, pre, 1, v, nv, &people, err) : 0;
+		free(v);
+		for (size_t ch = 0; r0 == 0 && ch < people.n; ch++)
+			for (size_t i = 0; i < people.r[ch]->nrows; i++)
+				ob_map_put(&person, ob_db_cell(people.r[ch], i, 0), ((uint64_t)ch << 32) | i);
+		c.people = &people;
+		c.person = &person;
+		if (r0 < 0)
+			goto out;
+	}
 	for (size_t k = 0; k < g.n; k++) {
 		struct item *gi = ob_xcalloc(g.nitems + 1, sizeof(*gi));
 		size_t ng = 0;
@@ -713,9 +1114,18 @@ int ob_outbox_compose(const struct ob_config *cfg, struct ob_db *db, const struc
 	}
 	if (g.nnoemail && compose_role(&c, "no_email", "it_support", g.noemail, g.nnoemail, err) < 0)
 		goto out;
+	if (c.npd && pending_flush(&c, err) < 0)
+		goto out;
 	rc = 0;
 out:
+	for (size_t k = 0; k < c.npd; k++) {
+		free(c.pd[k].rcpts);
+		free(c.pd[k].items);
+	}
+	free(c.pd);
 	groups_free(&g);
+	rowset_free(&people);
+	ob_map_free(&person);
 	free(c.pdf);
 	return rc;
 }
@@ -789,45 +1199,170 @@ static void digest_attach(struct digest *d, const char *path)
 	}
 }
 
-/* Moves a pending message's items into the digest (message id) from seq
- * *seq on, and renders them into their report's part. */
-static int digest_take(struct digest *d, unsigned long long id, unsigned long long from, cJSON *sec, unsigned *seq,
+/* err's sentence, prefixed (ob_err_set keeps a first error: it is redone). */
+static void err_prefix(struct ob_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void err_prefix(struct ob_err *err, const char *fmt, ...)
+{
+	char pre[512], msg[sizeof(err->msg)];
+	enum ob_err_code code = err->code;
+	unsigned sqlerrno = err->sqlerrno;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(pre, sizeof(pre), fmt, ap);
+	va_end(ap);
+	snprintf(msg, sizeof(msg), "%s", err->msg);
+	ob_err_clear(err);
+	ob_err_setc(err, code, sqlerrno, "%s: %s", pre, msg[0] ? msg : "failed");
+}
+
+/* One recipient of a batch. */
+struct drcpt {
+	const char *recipient;    /* as the pending messages have it */
+	const char *kind;         /* of the digest: "owner", or "role" (it_support's list of owners too) */
+	size_t *pend;             /* its pending messages: rows of the batch's query, oldest first */
+	size_t npend;
+	char mid[400];
+	unsigned long long newest_run;
+	char *subject;            /* rendered, as stored (250 characters) */
+	char *mime;
+	unsigned items;
+	unsigned long long id;    /* the digest's row */
+};
+
+/* An item moving from a pending message into recipient rc's digest. */
+struct move {
+	size_t rc;
+	long long from, from_seq, seq;
+};
+
+/* What a batch reads and makes. */
+struct dbatch {
+	const struct ob_config *cfg;
+	struct ob_db *db;
+	const char *domain;
+	const char *org;          /* the organisation's id as text; NULL: none */
+	struct ob_db_param orgp;
+	struct drcpt *rc;
+	size_t nrc;
+	struct ob_db_rows *pend;  /* id, run_id, report, subject, as_of, pdf_path, kind, recipient */
+	struct rowset items;      /* message, seq, dedupe_rcpt, template, kv */
+	struct span *ispan;       /* per pending row */
+	struct rowset rcpts;      /* message, email, name */
+	struct span *rspan;       /* per recipient: its newest pending message's */
+	struct rowset people;     /* id, name */
+	struct ob_map names;      /* people id -> row (chunk << 32 | row) */
+	const char *org_name;
+	struct ob_db_rows *on;
+	struct move *mv;
+	size_t nmv;
+};
+
+/* The item rows and IT support's owners' names of the batch's pending
+ * messages, and the recipients of each recipient's newest one. */
+static int batch_read(struct dbatch *b, struct ob_err *err)
+{
+	static char *items_sql, *rcpts_sql, *people_sql;
+	struct ob_db_param *v = ob_xcalloc(b->pend->nrows + b->nrc + 1, sizeof(*v));
+	struct ob_map ids;
+	size_t n = 0;
+	int rc;
+
+	if (items_sql == NULL) {
+		items_sql = in_sql("SELECT message, seq, dedupe_rcpt, template, kv FROM outbox_items WHERE message IN",
+				   " ORDER BY message, seq");
+		rcpts_sql = in_sql("SELECT message, email, name FROM outbox_rcpts WHERE message IN", " ORDER BY message, seq");
+		people_sql = in_sql("SELECT id, name FROM people WHERE id IN", "");
+	}
+	ob_map_init(&ids);
+	for (size_t i = 0; i < b->pend->nrows; i++) {
+		v[i] = ob_p_int(atoll(ob_db_cell(b->pend, i, 0)));
+		ob_map_put(&ids, ob_db_cell(b->pend, i, 0), i);
+	}
+	b->ispan = ob_xcalloc(b->pend->nrows + 1, sizeof(*b->ispan));
+	rc = query_in(b->db, items_sql, NULL, 0, v, b->pend->nrows, &b->items, err);
+	if (rc == 0)
+		spans_of(&b->items, &ids, b->ispan);
+	ob_map_free(&ids);
+
+	/* the newest pending message's recipients are the digest's */
+	ob_map_init(&ids);
+	for (size_t k = 0; k < b->nrc; k++)
+		if (b->rc[k].npend) {
+			size_t i = b->rc[k].pend[b->rc[k].npend - 1];
+			v[n++] = ob_p_int(atoll(ob_db_cell(b->pend, i, 0)));
+			ob_map_put(&ids, ob_db_cell(b->pend, i, 0), k);
+		}
+	b->rspan = ob_xcalloc(b->nrc + 1, sizeof(*b->rspan));
+	if (rc == 0 && n)
+		rc = query_in(b->db, rcpts_sql, NULL, 0, v, n, &b->rcpts, err);
+	if (rc == 0)
+		spans_of(&b->rcpts, &ids, b->rspan);
+	ob_map_free(&ids);
+
+	/* the owners in IT support's list of owners without an address */
+	n = 0;
+	for (size_t i = 0; rc == 0 && i < b->pend->nrows; i++) {
+		const struct span *s = &b->ispan[i];
+		if (strcmp(ob_db_cell(b->pend, i, 6), "no_email") != 0)
+			continue;
+		for (size_t k = 0; k < s->n; k++) {
+			const char *rcpt = ob_db_cell(s->r, s->first + k, 2);
+			if (strncmp(rcpt, "owner:", 6) == 0) {
+				v = ob_xrealloc(v, (n + 1) * sizeof(*v) + sizeof(*v) * (b->pend->nrows + b->nrc + 1));
+				v[n++] = ob_p_int(atoll(rcpt + 6));
+			}
+		}
+	}
+	ob_map_init(&b->names);
+	if (rc == 0 && n)
+		rc = query_in(b->db, people_sql, NULL, 0, v, n, &b->people, err);
+	for (size_t c = 0; rc == 0 && c < b->people.n; c++)
+		for (size_t i = 0; i < b->people.r[c]->nrows; i++)
+			ob_map_put(&b->names, ob_db_cell(b->people.r[c], i, 0), ((uint64_t)c << 32) | i);
+	free(v);
+	if (rc == 0) {
+		struct ob_db_param p[1] = {b->orgp};
+		rc = ob_db_query(b->db, "SELECT name FROM organisations WHERE id <=> ?", p, 1, &b->on, err);
+		b->org_name = rc == 0 && b->on->nrows ? ob_db_cell(b->on, 0, 0) : NULL;
+	}
+	return rc;
+}
+
+/* Renders a pending message's items into its report's part of the digest
+ * and notes where they move: recipient k's digest from seq *seq on. */
+static int digest_take(struct dbatch *b, struct digest *d, size_t k, size_t i, cJSON *sec, unsigned *seq,
 		       struct ob_err *err)
 {
-	struct ob_db_rows *r = NULL;
-	struct ob_db_param p[1] = {ob_p_int((long long)from)};
-	int rc = -1;
+	const struct span *s = &b->ispan[i];
+	long long from = atoll(ob_db_cell(b->pend, i, 0));
+	int noemail = cJSON_IsTrue(cJSON_GetObjectItem(sec, "no_email"));
 
-	if (ob_db_query(d->c.db, "SELECT seq, dedupe_rcpt, template, kv FROM outbox_items WHERE message = ? ORDER BY seq",
-			p, 1, &r, err) < 0)
-		return -1;
-	for (size_t i = 0; i < r->nrows; i++) {
+	for (size_t j = 0; j < s->n; j++) {
+		size_t row = s->first + j;
 		cJSON *notice = cJSON_CreateObject(), *o = cJSON_CreateObject();
-		cJSON *kv = cJSON_Parse(ob_db_cell(r, i, 3));
+		cJSON *kv = cJSON_Parse(ob_db_cell(s->r, row, 4));
 		struct item it = {.notice = notice};
-		struct ob_db_param q[4] = {ob_p_int((long long)id), ob_p_int((long long)++*seq), ob_p_int((long long)from),
-					   ob_p_int(atoll(ob_db_cell(r, i, 0)))};
 		int ok;
 
-		cJSON_AddStringToObject(notice, "template", ob_db_cell(r, i, 2));
+		cJSON_AddStringToObject(notice, "template", ob_db_cell(s->r, row, 3));
 		cJSON_AddItemToObject(notice, "kv", kv ? kv : cJSON_CreateObject());
-		ok = ob_db_exec(d->c.db, "UPDATE outbox_items SET message = ?, seq = ? WHERE message = ? AND seq = ?", q,
-				4, NULL, err) == 0 &&
-		     render_item(&d->c, &it, o, err) == 0;
-		if (ok && cJSON_IsTrue(cJSON_GetObjectItem(sec, "no_email"))) {
+		ok = render_item(&d->c, &it, o, err) == 0;
+		if (ok && noemail) {
 			/* IT support's list, by owner: the item is the owner's (owner:ID) */
-			const char *rcpt = ob_db_cell(r, i, 1);
-			struct ob_db_rows *pr = NULL;
+			const char *rcpt = ob_db_cell(s->r, row, 2);
+			char key[32];
+			uint64_t at;
+			const char *pname = NULL;
+			char *name;
 			it.owner = strncmp(rcpt, "owner:", 6) == 0 ? atoll(rcpt + 6) : 0;
-			struct ob_db_param pq[1] = {ob_p_int(it.owner)};
-			ok = ob_db_query(d->c.db, "SELECT name FROM people WHERE id = ?", pq, 1, &pr, err) == 0;
-			char *name = ok && pr->nrows && ob_db_cell(pr, 0, 0) ? ob_xstrdup(ob_db_cell(pr, 0, 0))
-									     : ob_xasprintf("ukendt ejer (id %lld)", it.owner);
+			snprintf(key, sizeof(key), "%lld", it.owner);
+			if (ob_map_get(&b->names, key, &at))
+				pname = ob_db_cell(b->people.r[at >> 32], at & 0xffffffffu, 1);
+			name = pname ? ob_xstrdup(pname) : ob_xasprintf("ukendt ejer (id %lld)", it.owner);
 			it.owner_name = name;
-			if (ok)
-				add_to_owner(cJSON_GetObjectItem(sec, "owners"), &it, o);
+			add_to_owner(cJSON_GetObjectItem(sec, "owners"), &it, o);
 			free(name);
-			ob_db_rows_free(pr);
 		}
 		if (ok)
 			cJSON_AddItemToArray(cJSON_GetObjectItem(sec, "items"), o);
@@ -835,18 +1370,18 @@ static int digest_take(struct digest *d, unsigned long long id, unsigned long lo
 			cJSON_Delete(o);
 		cJSON_Delete(notice);
 		if (!ok)
-			goto out;
+			return -1;
+		b->mv = ob_xrealloc(b->mv, (b->nmv + 1) * sizeof(*b->mv));
+		b->mv[b->nmv++] = (struct move){k, from, atoll(ob_db_cell(s->r, row, 1)), (long long)++*seq};
 		d->items++;
 	}
-	rc = 0;
-out:
-	ob_db_rows_free(r);
-	return rc;
+	return 0;
 }
 
-/* The digest's text, built and stored into message id, queued. */
-static int digest_store(struct digest *d, unsigned long long id, const char *mid, const struct ob_db_rows *rc,
-			const char *org_name, const char *rcpt_name, const char *role, struct ob_err *err)
+/* The digest's subject and text (the whole message) for its recipients. */
+static int digest_render(struct digest *d, const char *mid, const struct span *rs, const char *org_name,
+			 const char *rcpt_name, const char *role, char **subject_out, char **mime_out,
+			 struct ob_err *err)
 {
 	const struct ob_config *cfg = d->c.cfg;
 	struct ob_buf subject, text, html, mime;
@@ -854,7 +1389,7 @@ static int digest_store(struct digest *d, unsigned long long id, const char *mid
 	char name[64], today[11], asof[11];
 	struct ob_mime_addr from = {cfg->mail.from.name, cfg->mail.from.email};
 	struct ob_mime_addr reply_to = {cfg->mail.reply_to.name, cfg->mail.reply_to.email};
-	struct ob_mime_addr *to = ob_xcalloc(rc->nrows + 1, sizeof(*to));
+	struct ob_mime_addr *to = ob_xcalloc(rs->n + 1, sizeof(*to));
 	struct ob_mime_message m;
 	time_t now = time(NULL);
 	struct tm tm;
@@ -895,14 +1430,14 @@ static int digest_store(struct digest *d, unsigned long long id, const char *mid
 	     ob_tpl_render_file(cfg->template_dir, name, "html", ctx, OB_TPL_HTML, &html, err) == 0;
 	if (ok) {
 		char *subj = ob_trim(subject.data ? subject.data : (char *)"");
-		for (size_t i = 0; i < rc->nrows; i++) {
-			to[i].email = ob_db_cell(rc, i, 0);
-			to[i].name = ob_db_cell(rc, i, 1);
+		for (size_t i = 0; i < rs->n; i++) {
+			to[i].email = ob_db_cell(rs->r, rs->first + i, 1);
+			to[i].name = ob_db_cell(rs->r, rs->first + i, 2);
 		}
 		memset(&m, 0, sizeof(m));
 		m.from = from;
 		m.to = to;
-		m.nto = rc->nrows;
+		m.nto = rs->n;
 		m.reply_to = reply_to.email ? &reply_to : NULL;
 		m.subject = subj;
 		m.message_id = mid;
@@ -914,19 +1449,9 @@ static int digest_store(struct digest *d, unsigned long long id, const char *mid
 		ok = ob_mime_build(&m, &mime, err) == 0;
 		ob_utf8_fit(subj, 250);
 		if (ok) {
-			struct ob_db_param p[5] = {ob_p_str(subj), ob_p_str(mime.data), ob_p_int(d->items),
-						   ob_p_int(cfg->mail.max_age), ob_p_int((long long)id)};
-			ok = ob_db_exec(d->c.db,
-					"UPDATE outbox SET subject = ?, mime = ?, items = ?, status = 'queued', "
-					"next_attempt_at = NOW(3), expires_at = NOW(3) + INTERVAL ? SECOND WHERE id = ?",
-					p, 5, NULL, err) == 0;
+			*subject_out = ob_xstrdup(subj);
+			*mime_out = mime.data ? ob_buf_steal(&mime) : ob_xstrdup("");
 		}
-	}
-	for (size_t i = 0; ok && i < rc->nrows; i++) {
-		struct ob_db_param p[4] = {ob_p_int((long long)id), ob_p_int((long long)i + 1),
-					   ob_p_str(ob_db_cell(rc, i, 0)), ob_p_str(ob_db_cell(rc, i, 1))};
-		ok = ob_db_exec(d->c.db, "INSERT INTO outbox_rcpts (message, seq, email, name) VALUES (?, ?, ?, ?)", p, 4,
-				NULL, err) == 0;
 	}
 	cJSON_Delete(ctx);
 	free(to);
@@ -937,80 +1462,299 @@ static int digest_store(struct digest *d, unsigned long long id, const char *mid
 	return ok ? 0 : -1;
 }
 
-/* One recipient's digest, in one transaction. */
-static int digest_one(struct digest *d, const char *org, const char *recipient, struct ob_outbox_digested *out,
-		      struct ob_err *err)
+/* Recipient k's digest: its pending messages' items rendered, grouped by
+ * report, with their PDFs. */
+static int batch_render(struct dbatch *b, size_t k, struct ob_err *err)
 {
-	struct ob_db *db = d->c.db;
-	struct ob_db_rows *pend = NULL, *rc = NULL, *on = NULL;
-	struct ob_db_param p[2] = {org ? ob_p_int(atoll(org)) : ob_p_null(), ob_p_str(recipient)};
-	unsigned long long id = 0, newest_run = 0, newest = 0;
+	struct drcpt *r = &b->rc[k];
+	struct digest d;
 	unsigned seq = 0;
-	char mid[400], rnd[13];
-	int ok;
+	size_t newest = r->pend[r->npend - 1];
+	const char *role = strcmp(r->kind, "owner") == 0 ? NULL : r->recipient;
+	const struct span *rs = &b->rspan[k];
+	const char *rname;
+	char rnd[13];
+	int rc = 0;
 
-	if (ob_db_begin(db, err) < 0)
-		return -1;
-	ok = ob_db_query(db,
-			 "SELECT o.id, o.run_id, r.report, o.subject, DATE_FORMAT(r.as_of, '%Y-%m-%d'), o.pdf_path, o.kind "
-			 "FROM outbox o JOIN runs r ON r.id = o.run_id "
-			 "WHERE o.status = 'pending' AND o.org_id <=> ? AND o.recipient = ? "
-			 "ORDER BY o.id FOR UPDATE",
-			 p, 2, &pend, err) == 0;
-	if (ok && pend->nrows == 0) { /* another digest took them */
-		ob_db_rows_free(pend);
+	memset(&d, 0, sizeof(d));
+	d.c.cfg = b->cfg;
+	d.c.db = b->db;
+	snprintf(d.c.domain, sizeof(d.c.domain), "%s", b->domain);
+	d.kind = r->kind;
+	d.reports = cJSON_CreateArray();
+	r->newest_run = strtoull(ob_db_cell(b->pend, newest, 1), NULL, 10);
+	ob_outbox_random_hex(rnd, 6);
+	snprintf(r->mid, sizeof(r->mid), "overblik.%llu.digest.%s@%s", r->newest_run, rnd, b->domain);
+	for (size_t j = 0; rc == 0 && j < r->npend; j++) {
+		size_t i = r->pend[j];
+		int noemail = strcmp(ob_db_cell(b->pend, i, 6), "no_email") == 0;
+		cJSON *sec = digest_section(&d, ob_db_cell(b->pend, i, 2), ob_db_cell(b->pend, i, 3),
+					    ob_db_cell(b->pend, i, 4), strtoull(ob_db_cell(b->pend, i, 1), NULL, 10),
+					    noemail);
+		rc = digest_take(b, &d, k, i, sec, &seq, err);
+		if (rc == 0 && ob_db_cell(b->pend, i, 5))
+			digest_attach(&d, ob_db_cell(b->pend, i, 5));
+	}
+	rname = role ? role_titles[ob_mail_role(role)] : rs->n ? ob_db_cell(rs->r, rs->first, 2) : NULL;
+	if (rc == 0)
+		rc = digest_render(&d, r->mid, rs, b->org_name, rname, role, &r->subject, &r->mime, err);
+	r->items = d.items;
+	cJSON_Delete(d.reports);
+	for (size_t a = 0; a < d.natt; a++) {
+		free((void *)d.att[a].filename);
+		free((void *)d.att[a].data);
+	}
+	free(d.att);
+	return rc;
+}
+
+/* Writes the digests of recipients [0, n): their rows, their items moved
+ * into them, their recipients; the pending messages they took deleted. */
+static int batch_write(struct dbatch *b, size_t n, struct ob_err *err)
+{
+	static char *ids_sql;
+	struct ob_db_param *p = NULL, *v = ob_xcalloc(n + 1, sizeof(*v));
+	struct ob_map mids;
+	struct rowset got = {0};
+	size_t rows = 0, nv = 0, at;
+	int rc = 0;
+
+	if (ids_sql == NULL)
+		ids_sql = in_sql("SELECT id, message_id FROM outbox WHERE message_id IN", "");
+	/* the digests' rows, complete: BULK_BYTES of text per statement */
+	p = ob_xcalloc(10 * (n + 1), sizeof(*p));
+	at = 0;
+	for (size_t k = 0; rc == 0 && k <= n; k++) {
+		const struct drcpt *r = k < n ? &b->rc[k] : NULL;
+		if (r && r->npend == 0)
+			continue;
+		if (rows && (r == NULL || rows == BULK_ROWS || at + strlen(r->mime) > BULK_BYTES)) {
+			rc = ob_db_exec_bulk(b->db,
+					     "INSERT INTO outbox (run_id, org_id, recipient, kind, message_id, mail_from, "
+					     "subject, mime, items, status, next_attempt_at, expires_at) VALUES "
+					     "(?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', NOW(3), NOW(3) + INTERVAL ? SECOND)",
+					     p, 10, rows, err);
+			rows = 0;
+			at = 0;
+		}
+		if (r == NULL)
+			break;
+		struct ob_db_param *q = p + 10 * rows++;
+		q[0] = ob_p_int((long long)r->newest_run);
+		q[1] = b->orgp;
+		q[2] = ob_p_str(r->recipient);
+		q[3] = ob_p_str(r->kind);
+		q[4] = ob_p_str(r->mid);
+		q[5] = ob_p_str(b->cfg->mail.from.email);
+		q[6] = ob_p_str(r->subject);
+		q[7] = ob_p_str(r->mime);
+		q[8] = ob_p_int(r->items);
+		q[9] = ob_p_int(b->cfg->mail.max_age);
+		at += strlen(r->mime);
+		v[nv++] = ob_p_str(r->mid);
+	}
+	free(p);
+	p = NULL;
+	/* their ids */
+	ob_map_init(&mids);
+	if (rc == 0 && nv)
+		rc = query_in(b->db, ids_sql, NULL, 0, v, nv, &got, err);
+	for (size_t c = 0; rc == 0 && c < got.n; c++)
+		for (size_t i = 0; i < got.r[c]->nrows; i++)
+			ob_map_put(&mids, ob_db_cell(got.r[c], i, 1), strtoull(ob_db_cell(got.r[c], i, 0), NULL, 10));
+	for (size_t k = 0; rc == 0 && k < n; k++) {
+		uint64_t id;
+		if (b->rc[k].npend == 0)
+			continue;
+		if (!ob_map_get(&mids, b->rc[k].mid, &id)) {
+			ob_err_set(err, "the digest's row (Message-ID %s) is not found after it was written", b->rc[k].mid);
+			rc = -1;
+		}
+		b->rc[k].id = id;
+	}
+	ob_map_free(&mids);
+	rowset_free(&got);
+	free(v);
+	/* the items move into their digests */
+	rows = 0;
+	p = ob_xcalloc(4 * (b->nmv + 1), sizeof(*p));
+	for (size_t m = 0; rc == 0 && m < b->nmv; m++) {
+		const struct move *mv = &b->mv[m];
+		struct ob_db_param *q;
+		if (mv->rc >= n)
+			continue;
+		q = p + 4 * rows++;
+		q[0] = ob_p_int((long long)b->rc[mv->rc].id);
+		q[1] = ob_p_int(mv->seq);
+		q[2] = ob_p_int(mv->from);
+		q[3] = ob_p_int(mv->from_seq);
+	}
+	if (rc == 0)
+		rc = exec_bulk(b->db, "UPDATE outbox_items SET message = ?, seq = ? WHERE message = ? AND seq = ?", p, 4,
+			       rows, err);
+	free(p);
+	/* their recipients */
+	rows = 0;
+	for (size_t k = 0; k < n; k++)
+		rows += b->rc[k].npend ? b->rspan[k].n : 0;
+	p = ob_xcalloc(4 * (rows + 1), sizeof(*p));
+	rows = 0;
+	for (size_t k = 0; rc == 0 && k < n; k++) {
+		const struct span *s = &b->rspan[k];
+		for (size_t i = 0; b->rc[k].npend && i < s->n; i++) {
+			struct ob_db_param *q = p + 4 * rows++;
+			q[0] = ob_p_int((long long)b->rc[k].id);
+			q[1] = ob_p_int((long long)i + 1);
+			q[2] = ob_p_str(ob_db_cell(s->r, s->first + i, 1));
+			q[3] = ob_p_str(ob_db_cell(s->r, s->first + i, 2));
+		}
+	}
+	if (rc == 0)
+		rc = exec_bulk(b->db, "INSERT INTO outbox_rcpts (message, seq, email, name) VALUES (?, ?, ?, ?)", p, 4, rows,
+			       err);
+	free(p);
+	/* the pending messages they took (their recipients go with them) */
+	rows = 0;
+	p = ob_xcalloc(b->pend->nrows + 1, sizeof(*p));
+	for (size_t k = 0; rc == 0 && k < n; k++)
+		for (size_t j = 0; j < b->rc[k].npend; j++)
+			p[rows++] = ob_p_int(atoll(ob_db_cell(b->pend, b->rc[k].pend[j], 0)));
+	if (rc == 0)
+		rc = exec_bulk(b->db, "DELETE FROM outbox WHERE id = ?", p, 1, rows, err);
+	free(p);
+	return rc;
+}
+
+/* Up to DIGEST_BATCH recipients (g's rows which[0..n), one organisation)
+ * in one transaction. A recipient whose digest fails to render ends the
+ * batch: the digests before it are written, it and those after it are
+ * not (and -1 names it); a database error rolls the whole batch back. */
+static int digest_batch(const struct ob_config *cfg, struct ob_db *db, const char *domain,
+			const struct ob_db_rows *g, const size_t *which, size_t n, struct ob_outbox_digested *out,
+			struct ob_err *err)
+{
+	static char *pend_sql;
+	struct dbatch b;
+	struct ob_db_param *p = ob_xcalloc(n + 2, sizeof(*p));
+	struct ob_map byname;
+	size_t failed = n, done = 0;
+	int named = 0;
+	unsigned npend = 0, nitems = 0;
+	int rc;
+
+	if (pend_sql == NULL)
+		pend_sql = in_sql("SELECT o.id, o.run_id, r.report, o.subject, DATE_FORMAT(r.as_of, '%Y-%m-%d'), "
+				  "o.pdf_path, o.kind, o.recipient "
+				  "FROM outbox o JOIN runs r ON r.id = o.run_id "
+				  "WHERE o.status = 'pending' AND o.org_id <=> ? AND o.recipient IN",
+				  " ORDER BY o.id FOR UPDATE");
+	memset(&b, 0, sizeof(b));
+	b.cfg = cfg;
+	b.db = db;
+	b.domain = domain;
+	b.org = ob_db_cell(g, which[0], 0);
+	b.orgp = b.org ? ob_p_int(atoll(b.org)) : ob_p_null();
+	b.rc = ob_xcalloc(n + 1, sizeof(*b.rc));
+	b.nrc = n;
+	ob_map_init(&byname);
+	for (size_t k = 0; k < n; k++) {
+		b.rc[k].recipient = ob_db_cell(g, which[k], 1);
+		/* IT support's own items and its list of owners without an
+		 * address are one message (kind role). */
+		b.rc[k].kind = strncmp(b.rc[k].recipient, "owner:", 6) == 0 ? "owner" : "role";
+		ob_map_put(&byname, b.rc[k].recipient, k);
+		p[k] = ob_p_str(b.rc[k].recipient);
+	}
+	if ((rc = ob_db_begin(db, err)) < 0) {
+		err_prefix(err, "mail digest%s%s", b.org ? " of organisation " : "", b.org ? b.org : "");
+		goto out;
+	}
+	{
+		struct rowset s = {0};
+		rc = query_in(db, pend_sql, &b.orgp, 1, p, n, &s, err);
+		if (rc == 0) {
+			b.pend = s.r[0]; /* n <= IN_LIST: one chunk */
+			free(s.r);
+		} else
+			rowset_free(&s);
+	}
+	/* each recipient's pending messages, oldest first; another digest may
+	 * have taken some recipients' (they have none) */
+	for (size_t i = 0; rc == 0 && i < b.pend->nrows; i++) {
+		uint64_t k;
+		if (!ob_map_get(&byname, ob_db_cell(b.pend, i, 7), &k)) {
+			/* the column's collation matched what strcmp does not */
+			for (k = 0; k < n && strcasecmp(b.rc[k].recipient, ob_db_cell(b.pend, i, 7)) != 0; k++)
+				;
+			if (k == n)
+				continue;
+		}
+		b.rc[k].pend = ob_xrealloc(b.rc[k].pend, (b.rc[k].npend + 1) * sizeof(size_t));
+		b.rc[k].pend[b.rc[k].npend++] = i;
+	}
+	if (rc == 0 && b.pend->nrows == 0) {
 		ob_db_rollback(db);
-		return 0;
+		goto out;
 	}
-	if (ok) {
-		newest = strtoull(ob_db_cell(pend, pend->nrows - 1, 0), NULL, 10);
-		newest_run = strtoull(ob_db_cell(pend, pend->nrows - 1, 1), NULL, 10);
-		struct ob_db_param q[1] = {ob_p_int((long long)newest)};
-		ok = ob_db_query(db, "SELECT email, name FROM outbox_rcpts WHERE message = ? ORDER BY seq", q, 1, &rc,
-				 err) == 0 &&
-		     ob_db_query(db, "SELECT name FROM organisations WHERE id <=> ?", p, 1, &on, err) == 0;
-	}
-	if (ok) {
-		struct ob_db_param q[6] = {ob_p_int((long long)newest_run), p[0], ob_p_str(recipient), ob_p_str(d->kind),
-					   ob_p_str(mid), ob_p_str(d->c.cfg->mail.from.email)};
-		ob_outbox_random_hex(rnd, 6);
-		snprintf(mid, sizeof(mid), "overblik.%llu.digest.%s@%s", newest_run, rnd, d->c.domain);
-		ok = ob_db_exec(db,
-				"INSERT INTO outbox (run_id, org_id, recipient, kind, message_id, mail_from, mime, status) "
-				"VALUES (?, ?, ?, ?, ?, ?, '', 'queued')",
-				q, 6, NULL, err) == 0;
-		id = ob_db_insert_id(db);
-	}
-	for (size_t i = 0; ok && i < pend->nrows; i++) {
-		unsigned long long from = strtoull(ob_db_cell(pend, i, 0), NULL, 10);
-		int noemail = strcmp(ob_db_cell(pend, i, 6), "no_email") == 0;
-		cJSON *sec = digest_section(d, ob_db_cell(pend, i, 2), ob_db_cell(pend, i, 3), ob_db_cell(pend, i, 4),
-					    strtoull(ob_db_cell(pend, i, 1), NULL, 10), noemail);
-		struct ob_db_param q[1] = {ob_p_int((long long)from)};
-		ok = digest_take(d, id, from, sec, &seq, err) == 0 &&
-		     ob_db_exec(db, "DELETE FROM outbox WHERE id = ?", q, 1, NULL, err) == 0;
-		if (ok && ob_db_cell(pend, i, 5))
-			digest_attach(d, ob_db_cell(pend, i, 5));
-	}
-	if (ok) {
-		const char *role = strcmp(d->kind, "owner") == 0 ? NULL : recipient;
-		const char *rname = role ? role_titles[ob_mail_role(role)] : rc->nrows ? ob_db_cell(rc, 0, 1) : NULL;
-		ok = digest_store(d, id, mid, rc, on->nrows ? ob_db_cell(on, 0, 0) : NULL, rname, role, err) == 0 &&
-		     ob_db_commit(db, err) == 0;
-	}
-	if (!ok) {
+	if (rc == 0)
+		rc = batch_read(&b, err);
+	for (size_t k = 0; rc == 0 && k < n; k++)
+		if (b.rc[k].npend && batch_render(&b, k, err) < 0) {
+			failed = k;
+			break;
+		}
+	if (rc == 0) {
+		struct ob_err werr = {{0}};
+		for (size_t k = 0; k < failed; k++)
+			if (b.rc[k].npend) {
+				done++;
+				npend += (unsigned)b.rc[k].npend;
+				nitems += b.rc[k].items;
+			}
+		if (done == 0)
+			ob_db_rollback(db);
+		else if (batch_write(&b, failed, &werr) < 0 || ob_db_commit(db, &werr) < 0) {
+			/* the whole batch is rolled back: the write's error wins */
+			ob_db_rollback(db);
+			ob_err_clear(err);
+			ob_err_setc(err, werr.code, werr.sqlerrno, "%s", werr.msg);
+			done = 0;
+			rc = -1;
+		}
+		if (rc == 0 && failed < n) {
+			rc = -1;
+			err_prefix(err, "mail digest to %s (%s%s%s)", b.rc[failed].recipient, b.rc[failed].kind,
+				   b.org ? ", organisation " : "", b.org ? b.org : "");
+			named = 1;
+		}
+	} else
 		ob_db_rollback(db);
-		ob_err_set(err, "mail digest to %s (%s%s%s): %s", recipient, d->kind, org ? ", organisation " : "",
-			   org ? org : "", err->msg);
-	} else {
-		out->messages++;
-		out->pending += (unsigned)pend->nrows;
-		out->items += d->items;
+	if (rc < 0 && !named)
+		err_prefix(err, "mail digest of %zu recipient%s (%s%s%s%s%s)", n, n == 1 ? "" : "s", b.rc[0].recipient,
+			   n > 1 ? " ... " : "", n > 1 ? b.rc[n - 1].recipient : "", b.org ? ", organisation " : "",
+			   b.org ? b.org : "");
+	out->messages += (unsigned)done;
+	out->pending += npend * (done > 0);
+	out->items += nitems * (done > 0);
+out:
+	ob_map_free(&byname);
+	ob_map_free(&b.names);
+	for (size_t k = 0; k < n; k++) {
+		free(b.rc[k].pend);
+		free(b.rc[k].subject);
+		free(b.rc[k].mime);
 	}
-	ob_db_rows_free(pend);
-	ob_db_rows_free(rc);
-	ob_db_rows_free(on);
-	return ok ? 0 : -1;
+	free(b.rc);
+	free(b.ispan);
+	free(b.rspan);
+	free(b.mv);
+	rowset_free(&b.items);
+	rowset_free(&b.rcpts);
+	rowset_free(&b.people);
+	ob_db_rows_free(b.pend);
+	ob_db_rows_free(b.on);
+	free(p);
+	return rc;
 }
 
 int ob_outbox_digest(const struct ob_config *cfg, struct ob_db *db, struct ob_outbox_digested *out,
@@ -1019,6 +1763,7 @@ int ob_outbox_digest(const struct ob_config *cfg, struct ob_db *db, struct ob_ou
 	struct ob_db_rows *g = NULL;
 	const char *dom = cfg->mail.message_id_domain;
 	char domain[191];
+	size_t *which, *order;
 	int rc = 0;
 
 	memset(out, 0, sizeof(*out));
@@ -1030,24 +1775,49 @@ int ob_outbox_digest(const struct ob_config *cfg, struct ob_db *db, struct ob_ou
 			"GROUP BY org_id, recipient ORDER BY MIN(id)",
 			NULL, 0, &g, err) < 0)
 		return -1;
-	for (size_t i = 0; rc == 0 && i < g->nrows; i++) {
-		struct digest d;
-		memset(&d, 0, sizeof(d));
-		d.c.cfg = cfg;
-		d.c.db = db;
-		memcpy(d.c.domain, domain, sizeof(domain));
-		/* IT support's own items and its list of owners without an
-		 * address are one message (kind role). */
-		d.kind = strncmp(ob_db_cell(g, i, 1), "owner:", 6) == 0 ? "owner" : "role";
-		d.reports = cJSON_CreateArray();
-		rc = digest_one(&d, ob_db_cell(g, i, 0), ob_db_cell(g, i, 1), out, err);
-		cJSON_Delete(d.reports);
-		for (size_t k = 0; k < d.natt; k++) {
-			free((void *)d.att[k].filename);
-			free((void *)d.att[k].data);
+	/* Batches of one organisation's recipients, in the order their first
+	 * pending message was written. */
+	which = ob_xcalloc(DIGEST_BATCH + 1, sizeof(*which));
+	order = ob_xcalloc(g->nrows + 1, sizeof(*order));
+	{
+		/* rows grouped by organisation, each group in g's order */
+		struct ob_map orgs;
+		size_t *first = ob_xcalloc(g->nrows + 1, sizeof(*first)), *next = ob_xcalloc(g->nrows + 1, sizeof(*next));
+		size_t *last = ob_xcalloc(g->nrows + 1, sizeof(*last)), norg = 0, o = 0;
+		ob_map_init(&orgs);
+		for (size_t i = 0; i < g->nrows; i++) {
+			const char *org = ob_db_cell(g, i, 0);
+			uint64_t k;
+			if (!ob_map_get(&orgs, org ? org : "", &k)) {
+				k = norg++;
+				ob_map_put(&orgs, org ? org : "", k);
+				first[k] = i;
+			} else
+				next[last[k]] = i + 1;
+			last[k] = i;
+			next[i] = 0;
 		}
-		free(d.att);
+		for (size_t k = 0; k < norg; k++)
+			for (size_t i = first[k] + 1; i; i = next[i - 1])
+				order[o++] = i - 1;
+		ob_map_free(&orgs);
+		free(first);
+		free(next);
+		free(last);
 	}
+	for (size_t at = 0; rc == 0 && at < g->nrows;) {
+		size_t n = 0;
+		const char *org = ob_db_cell(g, order[at], 0);
+		while (at < g->nrows && n < DIGEST_BATCH) {
+			const char *o2 = ob_db_cell(g, order[at], 0);
+			if ((org == NULL) != (o2 == NULL) || (org && strcmp(org, o2) != 0))
+				break;
+			which[n++] = order[at++];
+		}
+		rc = digest_batch(cfg, db, domain, g, which, n, out, err);
+	}
+	free(which);
+	free(order);
 	ob_db_rows_free(g);
 	if (out->messages)
 		ob_info("mail digest: %u message%s with %u item%s from %u pending", out->messages,
