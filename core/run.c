@@ -1075,6 +1075,42 @@ static int write_output(const char *dir, const char *name, const char *data, siz
 	return 0;
 }
 
+/* The run's notices into run_notices, NOTICE_BULK rows a statement (one
+ * round trip each, not one a notice). */
+#define NOTICE_BULK 500
+static int record_notices(struct run_ctx *rc, struct ob_err *err)
+{
+	struct ob_db_param *p = ob_xcalloc(NOTICE_BULK * 6, sizeof(*p));
+	char **kv = ob_xcalloc(NOTICE_BULK, sizeof(*kv));
+	const cJSON *n;
+	size_t k = 0;
+	int seq = 0, ok = 1;
+
+	cJSON_ArrayForEach(n, rc->notices)
+	{
+		kv[k] = cJSON_PrintUnformatted(cJSON_GetObjectItem(n, "kv"));
+		p[k * 6] = ob_p_int((long long)rc->id);
+		p[k * 6 + 1] = ob_p_int(++seq);
+		p[k * 6 + 2] = ob_p_str(cJSON_GetObjectItem(n, "recipient")->valuestring);
+		p[k * 6 + 3] = ob_p_str(cJSON_GetObjectItem(n, "dedupe_key")->valuestring);
+		p[k * 6 + 4] = ob_p_str(cJSON_GetObjectItem(n, "template")->valuestring);
+		p[k * 6 + 5] = ob_p_str(kv[k]);
+		if (++k == NOTICE_BULK || n->next == NULL) {
+			ok = ob_db_exec_bulk(rc->db,
+					     "INSERT INTO run_notices (run_id, seq, recipient, dedupe_key, template, kv) "
+					     "VALUES (?, ?, ?, ?, ?, ?)",
+					     p, 6, k, err) == 0;
+			while (k > 0)
+				cJSON_free(kv[--k]);
+			if (!ok)
+				break;
+		}
+	}
+	free(p);
+	free(kv);
+	return ok ? 0 : -1;
+}
+
 static int record(struct run_ctx *rc, const char *status, const char *error, char **files, size_t nfiles,
 		  struct ob_err *err)
 {
@@ -1094,20 +1130,8 @@ static int record(struct run_ctx *rc, const char *status, const char *error, cha
 		ok = ob_db_exec(rc->db, "INSERT INTO run_files (run_id, name, size, sha256, path) VALUES (?, ?, ?, ?, ?)",
 				p, 5, NULL, err) == 0;
 	}
-	for (int i = 0; ok && i < cJSON_GetArraySize(rc->notices); i++) {
-		const cJSON *n = cJSON_GetArrayItem(rc->notices, i);
-		char *kv = cJSON_PrintUnformatted(cJSON_GetObjectItem(n, "kv"));
-		struct ob_db_param p[6] = {
-			ob_p_int((long long)rc->id), ob_p_int(i + 1),
-			ob_p_str(cJSON_GetObjectItem(n, "recipient")->valuestring),
-			ob_p_str(cJSON_GetObjectItem(n, "dedupe_key")->valuestring),
-			ob_p_str(cJSON_GetObjectItem(n, "template")->valuestring), ob_p_str(kv)};
-		ok = ob_db_exec(rc->db,
-				"INSERT INTO run_notices (run_id, seq, recipient, dedupe_key, template, kv) "
-				"VALUES (?, ?, ?, ?, ?, ?)",
-				p, 6, NULL, err) == 0;
-		cJSON_free(kv);
-	}
+	if (ok)
+		ok = record_notices(rc, err) == 0;
 	/* The run's mail: in this transaction, so the run ends with all of it or none. */
 	if (ok && strcmp(status, "succeeded") == 0 && cJSON_GetArraySize(rc->notices) > 0) {
 		const char *t = ob_doc_title(rc->doc);
