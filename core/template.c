@@ -7,9 +7,11 @@
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "template.h"
 #include "util.h"
@@ -518,6 +520,75 @@ static int file_name_ok(const char *name)
 	return 1;
 }
 
+/* Template files as last read, by path: a digest renders the same few
+ * templates for thousands of items. An entry is used only while the file's
+ * inode, size and mtime are what they were, so an edited template is read
+ * again at once; one stat() instead of open, read and close. */
+#define TPL_CACHE 64
+static struct tpl_cached {
+	char *path, *text;
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+} tpl_cache[TPL_CACHE];
+static size_t tpl_ncached;
+static pthread_mutex_t tpl_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int same_file(const struct tpl_cached *c, const struct stat *st)
+{
+	return c->dev == st->st_dev && c->ino == st->st_ino && c->size == st->st_size &&
+	       c->mtime.tv_sec == st->st_mtim.tv_sec && c->mtime.tv_nsec == st->st_mtim.tv_nsec;
+}
+
+/* A copy of path's text (the caller frees), from the cache when the file
+ * is unchanged; -1 with errno when it cannot be read. */
+static int tpl_read(const char *path, char **text, size_t *len)
+{
+	struct stat st, st2;
+	size_t i;
+	int rc;
+
+	if (stat(path, &st) < 0)
+		return -1;
+	pthread_mutex_lock(&tpl_lock);
+	for (i = 0; i < tpl_ncached; i++)
+		if (strcmp(tpl_cache[i].path, path) == 0)
+			break;
+	if (i < tpl_ncached && same_file(&tpl_cache[i], &st)) {
+		*len = (size_t)st.st_size;
+		*text = ob_xmalloc(*len + 1);
+		memcpy(*text, tpl_cache[i].text, *len + 1);
+		pthread_mutex_unlock(&tpl_lock);
+		return 0;
+	}
+	pthread_mutex_unlock(&tpl_lock);
+	rc = ob_read_file(path, text, len);
+	/* Kept only when the file did not change while it was read. */
+	if (rc == 0 && S_ISREG(st.st_mode) && stat(path, &st2) == 0 && same_file(&(struct tpl_cached){
+		    .dev = st.st_dev, .ino = st.st_ino, .size = st.st_size, .mtime = st.st_mtim}, &st2) &&
+	    (off_t)*len == st.st_size) {
+		pthread_mutex_lock(&tpl_lock);
+		for (i = 0; i < tpl_ncached; i++)
+			if (strcmp(tpl_cache[i].path, path) == 0)
+				break;
+		if (i == tpl_ncached && tpl_ncached < TPL_CACHE)
+			tpl_cache[tpl_ncached++].path = ob_xstrdup(path);
+		if (i < tpl_ncached) {
+			struct tpl_cached *c = &tpl_cache[i];
+			free(c->text);
+			c->text = ob_xmalloc(*len + 1);
+			memcpy(c->text, *text, *len + 1);
+			c->dev = st.st_dev;
+			c->ino = st.st_ino;
+			c->size = st.st_size;
+			c->mtime = st.st_mtim;
+		}
+		pthread_mutex_unlock(&tpl_lock);
+	}
+	return rc;
+}
+
 int ob_tpl_render_file(const char *dir, const char *name, const char *ext, const cJSON *ctx,
 		       enum ob_tpl_escape esc, struct ob_buf *out, struct ob_err *err)
 {
@@ -533,7 +604,7 @@ int ob_tpl_render_file(const char *dir, const char *name, const char *ext, const
 	}
 	label = ob_xasprintf("%s.%s", name, ext);
 	path = ob_xasprintf("%s/%s", dir, label);
-	if (ob_read_file(path, &text, &len) < 0) {
+	if (tpl_read(path, &text, &len) < 0) {
 		ob_err_set(err, "template %s: cannot read %s: %s", label, path, strerror(errno));
 		goto out;
 	}

@@ -3,8 +3,10 @@
  * sample templates under templates/da (found through OB_TOP_SRCDIR). */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -449,6 +451,68 @@ DEF_TEST(render_file)
 	free(got);
 }
 
+/* A template read before (and kept) is read again once it changes: an
+ * edited file, one of the same size, one replaced by a rename, one removed. */
+static char *render_tmp(const char *dir, const char *json)
+{
+	cJSON *ctx = json_of(json);
+	struct ob_buf b;
+	struct ob_err err;
+
+	ob_err_clear(&err);
+	ob_buf_init(&b, 4096);
+	if (ob_tpl_render_file(dir, "t", "txt", ctx, OB_TPL_TEXT, &b, &err) < 0) {
+		ob_buf_reset(&b);
+		ob_buf_printf(&b, "error: %s", strstr(err.msg, ": ") ? strstr(err.msg, ": ") + 2 : err.msg);
+	}
+	cJSON_Delete(ctx);
+	return ob_buf_steal(&b);
+}
+
+static void put(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	fputs(text, f);
+	fclose(f);
+}
+
+DEF_TEST(file_changes)
+{
+	char dir[] = "/tmp/ob-tpl-XXXXXX", *path, *other, *got;
+
+	OK(mkdtemp(dir) != NULL);
+	path = ob_xasprintf("%s/t.txt", dir);
+	other = ob_xasprintf("%s/u.txt", dir);
+	put(path, "Hej {{name}}\n");
+	got = render_tmp(dir, "{'name':'Åse'}");
+	EXPECT_EQ_STR("Hej Åse\n", got);
+	free(got);
+	got = render_tmp(dir, "{'name':'Bo'}"); /* from the cache */
+	EXPECT_EQ_STR("Hej Bo\n", got);
+	free(got);
+	put(path, "Goddag {{name}}, velkommen\n"); /* longer */
+	got = render_tmp(dir, "{'name':'Bo'}");
+	EXPECT_EQ_STR("Goddag Bo, velkommen\n", got);
+	free(got);
+	usleep(20000);
+	put(path, "Farvel {{name}}, velkommen\n"); /* the same size, a later mtime */
+	got = render_tmp(dir, "{'name':'Bo'}");
+	EXPECT_EQ_STR("Farvel Bo, velkommen\n", got);
+	free(got);
+	put(other, "Ny {{name}}\n");
+	OK(rename(other, path) == 0); /* another inode */
+	got = render_tmp(dir, "{'name':'Bo'}");
+	EXPECT_EQ_STR("Ny Bo\n", got);
+	free(got);
+	OK(unlink(path) == 0);
+	got = render_tmp(dir, "{'name':'Bo'}");
+	EXPECT_EQ_STR("error: cannot read", got != NULL && strlen(got) > 18 ? (got[18] = '\0', got) : got);
+	free(got);
+	rmdir(dir);
+	free(path);
+	free(other);
+}
+
 int main(void)
 {
 	RUN_TEST(values);
@@ -467,5 +531,6 @@ int main(void)
 	RUN_TEST(standalone);
 	RUN_TEST(output_cap);
 	RUN_TEST(render_file);
+	RUN_TEST(file_changes);
 	END_TEST;
 }
