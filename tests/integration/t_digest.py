@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """One mail per person per day (issue 15): with mail.digest_at the runs of
 the four reports leave their items pending in the outbox, and the digest
-(`overblik outbox compose`, or overblikd at digest_at, a missed one caught
-up at start) gives each recipient one message with every report's items,
+(`overblik outbox compose`, or overblikd at digest_at, live or, a missed
+one, caught up at start) gives each recipient one message with every report's items,
 the roles' briefings with the runs' PDFs. The demo municipality in a
 private mariadbd, the real plugins, the real SMTP server (smtpd.py), the
 real overblikd."""
@@ -174,4 +174,44 @@ def test_kill9_and_catch_up():
             smtpd.stop()
 
 
-run_tests(test_digest_compose, test_kill9_and_catch_up)
+def test_live_fire():
+    """The digest time while overblikd runs (not a catch-up at start): runs
+    made before leave their items pending, and at digest_at (a minute 20-80 s
+    ahead, in the configured zone) overblikd composes and sends them, one
+    message per recipient, and records the fire."""
+    import datetime
+    import zoneinfo
+    with Env("digest-live") as env:
+        setup_demo(env)
+        smtpd = Smtpd(env, "smtp").start()
+        port = free_port()
+        srv = None
+        try:
+            cfg(env, port, smtpd, NEVER)
+            run_reports(env)
+            reps, pdfs = pending(env)
+            ok(len(reps) > 0, "the runs leave their items pending")
+            at = (int(time.time()) // 60 + 1) * 60
+            if at - time.time() < 20:
+                at += 60
+            local = datetime.datetime.fromtimestamp(at, zoneinfo.ZoneInfo("Europe/Copenhagen"))
+            # No fire recorded yet: nothing is missed at start; the first is live.
+            cfg(env, port, smtpd, f"{local.minute} {local.hour} * * *")
+            srv = Server(env, port).start()
+            time.sleep(1)
+            eq(smtpd.count(), 0, "nothing is sent before the digest time")
+            while time.time() < at - 0.5:
+                time.sleep(0.5)
+            eq(smtpd.count(), 0, "nor until it")
+            check_digests(env, smtpd, reps, pdfs, "live fire")
+            fires = env.sql("SELECT UNIX_TIMESTAMP(fire_at), outcome FROM schedule_fires WHERE report = '@digest'")
+            eq([(int(float(f)), o) for f, o in fires], [(at, "claimed")], "the fire is recorded, claimed", fires)
+            ok(f"schedule @digest: fire at {local.strftime('%Y-%m-%dT%H:%M:%S')}" in srv.log(),
+               "the log says the digest fired at its time", srv.log()[-2000:])
+        finally:
+            if srv:
+                srv.stop()
+            smtpd.stop()
+
+
+run_tests(test_digest_compose, test_kill9_and_catch_up, test_live_fire)
