@@ -19,6 +19,7 @@
 #include "plugin.h"
 #include "run.h"
 #include "run_worker.h"
+#include "worker_host.h"
 #include "server.h"
 
 static const char usage_text[] =
@@ -66,6 +67,9 @@ static const char usage_text[] =
 	"                     found; overblikd reads its plugins this way, so a plugin\n"
 	"                     that crashes, exits or hangs while loading cannot take\n"
 	"                     it down\n"
+	"  --worker-host      (internal) fork a worker for each run overblikd asks\n"
+	"                     for on stdin; overblikd starts one of these at start,\n"
+	"                     so a run's worker does not load its libraries anew\n"
 	"  --deliver          (internal) deliver the outbox's due messages and exit;\n"
 	"                     overblikd starts itself this way when mail is due\n"
 	"\n"
@@ -91,7 +95,7 @@ static const char usage_text[] =
 struct options {
 	const char *config_path;
 	int explicit_path;
-	int test_only, verbose, deliver;
+	int test_only, verbose, deliver, worker_host;
 	const char *list_dir;
 	char **skip;
 	size_t nskip;
@@ -108,6 +112,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 					     {"version", no_argument, NULL, 'V'},
 					     {"run-worker", required_argument, NULL, 'W'},
 					     {"deliver", no_argument, NULL, 'D'},
+					     {"worker-host", no_argument, NULL, 'H'},
 					     {"list-plugins", required_argument, NULL, 'L'},
 					     {"skip", required_argument, NULL, 'S'},
 					     {NULL, 0, NULL, 0}};
@@ -123,6 +128,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case 'V': printf("overblikd %s\n", PACKAGE_VERSION); return 0;
 		case 'W': o->worker = strtoull(optarg, NULL, 10); break;
 		case 'D': o->deliver = 1; break;
+		case 'H': o->worker_host = 1; break;
 		case 'L': o->list_dir = optarg; break;
 		case 'S':
 			o->skip = ob_xrealloc(o->skip, (o->nskip + 1) * sizeof(char *));
@@ -208,6 +214,8 @@ int main(int argc, char **argv)
 		return code;
 	}
 	free(o.skip);
+	if (o.worker_host)
+		return ob_worker_host_main();
 	if (o.worker) /* as "overblik --run-worker" does */
 		return ob_run_worker_main(o.config_path, o.explicit_path, o.verbose, o.worker);
 	if (ob_config_load(o.config_path, o.explicit_path, &cfg, &err) < 0) {

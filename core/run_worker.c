@@ -17,6 +17,7 @@
 #include "run.h"
 #include "run_worker.h"
 #include "spawn.h"
+#include "worker_host.h"
 
 int ob_run_worker_start(struct ob_run_worker *w, const char *exe, const char *config, int verbosity,
 			struct ob_err *err)
@@ -38,11 +39,27 @@ int ob_run_worker_start(struct ob_run_worker *w, const char *exe, const char *co
 	argv[a++] = "--run-worker";
 	argv[a++] = idbuf;
 	argv[a] = NULL;
+	w->host = NULL;
 	w->pid = ob_spawn_start(&sp, err);
 	if (w->pid < 0) {
 		w->pid = 0;
 		return -1;
 	}
+	w->timed_out = 0;
+	w->stopped = NULL;
+	clock_gettime(CLOCK_MONOTONIC, &w->started);
+	return 0;
+}
+
+int ob_run_worker_start_host(struct ob_run_worker *w, struct ob_worker_host *h, const char *config, int verbosity,
+			     struct ob_err *err)
+{
+	pid_t pid = ob_worker_host_run(h, w->id, config, verbosity, err);
+
+	if (pid < 0)
+		return -1;
+	w->host = h;
+	w->pid = pid;
 	w->timed_out = 0;
 	w->stopped = NULL;
 	clock_gettime(CLOCK_MONOTONIC, &w->started);
@@ -67,9 +84,16 @@ void ob_run_worker_stop(struct ob_run_worker *w, const char *why)
 
 int ob_run_worker_reap(struct ob_run_worker *w, int block)
 {
-	if (w->pid <= 0 || ob_spawn_reap(w->pid, &w->wstatus, block) != 1)
+	if (w->pid <= 0)
+		return 0;
+	if (w->host) {
+		/* The host reaps it (and what it left in its group) and says so. */
+		if (!ob_worker_host_take(w->host, w->pid, &w->wstatus))
+			return 0;
+	} else if (ob_spawn_reap(w->pid, &w->wstatus, block) != 1)
 		return 0;
 	w->pid = 0;
+	w->host = NULL;
 	return 1;
 }
 

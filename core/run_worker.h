@@ -13,6 +13,8 @@
 
 struct ob_db;
 
+struct ob_worker_host;
+
 struct ob_run_worker {
 	unsigned long long id;
 	int timeout;             /* seconds, the report's */
@@ -21,6 +23,7 @@ struct ob_run_worker {
 	int wstatus;             /* how it ended, once reaped */
 	int timed_out;
 	const char *stopped;     /* why it was killed before its end (static text), or NULL */
+	struct ob_worker_host *host; /* forked by this host (worker_host.h), or NULL: exec'd, our child */
 };
 
 /* Starts the worker of w->id: exe [-c config] [-v|-q] --run-worker ID
@@ -28,6 +31,9 @@ struct ob_run_worker {
  * 0, or -1 with err. */
 int ob_run_worker_start(struct ob_run_worker *w, const char *exe, const char *config, int verbosity,
 			struct ob_err *err);
+/* The same, forked by the worker host h (worker_host.h) instead of exec'd. */
+int ob_run_worker_start_host(struct ob_run_worker *w, struct ob_worker_host *h, const char *config, int verbosity,
+			     struct ob_err *err);
 /* Its timeout passed: kills its group; it ends "timeout". */
 void ob_run_worker_timeout(struct ob_run_worker *w);
 /* Kills its group before its end; it ends "failed" with why. */

@@ -1,6 +1,7 @@
 /* server.c - overblikd's work: the run queue, the worker processes that run
- * reports (each a fresh exec of overblikd --run-worker, so a plugin that
- * crashes or hangs fails only its own run), the plugin inventory, the
+ * reports (each a process of its own, forked by the worker host,
+ * worker_host.c, or else a fresh exec of overblikd --run-worker, so a plugin
+ * that crashes or hangs fails only its own run), the plugin inventory, the
  * health checks, the metrics, the signals; and the parts it owns (sched.c,
  * mailer.c, http_admin.c, dbq.c), each handed the hooks it needs. Everything
  * here runs on the loop; SQL goes through the database thread (dbq.c). */
@@ -34,6 +35,7 @@
 #include "server.h"
 #include "spawn.h"
 #include "util.h"
+#include "worker_host.h"
 
 struct ob_job {
 	unsigned long long id;
@@ -94,6 +96,8 @@ struct ob_server {
 	struct ob_scheduler *sched;
 	struct ob_mailer *mailer;
 	struct ob_http *http;         /* NULL when the endpoint is off */
+	struct ob_worker_host *whost; /* forks the runs' workers (worker_host.h), or NULL: exec them */
+	struct event *whost_read;     /* its socket */
 };
 
 static void ob_server_enqueue(struct ob_server *srv, unsigned long long id, const char *report);
@@ -174,14 +178,57 @@ static pid_t ob_server_spawn(struct ob_server *srv, const char *mode, const char
 	return pid;
 }
 
-static void start_job(struct ob_server *srv, struct ob_job *j)
+static void ob_server_reap(struct ob_server *srv);
+
+static void on_whost(evutil_socket_t fd, short what, void *arg)
+{
+	struct ob_server *srv = arg;
+
+	ob_worker_host_poll(srv->whost);
+	ob_server_reap(srv);
+}
+
+/* The worker host, started if there is none (or the last is gone and no
+ * job waits for word of its workers); NULL when it cannot be. */
+static struct ob_worker_host *whost(struct ob_server *srv)
 {
 	struct ob_err err = {{0}};
 
+	if (srv->whost && !ob_worker_host_dead(srv->whost))
+		return srv->whost;
+	if (srv->whost) {
+		for (struct ob_job *j = srv->jobs; j; j = j->next)
+			if (j->w.pid > 0 && j->w.host == srv->whost)
+				return NULL; /* its workers are reaped first */
+		event_free(srv->whost_read);
+		srv->whost_read = NULL;
+		ob_worker_host_stop(srv->whost);
+		srv->whost = NULL;
+	}
+	srv->whost = ob_worker_host_start(srv->self_exe, &err);
+	if (srv->whost == NULL) {
+		ob_log(OB_LOG_WARNING, "overblikd: no worker host (%s): each run's worker is executed afresh", err.msg);
+		return NULL;
+	}
+	srv->whost_read = event_new(srv->base, ob_worker_host_fd(srv->whost), EV_READ | EV_PERSIST, on_whost, srv);
+	event_add(srv->whost_read, NULL);
+	ob_debug("overblikd: worker host started (pid %ld)", (long)ob_worker_host_pid(srv->whost));
+	return srv->whost;
+}
+
+static void start_job(struct ob_server *srv, struct ob_job *j)
+{
+	struct ob_err err = {{0}};
+	const char *config = srv->worker_config ? srv->worker_config : srv->config_path;
+	struct ob_worker_host *h = whost(srv);
+
 	j->w.id = j->id;
 	j->w.timeout = j->timeout;
-	if (ob_run_worker_start(&j->w, srv->self_exe,
-				srv->worker_config ? srv->worker_config : srv->config_path, 0, &err) < 0) {
+	if (h && ob_run_worker_start_host(&j->w, h, config, 0, &err) < 0) {
+		ob_log(OB_LOG_WARNING, "run %llu: %s: executing its worker instead", j->id, err.msg);
+		h = NULL;
+	}
+	if (h == NULL && ob_run_worker_start(&j->w, srv->self_exe, config, 0, &err) < 0) {
 		ob_log(OB_LOG_ERR, "run %llu: %s", j->id, err.msg);
 		return;
 	}
@@ -1119,6 +1166,7 @@ int ob_server_start(struct ob_server *srv, struct ob_db *db, struct ob_err *err)
 	ob_server_check_db(srv);
 	ob_server_recover(srv);
 	srv->mailer = ob_mailer_new(&mh);
+	whost(srv); /* ready before the first run */
 	ob_log(OB_LOG_NOTICE, "overblikd %s: serving (database at %s, schema version %d; the plugins are being read)",
 	       PACKAGE_VERSION, db_address, ob_db_schema_version_known());
 	free(db_address);
@@ -1149,6 +1197,9 @@ void ob_server_free(struct ob_server *srv)
 		srv->jobs = j->next;
 		job_free(j);
 	}
+	if (srv->whost_read)
+		event_free(srv->whost_read);
+	ob_worker_host_stop(srv->whost);
 	for (int i = 0; i < 4; i++)
 		if (srv->signals[i])
 			event_free(srv->signals[i]);

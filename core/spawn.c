@@ -34,7 +34,9 @@ static void child_setup(const struct ob_spawn *sp, pid_t parent, int devnull)
 		if (getppid() != parent) /* it died before the line above */
 			_exit(sp->fail_code);
 	}
-	if (devnull >= 0)
+	if (sp->in_set)
+		dup2(sp->in_fd, STDIN_FILENO);
+	else if (devnull >= 0)
 		dup2(devnull, STDIN_FILENO);
 	if (sp->out_fd >= 0 && sp->out_fd != STDOUT_FILENO)
 		dup2(sp->out_fd, STDOUT_FILENO);

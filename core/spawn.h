@@ -16,6 +16,7 @@ struct ob_spawn {
 	char *const *argv;   /* executed: argv[0] is a path; or NULL, and fn runs */
 	int (*fn)(void *arg); /* where exec is impossible: runs in the fresh process, */
 	void *arg;           /* its return the exit code (descriptors kept) */
+	int in_set, in_fd;   /* in_set: in_fd is the child's stdin (else /dev/null) */
 	int out_fd, err_fd;  /* the child's stdout and stderr; -1 keeps ours */
 	int fail_code;       /* the exit code when the exec fails */
 	int die_with_parent; /* SIGKILL when this process (its forking thread) ends */
