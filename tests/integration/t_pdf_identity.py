@@ -199,6 +199,9 @@ def test_identity():
         ok(True, f"wrote {len(got)} sums to {SUMS}")
         return
     want = want_sums()
+    ok(os.path.exists(os.path.join(TOP_BUILDDIR, "fonts", "DejaVuSans.ttf")),
+       "this build has the subset fonts the sums were made with (configure found python3-fonttools; "
+       "without it every PDF below differs in its embedded fonts)")
     eq(sorted(want), sorted(got), "the sums file names every output")
     for k in sorted(got):
         eq(got[k], want.get(k), f"{k} is byte-identical to the checked-in sum")
