@@ -104,13 +104,15 @@ void ob_spawn_wait(pid_t pid, int ms)
 
 #ifdef SYS_pidfd_open
 	fd = (int)syscall(SYS_pidfd_open, pid, 0);
+#else
+	errno = ENOSYS;
 #endif
 	if (fd >= 0) {
 		struct pollfd pf = {.fd = fd, .events = POLLIN};
 		while (poll(&pf, 1, ms) < 0 && errno == EINTR)
 			;
 		close(fd);
-	} else { /* a kernel before 5.3 */
+	} else if (errno != ESRCH) { /* a kernel before 5.3 (ESRCH: it is gone already) */
 		struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
 		nanosleep(&ts, NULL);
 	}

@@ -31,8 +31,9 @@ void ob_spawn_signal(pid_t pid, int sig);
 /* Reaps it: 1 with *status when it ended, 0 while it runs (block: waits),
  * -1 when it is not our child. */
 int ob_spawn_reap(pid_t pid, int *status, int block);
-/* Waits up to ms for it to end, without reaping it: returns as soon as it
- * has (a pidfd's poll), or after ms. */
+/* Waits up to ms for it to end, without reaping it (it need not be our
+ * child): returns as soon as it has (a pidfd's poll), at once when there
+ * is no such process, or after ms. */
 void ob_spawn_wait(pid_t pid, int ms);
 /* Stops it: SIGTERM to its group, SIGKILL after grace_ms, then reaps it
  * (and SIGKILLs what is left in its group). 0 with *status, -1 not ours. */

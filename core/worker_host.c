@@ -221,6 +221,12 @@ int ob_worker_host_take(struct ob_worker_host *h, pid_t pid, int *status)
 			return 1;
 		}
 	if (h->dead) {
+		/* It dies with the host (SIGKILL on its parent's death), a little
+		 * after the host's socket closes: make sure, and wait until it has
+		 * (a pidfd works for a process that is not our child), so that its
+		 * run is recorded once nothing of it runs any more. */
+		ob_spawn_signal(pid, SIGKILL);
+		ob_spawn_wait(pid, 2000);
 		*status = SIGKILL; /* as waitpid says "killed by SIGKILL" */
 		return 1;
 	}

@@ -162,6 +162,10 @@ DEF_TEST(wait)
 	TAP_RESULT(now() - t0 >= 0.19, "and after the limit while it runs (%.2f s of 0.2)", now() - t0);
 	OK(ob_spawn_reap(pid, &status, 0) == 0);
 	OK(ob_spawn_stop(pid, 1000, &status) == 0);
+	/* One that is gone (reaped just above): back at once. */
+	t0 = now();
+	ob_spawn_wait(pid, 20000);
+	TAP_RESULT(now() - t0 < 10, "and at once for a process that is gone (%.2f s of 20)", now() - t0);
 }
 
 int main(void)
