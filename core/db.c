@@ -351,6 +351,24 @@ static int exec_once(struct ob_db *db, const char *sql, const struct ob_db_param
 	return 0;
 }
 
+char *ob_db_sql_list(const char *head, size_t n, const char *tail)
+{
+	size_t hl = strlen(head), tl = strlen(tail);
+	char *sql = ob_xcalloc(hl + 3 * n + tl + 1, 1), *w = sql;
+
+	memcpy(w, head, hl);
+	w += hl;
+	for (size_t i = 0; i < n; i++) {
+		if (i) {
+			*w++ = ',';
+			*w++ = ' ';
+		}
+		*w++ = '?';
+	}
+	memcpy(w, tail, tl + 1);
+	return sql;
+}
+
 int ob_db_exec_bulk(struct ob_db *db, const char *sql, const struct ob_db_param *params, size_t ncols,
 		    size_t nrows, struct ob_err *err)
 {

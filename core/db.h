@@ -93,6 +93,9 @@ int ob_db_exec(struct ob_db *db, const char *sql, const struct ob_db_param *para
  * at once with MariaDB's array binding: params holds nrows * ncols values,
  * row after row; within a column the non-NULL values share one type. One
  * round trip, and the server executes it as a bulk operation. */
+/* head, then "?, ?, ?" for n parameters, then tail: a statement's text for
+ * an "IN (...)" list (caller frees). */
+char *ob_db_sql_list(const char *head, size_t n, const char *tail);
 int ob_db_exec_bulk(struct ob_db *db, const char *sql, const struct ob_db_param *params, size_t ncols,
 		    size_t nrows, struct ob_err *err);
 /* Runs a query and returns all its rows (owned by the caller on 0). */

@@ -212,16 +212,30 @@ _Static_assert(DIGEST_BATCH <= IN_LIST, "a batch's recipients are one IN list");
  * their text). */
 static char *in_sql(const char *head, const char *tail)
 {
-	struct ob_buf b;
+	char *h = ob_xasprintf("%s (", head), *t = ob_xasprintf(")%s", tail);
+	char *sql = ob_db_sql_list(h, IN_LIST, t);
 
-	ob_buf_init(&b, 0);
-	ob_buf_adds(&b, head);
-	ob_buf_adds(&b, " (?");
-	for (int i = 1; i < IN_LIST; i++)
-		ob_buf_adds(&b, ", ?");
-	ob_buf_adds(&b, ")");
-	ob_buf_adds(&b, tail);
-	return ob_buf_steal(&b);
+	free(h);
+	free(t);
+	return sql;
+}
+
+/* One outbox_items row of a bulk claim (8 columns: message, seq, org_id,
+ * dedupe_rcpt, dedupe_key, live_key, template, kv) into q; returns its kv,
+ * which q points into (the caller frees it after the statement). */
+static char *item_row(struct ob_db_param *q, unsigned long long msg, size_t seq, long long org, const struct item *it)
+{
+	char *kv = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(it->notice, "kv"));
+
+	q[0] = ob_p_int((long long)msg);
+	q[1] = ob_p_int((long long)seq);
+	q[2] = ob_p_int(org);
+	q[3] = ob_p_str(it->rcpt);
+	q[4] = ob_p_str(it->key);
+	q[5] = ob_p_str(it->key);
+	q[6] = ob_p_str(nstr(it->notice, "template"));
+	q[7] = ob_p_str(kv ? kv : "{}");
+	return kv;
 }
 
 /* The rows of a query run over a list of values IN_LIST at a time. */
@@ -365,15 +379,7 @@ static int claim_all(struct compose *c, struct draft *dr, struct ob_err *err)
 	for (size_t i = 0; i < dr->nitems; i++) {
 		const struct item *it = &dr->items[i];
 		struct ob_db_param *q = p + 8 * i;
-		kv[i] = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(it->notice, "kv"));
-		q[0] = ob_p_int((long long)dr->id);
-		q[1] = ob_p_int((long long)i + 1);
-		q[2] = ob_p_int(run->org_id);
-		q[3] = ob_p_str(it->rcpt);
-		q[4] = ob_p_str(it->key);
-		q[5] = ob_p_str(it->key);
-		q[6] = ob_p_str(nstr(it->notice, "template"));
-		q[7] = ob_p_str(kv[i] ? kv[i] : "{}");
+		kv[i] = item_row(q, dr->id, i + 1, run->org_id, it);
 	}
 	/* As claim_item: the unique (org_id, dedupe_rcpt, live_key) decides,
 	 * row by row; a key held by another run is not ours (no row of this
@@ -950,15 +956,7 @@ static int pending_flush(struct compose *c, struct ob_err *err)
 			const struct item *it = &c->pd[k].items[i];
 			size_t at = base[k] + i;
 			struct ob_db_param *q = p + 8 * at;
-			kv[at] = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(it->notice, "kv"));
-			q[0] = ob_p_int((long long)id[k]);
-			q[1] = ob_p_int((long long)i + 1);
-			q[2] = ob_p_int(run->org_id);
-			q[3] = ob_p_str(it->rcpt);
-			q[4] = ob_p_str(it->key);
-			q[5] = ob_p_str(it->key);
-			q[6] = ob_p_str(nstr(it->notice, "template"));
-			q[7] = ob_p_str(kv[at] ? kv[at] : "{}");
+			kv[at] = item_row(q, id[k], i + 1, run->org_id, it);
 		}
 	/* As claim_item: the unique (org_id, dedupe_rcpt, live_key) decides,
 	 * row by row; a key another run holds for the recipient (committed,

@@ -58,25 +58,6 @@ static long backoff(const struct ob_config *cfg, unsigned attempts)
 	return d < cfg->mail.retry_max ? d : cfg->mail.retry_max;
 }
 
-/* "?, ?, ?" for n parameters, between head and tail. */
-static char *sql_list(const char *head, size_t n, const char *tail)
-{
-	size_t hl = strlen(head), tl = strlen(tail);
-	char *sql = ob_xcalloc(hl + 3 * n + tl + 1, 1), *w = sql;
-
-	memcpy(w, head, hl);
-	w += hl;
-	for (size_t i = 0; i < n; i++) {
-		if (i) {
-			*w++ = ',';
-			*w++ = ' ';
-		}
-		*w++ = '?';
-	}
-	memcpy(w, tail, tl + 1);
-	return sql;
-}
-
 static int same_str(const char *a, const char *b)
 {
 	return a == b || (a && b && strcmp(a, b) == 0);
@@ -140,7 +121,7 @@ static void record_once(struct deliver *d, struct dmsg *m, int data_code, const 
 	if (m->nrcpt > 1 && same) {
 		/* All had the same answer: one statement. */
 		struct ob_db_param *p = ob_xcalloc(m->nrcpt + 3, sizeof(*p));
-		char *sql = sql_list("UPDATE outbox_rcpts SET status = ?, reply = ?, "
+		char *sql = ob_db_sql_list("UPDATE outbox_rcpts SET status = ?, reply = ?, "
 				     "done_at = IF(status = 'pending', NULL, NOW(3)) WHERE message = ? AND seq IN (",
 				     m->nrcpt, ")");
 		int rc;
@@ -450,7 +431,7 @@ static int record_held_once(struct deliver *d)
 		char *head = ob_xasprintf("UPDATE outbox_rcpts SET status = 'sent', reply = CASE message%sEND, "
 					  "done_at = NOW(3) WHERE status = 'pending' AND message IN (",
 					  cases);
-		sql = sql_list(head, n, ")");
+		sql = ob_db_sql_list(head, n, ")");
 		free(head);
 	}
 	if (ob_db_exec(d->db, sql, p, np, &got, &err) < 0)
@@ -470,7 +451,7 @@ static int record_held_once(struct deliver *d)
 					  "last_reply = CASE id%sEND, sent_at = NOW(3), claimed_by = NULL, claimed_at = NULL "
 					  "WHERE id IN (",
 					  cases);
-		sql = sql_list(head, n, ") AND status = 'sending' AND claimed_by = ?");
+		sql = ob_db_sql_list(head, n, ") AND status = 'sending' AND claimed_by = ?");
 		free(head);
 	}
 	if (ob_db_exec(d->db, sql, p, np, &got, &err) < 0)
@@ -698,7 +679,7 @@ static long pass_claim(struct pass *p, struct dmsg **out, struct ob_err *err)
 		cp[0] = ob_p_str(p->claim);
 		for (size_t i = 0; i < r->nrows; i++)
 			cp[i + 1] = ob_p_int(atoll(ob_db_cell(r, i, 0)));
-		sql = sql_list("UPDATE outbox SET status = 'sending', claimed_by = ?, claimed_at = NOW(3) "
+		sql = ob_db_sql_list("UPDATE outbox SET status = 'sending', claimed_by = ?, claimed_at = NOW(3) "
 			       "WHERE status = 'queued' AND next_attempt_at <= NOW(3) AND id IN (",
 			       r->nrows, ")");
 		rc = ob_db_exec(p->db, sql, cp, r->nrows + 1, &claimed, err);

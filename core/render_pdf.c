@@ -178,7 +178,7 @@ struct pdf {
 	const char *title, *subtitle;
 	char as_of_da[32];
 
-	int subset;    /* set in the subset fonts (font_dir is theirs) */
+	uint8_t *subset; /* set in the subset fonts (font_dir is theirs): the code points they have, or NULL */
 	int uncovered; /* put_text met a character the subset has not */
 	HPDF_Font font[2];
 	uint16_t *wc; /* [2][65536] glyph widths in font units; 0xffff = not yet asked */
@@ -300,28 +300,27 @@ static void put_fffd(char **o)
 	*(*o)++ = (char)0xbd;
 }
 
-/* 1 when code point cp (U+00A0 or above) is in OB_FONT_SUBSET, a list of
- * "U+XXXX" and "U+XXXX-YYYY" joined by commas. */
-static int subset_has(unsigned cp)
+/* OB_FONT_SUBSET ("U+XXXX" and "U+XXXX-YYYY" joined by commas) as a bitmap
+ * of the BMP's code points, read once per document, not per character. */
+static uint8_t *subset_bits(void)
 {
+	uint8_t *bits = ob_xcalloc(0x10000 / 8, 1);
 	const char *s = OB_FONT_SUBSET;
 
-	while (*s) {
+	while (strncmp(s, "U+", 2) == 0) {
 		char *e;
 		unsigned long lo, hi;
 
-		if (strncmp(s, "U+", 2) != 0)
-			return 0;
 		lo = hi = strtoul(s + 2, &e, 16);
 		if (*e == '-')
 			hi = strtoul(e + 1, &e, 16);
-		if (cp >= lo && cp <= hi)
-			return 1;
-		s = *e == ',' ? e + 1 : e;
-		if (*e != ',' && *e != '\0')
-			return 0;
+		for (unsigned long cp = lo; cp <= hi && cp < 0x10000; cp++)
+			bits[cp >> 3] |= (uint8_t)(1u << (cp & 7));
+		if (*e != ',')
+			break;
+		s = e + 1;
 	}
-	return 0;
+	return bits;
 }
 
 /* Appends s[0..n) to the scratch text as clean UTF-8 (see the top comment);
@@ -375,7 +374,7 @@ static uint32_t put_text(struct pdf *p, const char *s, size_t n, int keep_nl)
 		} else if (cp < 0xa0) { /* C1 controls */
 			*o++ = ' ';
 		} else {
-			if (p->subset && !subset_has(cp))
+			if (p->subset && !(p->subset[cp >> 3] & (1u << (cp & 7))))
 				p->uncovered = 1;
 			memcpy(o, s + i, len);
 			o += len;
@@ -2077,7 +2076,7 @@ static int render_try(const struct ob_doc *doc, const struct ob_render_meta *met
 	p->creator = meta->creator;
 	p->author = meta->author;
 	p->font_dir = subset_dir ? subset_dir : meta->font_dir ? meta->font_dir : FONT_DIR;
-	p->subset = subset_dir != NULL;
+	p->subset = subset_dir ? subset_bits() : NULL;
 	p->run_id = meta->run_id;
 	p->fingerprint = meta->fingerprint && *meta->fingerprint ? meta->fingerprint : NULL;
 	p->created = meta->created;
@@ -2167,6 +2166,7 @@ out:
 	free(p->font_path);
 	free(tmp);
 	free(p->wc);
+	free(p->subset);
 	free(p->pages);
 	free(p->toc);
 	free(p->txt);
